@@ -1,0 +1,64 @@
+//! recovery-harness: tells, with evidence, whether an account-recovery API behaves as the Ory Kratos
+//! specification says, and how fast it creates recovery flows under load.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//!            schema  (load, compile, validate the recovery-flow JSON Schemas)
+//!           /   |    \
+//!      server  check  load        server: the reference Kratos recovery API
+//!                \    /           check:  the conformance catalogue, runner and probing
+//!                report           load:   Goose scenarios on flow creation
+//!                                 report: one result model, one module per output format
+//! ```
+//!
+//! [`cli`] holds the command line (clap derive); [`run`] executes a parsed command line and is the
+//! one place where errors become messages and exit codes ([`exit`]).
+
+pub mod check;
+pub mod cli;
+pub mod error;
+pub mod exit;
+pub mod load;
+pub mod report;
+pub mod schema;
+pub mod server;
+
+pub use error::Error;
+
+use std::process::ExitCode;
+
+/// Runs a parsed command line to completion and turns the result into the process exit code.
+///
+/// This is the only place that prints a top-level error: every library error arrives here as
+/// [`Error`], is printed once with its cause chain, and maps to an exit code of [`exit`].
+pub fn run(cli: cli::Cli) -> ExitCode {
+    cli::init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(args) => server::run_cli(args).await,
+            cli::Command::Check(args) => check::run_cli(args).await,
+            cli::Command::Load(args) => load::run_cli(args).await,
+        }
+    });
+    // Goose and the in-process server may leave background tasks (idle connections, timers);
+    // the run is over, so do not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(err) => {
+            eprintln!("error: {}", error::render(&err));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
