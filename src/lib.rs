@@ -23,6 +23,8 @@ pub mod load;
 pub mod report;
 pub mod schema;
 pub mod server;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::Error;
 

@@ -1,0 +1,1 @@
+//! `load-summary.json`: the load run's summary (owned by the load work).
