@@ -202,6 +202,10 @@ fn cell(s: &str) -> String {
 /// inside, padded with spaces when the content touches a backtick (CommonMark 6.1).
 fn code_span(s: &str) -> String {
     let s = one_line(&escape_controls(s));
+    if s.is_empty() {
+        // "``" would not be an empty code span but two literal backticks.
+        return String::new();
+    }
     let ticks = "`".repeat(longest_backtick_run(&s) + 1);
     if s.starts_with('`') || s.ends_with('`') {
         format!("{ticks} {s} {ticks}")

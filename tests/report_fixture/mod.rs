@@ -5,6 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use chrono::{TimeZone, Utc};
+use quick_xml::events::Event;
 use recovery_harness::report::{CheckResult, Evidence, RuleSource, RunReport, Status};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -155,5 +156,117 @@ pub fn assert_golden(name: &str, actual: &str) {
             expected.lines().nth(first),
             actual.lines().nth(first),
         );
+    }
+}
+
+/// A minimal DOM: enough to check structure and unescaped values.
+#[derive(Debug, Default)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Element>,
+    pub text: String,
+}
+
+impl Element {
+    pub fn attr(&self, name: &str) -> &str {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("<{}> has no attribute {name}", self.name))
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&Element> {
+        self.children.iter().filter(|c| c.name == name).collect()
+    }
+
+    pub fn one(&self, name: &str) -> &Element {
+        let found = self.all(name);
+        assert_eq!(
+            found.len(),
+            1,
+            "<{}> must have exactly one <{name}>",
+            self.name
+        );
+        found[0]
+    }
+}
+
+/// Parses `xml` with quick-xml, failing on any well-formedness error.
+pub fn parse_xml(xml: &str) -> Element {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = vec![Element::default()];
+    let start = |e: &quick_xml::events::BytesStart<'_>| Element {
+        name: String::from_utf8(e.name().as_ref().to_vec()).expect("UTF-8 name"),
+        attrs: e
+            .attributes()
+            .map(|a| {
+                let a = a.expect("well-formed attribute");
+                (
+                    String::from_utf8(a.key.as_ref().to_vec()).expect("UTF-8 key"),
+                    a.unescape_value()
+                        .expect("attribute value unescapes")
+                        .into_owned(),
+                )
+            })
+            .collect(),
+        ..Element::default()
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Decl(d) => {
+                let enc = d
+                    .encoding()
+                    .expect("declared encoding")
+                    .expect("valid encoding");
+                assert_eq!(enc.as_ref(), b"UTF-8");
+            }
+            Event::Start(e) => stack.push(start(&e)),
+            Event::Empty(e) => {
+                let el = start(&e);
+                stack.last_mut().expect("open element").children.push(el);
+            }
+            Event::End(_) => {
+                let el = stack.pop().expect("open element");
+                stack.last_mut().expect("parent element").children.push(el);
+            }
+            Event::Text(t) => {
+                let text = t.decode().expect("UTF-8 text");
+                stack.last_mut().expect("open element").text.push_str(&text);
+            }
+            Event::GeneralRef(r) => {
+                let c = match r.resolve_char_ref().expect("valid character reference") {
+                    Some(c) => c.to_string(),
+                    None => match r.decode().expect("UTF-8 entity").as_ref() {
+                        "amp" => "&".into(),
+                        "lt" => "<".into(),
+                        "gt" => ">".into(),
+                        "quot" => "\"".into(),
+                        "apos" => "'".into(),
+                        other => panic!("undeclared entity &{other};"),
+                    },
+                };
+                stack.last_mut().expect("open element").text.push_str(&c);
+            }
+            Event::Eof => break,
+            other => panic!("unexpected XML event {other:?}"),
+        }
+    }
+    assert_eq!(stack.len(), 1, "unclosed elements at end of document");
+    let mut root = stack.pop().expect("document");
+    assert_eq!(root.children.len(), 1, "exactly one root element");
+    root.children.pop().expect("root element")
+}
+
+/// XML 1.0 `Char` production: no C0 control but tab, newline and carriage return.
+pub fn assert_only_xml_chars(xml: &str) {
+    for c in xml.chars() {
+        let ok = matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{d7ff}').contains(&c)
+            || ('\u{e000}'..='\u{fffd}').contains(&c)
+            || c >= '\u{10000}';
+        assert!(ok, "character {c:?} is not allowed in XML 1.0");
     }
 }
