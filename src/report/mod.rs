@@ -15,7 +15,10 @@
 //!
 //! INTERFACE (`check/` and `load/` code against these names):
 //! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md` into a directory.
-//! - [`terminal::render`] with [`terminal::TerminalOptions`]: the human view of a run.
+//! - [`terminal::render`] with [`terminal::TerminalOptions`] (built by
+//!   [`terminal::TerminalOptions::detect`]): the human view of a finished run.
+//! - [`terminal::Progress`]: the live indicator while a run is in progress (stderr, TTY only).
+//! - [`json::SCHEMA`]: the committed JSON Schema of `conformance.json`.
 //! - [`load_summary`]: the `load-summary.json` model and writer.
 
 pub mod json;

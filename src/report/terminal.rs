@@ -21,6 +21,9 @@
 //! [`TerminalOptions::detect`]); without it the output is plain text with the same words, so
 //! logs stay greppable (`FAIL`). Text that quotes the target has its control characters escaped:
 //! a hostile server must not be able to drive the terminal with escape sequences.
+//!
+//! While a run is in progress, [`Progress`] shows a live count on stderr (TTY only, after a
+//! moment, never with `--quiet`).
 
 use super::model::{CheckResult, RunReport, Status};
 use super::{escape_controls, evidence_lines, human_ms};
@@ -226,6 +229,83 @@ fn clean(text: &str) -> String {
     escape_controls(text).into_owned()
 }
 
+/// A live progress indicator for a run in progress, drawn on stderr (stdout stays for the
+/// report) and only when it helps: stderr is a terminal, not `--quiet`, and the run has lasted
+/// more than [`Progress::DELAY`], so a sub-second run against the embedded server never flashes
+/// a bar. The runner calls [`Progress::check_done`] as checks finish (from any task: the type is
+/// cheap to clone and thread-safe) and [`Progress::finish`] before rendering the report.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    cancel: Option<std::sync::mpsc::SyncSender<()>>,
+}
+
+impl Progress {
+    /// How long a run must last before the indicator appears.
+    pub const DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
+    /// An indicator for `total` checks, shown after [`Progress::DELAY`] when stderr is a
+    /// terminal and `quiet` is off; otherwise hidden (every call a no-op).
+    pub fn detect(total: u64, quiet: bool) -> Progress {
+        Progress::new(total, !quiet && std::io::stderr().is_terminal())
+    }
+
+    /// An indicator for `total` checks, shown after [`Progress::DELAY`] only when `enabled`.
+    pub fn new(total: u64, enabled: bool) -> Progress {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} checking {pos}/{len} {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        if !enabled {
+            return Progress { bar, cancel: None };
+        }
+        let (cancel, cancelled) = std::sync::mpsc::sync_channel::<()>(1);
+        let shown = bar.clone();
+        // A timer thread rather than a check at each completion: the first checks may all be
+        // waiting on a slow target, and that is exactly when the indicator matters.
+        let spawned = std::thread::Builder::new()
+            .name("progress-delay".to_owned())
+            .spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    cancelled.recv_timeout(Progress::DELAY)
+                {
+                    if !shown.is_finished() {
+                        shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                        shown.enable_steady_tick(std::time::Duration::from_millis(120));
+                    }
+                }
+            });
+        // No thread, no indicator: progress is a nicety, never a reason to fail a run.
+        let cancel = spawned.ok().map(|_| cancel);
+        Progress { bar, cancel }
+    }
+
+    /// Records one finished check (its id shown next to the count).
+    pub fn check_done(&self, id: &str) {
+        self.bar.set_message(escape_controls(id).into_owned());
+        self.bar.inc(1);
+    }
+
+    /// Number of checks recorded so far.
+    pub fn done(&self) -> u64 {
+        self.bar.position()
+    }
+
+    /// Removes the indicator (before the report is printed) and stops its timer.
+    pub fn finish(&self) {
+        if let Some(cancel) = &self.cancel {
+            // The timer may have fired already; then nobody listens and that is fine.
+            let _ = cancel.try_send(());
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +328,17 @@ mod tests {
         assert!(!on(false, None, None));
         assert!(!on(true, None, Some("dumb")));
         assert!(TerminalOptions::from_context(true, false, None, None).quiet);
+    }
+
+    #[test]
+    fn progress_counts_and_finishes_when_hidden_or_enabled() {
+        for enabled in [false, true] {
+            let progress = Progress::new(3, enabled);
+            progress.check_done("a.1");
+            progress.clone().check_done("b\u{1b}[2J");
+            assert_eq!(progress.done(), 2);
+            progress.finish();
+            assert!(progress.bar.is_finished());
+        }
     }
 }
