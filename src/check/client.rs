@@ -123,7 +123,8 @@ impl Response {
                 if self.body.is_empty() {
                     return Err("the body is empty".to_owned());
                 }
-                serde_json::from_slice(&self.body).map_err(|e| format!("the body is not JSON ({e})"))
+                serde_json::from_slice(&self.body)
+                    .map_err(|e| format!("the body is not JSON ({e})"))
             })
             .as_ref()
             .map_err(String::as_str)
@@ -235,9 +236,12 @@ impl Exchange {
         let response_headers = ["content-type", "content-length", "location", "allow"]
             .iter()
             .filter_map(|name| {
-                headers
-                    .get(*name)
-                    .map(|v| ((*name).to_owned(), r(&String::from_utf8_lossy(v.as_bytes()))))
+                headers.get(*name).map(|v| {
+                    (
+                        (*name).to_owned(),
+                        r(&String::from_utf8_lossy(v.as_bytes())),
+                    )
+                })
             })
             .collect();
         Evidence {
@@ -271,7 +275,8 @@ impl Exchange {
             Ok(resp) => format!(
                 "{} {} ({} bytes)",
                 resp.status,
-                resp.header("content-type").unwrap_or("without Content-Type"),
+                resp.header("content-type")
+                    .unwrap_or("without Content-Type"),
                 resp.body.len()
             ),
             Err(t) => match t.status {
@@ -361,7 +366,10 @@ impl Client {
             Ok(outcome) => outcome,
             Err(_) => Err(Transport {
                 kind: TransportKind::Timeout,
-                message: format!("no complete answer within --timeout {}", humantime::format_duration(self.timeout)),
+                message: format!(
+                    "no complete answer within --timeout {}",
+                    humantime::format_duration(self.timeout)
+                ),
                 status: None,
                 headers: HeaderMap::new(),
                 partial_body: Bytes::new(),
@@ -391,7 +399,9 @@ impl Client {
                 _ => {
                     return Err(Transport {
                         kind: TransportKind::Other,
-                        message: format!("header `{name}` cannot be sent: its name or value is not valid HTTP"),
+                        message: format!(
+                            "header `{name}` cannot be sent: its name or value is not valid HTTP"
+                        ),
                         status: None,
                         headers: HeaderMap::new(),
                         partial_body: Bytes::new(),
@@ -413,7 +423,8 @@ impl Client {
         })?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let too_large = |read: u64| Transport {
+        let too_large = |read: u64| {
+            Transport {
             kind: TransportKind::TooLarge,
             message: format!(
                 "the body is larger than --max-body-size ({} bytes; {read} announced or read); stopped reading",
@@ -422,6 +433,7 @@ impl Client {
             status: Some(status),
             headers: headers.clone(),
             partial_body: Bytes::new(),
+        }
         };
         if let Some(len) = resp.content_length() {
             if len > self.max_body {
@@ -499,18 +511,34 @@ mod tests {
     #[test]
     fn curl_lines_quote_and_reproduce() {
         let url = Url::parse("http://127.0.0.1:1/self-service/recovery?flow=x").expect("url");
-        let req = Request::post_json("p", url, &serde_json::json!({"email": "o'brien@example.com"}))
-            .header("X-Session-Token", "tok");
+        let req = Request::post_json(
+            "p",
+            url,
+            &serde_json::json!({"email": "o'brien@example.com"}),
+        )
+        .header("X-Session-Token", "tok");
         let line = req.curl();
-        assert!(line.starts_with("curl -sS -i -X POST -H 'Accept: application/json'"), "{line}");
-        assert!(line.contains(r#"--data-raw '{"email":"o'\''brien@example.com"}'"#), "{line}");
-        assert!(line.ends_with("'http://127.0.0.1:1/self-service/recovery?flow=x'"), "{line}");
+        assert!(
+            line.starts_with("curl -sS -i -X POST -H 'Accept: application/json'"),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#"--data-raw '{"email":"o'\''brien@example.com"}'"#),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("'http://127.0.0.1:1/self-service/recovery?flow=x'"),
+            "{line}"
+        );
     }
 
     #[test]
     fn json_content_type_allows_parameters_only() {
         let mut h = HeaderMap::new();
-        h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         assert!(Response::new(200, h, Bytes::new()).is_json_content_type());
         let mut h = HeaderMap::new();
         h.insert("content-type", HeaderValue::from_static("text/html"));
@@ -526,7 +554,11 @@ mod tests {
             sent_at: Utc::now(),
             received_at: Utc::now(),
             elapsed: Duration::ZERO,
-            outcome: Ok(Response::new(400, HeaderMap::new(), Bytes::from_static(b"{\"echo\":\"s3cret\"}"))),
+            outcome: Ok(Response::new(
+                400,
+                HeaderMap::new(),
+                Bytes::from_static(b"{\"echo\":\"s3cret\"}"),
+            )),
             secrets: Arc::from(vec!["s3cret".to_owned()]),
         };
         let ev = ex.evidence();

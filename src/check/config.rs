@@ -67,7 +67,11 @@ pub struct CheckArgs {
     )]
     pub forbidden_return_to: String,
     /// Address submitted to the update endpoint (an unknown address gets the same answer; nothing is delivered to example.com).
-    #[arg(long, value_name = "EMAIL", default_value = "recovery-harness@example.com")]
+    #[arg(
+        long,
+        value_name = "EMAIL",
+        default_value = "recovery-harness@example.com"
+    )]
     pub email: String,
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 16)]
@@ -136,7 +140,9 @@ impl SessionCookie {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
         {
-            return Err(bad("the name may only hold letters, digits and !#$%&'*+-.^_`|~"));
+            return Err(bad(
+                "the name may only hold letters, digits and !#$%&'*+-.^_`|~",
+            ));
         }
         if value.is_empty() {
             return Err(bad("the value is empty"));
@@ -261,7 +267,10 @@ impl RunConfig {
         let forbidden_return_to = parse_absolute("forbidden-return-to", &args.forbidden_return_to)?;
         let email = args.email.trim().to_owned();
         if !email.contains('@') || email.len() > 320 {
-            return Err(bad_flag("email", "must be an email address such as qa@example.com"));
+            return Err(bad_flag(
+                "email",
+                "must be an email address such as qa@example.com",
+            ));
         }
         let only: Vec<String> = args
             .only
@@ -295,8 +304,12 @@ impl RunConfig {
     }
 
     /// Points the run at an embedded reference server and takes its credentials (unless given).
-    pub fn use_embedded(&mut self, server: &crate::server::RunningServer) -> Result<(), CheckError> {
-        let url = parse_target(server.base_url()).map_err(|e| CheckError::Embedded(e.to_string()))?;
+    pub fn use_embedded(
+        &mut self,
+        server: &crate::server::RunningServer,
+    ) -> Result<(), CheckError> {
+        let url =
+            parse_target(server.base_url()).map_err(|e| CheckError::Embedded(e.to_string()))?;
         self.target = Some(url);
         self.embedded = true;
         if self.credentials.session_token.is_none() {
@@ -335,9 +348,8 @@ impl RunConfig {
     }
 }
 
-fn embedded_cookie(_server: &crate::server::RunningServer) -> Option<SessionCookie> {
-    // Filled in once the reference server exposes its session cookie.
-    None
+fn embedded_cookie(server: &crate::server::RunningServer) -> Option<SessionCookie> {
+    SessionCookie::parse(&server.session_cookie()).ok()
 }
 
 fn bad_flag(flag: &'static str, reason: &str) -> CheckError {
@@ -369,7 +381,10 @@ pub fn parse_target(s: &str) -> Result<Url, CheckError> {
     };
     let mut url = Url::parse(s.trim()).map_err(|e| bad(format!("not an absolute URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(format!("the scheme is `{}`, not http or https", url.scheme())));
+        return Err(bad(format!(
+            "the scheme is `{}`, not http or https",
+            url.scheme()
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("there is no host".to_owned()));
@@ -403,7 +418,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "mib" => 1024 * 1024,
         "g" | "gb" => 1_000_000_000,
         "gib" => 1024 * 1024 * 1024,
-        other => return Err(format!("`{other}` is not a size unit; use B, KiB, MiB, GiB, KB, MB, GB")),
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit; use B, KiB, MiB, GiB, KB, MB, GB"
+            ))
+        }
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("`{s}` is too large"))
@@ -429,15 +448,28 @@ mod tests {
     #[test]
     fn targets_are_normalised_and_bad_ones_explained() {
         assert_eq!(
-            parse_target("https://host/auth/").map(|u| u.to_string()).ok(),
+            parse_target("https://host/auth/")
+                .map(|u| u.to_string())
+                .ok(),
             Some("https://host/auth".to_owned())
         );
         assert_eq!(
-            parse_target("http://127.0.0.1:4433").map(|u| u.to_string()).ok(),
+            parse_target("http://127.0.0.1:4433")
+                .map(|u| u.to_string())
+                .ok(),
             Some("http://127.0.0.1:4433/".to_owned())
         );
-        for bad in ["host:4433", "ftp://host", "https://host/?a=b", "not a url", "https://u:p@host"] {
-            assert!(matches!(parse_target(bad), Err(CheckError::BadTarget { .. })), "{bad}");
+        for bad in [
+            "host:4433",
+            "ftp://host",
+            "https://host/?a=b",
+            "not a url",
+            "https://u:p@host",
+        ] {
+            assert!(
+                matches!(parse_target(bad), Err(CheckError::BadTarget { .. })),
+                "{bad}"
+            );
         }
     }
 

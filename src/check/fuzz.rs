@@ -131,7 +131,10 @@ fn session_headers() -> impl Strategy<Value = Vec<(String, String)>> {
 }
 
 fn create_native_cases() -> SBoxedStrategy<Case> {
-    (proptest::collection::vec(query_pair(), 0..4), session_headers())
+    (
+        proptest::collection::vec(query_pair(), 0..4),
+        session_headers(),
+    )
         .prop_map(|(query, headers)| Case {
             query,
             headers,
@@ -249,7 +252,7 @@ pub fn generate(target: Target, seed: u64, n: u32) -> Vec<Box<dyn ValueTree<Valu
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     (0..n)
         .filter_map(|_| strategy.new_tree(&mut runner).ok())
-                .collect()
+        .collect()
 }
 
 enum CaseOutcome {
@@ -282,7 +285,13 @@ fn apply_flow(sel: &FlowSel, real: &str, key: &str, url: &mut url::Url) -> Optio
     asked
 }
 
-async fn run_case(ctx: &Ctx, target: Target, case: &Case, label: String, real: &str) -> (CaseOutcome, Option<Exchange>) {
+async fn run_case(
+    ctx: &Ctx,
+    target: Target,
+    case: &Case,
+    label: String,
+    real: &str,
+) -> (CaseOutcome, Option<Exchange>) {
     let path = match target {
         Target::CreateNative => paths::CREATE_NATIVE,
         Target::GetFlow => paths::GET_FLOW,
@@ -293,16 +302,23 @@ async fn run_case(ctx: &Ctx, target: Target, case: &Case, label: String, real: &
         url.query_pairs_mut().append_pair(k, v);
     }
     let mut real = real.to_owned();
-    if target == Target::Update && case.flow != FlowSel::Missing && !matches!(case.flow, FlowSel::Literal(_)) {
+    if target == Target::Update
+        && case.flow != FlowSel::Missing
+        && !matches!(case.flow, FlowSel::Literal(_))
+    {
         // Each submission gets a fresh flow so that cases do not change each other's state.
         let created = ctx
             .client
-            .send(Request::get(format!("{label}.flow"), ctx.url(paths::CREATE_NATIVE)))
+            .send(Request::get(
+                format!("{label}.flow"),
+                ctx.url(paths::CREATE_NATIVE),
+            ))
             .await;
         match flow_id(&created) {
             Ok(id) => real = id,
             Err(why) => {
-                let v = Verdict::fail(format!("could not create a flow to submit to: {why}")).with(created.evidence());
+                let v = Verdict::fail(format!("could not create a flow to submit to: {why}"))
+                    .with(created.evidence());
                 return (CaseOutcome::NoAnswer(v), Some(created));
             }
         }
@@ -317,10 +333,15 @@ async fn run_case(ctx: &Ctx, target: Target, case: &Case, label: String, real: &
     if let Some(body) = &case.body {
         request.method = reqwest::Method::POST;
         request.body = Some(match body {
-            GenBody::Json(map) => ("application/json".to_owned(), Value::Object(map.clone()).to_string().into_bytes()),
+            GenBody::Json(map) => (
+                "application/json".to_owned(),
+                Value::Object(map.clone()).to_string().into_bytes(),
+            ),
             GenBody::Form(pairs) => (
                 "application/x-www-form-urlencoded".to_owned(),
-                serde_urlencoded::to_string(pairs).unwrap_or_default().into_bytes(),
+                serde_urlencoded::to_string(pairs)
+                    .unwrap_or_default()
+                    .into_bytes(),
             ),
             GenBody::Raw(ct, text) => (ct.clone(), text.clone().into_bytes()),
         });
@@ -335,11 +356,21 @@ async fn run_case(ctx: &Ctx, target: Target, case: &Case, label: String, real: &
 }
 
 /// The invariants for one answer.
-fn judge(ctx: &Ctx, target: Target, ex: &Exchange, asked_id: Option<&str>, case: &Case) -> Step<u16> {
+fn judge(
+    ctx: &Ctx,
+    target: Target,
+    ex: &Exchange,
+    asked_id: Option<&str>,
+    case: &Case,
+) -> Step<u16> {
     let resp = super::catalogue::answered(ex)?;
     let s = resp.status;
     if s >= 500 {
-        return Err(Verdict::fail(format!("a client's request got a server error: {}", ex.describe())).with(ex.evidence()));
+        return Err(Verdict::fail(format!(
+            "a client's request got a server error: {}",
+            ex.describe()
+        ))
+        .with(ex.evidence()));
     }
     match (target, s) {
         (_, 200) => {
@@ -352,8 +383,11 @@ fn judge(ctx: &Ctx, target: Target, ex: &Exchange, asked_id: Option<&str>, case:
                 if let Some(id) = asked_id {
                     let got = body.get("id").and_then(Value::as_str);
                     if got.map(str::to_ascii_lowercase) != Some(id.to_ascii_lowercase()) {
-                        return Err(Verdict::fail(format!("asked for flow {id}, got flow {}", got.unwrap_or("without id")))
-                            .with(ex.evidence_at("/id", body.get("id"))));
+                        return Err(Verdict::fail(format!(
+                            "asked for flow {id}, got flow {}",
+                            got.unwrap_or("without id")
+                        ))
+                        .with(ex.evidence_at("/id", body.get("id"))));
                     }
                 }
             }
@@ -374,7 +408,9 @@ fn judge(ctx: &Ctx, target: Target, ex: &Exchange, asked_id: Option<&str>, case:
                 return Err(Verdict::fail("a 303 without a Location header").with(ex.evidence()));
             }
         }
-        (Target::Update, 422) => schema(ctx, ex, Component::ErrorBrowserLocationChangeRequired).map(|_| ())?,
+        (Target::Update, 422) => {
+            schema(ctx, ex, Component::ErrorBrowserLocationChangeRequired).map(|_| ())?
+        }
         _ => error_envelope(ctx, ex, resp)?,
     }
     Ok(s)
@@ -396,7 +432,10 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
     let name = target.name();
     let cases: Vec<Case> = trees.iter().map(|t| t.current()).collect();
     let results = futures::future::join_all(
-        cases.iter().enumerate().map(|(i, c)| run_case(ctx, target, c, format!("fuzz.{name}.{i}"), &real)),
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| run_case(ctx, target, c, format!("fuzz.{name}.{i}"), &real)),
     )
     .await;
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
@@ -407,7 +446,9 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
             CaseOutcome::NoAnswer(v) if first.is_none() => {
                 let v = match v {
                     Verdict::Failed { detail, evidence } => Verdict::Failed {
-                        detail: format!("generated case {i} of {n} (seed {seed}) got no answer: {detail}"),
+                        detail: format!(
+                            "generated case {i} of {n} (seed {seed}) got no answer: {detail}"
+                        ),
                         evidence,
                     },
                     other => other,
@@ -422,7 +463,11 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
         let seen: Vec<String> = statuses.iter().map(|(s, c)| format!("{s}×{c}")).collect();
         return Verdict::pass(format!(
             "{n} generated requests (seed {seed}) kept the invariants; statuses {}",
-            if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+            if seen.is_empty() {
+                "none".to_owned()
+            } else {
+                seen.join(", ")
+            }
         ));
     };
     let tree = &mut trees[index];
@@ -436,7 +481,8 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
                 break;
             }
             let case = tree.current();
-            let (outcome, _) = run_case(ctx, target, &case, format!("fuzz.{name}.shrink"), &real).await;
+            let (outcome, _) =
+                run_case(ctx, target, &case, format!("fuzz.{name}.shrink"), &real).await;
             if let CaseOutcome::Broken(v) = outcome {
                 best = (case, v);
                 if !tree.simplify() {
@@ -490,9 +536,18 @@ mod tests {
     #[test]
     fn the_same_seed_generates_the_same_cases() {
         for target in [Target::CreateNative, Target::GetFlow, Target::Update] {
-            let a: Vec<Case> = generate(target, 7, 16).iter().map(|t| t.current()).collect();
-            let b: Vec<Case> = generate(target, 7, 16).iter().map(|t| t.current()).collect();
-            let c: Vec<Case> = generate(target, 8, 16).iter().map(|t| t.current()).collect();
+            let a: Vec<Case> = generate(target, 7, 16)
+                .iter()
+                .map(|t| t.current())
+                .collect();
+            let b: Vec<Case> = generate(target, 7, 16)
+                .iter()
+                .map(|t| t.current())
+                .collect();
+            let c: Vec<Case> = generate(target, 8, 16)
+                .iter()
+                .map(|t| t.current())
+                .collect();
             assert_eq!(a.len(), 16);
             assert_eq!(a, b);
             assert_ne!(a, c);

@@ -25,7 +25,6 @@ pub use runner::{run, RunOptions};
 
 use crate::exit::Outcome;
 use crate::report::RunReport;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Why a conformance run could not be carried out (exit 2).
@@ -54,13 +53,17 @@ pub enum CheckError {
         reason: String,
     },
     /// `--only` selected nothing.
-    #[error("--only {pattern} matches no check id; `recovery-harness check --list` prints every id")]
+    #[error(
+        "--only {pattern} matches no check id; `recovery-harness check --list` prints every id"
+    )]
     NothingSelected {
         /// The patterns given.
         pattern: String,
     },
     /// The report directory cannot be created or written.
-    #[error("report directory {path} is not writable ({source}); choose another with --report-dir")]
+    #[error(
+        "report directory {path} is not writable ({source}); choose another with --report-dir"
+    )]
     ReportDir {
         /// The directory.
         path: PathBuf,
@@ -114,8 +117,16 @@ pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
         }
     };
 
-    let progress = runner::Progress::for_stderr(!quiet && std::io::stderr().is_terminal());
-    let result = run(config, schemas, RunOptions { progress }).await;
+    let total = catalogue::select(&config.only)?.len() as u64;
+    let progress = crate::report::terminal::Progress::detect(total, quiet);
+    let result = run(
+        config,
+        schemas,
+        RunOptions {
+            progress: Some(progress),
+        },
+    )
+    .await;
     if let Some(server) = embedded {
         server.shutdown().await;
     }
@@ -129,10 +140,8 @@ fn print_and_write(
     dir: &std::path::Path,
     quiet: bool,
 ) -> Result<(), crate::Error> {
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let opts = crate::report::terminal::TerminalOptions { color, quiet };
-    let mut out = stdout.lock();
+    let opts = crate::report::terminal::TerminalOptions::detect(quiet);
+    let mut out = std::io::stdout().lock();
     // A closed stdout (`| head`) must not turn a finished run into an error.
     let _ = crate::report::terminal::render(report, &opts, &mut out);
     drop(out);

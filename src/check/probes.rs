@@ -177,8 +177,11 @@ impl Ctx {
         let token = self.token()?;
         Ok(self
             .memo(&self.cells.signed_in_token, &[400], || {
-                Request::get("create_native.signed_in.token", self.url(paths::CREATE_NATIVE))
-                    .header("X-Session-Token", token)
+                Request::get(
+                    "create_native.signed_in.token",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("X-Session-Token", token)
             })
             .await)
     }
@@ -193,8 +196,11 @@ impl Ctx {
             .ok_or_else(|| "no --session-cookie NAME=VALUE given".to_owned())?;
         Ok(self
             .memo(&self.cells.signed_in_cookie, &[400], || {
-                Request::get("create_native.signed_in.cookie", self.url(paths::CREATE_NATIVE))
-                    .header("Cookie", cookie.header_value())
+                Request::get(
+                    "create_native.signed_in.cookie",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("Cookie", cookie.header_value())
             })
             .await)
     }
@@ -204,8 +210,11 @@ impl Ctx {
         let token = self.token()?;
         Ok(self
             .memo(&self.cells.signed_in_bearer, &[400], || {
-                Request::get("create_native.signed_in.bearer", self.url(paths::CREATE_NATIVE))
-                    .header("Authorization", format!("Bearer {token}"))
+                Request::get(
+                    "create_native.signed_in.bearer",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("Authorization", format!("Bearer {token}"))
             })
             .await)
     }
@@ -213,8 +222,11 @@ impl Ctx {
     /// Creation with a token no deployment accepts.
     pub async fn invalid_token(&self) -> &Exchange {
         self.memo(&self.cells.invalid_token, &[200], || {
-            Request::get("create_native.invalid_token", self.url(paths::CREATE_NATIVE))
-                .header("X-Session-Token", INVALID_TOKEN)
+            Request::get(
+                "create_native.invalid_token",
+                self.url(paths::CREATE_NATIVE),
+            )
+            .header("X-Session-Token", INVALID_TOKEN)
         })
         .await
     }
@@ -224,7 +236,9 @@ impl Ctx {
             .credentials
             .session_token
             .as_deref()
-            .ok_or_else(|| "no --session-token (or RECOVERY_HARNESS_SESSION_TOKEN) given".to_owned())
+            .ok_or_else(|| {
+                "no --session-token (or RECOVERY_HARNESS_SESSION_TOKEN) given".to_owned()
+            })
     }
 
     /// getRecoveryFlow of the plain creation's flow.

@@ -9,71 +9,20 @@ use super::client::{Client, TransportKind};
 use super::config::RunConfig;
 use super::probes::Ctx;
 use super::CheckError;
+use crate::report::terminal::Progress;
 use crate::report::{redact, CheckResult, RunReport, Status};
 use crate::schema::Schemas;
 use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::OnceCell;
-
-/// A progress indicator (indicatif, on stderr), shown only when a run takes more than a moment.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    /// No indicator.
-    pub fn hidden() -> Self {
-        Progress { bar: None }
-    }
-
-    /// An indicator on stderr when `enabled` (a TTY and not `--quiet`).
-    pub fn for_stderr(enabled: bool) -> Self {
-        if !enabled {
-            return Self::hidden();
-        }
-        // Hidden at first: a run that ends within a moment should not flash a bar.
-        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} checks judged {msg}") {
-            bar.set_style(style);
-        }
-        Progress { bar: Some(bar) }
-    }
-
-    fn start(&self, total: usize) {
-        if let Some(bar) = &self.bar {
-            bar.set_length(total as u64);
-            let bar = bar.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                if !bar.is_finished() {
-                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                }
-            });
-        }
-    }
-
-    fn tick(&self) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
 
 /// Options of a run that are not flags.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// The progress indicator.
-    pub progress: Progress,
+    /// The live progress indicator (none: no indicator).
+    pub progress: Option<Progress>,
 }
 
 struct Runner<'a> {
@@ -81,7 +30,7 @@ struct Runner<'a> {
     selected: Vec<&'static Check>,
     cells: HashMap<&'static str, OnceCell<CheckResult>>,
     deadline: tokio::time::Instant,
-    progress: &'a Progress,
+    progress: Option<&'a Progress>,
 }
 
 impl<'a> Runner<'a> {
@@ -92,7 +41,9 @@ impl<'a> Runner<'a> {
             };
             cell.get_or_init(|| async move {
                 let result = self.judge(check).await;
-                self.progress.tick();
+                if let Some(p) = self.progress {
+                    p.check_done(check.id);
+                }
                 result
             })
             .await
@@ -104,13 +55,20 @@ impl<'a> Runner<'a> {
         let start = Instant::now();
         let verdict = 'verdict: {
             for dep in check.requires {
-                let Some(dep_check) = self.selected.iter().find(|c| c.id == *dep) else { continue };
+                let Some(dep_check) = self.selected.iter().find(|c| c.id == *dep) else {
+                    continue;
+                };
                 let dep_result = self.evaluate(dep_check).await;
                 match dep_result.status {
                     Status::Passed => {}
-                    Status::Failed => break 'verdict Verdict::skip(format!("prerequisite {dep} failed")),
+                    Status::Failed => {
+                        break 'verdict Verdict::skip(format!("prerequisite {dep} failed"))
+                    }
                     Status::Skipped => {
-                        break 'verdict Verdict::skip(format!("prerequisite {dep} was skipped: {}", dep_result.detail))
+                        break 'verdict Verdict::skip(format!(
+                            "prerequisite {dep} was skipped: {}",
+                            dep_result.detail
+                        ))
                     }
                 }
             }
@@ -162,10 +120,15 @@ impl<'a> Runner<'a> {
 }
 
 /// Runs the selected checks against the configured target and returns the report.
-pub async fn run(config: RunConfig, schemas: Arc<Schemas>, options: RunOptions) -> Result<RunReport, CheckError> {
+pub async fn run(
+    config: RunConfig,
+    schemas: Arc<Schemas>,
+    options: RunOptions,
+) -> Result<RunReport, CheckError> {
     let started_at = chrono::Utc::now();
     let start = Instant::now();
     let base = config.base()?.clone();
+    let shown_base = base.as_str().trim_end_matches('/').to_owned();
     let secrets = config.credentials.secrets();
     let client = Client::new(
         config.timeout,
@@ -182,23 +145,28 @@ pub async fn run(config: RunConfig, schemas: Arc<Schemas>, options: RunOptions) 
         cells: selected.iter().map(|c| (c.id, OnceCell::new())).collect(),
         selected: selected.clone(),
         deadline: tokio::time::Instant::now() + config.deadline,
-        progress: &options.progress,
+        progress: options.progress.as_ref(),
     };
-    options.progress.start(selected.len());
     let (main, last): (Vec<&'static Check>, Vec<&'static Check>) =
         selected.iter().partition(|c| c.phase == Phase::Main);
     join_all(main.iter().map(|c| runner.evaluate(c))).await;
     join_all(last.iter().map(|c| runner.evaluate(c))).await;
-    options.progress.finish();
+    if let Some(p) = &options.progress {
+        p.finish();
+    }
 
     let log = ctx.log();
-    if !log.is_empty() && log.iter().all(|l| matches!(&l.exchange.outcome, Err(t) if t.kind == TransportKind::Connect)) {
+    if !log.is_empty()
+        && log
+            .iter()
+            .all(|l| matches!(&l.exchange.outcome, Err(t) if t.kind == TransportKind::Connect))
+    {
         let cause = log
             .first()
             .map(|l| l.exchange.describe())
             .unwrap_or_default();
         return Err(CheckError::Unreachable {
-            target: redact(base.as_str(), &secrets),
+            target: redact(&shown_base, &secrets),
             cause,
         });
     }
@@ -210,13 +178,16 @@ pub async fn run(config: RunConfig, schemas: Arc<Schemas>, options: RunOptions) 
     let mut notes = Vec::new();
     if config.embedded {
         notes.push(format!(
-            "target: the embedded reference server at {base} (started in-process, checked with its own session credentials)"
+            "target: the embedded reference server at {shown_base} (started in-process, checked with its own session credentials)"
         ));
     }
     if config.insecure {
         notes.push("TLS certificate verification was OFF (--insecure): the target's identity was not verified".to_owned());
     }
-    if checks.iter().any(|c| c.id == "preflight.recovery_enabled" && c.status == Status::Failed) {
+    if checks
+        .iter()
+        .any(|c| c.id == "preflight.recovery_enabled" && c.status == Status::Failed)
+    {
         if let Some(c) = checks.iter().find(|c| c.id == "preflight.recovery_enabled") {
             notes.push(c.detail.clone());
         }
@@ -228,11 +199,14 @@ pub async fn run(config: RunConfig, schemas: Arc<Schemas>, options: RunOptions) 
         ));
     }
     if !config.only.is_empty() {
-        notes.push(format!("only checks matching {} (and their prerequisites)", config.only.join(",")));
+        notes.push(format!(
+            "only checks matching {} (and their prerequisites)",
+            config.only.join(",")
+        ));
     }
     Ok(RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        target: redact(base.as_str(), &secrets),
+        target: redact(&shown_base, &secrets),
         embedded_target: config.embedded,
         insecure: config.insecure,
         started_at,

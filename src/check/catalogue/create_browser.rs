@@ -1,7 +1,9 @@
 //! `create_browser.*`: `GET /self-service/recovery/browser` (createBrowserRecoveryFlow) asked for
 //! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
 
-use super::{equals, json_with_status, schema, status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use super::{
+    equals, json_with_status, schema, status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
+};
 use crate::report::RuleSource;
 use crate::schema::Component;
 

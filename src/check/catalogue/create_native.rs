@@ -141,9 +141,9 @@ fn id_uuid(ctx: &Ctx) -> Judged<'_> {
         let (ex, body) = flow(ctx).await?;
         let id = string_at(ex, body, "/id")?;
         match uuid::Uuid::parse_str(id) {
-            Ok(u) if u.hyphenated().to_string() == id.to_ascii_lowercase() => {
-                Ok(Verdict::pass(format!("id {id} is a UUID (version {})", u.get_version_num())))
-            }
+            Ok(u) if u.hyphenated().to_string() == id.to_ascii_lowercase() => Ok(Verdict::pass(
+                format!("id {id} is a UUID (version {})", u.get_version_num()),
+            )),
             _ => Ok(Verdict::fail(format!("id `{id}` is not a hyphenated UUID"))
                 .with(ex.evidence_at("/id", body.get("id")))),
         }
@@ -158,11 +158,15 @@ fn id_unique(ctx: &Ctx) -> Judged<'_> {
         let body2 = json_with_status(again, 200)?;
         let second = string_at(again, body2, "/id")?;
         if first == second {
-            Ok(Verdict::fail(format!("two creations returned the same id {first}"))
-                .with(ex.evidence_at("/id", body.get("id")))
-                .with(again.evidence_at("/id", body2.get("id"))))
+            Ok(
+                Verdict::fail(format!("two creations returned the same id {first}"))
+                    .with(ex.evidence_at("/id", body.get("id")))
+                    .with(again.evidence_at("/id", body2.get("id"))),
+            )
         } else {
-            Ok(Verdict::pass(format!("two creations returned {first} and {second}")))
+            Ok(Verdict::pass(format!(
+                "two creations returned {first} and {second}"
+            )))
         }
     })
 }
@@ -172,8 +176,10 @@ fn time_at(ex: &Exchange, body: &Value, pointer: &str) -> Step<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
-            Verdict::fail(format!("{pointer} `{s}` is not an RFC 3339 date-time ({e})"))
-                .with(ex.evidence_at(pointer, body.pointer(pointer)))
+            Verdict::fail(format!(
+                "{pointer} `{s}` is not an RFC 3339 date-time ({e})"
+            ))
+            .with(ex.evidence_at(pointer, body.pointer(pointer)))
         })
 }
 
@@ -188,8 +194,10 @@ fn timestamps_order(ctx: &Ctx) -> Judged<'_> {
                 humantime::format_duration((expires - issued).to_std().unwrap_or_default())
             )))
         } else {
-            Ok(Verdict::fail(format!("issued_at {issued} is after expires_at {expires}"))
-                .with(ex.evidence_at("/expires_at", body.get("expires_at"))))
+            Ok(
+                Verdict::fail(format!("issued_at {issued} is after expires_at {expires}"))
+                    .with(ex.evidence_at("/expires_at", body.get("expires_at"))),
+            )
         }
     })
 }
@@ -198,7 +206,8 @@ fn issued_now(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
         let issued = time_at(ex, body, "/issued_at")?;
-        let tol = chrono::Duration::from_std(ctx.cfg.clock_tolerance).unwrap_or(chrono::Duration::MAX);
+        let tol =
+            chrono::Duration::from_std(ctx.cfg.clock_tolerance).unwrap_or(chrono::Duration::MAX);
         let (lo, hi) = (ex.sent_at - tol, ex.received_at + tol);
         if issued >= lo && issued <= hi {
             Ok(Verdict::pass(format!(
@@ -223,7 +232,9 @@ fn not_expired(ctx: &Ctx) -> Judged<'_> {
         let (ex, body) = flow(ctx).await?;
         let expires = time_at(ex, body, "/expires_at")?;
         if expires > ex.received_at {
-            Ok(Verdict::pass(format!("expires_at {expires} is in the future")))
+            Ok(Verdict::pass(format!(
+                "expires_at {expires} is in the future"
+            )))
         } else {
             Ok(Verdict::fail(format!(
                 "the new flow is already expired: expires_at {expires} is not after {} (when the answer arrived)",
@@ -240,14 +251,22 @@ fn request_url(ctx: &Ctx) -> Judged<'_> {
         let got = string_at(ex, body, "/request_url")?;
         let want = &ex.request.url;
         let Ok(parsed) = Url::parse(got) else {
-            return Ok(Verdict::fail(format!("request_url `{got}` is not an absolute URL; expected {want}"))
-                .with(ex.evidence_at("/request_url", body.get("request_url"))));
+            return Ok(Verdict::fail(format!(
+                "request_url `{got}` is not an absolute URL; expected {want}"
+            ))
+            .with(ex.evidence_at("/request_url", body.get("request_url"))));
         };
         let mut diffs = Vec::new();
         if parsed.scheme() != want.scheme() {
-            diffs.push(format!("scheme `{}` instead of `{}`", parsed.scheme(), want.scheme()));
+            diffs.push(format!(
+                "scheme `{}` instead of `{}`",
+                parsed.scheme(),
+                want.scheme()
+            ));
         }
-        if parsed.host_str() != want.host_str() || parsed.port_or_known_default() != want.port_or_known_default() {
+        if parsed.host_str() != want.host_str()
+            || parsed.port_or_known_default() != want.port_or_known_default()
+        {
             diffs.push(format!(
                 "host `{}` instead of `{}`",
                 parsed.host_str().unwrap_or_default(),
@@ -255,10 +274,18 @@ fn request_url(ctx: &Ctx) -> Judged<'_> {
             ));
         }
         if parsed.path() != want.path() {
-            diffs.push(format!("path `{}` instead of `{}`", parsed.path(), want.path()));
+            diffs.push(format!(
+                "path `{}` instead of `{}`",
+                parsed.path(),
+                want.path()
+            ));
         }
         if parsed.query() != want.query() {
-            diffs.push(format!("query `{}` instead of `{}`", parsed.query().unwrap_or_default(), want.query().unwrap_or_default()));
+            diffs.push(format!(
+                "query `{}` instead of `{}`",
+                parsed.query().unwrap_or_default(),
+                want.query().unwrap_or_default()
+            ));
         }
         if diffs.is_empty() {
             Ok(Verdict::pass(format!("request_url is {got}")))
@@ -285,10 +312,18 @@ fn ui_action(ctx: &Ctx) -> Judged<'_> {
         let Ok(url) = Url::parse(action) else {
             return fail("is not an absolute URL".to_owned());
         };
-        if !url.path().trim_end_matches('/').ends_with(crate::check::probes::paths::UPDATE) {
+        if !url
+            .path()
+            .trim_end_matches('/')
+            .ends_with(crate::check::probes::paths::UPDATE)
+        {
             return fail(format!("does not target the update endpoint (path `{}` does not end in /self-service/recovery)", url.path()));
         }
-        let flows: Vec<String> = url.query_pairs().filter(|(k, _)| k == "flow").map(|(_, v)| v.into_owned()).collect();
+        let flows: Vec<String> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "flow")
+            .map(|(_, v)| v.into_owned())
+            .collect();
         if flows != [id] {
             return fail(format!("must carry flow={id}; it carries {flows:?}"));
         }
@@ -307,11 +342,22 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
         let active = body.get("active").and_then(Value::as_str);
-        let nodes = body.pointer("/ui/nodes").and_then(Value::as_array).cloned().unwrap_or_default();
-        let attr = |n: &Value, k: &str| n.pointer(&format!("/attributes/{k}")).and_then(Value::as_str).map(str::to_owned);
-        let in_group = |n: &Value| active.is_none_or(|a| n.get("group").and_then(Value::as_str) == Some(a));
+        let nodes = body
+            .pointer("/ui/nodes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let attr = |n: &Value, k: &str| {
+            n.pointer(&format!("/attributes/{k}"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let in_group =
+            |n: &Value| active.is_none_or(|a| n.get("group").and_then(Value::as_str) == Some(a));
         let email = nodes.iter().position(|n| {
-            attr(n, "name").as_deref() == Some("email") && attr(n, "type").as_deref() == Some("email") && in_group(n)
+            attr(n, "name").as_deref() == Some("email")
+                && attr(n, "type").as_deref() == Some("email")
+                && in_group(n)
         });
         let submit = nodes.iter().position(|n| {
             attr(n, "name").as_deref() == Some("method")
@@ -332,11 +378,15 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
                 if s.is_none() {
                     missing.push(format!(
                         "a submit named `method`{} in {group}",
-                        active.map(|a| format!(" with value `{a}`")).unwrap_or_default()
+                        active
+                            .map(|a| format!(" with value `{a}`"))
+                            .unwrap_or_default()
                     ));
                 }
-                Ok(Verdict::fail(format!("ui.nodes lacks {}", missing.join(" and ")))
-                    .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))))
+                Ok(
+                    Verdict::fail(format!("ui.nodes lacks {}", missing.join(" and ")))
+                        .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))),
+                )
             }
         }
     })
@@ -389,6 +439,8 @@ fn invalid_token(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = ctx.invalid_token().await;
         status(ex, 200)?;
-        Ok(Verdict::pass("an unknown token is treated as no session: 200"))
+        Ok(Verdict::pass(
+            "an unknown token is treated as no session: 200",
+        ))
     })
 }

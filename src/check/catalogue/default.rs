@@ -53,17 +53,26 @@ fn error_bodies(ctx: &Ctx) -> Judged<'_> {
         }
         if failures.is_empty() {
             return Ok(Verdict::pass(if judged == 0 {
-                format!("none of the {} exchanges had an unexpected status", log.len())
+                format!(
+                    "none of the {} exchanges had an unexpected status",
+                    log.len()
+                )
             } else {
                 format!("all {judged} unexpected statuses carried the error envelope")
             }));
         }
-        let mut detail = format!("{} of {judged} unexpected answers lack the error envelope: ", failures.len());
+        let mut detail = format!(
+            "{} of {judged} unexpected answers lack the error envelope: ",
+            failures.len()
+        );
         let mut evidence = Vec::new();
         let parts: Vec<String> = failures
             .into_iter()
             .map(|(probe, v)| match v {
-                Verdict::Failed { detail, evidence: ev } => {
+                Verdict::Failed {
+                    detail,
+                    evidence: ev,
+                } => {
                     evidence.extend(ev);
                     format!("[{probe}] {detail}")
                 }

@@ -78,12 +78,16 @@ fn same_flow(ctx: &Ctx) -> Judged<'_> {
         let show = |v: &Option<Value>| v.as_ref().map_or("nothing".to_owned(), Value::to_string);
         let text: Vec<String> = diffs
             .iter()
-            .map(|(f, want, got)| format!("{f} is {} but was {} at creation", show(got), show(want)))
+            .map(|(f, want, got)| {
+                format!("{f} is {} but was {} at creation", show(got), show(want))
+            })
             .collect();
         let (first, _, _) = diffs[0];
-        Ok(Verdict::fail(format!("the retrieved flow differs: {}", text.join("; ")))
-            .with(ex.evidence_at(&format!("/{first}"), b.get(first)))
-            .with(created.evidence_at(&format!("/{first}"), a.get(first))))
+        Ok(
+            Verdict::fail(format!("the retrieved flow differs: {}", text.join("; ")))
+                .with(ex.evidence_at(&format!("/{first}"), b.get(first)))
+                .with(created.evidence_at(&format!("/{first}"), a.get(first))),
+        )
     })
 }
 

@@ -161,7 +161,9 @@ pub struct Check {
 
 impl std::fmt::Debug for Check {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Check").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Check")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -187,7 +189,10 @@ pub fn matches(pattern: &str, id: &str) -> bool {
     if pattern.contains('*') {
         glob(pattern.as_bytes(), id.as_bytes())
     } else {
-        id == pattern || id.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('.'))
+        id == pattern
+            || id
+                .strip_prefix(pattern)
+                .is_some_and(|rest| rest.starts_with('.'))
     }
 }
 
@@ -248,11 +253,10 @@ pub fn answered(ex: &Exchange) -> Step<&Response> {
 pub fn status(ex: &Exchange, expected: u16) -> Step<&Response> {
     let resp = answered(ex)?;
     if resp.status != expected {
-        return Err(Verdict::fail(format!(
-            "expected status {expected}, got {}",
-            ex.describe()
-        ))
-        .with(ex.evidence()));
+        return Err(
+            Verdict::fail(format!("expected status {expected}, got {}", ex.describe()))
+                .with(ex.evidence()),
+        );
     }
     Ok(resp)
 }
@@ -274,7 +278,10 @@ pub fn json_with_status(ex: &Exchange, expected: u16) -> Step<&Value> {
 pub fn schema(ctx: &Ctx, ex: &Exchange, component: Component) -> Step<Verdict> {
     let body = json(ex)?;
     match ctx.schemas.validate(component, body) {
-        Ok(()) => Ok(Verdict::pass(format!("the body is a valid {}", component.name()))),
+        Ok(()) => Ok(Verdict::pass(format!(
+            "the body is a valid {}",
+            component.name()
+        ))),
         Err(violations) => {
             let first = violations.first();
             let list: Vec<String> = violations.iter().take(5).map(|v| v.to_string()).collect();
@@ -385,7 +392,10 @@ pub fn has_ui_message(
     let messages = body.pointer("/ui/messages").and_then(Value::as_array);
     let found = messages.into_iter().flatten().find(|m| {
         m.get("type").and_then(Value::as_str) == Some(kind)
-            && (ids.is_empty() || m.get("id").and_then(Value::as_u64).is_some_and(|i| ids.contains(&i)))
+            && (ids.is_empty()
+                || m.get("id")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|i| ids.contains(&i)))
     });
     match found {
         Some(m) => Ok(Verdict::pass(format!(
@@ -414,8 +424,14 @@ mod tests {
     #[test]
     fn only_patterns_match_prefixes_and_globs() {
         assert!(matches("create_native", "create_native.200"));
-        assert!(matches("create_native.signed_in", "create_native.signed_in.token.400"));
-        assert!(!matches("create_native.sign", "create_native.signed_in.token.400"));
+        assert!(matches(
+            "create_native.signed_in",
+            "create_native.signed_in.token.400"
+        ));
+        assert!(!matches(
+            "create_native.sign",
+            "create_native.signed_in.token.400"
+        ));
         assert!(matches("*.400", "create_native.signed_in.token.400"));
         assert!(matches("update.*.schema", "update.email.schema"));
         assert!(!matches("update.*.schema", "update.email.200"));
@@ -442,16 +458,26 @@ mod tests {
             );
             assert!(
                 c.id.split('.').all(|seg| !seg.is_empty()
-                    && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
                 "id {} is not a lowercase dotted id",
                 c.id
             );
             // Prerequisites come earlier, so the graph has no cycle.
             for dep in c.requires {
                 let pos = checks.iter().position(|o| o.id == *dep);
-                assert!(pos.is_some_and(|p| p < i), "{} requires {dep}, which is not earlier", c.id);
+                assert!(
+                    pos.is_some_and(|p| p < i),
+                    "{} requires {dep}, which is not earlier",
+                    c.id
+                );
             }
-            assert!(!c.title.is_empty() && !c.rule.is_empty(), "{} lacks title or rule", c.id);
+            assert!(
+                !c.title.is_empty() && !c.rule.is_empty(),
+                "{} lacks title or rule",
+                c.id
+            );
         }
         let files = [
             ("preflight", preflight::CHECKS),
@@ -464,7 +490,12 @@ mod tests {
         ];
         for (file, list) in files {
             for c in list {
-                assert_eq!(c.id.split('.').next(), Some(file), "{} is defined in {file}.rs", c.id);
+                assert_eq!(
+                    c.id.split('.').next(),
+                    Some(file),
+                    "{} is defined in {file}.rs",
+                    c.id
+                );
             }
         }
     }
