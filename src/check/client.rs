@@ -416,7 +416,14 @@ impl Client {
         }
         let mut resp = builder.send().await.map_err(|e| Transport {
             kind: classify(&e),
-            message: describe_error(&e),
+            message: if e.is_timeout() {
+                format!(
+                    "no answer within --timeout {}",
+                    humantime::format_duration(self.timeout)
+                )
+            } else {
+                describe_error(&e)
+            },
             status: None,
             headers: HeaderMap::new(),
             partial_body: Bytes::new(),
@@ -457,13 +464,22 @@ impl Client {
                         TransportKind::Timeout => TransportKind::Timeout,
                         _ => TransportKind::Broken,
                     };
-                    return Err(Transport {
-                        kind,
-                        message: format!(
+                    let message = if kind == TransportKind::Timeout {
+                        format!(
+                            "the body did not complete within --timeout {} ({} bytes read)",
+                            humantime::format_duration(self.timeout),
+                            body.len()
+                        )
+                    } else {
+                        format!(
                             "the body broke off after {} bytes: {}",
                             body.len(),
                             describe_error(&e)
-                        ),
+                        )
+                    };
+                    return Err(Transport {
+                        kind,
+                        message,
                         status: Some(status),
                         headers,
                         partial_body: Bytes::from(body),
@@ -497,7 +513,14 @@ fn classify(e: &reqwest::Error) -> TransportKind {
 
 /// reqwest's error with its cause chain (the cause holds the useful part: "connection refused").
 fn describe_error(e: &reqwest::Error) -> String {
-    let text = crate::error::render(e);
+    let mut text = crate::error::render(e);
+    // reqwest repeats the URL, which the evidence already shows.
+    if let Some(rest) = text
+        .strip_prefix("error sending request for url (")
+        .and_then(|r| r.split_once("): ").map(|(_, tail)| tail.to_owned()))
+    {
+        text = rest;
+    }
     if e.is_connect() && text.to_ascii_lowercase().contains("certificate") {
         return format!("{text} (TLS verification failed: fix the certificate or pass --insecure)");
     }

@@ -355,10 +355,19 @@ async fn apply(
             parts
                 .headers
                 .insert("content-length", HeaderValue::from(bytes.len()));
-            let stream = futures::stream::iter([
-                Ok(half),
-                Err(std::io::Error::other("fault: connection cut mid-body")),
-            ]);
+            // The pause lets hyper flush the status, headers and first half before the cut.
+            let stream = futures::stream::unfold(Some(half), |state| async move {
+                match state {
+                    Some(half) => Some((Ok(half), None)),
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Some((
+                            Err(std::io::Error::other("fault: connection cut mid-body")),
+                            None,
+                        ))
+                    }
+                }
+            });
             Response::from_parts(parts, Body::from_stream(stream))
         }
         Action::Reset => {
