@@ -393,3 +393,23 @@ fn redacted_values_stay_redacted_in_every_format() {
         );
     }
 }
+
+#[test]
+fn markdown_stays_small_with_huge_evidence() {
+    let mut report = sample_report();
+    let huge = "x".repeat(200_000);
+    for c in &mut report.checks {
+        c.status = Status::Failed;
+        c.evidence = vec![Evidence {
+            method: "GET".into(),
+            url: "http://h/".into(),
+            body_excerpt: Some(huge.clone()),
+            ..Evidence::default()
+        }];
+    }
+    let md = markdown::render(&report);
+    assert!(md.len() < 5 * 5_000, "summary.md is {} bytes", md.len());
+    assert_eq!(md.matches("more bytes in conformance.json").count(), 5);
+    // The JSON keeps everything.
+    assert!(json::render(&report).contains(&huge));
+}

@@ -78,3 +78,22 @@ fn write_functions_match_render() {
     markdown::write(&report, &mut buf).expect("write markdown");
     assert_eq!(buf, markdown::render(&report).into_bytes());
 }
+
+#[test]
+fn terminal_quiet_clean_run_is_the_summary_line_alone() {
+    let mut report = sample_report();
+    report
+        .checks
+        .retain(|c| c.status != recovery_harness::report::Status::Failed);
+    report.insecure = false;
+    let mut out = Vec::new();
+    let opts = TerminalOptions {
+        color: false,
+        quiet: true,
+    };
+    terminal::render(&report, &opts, &mut out).expect("render into a Vec");
+    assert_eq!(
+        String::from_utf8(out).expect("UTF-8"),
+        "2 passed, 0 failed, 1 skipped in 10412 ms\n"
+    );
+}

@@ -136,3 +136,27 @@ fn a_read_only_directory_fails_with_the_file_path() {
     let ReportError::Io { path, .. } = &err;
     assert_eq!(path, &dir.join(CONFORMANCE_JSON));
 }
+
+#[test]
+fn concurrent_writers_to_one_directory_each_leave_whole_files() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    let mut small = sample_report();
+    small.checks.truncate(1);
+    let reports = [sample_report(), small];
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            let (dir, report) = (&dir, &reports[i % 2]);
+            scope.spawn(move || write_check_reports(report, dir).expect("concurrent write"));
+        }
+    });
+    // Whichever writer renamed last, each file is one complete rendering, never a mix.
+    let json_text = fs::read_to_string(dir.join(CONFORMANCE_JSON)).expect("json");
+    assert!(reports.iter().any(|r| json::render(r) == json_text));
+    let xml = fs::read_to_string(dir.join(JUNIT_XML)).expect("xml");
+    assert!(reports.iter().any(|r| junit::render(r) == xml));
+    let md = fs::read_to_string(dir.join(SUMMARY_MD)).expect("md");
+    assert!(reports.iter().any(|r| markdown::render(r) == md));
+    let count = fs::read_dir(&dir).expect("list dir").count();
+    assert_eq!(count, 3, "no temporary file left behind");
+}

@@ -10,7 +10,8 @@
 //! Text from the target (titles are ours, but details and evidence quote the server) is escaped
 //! for where it lands: Markdown punctuation in paragraphs and table cells (`|` included, which
 //! would split a cell), HTML entities inside the `<summary>` tag, and code fences longer than any
-//! backtick run they enclose. Control characters are shown as `\u{..}` escapes.
+//! backtick run they enclose. Control characters are shown as `\u{..}` escapes. Each failure's
+//! evidence is capped (GitHub rejects a step summary over 1 MiB); `conformance.json` has it all.
 
 use super::model::{CheckResult, RunReport, Status, Summary};
 use super::{escape_controls, evidence_lines, human_ms};
@@ -114,7 +115,7 @@ fn write_operation(m: &mut String, operation: &str, checks: &[&CheckResult]) {
                     block.push('\n');
                 }
             }
-            let block = escape_controls(&block);
+            let block = shorten(&escape_controls(&block), MAX_EVIDENCE_BYTES);
             let fence = fence_for(&block);
             let _ = writeln!(m, "{fence}text\n{block}{fence}\n");
         }
@@ -136,6 +137,27 @@ fn write_operation(m: &mut String, operation: &str, checks: &[&CheckResult]) {
         }
         m.push('\n');
     }
+}
+
+/// GitHub refuses a step summary over 1 MiB (the whole upload fails); bounding each failure's
+/// evidence keeps even a run with a hundred failures well under it. The full evidence is in
+/// `conformance.json`.
+const MAX_EVIDENCE_BYTES: usize = 4096;
+
+/// Cuts `block` at a character boundary at most `max` bytes in, saying how much was left out.
+fn shorten(block: &str, max: usize) -> String {
+    if block.len() <= max {
+        return block.to_owned();
+    }
+    let mut cut = max;
+    while !block.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n… ({} more bytes in conformance.json)\n",
+        &block[..cut],
+        block.len() - cut
+    )
 }
 
 fn counts(s: &Summary) -> String {
@@ -276,6 +298,16 @@ mod tests {
             "\\<b\\>\\*bold\\*\\</b\\> &amp; \\`x\\` \\[l\\](u) \\#1"
         );
         assert_eq!(text("esc\u{1b}"), "esc\\\\u{1b}");
+    }
+
+    #[test]
+    fn shorten_cuts_at_a_char_boundary_and_says_so() {
+        assert_eq!(shorten("short\n", 10), "short\n");
+        // "é" is two bytes: a cut at 2 would split it.
+        assert_eq!(
+            shorten("aébc", 2),
+            "a\n… (4 more bytes in conformance.json)\n"
+        );
     }
 
     #[test]

@@ -87,7 +87,11 @@ pub fn write_check_reports(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf
 /// file system). No fsync: the guarantee sought is "no half file after a failed run", not
 /// durability across a power cut, and a sync per report would cost more than the whole rendering.
 fn replace_file(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per process and per call: two runs (or two tests of one process) writing the same
+    // directory at once must not share a temporary file; the last rename wins, whole.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{seq}.tmp", std::process::id()));
     let result = fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(contents).and_then(|()| f.flush()))
         .and_then(|()| fs::rename(&tmp, dir.join(name)));

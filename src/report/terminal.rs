@@ -75,6 +75,8 @@ pub fn render(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let p = Painter { color: opts.color };
+    // Blank lines separate sections; a quiet, clean run prints its summary line alone.
+    let mut wrote_any = report.insecure || !opts.quiet;
     if report.insecure {
         writeln!(
             out,
@@ -121,7 +123,10 @@ pub fn render(
         if shown.is_empty() {
             continue;
         }
-        writeln!(out)?;
+        if wrote_any {
+            writeln!(out)?;
+        }
+        wrote_any = true;
         writeln!(
             out,
             "{}",
@@ -138,7 +143,9 @@ pub fn render(
     } else {
         Style::new()
     };
-    writeln!(out)?;
+    if wrote_any {
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "{}, {}, {} in {}",
