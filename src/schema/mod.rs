@@ -277,7 +277,11 @@ impl Schemas {
             SchemaSource::Embedded => (embedded_resources()?, LocationStyle::Files),
             SchemaSource::Dir(dir) => (dir_resources(dir)?, LocationStyle::Files),
             SchemaSource::OpenApi(file) => {
-                (openapi::resources(file, BASE_URI)?, LocationStyle::OpenApi)
+                let roots = Component::ALL.map(Component::name);
+                (
+                    openapi::resources(file, BASE_URI, &roots)?,
+                    LocationStyle::OpenApi,
+                )
             }
         };
         let validators = compile(source, &resources)?;
