@@ -309,10 +309,11 @@ impl Schemas {
         if validator.is_valid(instance) {
             return Ok(());
         }
-        let mut out = Vec::new();
+        let mut collector = violation::Collector::default();
         for error in validator.iter_errors(instance) {
-            violation::collect(&error, self.style, &mut out);
+            collector.add(&error, self.style);
         }
+        let mut out = collector.finish();
         if out.is_empty() {
             // `is_valid` and `iter_errors` disagreeing would be a validator bug; never report a
             // failed body without a reason.
