@@ -75,7 +75,7 @@ pub enum CheckError {
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
     /// Every request failed to connect: nothing could be checked.
-    #[error("cannot reach {target}: every request failed to connect ({cause}); is the deployment running and is --target right?")]
+    #[error("cannot reach {target}: every request failed to connect ({cause}); is the deployment running, is --target right (and its TLS certificate valid)?")]
     Unreachable {
         /// The base URL (redacted).
         target: String,
@@ -97,6 +97,11 @@ pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
     let quiet = args.quiet;
     let schemas = std::sync::Arc::new(crate::schema::Schemas::load(&args.schema.source())?);
     let mut config = RunConfig::from_args(&args)?;
+    if config.insecure {
+        eprintln!(
+            "warning: --insecure: the target's TLS certificate is NOT verified; the reports say so"
+        );
+    }
     // Fail before probing anything: an unwritable directory would otherwise waste a whole run.
     config::ensure_writable(&report_dir)?;
 

@@ -156,11 +156,9 @@ pub async fn run(
     }
 
     let log = ctx.log();
-    if !log.is_empty()
-        && log
-            .iter()
-            .all(|l| matches!(&l.exchange.outcome, Err(t) if t.kind == TransportKind::Connect))
-    {
+    // Refused (or TLS-rejected) on every request: nothing was checked, so this is not a verdict.
+    let unreachable = |l: &super::probes::Logged| matches!(&l.exchange.outcome, Err(t) if matches!(t.kind, TransportKind::Connect | TransportKind::Tls));
+    if !log.is_empty() && log.iter().all(unreachable) {
         let cause = log
             .first()
             .map(|l| l.exchange.describe())
