@@ -498,6 +498,23 @@ mod tests {
     }
 
     #[test]
+    fn default_matches_the_flag_defaults() {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: CheckArgs,
+        }
+        let mut parsed =
+            <Wrapper as clap::Parser>::try_parse_from(["check"]).expect("no flags parse");
+        // The environment may hold a token (RECOVERY_HARNESS_SESSION_TOKEN); that is not a default.
+        parsed.args.session_token = None;
+        assert_eq!(
+            format!("{:?}", parsed.args),
+            format!("{:?}", CheckArgs::default())
+        );
+    }
+
+    #[test]
     fn urls_join_under_the_prefix() {
         let mut cfg = RunConfig::from_args(&CheckArgs::default()).expect("defaults are valid");
         cfg.target = parse_target("https://host/auth").ok();
