@@ -320,3 +320,33 @@ fn bad_inputs_are_clear_errors() {
         .contains("--list"));
     assert!(bad(|_| {}).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_accepts_but_never_answers_fails_by_timeout_within_bounds() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    // Accept every connection and hold it open without a byte of answer.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let args = CheckArgs {
+        target: Some(format!("http://{addr}")),
+        timeout: Duration::from_millis(300),
+        ..CheckArgs::default()
+    };
+    let report = run(&args).await;
+    let c = check(&report, "preflight.recovery_enabled");
+    assert_eq!(c.status, Status::Failed);
+    assert!(transport_error(c).contains("--timeout"), "{c:?}");
+    assert_eq!(check(&report, "create_native.200").status, Status::Skipped);
+    assert_eq!(
+        check(&report, "default.method_not_allowed.405").status,
+        Status::Failed
+    );
+    holder.abort();
+}

@@ -433,32 +433,39 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
     };
     let name = target.name();
     let cases: Vec<Case> = trees.iter().map(|t| t.current()).collect();
-    let results = futures::future::join_all(
-        cases
-            .iter()
-            .enumerate()
-            .map(|(i, c)| run_case(ctx, target, c, format!("fuzz.{name}.{i}"), &real)),
-    )
-    .await;
     let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
     let mut first: Option<(usize, Verdict)> = None;
-    for (i, (outcome, _)) in results.into_iter().enumerate() {
-        match outcome {
-            CaseOutcome::Kept(s) => *statuses.entry(s).or_default() += 1,
-            CaseOutcome::NoAnswer(v) if first.is_none() => {
-                let v = match v {
-                    Verdict::Failed { detail, evidence } => Verdict::Failed {
-                        detail: format!(
-                            "generated case {i} of {n} (seed {seed}) got no answer: {detail}"
-                        ),
-                        evidence,
-                    },
-                    other => other,
-                };
-                return v;
+    // Batches of `--concurrency` cases: concurrent within a batch, and the probe stops after the
+    // first batch with a failure (a target that hangs costs one timeout, not one per case). The
+    // failure reported is the lowest index of that batch, so timing does not change the result.
+    let batch = ctx.cfg.concurrency.max(1);
+    for (b, chunk) in cases.chunks(batch).enumerate() {
+        let results = futures::future::join_all(chunk.iter().enumerate().map(|(j, c)| {
+            let i = b * batch + j;
+            run_case(ctx, target, c, format!("fuzz.{name}.{i}"), &real)
+        }))
+        .await;
+        for (j, (outcome, _)) in results.into_iter().enumerate() {
+            let i = b * batch + j;
+            match outcome {
+                CaseOutcome::Kept(s) => *statuses.entry(s).or_default() += 1,
+                CaseOutcome::NoAnswer(v) if first.is_none() => {
+                    return match v {
+                        Verdict::Failed { detail, evidence } => Verdict::Failed {
+                            detail: format!(
+                                "generated case {i} of {n} (seed {seed}) got no answer: {detail}"
+                            ),
+                            evidence,
+                        },
+                        other => other,
+                    };
+                }
+                CaseOutcome::Broken(v) if first.is_none() => first = Some((i, v)),
+                _ => {}
             }
-            CaseOutcome::Broken(v) if first.is_none() => first = Some((i, v)),
-            _ => {}
+        }
+        if first.is_some() {
+            break;
         }
     }
     let Some((index, verdict)) = first else {
