@@ -34,19 +34,21 @@ struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    fn evaluate(&'a self, check: &'static Check) -> LocalBoxFuture<'a, &'a CheckResult> {
+    /// The check's result, judged once (concurrent callers wait for the first); `None` for a
+    /// check outside the selection (cannot happen: `select` adds every prerequisite).
+    fn evaluate(&'a self, check: &'static Check) -> LocalBoxFuture<'a, Option<&'a CheckResult>> {
         async move {
-            let Some(cell) = self.cells.get(check.id) else {
-                unreachable!("every selected check has a cell; prerequisites are selected with it")
-            };
-            cell.get_or_init(|| async move {
-                let result = self.judge(check).await;
-                if let Some(p) = self.progress {
-                    p.check_done(check.id);
-                }
-                result
-            })
-            .await
+            let cell = self.cells.get(check.id)?;
+            let result = cell
+                .get_or_init(|| async move {
+                    let result = self.judge(check).await;
+                    if let Some(p) = self.progress {
+                        p.check_done(check.id);
+                    }
+                    result
+                })
+                .await;
+            Some(result)
         }
         .boxed_local()
     }
@@ -58,7 +60,9 @@ impl<'a> Runner<'a> {
                 let Some(dep_check) = self.selected.iter().find(|c| c.id == *dep) else {
                     continue;
                 };
-                let dep_result = self.evaluate(dep_check).await;
+                let Some(dep_result) = self.evaluate(dep_check).await else {
+                    continue;
+                };
                 match dep_result.status {
                     Status::Passed => {}
                     Status::Failed => {
