@@ -170,6 +170,7 @@ async fn create_api_flow_matches_kratos() {
         Some("private, no-cache, no-store, must-revalidate")
     );
     assert!(r.headers.get(SET_COOKIE).is_none(), "no cookie on api init");
+    assert_eq!(r.header("vary"), Some("Cookie"));
     let v = assert_flow(&r);
     assert_eq!(
         top_keys(&r.text),
@@ -915,6 +916,9 @@ async fn update_errors_and_limits() {
     assert_eq!(r.header("allow"), Some("GET, POST"));
     let r = send(client().get(format!("{base}/self-service/nothing"))).await;
     assert_error(&r, 404, None);
+    // Queries too long to store are refused rather than letting one flow hold them.
+    let long = format!("{base}/self-service/recovery/api?x={}", "y".repeat(5000));
+    assert_error(&send(client().get(long)).await, 414, None);
     // X-Request-ID is echoed in `request`.
     let r = send(
         client()

@@ -262,6 +262,7 @@ pub(crate) fn status_text(code: u16) -> &'static str {
         405 => "Method Not Allowed",
         410 => "Gone",
         413 => "Request Entity Too Large",
+        414 => "Request URI Too Long",
         422 => "Unprocessable Entity",
         500 => "Internal Server Error",
         _ => "Error",
