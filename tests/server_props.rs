@@ -189,6 +189,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         "\\PC{0,20}".prop_map(Value::String),
         Just(Value::String("code".into())),
         Just(Value::String("a@example.org".into())),
+        // Addresses near the known-address patterns, multi-byte included.
+        "\\PC{0,16}@example\\.(org|com)\\PC{0,3}".prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
