@@ -913,7 +913,7 @@ async fn update_errors_and_limits() {
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
     let r = send(client().put(format!("{base}/self-service/recovery"))).await;
     assert_error(&r, 405, None);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     let r = send(client().get(format!("{base}/self-service/nothing"))).await;
     assert_error(&r, 404, None);
     // Queries too long to store are refused rather than letting one flow hold them.

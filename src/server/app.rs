@@ -25,6 +25,7 @@ const JSON_PLAIN: HeaderValue = HeaderValue::from_static("application/json");
 const HTML_UTF8: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const NO_CACHE: HeaderValue =
     HeaderValue::from_static("private, no-cache, no-store, must-revalidate");
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const VARY_COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
 /// Longest query string a created flow keeps (`request_url`); longer ones get a 414 so that
 /// `--max-flows` really bounds memory.
@@ -770,10 +771,27 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(&parts));
     }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(c) => Ok((parts, c.to_bytes())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(&parts)),
+    // A client that stops sending mid-body must not hold the handler (or a graceful shutdown).
+    let collected = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        http_body_util::Limited::new(body, limit).collect(),
+    )
+    .await;
+    match collected {
+        Ok(Ok(c)) => Ok((parts, c.to_bytes())),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(&parts)),
         Err(_) => Err(error_response(
+            &parts.headers,
+            false,
+            ErrorFields {
+                code: 408,
+                reason: Some("The request body was not received within 30 seconds."),
+                message: "The request timed out",
+                ..Default::default()
+            },
+            None,
+        )),
+        Ok(Err(_)) => Err(error_response(
             &parts.headers,
             false,
             ErrorFields {
@@ -791,7 +809,7 @@ async fn recovery_update(AxState(app): AxState<Arc<App>>, req: Request) -> Respo
     let method = req.method().clone();
     let get = is_get(&method);
     if !(get || method == HttpMethod::POST) {
-        return method_not_allowed(req.headers(), "GET, POST", false);
+        return method_not_allowed(req.headers(), "GET, HEAD, POST", false);
     }
     if !app.cfg.recovery_enabled {
         return disabled(&app, req.headers(), get);

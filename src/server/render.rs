@@ -260,6 +260,7 @@ pub(crate) fn status_text(code: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         410 => "Gone",
         413 => "Request Entity Too Large",
         414 => "Request URI Too Long",
