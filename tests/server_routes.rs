@@ -722,6 +722,14 @@ async fn unknown_addresses_get_the_same_answer_and_no_message() {
         .await
         .is_empty());
     assert_eq!(courier(&s, "?recipient=k@example.org").await.len(), 1);
+    // transient_payload is echoed as sent.
+    let r = submit(
+        &s,
+        &known,
+        json!({"method":"code","email":"k@example.org","transient_payload":{"a":[1,"x"]}}),
+    )
+    .await;
+    assert_eq!(assert_flow(&r)["transient_payload"], json!({"a":[1,"x"]}));
     // Any code is wrong for the unknown address.
     let r = submit(&s, &unknown, json!({"code":"123456"})).await;
     assert_eq!(message_ids(&assert_flow(&r)), vec![4060006]);
