@@ -1,0 +1,123 @@
+//! The copies of `schemas/` compiled into the binary: the default schema source.
+
+/// Every file of `schemas/` as `(file name, contents)`; a unit test keeps it in step with the directory.
+pub(crate) const FILES: &[(&str, &str)] = &[
+    ("Duration.json", include_str!("../../schemas/Duration.json")),
+    ("ID.json", include_str!("../../schemas/ID.json")),
+    (
+        "continueWith.json",
+        include_str!("../../schemas/continueWith.json"),
+    ),
+    (
+        "continueWithDeviceAuthnPinEntryUi.json",
+        include_str!("../../schemas/continueWithDeviceAuthnPinEntryUi.json"),
+    ),
+    (
+        "continueWithDeviceAuthnPinEntryUiData.json",
+        include_str!("../../schemas/continueWithDeviceAuthnPinEntryUiData.json"),
+    ),
+    (
+        "continueWithRecoveryUi.json",
+        include_str!("../../schemas/continueWithRecoveryUi.json"),
+    ),
+    (
+        "continueWithRecoveryUiFlow.json",
+        include_str!("../../schemas/continueWithRecoveryUiFlow.json"),
+    ),
+    (
+        "continueWithRedirectBrowserTo.json",
+        include_str!("../../schemas/continueWithRedirectBrowserTo.json"),
+    ),
+    (
+        "continueWithSetOrySessionToken.json",
+        include_str!("../../schemas/continueWithSetOrySessionToken.json"),
+    ),
+    (
+        "continueWithSettingsUi.json",
+        include_str!("../../schemas/continueWithSettingsUi.json"),
+    ),
+    (
+        "continueWithSettingsUiFlow.json",
+        include_str!("../../schemas/continueWithSettingsUiFlow.json"),
+    ),
+    (
+        "continueWithVerificationUi.json",
+        include_str!("../../schemas/continueWithVerificationUi.json"),
+    ),
+    (
+        "continueWithVerificationUiFlow.json",
+        include_str!("../../schemas/continueWithVerificationUiFlow.json"),
+    ),
+    (
+        "errorBrowserLocationChangeRequired.json",
+        include_str!("../../schemas/errorBrowserLocationChangeRequired.json"),
+    ),
+    (
+        "errorGeneric.json",
+        include_str!("../../schemas/errorGeneric.json"),
+    ),
+    (
+        "genericError.json",
+        include_str!("../../schemas/genericError.json"),
+    ),
+    (
+        "recoveryFlow.json",
+        include_str!("../../schemas/recoveryFlow.json"),
+    ),
+    (
+        "recoveryFlowState.json",
+        include_str!("../../schemas/recoveryFlowState.json"),
+    ),
+    (
+        "selfServiceFlowExpiredError.json",
+        include_str!("../../schemas/selfServiceFlowExpiredError.json"),
+    ),
+    (
+        "selfServiceFlowType.json",
+        include_str!("../../schemas/selfServiceFlowType.json"),
+    ),
+    (
+        "uiContainer.json",
+        include_str!("../../schemas/uiContainer.json"),
+    ),
+    ("uiNode.json", include_str!("../../schemas/uiNode.json")),
+    (
+        "uiNodeAnchorAttributes.json",
+        include_str!("../../schemas/uiNodeAnchorAttributes.json"),
+    ),
+    (
+        "uiNodeAttributes.json",
+        include_str!("../../schemas/uiNodeAttributes.json"),
+    ),
+    (
+        "uiNodeDivisionAttributes.json",
+        include_str!("../../schemas/uiNodeDivisionAttributes.json"),
+    ),
+    (
+        "uiNodeImageAttributes.json",
+        include_str!("../../schemas/uiNodeImageAttributes.json"),
+    ),
+    (
+        "uiNodeInputAttributes.json",
+        include_str!("../../schemas/uiNodeInputAttributes.json"),
+    ),
+    (
+        "uiNodeInputAttributesOption.json",
+        include_str!("../../schemas/uiNodeInputAttributesOption.json"),
+    ),
+    (
+        "uiNodeMeta.json",
+        include_str!("../../schemas/uiNodeMeta.json"),
+    ),
+    (
+        "uiNodeScriptAttributes.json",
+        include_str!("../../schemas/uiNodeScriptAttributes.json"),
+    ),
+    (
+        "uiNodeTextAttributes.json",
+        include_str!("../../schemas/uiNodeTextAttributes.json"),
+    ),
+    ("uiNodes.json", include_str!("../../schemas/uiNodes.json")),
+    ("uiText.json", include_str!("../../schemas/uiText.json")),
+    ("uiTexts.json", include_str!("../../schemas/uiTexts.json")),
+];

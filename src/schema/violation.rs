@@ -1,0 +1,167 @@
+//! Turns the `jsonschema` crate's errors into [`Violation`]s: pointer, rule, value, sentence.
+//!
+//! A failed `oneOf`/`anyOf` is expanded into the errors of the alternative the instance was meant to
+//! match, when a discriminator picks exactly one (the embedded schemas select variants with if/then,
+//! so this matters for OpenAPI documents, whose `discriminator` is informational only).
+
+use super::{LocationStyle, Violation, BASE_URI};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::ValidationError;
+use serde_json::Value;
+
+/// Longest JSON rendering of an offending value kept in a [`Violation`], in characters.
+const MAX_VALUE_CHARS: usize = 120;
+
+/// Appends the violations `error` stands for to `out`.
+pub(super) fn collect(error: &ValidationError<'_>, style: LocationStyle, out: &mut Vec<Violation>) {
+    let branches = match error.kind() {
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            Some(context)
+        }
+        _ => None,
+    };
+    if let Some(branches) = branches {
+        if let Some(selected) = selected_branch(error.instance_path().as_str(), branches) {
+            for inner in selected {
+                collect(inner, style, out);
+            }
+            return;
+        }
+        out.push(Violation {
+            pointer: error.instance_path().to_string(),
+            rule: rule(error, style),
+            value: truncate_value(error.instance()),
+            message: format!(
+                "value matches none of the {} alternatives, and no discriminator (an enum/const \
+                 property such as node_type or action) singles one out",
+                branches.len()
+            ),
+        });
+        return;
+    }
+    out.push(Violation {
+        pointer: error.instance_path().to_string(),
+        rule: rule(error, style),
+        value: truncate_value(error.instance()),
+        message: error.masked().to_string(),
+    });
+}
+
+/// The one alternative the instance was meant to match: there is a direct property (the
+/// discriminator, e.g. `node_type` or `action`) on which every other alternative failed an `enum` or
+/// `const`, and this one did not. `None` when no property singles out exactly one alternative.
+fn selected_branch<'a, 'e>(
+    parent: &str,
+    branches: &'a [Vec<ValidationError<'e>>],
+) -> Option<&'a [ValidationError<'e>]> {
+    // Per alternative, the direct properties whose enum/const failed.
+    let failed: Vec<Vec<&str>> = branches
+        .iter()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.kind(),
+                        ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+                    )
+                })
+                .filter_map(|e| direct_child(parent, e.instance_path().as_str()))
+                .collect()
+        })
+        .collect();
+    let mut selected = None;
+    for property in failed.iter().flatten() {
+        let mut passing = failed
+            .iter()
+            .enumerate()
+            .filter(|(_, props)| !props.contains(property));
+        if let (Some((index, _)), None) = (passing.next(), passing.next()) {
+            match selected {
+                None => selected = Some(index),
+                Some(previous) if previous == index => {}
+                // Two properties single out different alternatives: no clear choice.
+                Some(_) => return None,
+            }
+        }
+    }
+    selected.map(|index| branches[index].as_slice())
+}
+
+/// The property name if `pointer` is a direct child of `parent` (`/a/0/node_type` of `/a/0`).
+fn direct_child<'p>(parent: &str, pointer: &'p str) -> Option<&'p str> {
+    pointer
+        .strip_prefix(parent)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|segment| !segment.is_empty() && !segment.contains('/'))
+}
+
+/// `keyword at location`, the location relative to the schema set.
+fn rule(error: &ValidationError<'_>, style: LocationStyle) -> String {
+    let keyword = error.kind().keyword();
+    let location = match error.absolute_keyword_location() {
+        Some(uri) => display_location(uri.as_str(), style),
+        None => format!("#{}", error.schema_path()),
+    };
+    format!("{keyword} at {location}")
+}
+
+fn display_location(uri: &str, style: LocationStyle) -> String {
+    let Some(local) = uri.strip_prefix(BASE_URI) else {
+        return uri.to_owned();
+    };
+    match style {
+        LocationStyle::Files => local.to_owned(),
+        LocationStyle::OpenApi => {
+            let (file, pointer) = local.split_once('#').unwrap_or((local, ""));
+            let name = file.strip_suffix(".json").unwrap_or(file);
+            format!("#/components/schemas/{name}{pointer}")
+        }
+    }
+}
+
+/// The value as compact JSON, cut at [`MAX_VALUE_CHARS`] characters (on a char boundary).
+pub(super) fn truncate_value(value: &Value) -> String {
+    let json = value.to_string();
+    match json.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((cut, _)) => format!("{}…", &json[..cut]),
+        None => json,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn truncates_long_values_on_char_boundary() {
+        let long = json!("é".repeat(300));
+        let out = truncate_value(&long);
+        assert_eq!(out.chars().count(), MAX_VALUE_CHARS + 1);
+        assert!(out.ends_with('…'));
+        assert_eq!(truncate_value(&json!(null)), "null");
+    }
+
+    #[test]
+    fn direct_child_pointers() {
+        assert_eq!(direct_child("/a/0", "/a/0/node_type"), Some("node_type"));
+        assert_eq!(direct_child("", "/action"), Some("action"));
+        assert_eq!(direct_child("/a/0", "/a/0/x/y"), None);
+        assert_eq!(direct_child("/a/0", "/a/0"), None);
+        assert_eq!(direct_child("/a/1", "/a/10/x"), None);
+    }
+
+    #[test]
+    fn locations_per_style() {
+        let uri = format!("{BASE_URI}recoveryFlowState.json#/enum");
+        assert_eq!(
+            display_location(&uri, LocationStyle::Files),
+            "recoveryFlowState.json#/enum"
+        );
+        assert_eq!(
+            display_location(&uri, LocationStyle::OpenApi),
+            "#/components/schemas/recoveryFlowState/enum"
+        );
+    }
+}
