@@ -295,7 +295,9 @@ impl Scenario {
     /// Resolves `--scenario NAME|PATH`: an embedded name first, then a file.
     pub fn resolve(spec: &str) -> Result<Scenario, ScenarioError> {
         if let Some((name, text)) = EMBEDDED.iter().find(|(name, _)| *name == spec) {
-            return Scenario::parse(text, &format!("`{name}` (embedded)"));
+            let mut scenario = Scenario::parse(text, &format!("`{name}` (embedded)"))?;
+            scenario.origin = "embedded".to_owned();
+            return Ok(scenario);
         }
         let path = Path::new(spec);
         let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
