@@ -1,18 +1,48 @@
-//! The reference server: an in-process, spec-faithful Kratos recovery API.
+//! The reference server: an in-process, spec-faithful Kratos recovery API (`recovery-harness serve`).
+//!
+//! It answers the public recovery routes of Ory Kratos (create api/browser flow, get flow, update
+//! flow with the `code` — or `link` — method) as `KRATOS-RECOVERY-BEHAVIOUR.md` §1–5 describes, and
+//! lists the messages it "sends" the way Kratos's admin API does (`GET /admin/courier/messages`),
+//! so a client can complete a whole recovery. Every error is herodot's `errorGeneric` envelope.
 //!
 //! INTERFACE (owned by the server work; other modules code against exactly these names):
 //! - [`ServerConfig`] (with `Default` = the embedded defaults), [`spawn`], [`spawn_with`],
-//!   [`RunningServer`] (`base_url`, `session_token`, `session_cookie`, `admin_url`, `shutdown`).
+//!   [`RunningServer`] (`base_url`, `session_token`, `session_cookie_name`, `session_cookie`,
+//!   `admin_url`, `shutdown`), [`router`] (the app for `oneshot` tests).
 //! - [`ServeArgs`] and [`run_cli`] for `recovery-harness serve`.
+//!
+//! Layout: `app` (routes, handlers, state machine), `store` (compact sharded flow store),
+//! `render` (bodies written on the way out), `json` (escaping, timestamps), `http` (negotiation,
+//! cookies, `return_to`, body decoding), `courier` (outbox and sessions).
+
+mod app;
+mod courier;
+mod http;
+mod json;
+mod render;
+mod store;
 
 use crate::exit::Outcome;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Which recovery strategy the flows use (Kratos `selfservice.flows.recovery.use`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RecoveryMethod {
+    /// A 6-digit code sent by email (Kratos's default).
+    #[default]
+    Code,
+    /// A link sent by email; completion is browser-only.
+    Link,
+}
 
 /// Flags of `recovery-harness serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback by default).
+    /// Address to listen on (loopback by default; any other address is served with a warning).
     #[arg(long, default_value = "127.0.0.1:4433")]
     pub listen: SocketAddr,
     /// Path prefix of every route, e.g. `/auth`.
@@ -27,6 +57,37 @@ pub struct ServeArgs {
     /// At most this many flows are kept; the oldest are evicted first.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_flows: usize,
+    /// Name of the session cookie (Kratos `session.cookie.name`; Connhex uses `chx_auth_session`).
+    #[arg(long, default_value = "ory_kratos_session")]
+    pub session_cookie_name: String,
+    /// Recovery strategy of new flows.
+    #[arg(long, value_enum, default_value_t = RecoveryMethod::Code)]
+    pub method: RecoveryMethod,
+    /// Answer as Kratos does with recovery switched off (its default): 400 / 303 to the error UI.
+    #[arg(long)]
+    pub recovery_disabled: bool,
+    /// An allowed `return_to` URL prefix (repeatable; `scheme://host[:port][/path]`, host may be `*.domain`).
+    #[arg(long = "allowed-return-url")]
+    pub allowed_return_urls: Vec<String>,
+    /// Base URL of the self-service UI (recovery, settings and error pages live under it).
+    #[arg(long, default_value = "http://127.0.0.1:4455")]
+    pub ui_url: String,
+    /// Kratos `feature_flags.use_continue_with_transitions`: a correct code answers 200 with `continue_with`.
+    #[arg(long)]
+    pub continue_with_transitions: bool,
+    /// Which addresses are known recovery addresses (repeatable glob, `*` = any run; case-insensitive).
+    #[arg(long = "identity", value_name = "PATTERN", default_values_t = default_identities())]
+    pub identities: Vec<String>,
+    /// Largest accepted request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_body: usize,
+    /// How many sent messages the courier keeps (oldest dropped first).
+    #[arg(long, default_value_t = 10_000)]
+    pub courier_capacity: usize,
+}
+
+fn default_identities() -> Vec<String> {
+    vec!["*@example.org".to_owned(), "*@example.com".to_owned()]
 }
 
 /// Configuration of a reference server.
@@ -34,7 +95,7 @@ pub struct ServeArgs {
 pub struct ServerConfig {
     /// Address to bind (port 0: ephemeral).
     pub listen: SocketAddr,
-    /// Path prefix of every route.
+    /// Path prefix of every route (`""` or `/auth`).
     pub base_path: String,
     /// Tokens accepted as a signed-in session; empty: one is generated.
     pub session_tokens: Vec<String>,
@@ -42,6 +103,26 @@ pub struct ServerConfig {
     pub lifespan: Duration,
     /// Store bound.
     pub max_flows: usize,
+    /// Name of the session cookie.
+    pub session_cookie_name: String,
+    /// Strategy of new flows.
+    pub method: RecoveryMethod,
+    /// Reproduce Kratos's "recovery disabled" answers.
+    pub recovery_disabled: bool,
+    /// Allowed `return_to` prefixes (the server's own `<base>/self-service` is always allowed).
+    pub allowed_return_urls: Vec<String>,
+    /// Base URL of the self-service UI.
+    pub ui_url: String,
+    /// `use_continue_with_transitions`.
+    pub continue_with_transitions: bool,
+    /// Known recovery addresses (globs).
+    pub identities: Vec<String>,
+    /// Body limit in bytes.
+    pub max_body: usize,
+    /// Courier ring-buffer size.
+    pub courier_capacity: usize,
+    /// Code submissions allowed per flow before a new flow is forced (Kratos `max_submissions`).
+    pub max_submissions: u8,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +133,39 @@ impl Default for ServerConfig {
             session_tokens: Vec::new(),
             lifespan: Duration::from_secs(3600),
             max_flows: 1_000_000,
+            session_cookie_name: "ory_kratos_session".to_owned(),
+            method: RecoveryMethod::Code,
+            recovery_disabled: false,
+            allowed_return_urls: Vec::new(),
+            ui_url: "http://127.0.0.1:4455".to_owned(),
+            continue_with_transitions: false,
+            identities: default_identities(),
+            max_body: 64 * 1024,
+            courier_capacity: 10_000,
+            max_submissions: 5,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The configuration the `serve` flags describe.
+    pub fn from_args(args: &ServeArgs) -> ServerConfig {
+        ServerConfig {
+            listen: args.listen,
+            base_path: args.base_path.clone(),
+            session_tokens: args.session_tokens.clone(),
+            lifespan: args.lifespan,
+            max_flows: args.max_flows,
+            session_cookie_name: args.session_cookie_name.clone(),
+            method: args.method,
+            recovery_disabled: args.recovery_disabled,
+            allowed_return_urls: args.allowed_return_urls.clone(),
+            ui_url: args.ui_url.clone(),
+            continue_with_transitions: args.continue_with_transitions,
+            identities: args.identities.clone(),
+            max_body: args.max_body,
+            courier_capacity: args.courier_capacity,
+            max_submissions: 5,
         }
     }
 }
@@ -59,16 +173,49 @@ impl Default for ServerConfig {
 /// Why the server could not start or serve.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// Placeholder until the server work lands.
-    #[error("the reference server is not yet implemented")]
-    NotImplemented,
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another process using the port? try --listen 127.0.0.1:0)")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `--base-path` is not a usable path prefix.
+    #[error("--base-path `{value}` is invalid: {reason}")]
+    BasePath {
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A URL flag does not parse.
+    #[error("{flag} `{value}` is not a valid URL: {reason}")]
+    InvalidUrl {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// Another configuration value is unusable.
+    #[error("invalid server configuration: {0}")]
+    InvalidConfig(String),
+    /// The server failed while serving.
+    #[error("the reference server stopped with an I/O error: {0}")]
+    Serve(#[source] std::io::Error),
 }
 
-/// A server running in this process.
+/// A server running in this process. Dropping it stops the server.
 #[derive(Debug)]
 pub struct RunningServer {
     base_url: String,
     session_token: String,
+    session_cookie_name: String,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), std::io::Error>>>,
 }
 
 impl RunningServer {
@@ -80,8 +227,66 @@ impl RunningServer {
     pub fn session_token(&self) -> &str {
         &self.session_token
     }
-    /// Stops the server and waits for it to finish.
-    pub async fn shutdown(self) {}
+    /// Name of the session cookie the server reads.
+    pub fn session_cookie_name(&self) -> &str {
+        &self.session_cookie_name
+    }
+    /// The session cookie as a browser sends it: `name=value`.
+    pub fn session_cookie(&self) -> String {
+        format!("{}={}", self.session_cookie_name, self.session_token)
+    }
+    /// The admin API base: `{admin_url}/admin/courier/messages` lists the sent messages (as on Kratos's
+    /// admin port). The reference server serves admin and public routes on one port, so this equals
+    /// [`RunningServer::base_url`].
+    pub fn admin_url(&self) -> &str {
+        &self.base_url
+    }
+    /// The bound socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// Stops the server and waits (at most 5 s) for in-flight requests to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The application router for `config`, as served at `origin` (`http://host:port`, used in
+/// `ui.action` and `request_url`). For in-process tests with `tower::ServiceExt::oneshot`.
+pub fn router(config: &ServerConfig, origin: &str) -> Result<axum::Router, ServerError> {
+    let config = with_token(config.clone());
+    Ok(app::router(Arc::new(app::App::new(&config, origin)?)))
+}
+
+fn with_token(mut config: ServerConfig) -> ServerConfig {
+    config.session_tokens.retain(|t| !t.trim().is_empty());
+    if config.session_tokens.is_empty() {
+        config.session_tokens.push(app::generate_session_token());
+    }
+    config
+}
+
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
 }
 
 /// Starts a server in this process.
@@ -91,13 +296,117 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
 
 /// Starts a server whose router is first passed through `wrap` (test support: fault injection).
 pub async fn spawn_with(
-    _config: ServerConfig,
-    _wrap: impl FnOnce(axum::Router) -> axum::Router,
+    config: ServerConfig,
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
 ) -> Result<RunningServer, ServerError> {
-    Err(ServerError::NotImplemented)
+    let config = with_token(config);
+    // Validate before binding so a bad flag does not hold the port.
+    app::normalize_base_path(&config.base_path)?;
+    if !is_loopback(&config.listen) {
+        tracing::warn!(
+            addr = %config.listen,
+            "the reference server listens on a non-loopback address: anyone who can reach it can use it"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let host = if addr.ip().is_unspecified() {
+        // 0.0.0.0 / [::] are not addresses a client can use; point links at loopback.
+        SocketAddr::new(
+            if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            },
+            addr.port(),
+        )
+    } else {
+        addr
+    };
+    let origin = format!("http://{host}");
+    let state = Arc::new(app::App::new(&config, &origin)?);
+    let base_url = state.cfg.base_url.clone();
+    let router = wrap(app::router(state));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        base_url,
+        session_token: config.session_tokens[0].clone(),
+        session_cookie_name: config.session_cookie_name.trim().to_owned(),
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }
 
-/// `recovery-harness serve`.
-pub async fn run_cli(_args: ServeArgs) -> Result<Outcome, crate::Error> {
-    Err(ServerError::NotImplemented.into())
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `recovery-harness serve`: runs until Ctrl-C / SIGTERM, then shuts down gracefully.
+pub async fn run_cli(args: ServeArgs) -> Result<Outcome, crate::Error> {
+    let config = ServerConfig::from_args(&args);
+    if !is_loopback(&config.listen) {
+        eprintln!(
+            "warning: listening on {}, which is not a loopback address; the reference server has no authentication",
+            config.listen
+        );
+    }
+    let mut server = spawn(config).await?;
+    println!("recovery-harness serve: listening on {}", server.base_url());
+    println!("session token: {}", server.session_token());
+    let task = server.task.take();
+    let Some(mut task) = task else {
+        return Ok(Outcome::Passed);
+    };
+    tokio::select! {
+        _ = shutdown_signal() => {
+            eprintln!("shutting down (waiting up to 5 s for in-flight requests)");
+            if let Some(stop) = server.stop.take() {
+                let _ = stop.send(());
+            }
+            match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
+                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e).into()),
+                Ok(_) => {}
+                Err(_) => task.abort(),
+            }
+        }
+        res = &mut task => {
+            if let Ok(Err(e)) = res {
+                return Err(ServerError::Serve(e).into());
+            }
+        }
+    }
+    Ok(Outcome::Passed)
 }

@@ -1,0 +1,332 @@
+//! Response bodies, rendered on the way out: the recovery flow (Kratos struct key order, §1.6),
+//! the herodot error envelope (§1.3) and its enhanced variants. Fixed parts are precomputed in
+//! [`super::app::Resolved`] (already JSON-escaped) so the hot path is a few `push_str`s.
+
+use super::app::Resolved;
+use super::json;
+use super::store::{Flow, FlowType, Method, Msg, NodeMsg, State};
+
+const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
+const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
+const LABEL_RESEND: &str = r#"{"label":{"id":1070008,"text":"Resend code","type":"info"}}"#;
+const LABEL_CODE: &str = r#"{"label":{"id":1070010,"text":"Recovery code","type":"info"}}"#;
+
+pub(crate) const TEXT_CODE_SENT: &str = "An email containing a recovery code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.";
+pub(crate) const TEXT_LINK_SENT: &str = "An email containing a recovery link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.";
+pub(crate) const REASON_COOKIE: &str = "The HTTP Request Header included the \"Cookie\" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.";
+pub(crate) const REASON_ORIGIN: &str = "The HTTP Request Header included the \"Origin\" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.";
+pub(crate) const REASON_CSRF: &str = "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.";
+
+/// Text of a `4000001` message kind.
+fn generic_reason(msg: Msg) -> &'static str {
+    match msg {
+        Msg::TooOften => "The request was submitted too often. Please request another code.",
+        Msg::CookieBlocked => REASON_COOKIE,
+        Msg::OriginBlocked => REASON_ORIGIN,
+        Msg::CsrfMismatch => REASON_CSRF,
+        Msg::MalformedBody => {
+            "Unable to decode the request body: it is neither a JSON object nor a form."
+        }
+        Msg::WrongType => "Unable to decode the request body: method, email, code, csrf_token and token must be strings and transient_payload an object.",
+        _ => "Unable to decode body because HTTP Request Header Content-Type is not supported. Use application/json or application/x-www-form-urlencoded.",
+    }
+}
+
+/// The whole flow body (with the trailing newline Go's encoder writes).
+pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow) -> String {
+    let mut out = String::with_capacity(1800);
+    out.push_str("{\"id\":\"");
+    json::push_uuid(&mut out, id);
+    out.push_str(match f.flow_type {
+        FlowType::Api => "\",\"type\":\"api\",\"expires_at\":\"",
+        FlowType::Browser => "\",\"type\":\"browser\",\"expires_at\":\"",
+    });
+    json::push_timestamp(&mut out, f.issued_ns.saturating_add(cfg.lifespan_ns));
+    out.push_str("\",\"issued_at\":\"");
+    json::push_timestamp(&mut out, f.issued_ns);
+    out.push_str("\",\"request_url\":\"");
+    out.push_str(match f.flow_type {
+        FlowType::Api => &cfg.api_request_url_json,
+        FlowType::Browser => &cfg.browser_request_url_json,
+    });
+    let query = f.query();
+    if let Some(q) = query {
+        out.push('?');
+        json::push_str_inner(&mut out, q);
+    }
+    out.push('"');
+    if let Some(rt) = super::http::query_param(query, "return_to").filter(|v| !v.is_empty()) {
+        out.push_str(",\"return_to\":");
+        json::push_str(&mut out, &rt);
+    }
+    out.push_str(",\"active\":\"");
+    out.push_str(f.method.as_str());
+    out.push_str("\",\"ui\":{\"action\":\"");
+    out.push_str(&cfg.action_prefix_json);
+    json::push_uuid(&mut out, id);
+    out.push_str("\",\"method\":\"POST\",\"nodes\":[");
+    nodes(&mut out, f);
+    out.push(']');
+    if f.msg != Msg::None {
+        out.push_str(",\"messages\":[");
+        message(&mut out, f);
+        out.push(']');
+    }
+    out.push_str("},\"state\":\"");
+    out.push_str(f.state.as_str());
+    out.push('"');
+    if let Some(done) = f.extra().and_then(|e| e.completion.as_ref()) {
+        out.push_str(",\"continue_with\":[");
+        if f.flow_type == FlowType::Api {
+            out.push_str("{\"action\":\"set_ory_session_token\",\"ory_session_token\":");
+            json::push_str(&mut out, &done.session_token);
+            out.push_str("},");
+        }
+        out.push_str("{\"action\":\"show_settings_ui\",\"flow\":{\"id\":\"");
+        json::push_uuid(&mut out, done.settings_flow);
+        out.push_str("\",\"url\":");
+        json::push_str(&mut out, &cfg.settings_url(done.settings_flow));
+        out.push_str("}}]");
+    }
+    if let Some(tp) = f.extra().and_then(|e| e.transient.as_deref()) {
+        out.push_str(",\"transient_payload\":");
+        out.push_str(tp);
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn node_open(out: &mut String, group: &str) {
+    out.push_str("{\"type\":\"input\",\"group\":\"");
+    out.push_str(group);
+    out.push_str("\",\"attributes\":");
+}
+
+fn csrf_node(out: &mut String, f: &Flow) {
+    out.push_str(
+        "{\"type\":\"input\",\"group\":\"default\",\"attributes\":{\"name\":\"csrf_token\",\"type\":\"hidden\",\"value\":",
+    );
+    json::push_str(out, f.csrf().unwrap_or(""));
+    out.push_str(
+        ",\"required\":true,\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":{}}",
+    );
+}
+
+/// The `email` input (type email), with a value and node message after a failed submit.
+fn email_input(out: &mut String, f: &Flow, group: &str, with_value: bool) {
+    node_open(out, group);
+    out.push_str("{\"name\":\"email\",\"type\":\"email\"");
+    if with_value {
+        out.push_str(",\"value\":");
+        json::push_str(out, f.email().unwrap_or(""));
+    }
+    out.push_str(",\"required\":true,\"disabled\":false,\"node_type\":\"input\"},\"messages\":[");
+    match f.node_msg {
+        NodeMsg::None => {}
+        NodeMsg::EmailMissing => out.push_str(
+            r#"{"id":4000002,"text":"Property email is missing.","type":"error","context":{"property":"email"}}"#,
+        ),
+        NodeMsg::EmailInvalid => {
+            out.push_str(
+                r#"{"id":4000040,"text":"Enter a valid email address","type":"error","context":{"value":"#,
+            );
+            json::push_str(out, f.email().unwrap_or(""));
+            out.push_str("}}");
+        }
+    }
+    out.push_str("],\"meta\":");
+    out.push_str(LABEL_EMAIL);
+    out.push('}');
+}
+
+fn submit_node(out: &mut String, method: Method) {
+    node_open(out, method.as_str());
+    out.push_str("{\"name\":\"method\",\"type\":\"submit\",\"value\":\"");
+    out.push_str(method.as_str());
+    out.push_str("\",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":");
+    out.push_str(LABEL_CONTINUE);
+    out.push('}');
+}
+
+fn nodes(out: &mut String, f: &Flow) {
+    csrf_node(out, f);
+    out.push(',');
+    let errored = f.node_msg != NodeMsg::None;
+    match (f.method, f.state) {
+        (m, State::ChooseMethod) => {
+            email_input(out, f, m.as_str(), errored);
+            out.push(',');
+            submit_node(out, m);
+        }
+        (Method::Link, _) => {
+            email_input(out, f, "link", true);
+            out.push(',');
+            submit_node(out, Method::Link);
+        }
+        (Method::Code, _) => {
+            node_open(out, "code");
+            out.push_str("{\"name\":\"code\",\"type\":\"text\",\"required\":true,\"autocomplete\":\"one-time-code\",\"pattern\":\"[0-9]+\",\"disabled\":false,\"maxlength\":6,\"node_type\":\"input\"},\"messages\":[],\"meta\":");
+            out.push_str(LABEL_CODE);
+            out.push_str("},");
+            node_open(out, "code");
+            out.push_str("{\"name\":\"method\",\"type\":\"hidden\",\"value\":\"code\",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":{}},");
+            submit_node(out, Method::Code);
+            out.push(',');
+            if errored {
+                // Kratos upserts the email input over the resend button on a failed resend.
+                email_input(out, f, "code", true);
+            } else {
+                node_open(out, "code");
+                out.push_str("{\"name\":\"email\",\"type\":\"submit\",\"value\":");
+                json::push_str(out, f.email().unwrap_or(""));
+                out.push_str(
+                    ",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":",
+                );
+                out.push_str(LABEL_RESEND);
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn message(out: &mut String, f: &Flow) {
+    let simple = |out: &mut String, id: u32, text: &str, kind: &str| {
+        out.push_str("{\"id\":");
+        json::push_int(out, i64::from(id));
+        out.push_str(",\"text\":");
+        json::push_str(out, text);
+        out.push_str(",\"type\":\"");
+        out.push_str(kind);
+        out.push_str("\"}");
+    };
+    match f.msg {
+        Msg::None => {}
+        Msg::CodeSent => simple(out, 1_060_003, TEXT_CODE_SENT, "info"),
+        Msg::LinkSent => simple(out, 1_060_002, TEXT_LINK_SENT, "info"),
+        Msg::InvalidCode => simple(
+            out,
+            4_060_006,
+            "The recovery code is invalid or has already been used. Please try again.",
+            "error",
+        ),
+        Msg::NoStrategy => simple(
+            out,
+            4_010_005,
+            "Could not find a strategy to recover your account with. Did you fill out the form correctly?",
+            "error",
+        ),
+        Msg::AlreadyCompleted => simple(
+            out,
+            4_060_001,
+            "The request was already completed successfully and can not be retried.",
+            "error",
+        ),
+        Msg::InvalidToken => simple(
+            out,
+            4_060_004,
+            "The recovery token is invalid or has already been used. Please retry the flow.",
+            "error",
+        ),
+        Msg::Expired => {
+            let (at, ago_x100) = f.extra().and_then(|e| e.expired).unwrap_or((0, 0));
+            let text = format!(
+                "The recovery flow expired {}.{:02} minutes ago, please try again.",
+                ago_x100 / 100,
+                ago_x100 % 100
+            );
+            out.push_str("{\"id\":4060005,\"text\":");
+            json::push_str(out, &text);
+            out.push_str(",\"type\":\"error\",\"context\":{\"expired_at\":\"");
+            json::push_timestamp(out, at);
+            out.push_str("\",\"expired_at_unix\":");
+            json::push_int(out, at.div_euclid(1_000_000_000));
+            out.push_str("}}");
+        }
+        other => {
+            let reason = generic_reason(other);
+            out.push_str("{\"id\":4000001,\"text\":");
+            json::push_str(out, reason);
+            out.push_str(",\"type\":\"error\",\"context\":{\"reason\":");
+            json::push_str(out, reason);
+            out.push_str("}}");
+        }
+    }
+}
+
+/// Go's `http.StatusText`.
+pub(crate) fn status_text(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
+        413 => "Request Entity Too Large",
+        422 => "Unprocessable Entity",
+        500 => "Internal Server Error",
+        _ => "Error",
+    }
+}
+
+/// The fields of herodot's `DefaultError` that Kratos lets through (`debug` is always stripped).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ErrorFields<'a> {
+    pub(crate) id: Option<&'a str>,
+    pub(crate) code: u16,
+    pub(crate) request: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
+    /// A raw JSON object.
+    pub(crate) details: Option<&'a str>,
+    pub(crate) message: &'a str,
+}
+
+/// `"error":{…}` in herodot field order.
+fn error_object(out: &mut String, e: &ErrorFields<'_>) {
+    out.push_str("\"error\":{");
+    if let Some(id) = e.id {
+        out.push_str("\"id\":");
+        json::push_str(out, id);
+        out.push(',');
+    }
+    out.push_str("\"code\":");
+    json::push_int(out, i64::from(e.code));
+    out.push_str(",\"status\":\"");
+    out.push_str(status_text(e.code));
+    out.push('"');
+    if let Some(r) = e.request.filter(|r| !r.is_empty()) {
+        out.push_str(",\"request\":");
+        json::push_str(out, r);
+    }
+    if let Some(r) = e.reason.filter(|r| !r.is_empty()) {
+        out.push_str(",\"reason\":");
+        json::push_str(out, r);
+    }
+    if let Some(d) = e.details {
+        out.push_str(",\"details\":");
+        out.push_str(d);
+    }
+    out.push_str(",\"message\":");
+    json::push_str(out, e.message);
+    out.push('}');
+}
+
+/// The plain `errorGeneric` envelope.
+pub(crate) fn error(e: &ErrorFields<'_>) -> String {
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    error_object(&mut out, e);
+    out.push_str("}\n");
+    out
+}
+
+/// An envelope followed by extra top-level members (`redirect_browser_to`, `expired_at` …),
+/// given as raw JSON `"key":value` pairs.
+pub(crate) fn error_with(e: &ErrorFields<'_>, extra: &str) -> String {
+    let mut out = String::with_capacity(384);
+    out.push('{');
+    error_object(&mut out, e);
+    out.push(',');
+    out.push_str(extra);
+    out.push_str("}\n");
+    out
+}

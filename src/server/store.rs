@@ -1,0 +1,373 @@
+//! The flow store: compact typed flows in a sharded map, each shard with its own
+//! insertion-order queue so that eviction (oldest first) and purging of long-expired flows are
+//! O(1) per insert.
+//!
+//! Memory: a [`Flow`] is 32 bytes (everything that only some flows need sits behind one
+//! `Option<Box<Extra>>`), an entry with its 16-byte id key is 48 bytes, plus 16 bytes of queue.
+//! Ids are random UUIDs, so a trivial hasher (fold the two halves) is enough and much cheaper
+//! than SipHash.
+//!
+//! Eviction is oldest-first per shard. With more than one shard (large `max_flows`), shards hold
+//! equal slices of the bound, and since ids are uniformly random the evicted flow is among the
+//! globally oldest; with a small bound there is one shard and eviction is exactly oldest-first.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard};
+
+/// `api` or `browser`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlowType {
+    Api,
+    Browser,
+}
+
+/// The strategy whose nodes the flow shows (`active`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Code,
+    Link,
+}
+
+impl Method {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Method::Code => "code",
+            Method::Link => "link",
+        }
+    }
+}
+
+/// The v1 recovery states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    ChooseMethod,
+    SentEmail,
+    PassedChallenge,
+}
+
+impl State {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            State::ChooseMethod => "choose_method",
+            State::SentEmail => "sent_email",
+            State::PassedChallenge => "passed_challenge",
+        }
+    }
+}
+
+/// The global `ui.messages` entry a flow carries (at most one in the v1 machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Msg {
+    None,
+    /// 1060003
+    CodeSent,
+    /// 1060002
+    LinkSent,
+    /// 4060006
+    InvalidCode,
+    /// 4010005
+    NoStrategy,
+    /// 4000001 "submitted too often"
+    TooOften,
+    /// 4000001 API flow submitted with a Cookie header
+    CookieBlocked,
+    /// 4000001 API flow submitted with an Origin header
+    OriginBlocked,
+    /// 4000001 browser flow submitted without a matching CSRF token
+    CsrfMismatch,
+    /// 4000001 body not decodable
+    MalformedBody,
+    /// 4000001 a known field had the wrong JSON type
+    WrongType,
+    /// 4000001 content type neither JSON nor form
+    UnsupportedMedia,
+    /// 4060001
+    AlreadyCompleted,
+    /// 4060004
+    InvalidToken,
+    /// 4060005 (context in [`Extra::expired`])
+    Expired,
+}
+
+/// A message on the `email` node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeMsg {
+    None,
+    /// 4000002 "Property email is missing."
+    EmailMissing,
+    /// 4000040 "Enter a valid email address" (context: the input, kept in [`Extra::email`]).
+    EmailInvalid,
+}
+
+/// What a completed recovery produced (for `continue_with`).
+#[derive(Debug, Clone)]
+pub(crate) struct Completion {
+    pub(crate) settings_flow: u128,
+    pub(crate) session_token: Box<str>,
+}
+
+/// The parts only some flows need.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    /// The query string of the creating request (without `?`), for `request_url` and `return_to`.
+    pub(crate) query: Option<Box<str>>,
+    /// The submitted email (node value, resend button, 4000040 context).
+    pub(crate) email: Option<Box<str>>,
+    /// Browser flows: the CSRF token the flow is bound to.
+    pub(crate) csrf: Option<Box<str>>,
+    /// The last `transient_payload`, as JSON text.
+    pub(crate) transient: Option<Box<str>>,
+    /// Set after a correct code.
+    pub(crate) completion: Option<Completion>,
+    /// For [`Msg::Expired`]: (expired_at of the old flow in ns, minutes ago ×100).
+    pub(crate) expired: Option<(i64, i64)>,
+    /// Link method: the token of the sent link.
+    pub(crate) link_token: Option<u128>,
+}
+
+/// Sentinel for "no code was sent" (unknown address, or nothing submitted yet).
+pub(crate) const NO_CODE: u32 = u32::MAX;
+
+/// A recovery flow, as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Flow {
+    /// Creation time, ns since the Unix epoch (UTC); `expires_at` = this + lifespan.
+    pub(crate) issued_ns: i64,
+    pub(crate) extra: Option<Box<Extra>>,
+    /// The valid 6-digit code, or [`NO_CODE`].
+    pub(crate) code: u32,
+    pub(crate) flow_type: FlowType,
+    pub(crate) method: Method,
+    pub(crate) state: State,
+    /// Code submissions so far (attempt limit).
+    pub(crate) submissions: u8,
+    pub(crate) msg: Msg,
+    pub(crate) node_msg: NodeMsg,
+}
+
+impl Flow {
+    pub(crate) fn new(flow_type: FlowType, method: Method, issued_ns: i64) -> Flow {
+        Flow {
+            issued_ns,
+            extra: None,
+            code: NO_CODE,
+            flow_type,
+            method,
+            state: State::ChooseMethod,
+            submissions: 0,
+            msg: Msg::None,
+            node_msg: NodeMsg::None,
+        }
+    }
+
+    pub(crate) fn extra(&self) -> Option<&Extra> {
+        self.extra.as_deref()
+    }
+
+    pub(crate) fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub(crate) fn query(&self) -> Option<&str> {
+        self.extra().and_then(|e| e.query.as_deref())
+    }
+
+    pub(crate) fn email(&self) -> Option<&str> {
+        self.extra().and_then(|e| e.email.as_deref())
+    }
+
+    pub(crate) fn csrf(&self) -> Option<&str> {
+        self.extra().and_then(|e| e.csrf.as_deref())
+    }
+}
+
+/// Folds a random 128-bit id into a 64-bit hash.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used for u128 keys; a simple FNV-style fold keeps it correct for anything else.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = ((v >> 64) as u64) ^ (v as u64);
+    }
+}
+
+type IdMap = HashMap<u128, Flow, BuildHasherDefault<IdHasher>>;
+
+struct Shard {
+    map: IdMap,
+    order: VecDeque<u128>,
+    cap: usize,
+}
+
+/// The sharded store.
+pub(crate) struct Store {
+    shards: Box<[Mutex<Shard>]>,
+    mask: usize,
+    /// Flows older than this (ns) are purged: lifespan plus a grace period in which an expired
+    /// flow still answers 410 rather than 404.
+    retain_ns: i64,
+}
+
+/// A locked shard with the flow asked for.
+pub(crate) struct FlowGuard<'a> {
+    guard: MutexGuard<'a, Shard>,
+    id: u128,
+}
+
+impl FlowGuard<'_> {
+    pub(crate) fn flow(&mut self) -> Option<&mut Flow> {
+        self.guard.map.get_mut(&self.id)
+    }
+}
+
+impl Store {
+    /// A store for at most `max_flows` flows that purges flows older than `retain`.
+    pub(crate) fn new(max_flows: usize, retain: std::time::Duration) -> Store {
+        let max_flows = max_flows.max(1);
+        // One shard per ~16k flows, at most 64: small bounds stay exactly oldest-first.
+        let wanted = (max_flows / 16_384).clamp(1, 64);
+        let count = wanted.next_power_of_two().min(64);
+        let count = if count > wanted { count / 2 } else { count }.max(1);
+        let base = max_flows / count;
+        let rem = max_flows % count;
+        let shards = (0..count)
+            .map(|i| {
+                let cap = (base + usize::from(i < rem)).max(1);
+                Mutex::new(Shard {
+                    map: IdMap::default(),
+                    order: VecDeque::new(),
+                    cap,
+                })
+            })
+            .collect();
+        Store {
+            shards,
+            mask: count - 1,
+            retain_ns: i64::try_from(retain.as_nanos()).unwrap_or(i64::MAX),
+        }
+    }
+
+    fn shard(&self, id: u128) -> MutexGuard<'_, Shard> {
+        let idx = (id as usize) & self.mask;
+        // A poisoned shard only means a panic happened while it was held; the data is still a
+        // valid map (no invariant spans an unwind), so keep serving.
+        match self.shards[idx].lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Stores a new flow, evicting the oldest of its shard when full.
+    pub(crate) fn insert(&self, id: u128, flow: Flow, now_ns: i64) {
+        let retain = self.retain_ns;
+        let mut shard = self.shard(id);
+        let shard = &mut *shard;
+        // Purge a few long-expired flows from the front: amortised O(1), keeps RSS flat.
+        for _ in 0..4 {
+            let Some(&front) = shard.order.front() else {
+                break;
+            };
+            let old = match shard.map.get(&front) {
+                Some(f) => now_ns.saturating_sub(f.issued_ns) > retain,
+                None => true,
+            };
+            if !old {
+                break;
+            }
+            shard.order.pop_front();
+            shard.map.remove(&front);
+        }
+        while shard.map.len() >= shard.cap {
+            match shard.order.pop_front() {
+                Some(front) => {
+                    shard.map.remove(&front);
+                }
+                None => break,
+            }
+        }
+        if shard.map.insert(id, flow).is_none() {
+            shard.order.push_back(id);
+        }
+    }
+
+    /// Locks the shard of `id` for reading or updating that flow.
+    pub(crate) fn get(&self, id: u128) -> FlowGuard<'_> {
+        FlowGuard {
+            guard: self.shard(id),
+            id,
+        }
+    }
+
+    /// Number of stored flows (sums the shards; for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        (0..self.shards.len())
+            .map(|i| match self.shards[i].lock() {
+                Ok(g) => g.map.len(),
+                Err(p) => p.into_inner().map.len(),
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn flow_is_compact() {
+        // With the 16-byte-aligned u128 key, a map entry is 48 bytes.
+        assert!(
+            std::mem::size_of::<Flow>() <= 32,
+            "{}",
+            std::mem::size_of::<Flow>()
+        );
+        assert!(std::mem::size_of::<(u128, Flow)>() <= 48);
+    }
+
+    #[test]
+    fn evicts_oldest_first_when_full() {
+        let store = Store::new(3, Duration::from_secs(3600));
+        for id in 1..=5u128 {
+            store.insert(id, Flow::new(FlowType::Api, Method::Code, 0), 0);
+        }
+        assert_eq!(store.len(), 3);
+        assert!(store.get(1).flow().is_none());
+        assert!(store.get(2).flow().is_none());
+        for id in 3..=5 {
+            assert!(store.get(id).flow().is_some(), "flow {id} kept");
+        }
+    }
+
+    #[test]
+    fn purges_long_expired_flows() {
+        let store = Store::new(100, Duration::from_nanos(10));
+        store.insert(1, Flow::new(FlowType::Api, Method::Code, 0), 0);
+        store.insert(2, Flow::new(FlowType::Api, Method::Code, 100), 100);
+        assert!(store.get(1).flow().is_none());
+        assert!(store.get(2).flow().is_some());
+    }
+
+    #[test]
+    fn large_bounds_shard_and_sum_to_the_bound() {
+        let store = Store::new(1_000_000, Duration::from_secs(1));
+        assert!(store.shards.len() > 1 && store.shards.len().is_power_of_two());
+        let total: usize = store
+            .shards
+            .iter()
+            .map(|s| s.lock().map(|g| g.cap).unwrap_or(0))
+            .sum();
+        assert_eq!(total, 1_000_000);
+    }
+}
