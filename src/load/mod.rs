@@ -557,15 +557,14 @@ pub async fn run(
             (base, "embedded")
         }
     };
-    let result = attack(
-        plan,
-        schemas,
-        &reports,
-        &base,
-        target_kind,
-        embedded.as_ref().map(|s| s.session_token().to_owned()),
-    )
-    .await;
+    let (token, admin) = match &embedded {
+        Some(s) => (
+            Some(s.session_token().to_owned()),
+            Some(s.admin_url().to_owned()),
+        ),
+        None => (None, None),
+    };
+    let result = attack(plan, schemas, &reports, &base, target_kind, token, admin).await;
     if let Some(server) = embedded {
         server.shutdown().await;
     }
@@ -579,6 +578,7 @@ async fn attack(
     base: &str,
     target_kind: &'static str,
     embedded_token: Option<String>,
+    embedded_admin: Option<String>,
 ) -> Result<(Outcome, LoadSummary), crate::Error> {
     let shown_target = redact_url(base);
     if !plan.quiet {
@@ -616,7 +616,11 @@ async fn attack(
         plan.insecure,
     )
     .await?;
-    let admin_base = plan.admin_url.clone().unwrap_or_else(|| base.to_owned());
+    let admin_base = plan
+        .admin_url
+        .clone()
+        .or(embedded_admin)
+        .unwrap_or_else(|| base.to_owned());
     if plan.scenario.reads_courier() {
         probe(
             "admin API",
@@ -761,7 +765,7 @@ async fn attack(
         body_violations,
         transport_errors,
         validated_bodies: LiveStats::get(&stats.validated),
-        steps: load_summary::step_summaries(&metrics),
+        steps: in_scenario_order(load_summary::step_summaries(&metrics), &plan.scenario),
         failure_reasons: load_summary::failure_reasons(&metrics, 20),
         thresholds,
         baseline,
@@ -777,6 +781,20 @@ async fn attack(
     load_summary::write(&summary, &plan.report_dir)?;
     print!("{}", console::render(&summary, plan.quiet));
     Ok((outcome, summary))
+}
+
+/// Steps in the order the scenario runs them (Goose keys them in a hash map).
+fn in_scenario_order(
+    mut steps: Vec<load_summary::StepSummary>,
+    scenario: &Scenario,
+) -> Vec<load_summary::StepSummary> {
+    let keys: Vec<String> = scenario.steps.iter().map(|s| s.request_key()).collect();
+    steps.sort_by_key(|s| {
+        keys.iter()
+            .position(|k| *k == s.request)
+            .unwrap_or(usize::MAX)
+    });
+    steps
 }
 
 fn goose_error(e: &goose::GooseError) -> String {
