@@ -146,6 +146,18 @@ pub fn render(s: &LoadSummary, quiet: bool) -> String {
                 let _ = writeln!(out, "    {:>10}  {}", thousands(f.count), f.reason);
             }
         }
+        if s.errors > 0
+            && !s
+                .thresholds
+                .iter()
+                .any(|t| t.rule.starts_with("error-rate"))
+        {
+            let _ = writeln!(
+                out,
+                "\n  note: {} requests failed and no error-rate threshold gates them",
+                thousands(s.errors)
+            );
+        }
         if !s.thresholds.is_empty() {
             let _ = writeln!(out, "\n  thresholds:");
             for t in &s.thresholds {

@@ -654,6 +654,20 @@ async fn attack(
     let attack = GooseAttack::initialize_with_config(plan.goose_configuration(base, reports))
         .map_err(|e| LoadError::Goose(goose_error(&e)))?
         .register_scenario(goose_scenario);
+    // Goose logs every failed request at warn level; against a target that stops answering that
+    // is a line per request, burying the progress line and the summary (which counts them).
+    // Goose sets the `log` level while it configures itself, so it is lowered here, in the
+    // transaction Goose runs once after that and before any user starts. RUST_LOG keeps them.
+    let attack = if std::env::var_os("RUST_LOG").is_none() {
+        attack.test_start(goose::goose::Transaction::new(Arc::new(|_user| {
+            Box::pin(async {
+                log::set_max_level(log::LevelFilter::Error);
+                Ok(())
+            })
+        })))
+    } else {
+        attack
+    };
 
     let started_at = chrono::Utc::now();
     let planned = Duration::from_secs(plan.duration_s)
