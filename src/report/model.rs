@@ -98,6 +98,48 @@ pub struct Summary {
     pub skipped: usize,
 }
 
+impl Summary {
+    /// Counts the statuses of `checks`.
+    pub fn of<'a>(checks: impl IntoIterator<Item = &'a CheckResult>) -> Summary {
+        let mut s = Summary::default();
+        for c in checks {
+            match c.status {
+                Status::Passed => s.passed += 1,
+                Status::Failed => s.failed += 1,
+                Status::Skipped => s.skipped += 1,
+            }
+        }
+        s
+    }
+
+    /// Number of checks counted.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped
+    }
+}
+
+impl Status {
+    /// The lowercase word used by every report (`passed`, `failed`, `skipped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+impl RuleSource {
+    /// The snake_case word used by every report (`open_api`, `spec_prose`, `observed_kratos`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleSource::OpenApi => "open_api",
+            RuleSource::SpecProse => "spec_prose",
+            RuleSource::ObservedKratos => "observed_kratos",
+        }
+    }
+}
+
 /// A whole conformance run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
@@ -124,15 +166,20 @@ pub struct RunReport {
 impl RunReport {
     /// Counts of each status.
     pub fn summary(&self) -> Summary {
-        let mut s = Summary::default();
+        Summary::of(&self.checks)
+    }
+
+    /// The checks grouped by operation: groups in order of first appearance (catalogue order),
+    /// checks in report order within each group. Every format groups the same way.
+    pub fn by_operation(&self) -> Vec<(&str, Vec<&CheckResult>)> {
+        let mut groups: Vec<(&str, Vec<&CheckResult>)> = Vec::new();
         for c in &self.checks {
-            match c.status {
-                Status::Passed => s.passed += 1,
-                Status::Failed => s.failed += 1,
-                Status::Skipped => s.skipped += 1,
+            match groups.iter_mut().find(|(op, _)| *op == c.operation) {
+                Some((_, list)) => list.push(c),
+                None => groups.push((&c.operation, vec![c])),
             }
         }
-        s
+        groups
     }
 
     /// Exit verdict: failed when any check failed.
@@ -151,12 +198,101 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 /// Replaces every occurrence of each secret (tokens, cookie values) by `[REDACTED]`.
 /// Used on everything that may reach a report or a log.
+///
+/// Longer secrets are replaced first, so a secret that contains another (a cookie `NAME=VALUE`
+/// and its `VALUE`) leaves no fragment behind whatever the order given.
 pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut ordered: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
+    for s in ordered {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), "[REDACTED]");
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_replaces_every_occurrence_of_every_secret() {
+        let secrets = vec!["tok-123".to_owned(), "cookie=abc".to_owned()];
+        assert_eq!(
+            redact(
+                "X-Session-Token: tok-123; again tok-123; cookie=abc",
+                &secrets
+            ),
+            "X-Session-Token: [REDACTED]; again [REDACTED]; [REDACTED]"
+        );
+    }
+
+    #[test]
+    fn redact_ignores_empty_secrets_and_leaves_other_text_alone() {
+        // An empty secret would match between every character; it must be a no-op.
+        let secrets = vec![String::new()];
+        assert_eq!(redact("nothing secret", &secrets), "nothing secret");
+        assert_eq!(redact("nothing secret", &[]), "nothing secret");
+    }
+
+    #[test]
+    fn redact_is_idempotent_and_keeps_existing_markers() {
+        let secrets = vec!["s3cr3t".to_owned()];
+        let once = redact("a=s3cr3t b=[REDACTED]", &secrets);
+        assert_eq!(once, "a=[REDACTED] b=[REDACTED]");
+        assert_eq!(redact(&once, &secrets), once);
+    }
+
+    #[test]
+    fn redact_handles_overlapping_and_unicode_secrets() {
+        // The shorter secret given first must not leave a fragment of the longer one behind.
+        let secrets = vec!["tokén".to_owned(), "tokén-long".to_owned()];
+        assert_eq!(
+            redact("x tokén-long y tokén", &secrets),
+            "x [REDACTED] y [REDACTED]"
+        );
+    }
+
+    fn check(id: &str, op: &str, status: Status) -> CheckResult {
+        CheckResult {
+            id: id.to_owned(),
+            title: String::new(),
+            operation: op.to_owned(),
+            rule: String::new(),
+            source: RuleSource::OpenApi,
+            status,
+            detail: String::new(),
+            evidence: Vec::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn by_operation_keeps_first_appearance_order() {
+        let report = RunReport {
+            tool_version: "0".into(),
+            target: "t".into(),
+            embedded_target: false,
+            insecure: false,
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            duration: Duration::ZERO,
+            notes: Vec::new(),
+            checks: vec![
+                check("b.1", "B", Status::Passed),
+                check("a.1", "A", Status::Failed),
+                check("b.2", "B", Status::Skipped),
+            ],
+        };
+        let groups: Vec<(&str, Vec<&str>)> = report
+            .by_operation()
+            .into_iter()
+            .map(|(op, cs)| (op, cs.iter().map(|c| c.id.as_str()).collect()))
+            .collect();
+        assert_eq!(groups, [("B", vec!["b.1", "b.2"]), ("A", vec!["a.1"])]);
+        let s = report.summary();
+        assert_eq!((s.passed, s.failed, s.skipped, s.total()), (1, 1, 1, 3));
+        assert_eq!(report.outcome(), crate::exit::Outcome::Failed);
+    }
 }
