@@ -277,7 +277,11 @@ impl Schemas {
             SchemaSource::Embedded => (embedded_resources()?, LocationStyle::Files),
             SchemaSource::Dir(dir) => (dir_resources(dir)?, LocationStyle::Files),
             SchemaSource::OpenApi(file) => {
-                (openapi::resources(file, BASE_URI)?, LocationStyle::OpenApi)
+                let roots = Component::ALL.map(Component::name);
+                (
+                    openapi::resources(file, BASE_URI, &roots)?,
+                    LocationStyle::OpenApi,
+                )
             }
         };
         let validators = compile(source, &resources)?;
@@ -305,10 +309,11 @@ impl Schemas {
         if validator.is_valid(instance) {
             return Ok(());
         }
-        let mut out = Vec::new();
+        let mut collector = violation::Collector::default();
         for error in validator.iter_errors(instance) {
-            violation::collect(&error, self.style, &mut out);
+            collector.add(&error, self.style);
         }
+        let mut out = collector.finish();
         if out.is_empty() {
             // `is_valid` and `iter_errors` disagreeing would be a validator bug; never report a
             // failed body without a reason.

@@ -58,10 +58,18 @@ struct Translator<'a> {
     path: &'a Path,
     components: &'a Map<String, Value>,
     dialect: Dialect,
+    /// Components referenced by what was translated so far (the traversal's frontier).
+    referenced: Vec<String>,
 }
 
-/// Reads `path` and returns one resource per entry of `components/schemas`, under `base`.
-pub(super) fn resources(path: &Path, base: &str) -> Result<Vec<Resource>, SchemaError> {
+/// Reads `path` and returns one resource per entry of `components/schemas` reachable from `roots`,
+/// under `base`. Only reachable components are translated, so a broken entry the recovery schemas
+/// never use (another flow's) does not stop a recovery check.
+pub(super) fn resources(
+    path: &Path,
+    base: &str,
+    roots: &[&str],
+) -> Result<Vec<Resource>, SchemaError> {
     let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Read {
         path: path.to_owned(),
         source,
@@ -70,13 +78,14 @@ pub(super) fn resources(path: &Path, base: &str) -> Result<Vec<Resource>, Schema
         path: path.to_owned(),
         source,
     })?;
-    from_document(path, &document, base)
+    from_document(path, &document, base, roots)
 }
 
 pub(super) fn from_document(
     path: &Path,
     document: &Value,
     base: &str,
+    roots: &[&str],
 ) -> Result<Vec<Resource>, SchemaError> {
     let not_openapi = |reason: String| SchemaError::NotOpenApi {
         path: path.to_owned(),
@@ -110,14 +119,24 @@ pub(super) fn from_document(
         .pointer("/components/schemas")
         .and_then(Value::as_object)
         .ok_or_else(|| not_openapi("it has no `components/schemas` object".to_owned()))?;
-    let translator = Translator {
+    let mut translator = Translator {
         path,
         components,
         dialect,
+        referenced: roots.iter().map(|r| (*r).to_owned()).collect(),
     };
-    let mut resources = Vec::with_capacity(components.len());
-    for (name, schema) in components {
-        if !is_component_name(name) {
+    let mut done = std::collections::HashSet::new();
+    let mut resources = Vec::new();
+    while let Some(name) = translator.referenced.pop() {
+        // A missing root is reported by the compiler as a missing component; a missing reference
+        // target was already reported by `rewrite_ref`.
+        let Some(schema) = components.get(&name) else {
+            continue;
+        };
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        if !is_component_name(&name) {
             return Err(not_openapi(format!(
                 "component name {name:?} is not ^[a-zA-Z0-9.\\-_]+$ as OpenAPI requires"
             )));
@@ -152,12 +171,13 @@ fn is_component_name(name: &str) -> bool {
 }
 
 impl Translator<'_> {
-    fn translate(&self, schema: &mut Value, pointer: &mut String) -> Result<(), SchemaError> {
+    fn translate(&mut self, schema: &mut Value, pointer: &mut String) -> Result<(), SchemaError> {
         let Value::Object(map) = schema else {
             return Ok(());
         };
         if let Some(reference) = map.get("$ref") {
-            let rewritten = self.rewrite_ref(reference, pointer)?;
+            let (rewritten, target) = self.rewrite_ref(reference, pointer)?;
+            self.referenced.push(target);
             if self.dialect == Dialect::OpenApi30 {
                 map.clear();
             }
@@ -199,7 +219,12 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn rewrite_ref(&self, reference: &Value, pointer: &str) -> Result<String, SchemaError> {
+    /// The rewritten reference and the component it points into.
+    fn rewrite_ref(
+        &self,
+        reference: &Value,
+        pointer: &str,
+    ) -> Result<(String, String), SchemaError> {
         let unresolved = |reference: String, reason| SchemaError::UnresolvedRef {
             path: self.path.to_owned(),
             reference,
@@ -226,10 +251,11 @@ impl Translator<'_> {
                 "no such entry in components/schemas",
             ));
         }
-        Ok(match tail {
+        let rewritten = match tail {
             Some(tail) => format!("{name}.json#/{tail}"),
             None => format!("{name}.json"),
-        })
+        };
+        Ok((rewritten, name))
     }
 }
 
@@ -284,7 +310,7 @@ mod tests {
     use serde_json::json;
 
     fn translate(doc: Value) -> Result<Vec<Resource>, SchemaError> {
-        from_document(Path::new("doc.json"), &doc, "https://x.invalid/")
+        from_document(Path::new("doc.json"), &doc, "https://x.invalid/", &["a"])
     }
 
     #[test]
@@ -333,7 +359,9 @@ mod tests {
             (json!({"openapi": "2.9"}), "not supported"),
             (json!({"openapi": "3.0.0"}), "components/schemas"),
             (
-                json!({"openapi": "3.0.0", "components": {"schemas": {"a b": {}}}}),
+                json!({"openapi": "3.0.0", "components": {"schemas": {
+                    "a": {"$ref": "#/components/schemas/a b"}, "a b": {}
+                }}}),
                 "component name",
             ),
         ];
@@ -342,6 +370,22 @@ mod tests {
             assert!(matches!(err, SchemaError::NotOpenApi { .. }), "{err}");
             assert!(err.to_string().contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn only_components_reachable_from_the_roots_are_translated() {
+        let doc = json!({"openapi": "3.0.3", "components": {"schemas": {
+            "a": {"properties": {"b": {"$ref": "#/components/schemas/b"}}},
+            "b": {"items": {"$ref": "#/components/schemas/a"}},
+            "unrelated": {"$ref": "https://example.com/broken.json"}
+        }}});
+        let mut files: Vec<String> = translate(doc)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.file)
+            .collect();
+        files.sort();
+        assert_eq!(files, ["a.json", "b.json"]);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Turns the `jsonschema` crate's errors into [`Violation`]s: pointer, rule, value, sentence.
 //!
 //! A failed `oneOf`/`anyOf` is expanded into the errors of the alternative the instance was meant to
-//! match, when a discriminator picks exactly one (the embedded schemas select variants with if/then,
-//! so this matters for OpenAPI documents, whose `discriminator` is informational only).
+//! match, when a discriminator picks exactly one: every other alternative fails an `enum`/`const` on
+//! one direct property (`node_type`, `action`, a node's `type`). The OpenAPI `discriminator` keyword is
+//! informational, so this is inferred from the errors, for the embedded schemas and `--spec` alike.
+//! An alternative list that no discriminator narrows is reported as one violation, unless a sibling
+//! violation on the same object already explains it (the discriminator is missing or unknown).
 
 use super::{LocationStyle, Violation, BASE_URI};
 use jsonschema::error::ValidationErrorKind;
@@ -12,22 +15,39 @@ use serde_json::Value;
 /// Longest JSON rendering of an offending value kept in a [`Violation`], in characters.
 const MAX_VALUE_CHARS: usize = 120;
 
-/// Appends the violations `error` stands for to `out`.
-pub(super) fn collect(error: &ValidationError<'_>, style: LocationStyle, out: &mut Vec<Violation>) {
-    let branches = match error.kind() {
-        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
-            Some(context)
-        }
-        _ => None,
-    };
-    if let Some(branches) = branches {
+/// Violations gathered from one validation, before unexplained alternative lists are pruned.
+#[derive(Default)]
+pub(super) struct Collector {
+    violations: Vec<Violation>,
+    /// Indices of `oneOf`/`anyOf` failures that no discriminator narrowed.
+    unexplained: Vec<usize>,
+}
+
+impl Collector {
+    /// Adds the violations `error` stands for.
+    pub(super) fn add(&mut self, error: &ValidationError<'_>, style: LocationStyle) {
+        let branches = match error.kind() {
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context } => Some(context),
+            _ => None,
+        };
+        let Some(branches) = branches else {
+            self.violations.push(Violation {
+                pointer: error.instance_path().to_string(),
+                rule: rule(error, style),
+                value: truncate_value(error.instance()),
+                message: error.masked().to_string(),
+            });
+            return;
+        };
         if let Some(selected) = selected_branch(error.instance_path().as_str(), branches) {
             for inner in selected {
-                collect(inner, style, out);
+                self.add(inner, style);
             }
             return;
         }
-        out.push(Violation {
+        self.unexplained.push(self.violations.len());
+        self.violations.push(Violation {
             pointer: error.instance_path().to_string(),
             rule: rule(error, style),
             value: truncate_value(error.instance()),
@@ -37,14 +57,35 @@ pub(super) fn collect(error: &ValidationError<'_>, style: LocationStyle, out: &m
                 branches.len()
             ),
         });
-        return;
     }
-    out.push(Violation {
-        pointer: error.instance_path().to_string(),
-        rule: rule(error, style),
-        value: truncate_value(error.instance()),
-        message: error.masked().to_string(),
-    });
+
+    /// The violations, without alternative lists that a sibling violation already explains: when
+    /// `node_type` is missing, "required" says why no variant matched.
+    pub(super) fn finish(self) -> Vec<Violation> {
+        let Collector {
+            violations,
+            unexplained,
+        } = self;
+        let explained = |index: usize| {
+            let pointer = violations[index].pointer.as_str();
+            violations.iter().enumerate().any(|(other, v)| {
+                other != index
+                    && !unexplained.contains(&other)
+                    && (v.pointer == pointer || direct_child(pointer, &v.pointer).is_some())
+            })
+        };
+        let drop: Vec<usize> = unexplained
+            .iter()
+            .copied()
+            .filter(|&i| explained(i))
+            .collect();
+        violations
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, v)| v)
+            .collect()
+    }
 }
 
 /// The one alternative the instance was meant to match: there is a direct property (the
