@@ -1,0 +1,1075 @@
+//! The reference server over real HTTP: every route and state of `KRATOS-RECOVERY-BEHAVIOUR.md`
+//! §2–5, bodies validated with the embedded schemas, headers and key order checked.
+
+use recovery_harness::schema::{Component, Schemas};
+use recovery_harness::server::{spawn, RecoveryMethod, RunningServer, ServerConfig};
+use reqwest::header::{
+    HeaderMap, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE,
+};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn schemas() -> &'static Schemas {
+    static S: OnceLock<Schemas> = OnceLock::new();
+    S.get_or_init(|| Schemas::embedded().expect("embedded schemas compile"))
+}
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+async fn start(config: ServerConfig) -> RunningServer {
+    spawn(config).await.expect("server starts")
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    fn location(&self) -> &str {
+        self.header(LOCATION.as_str()).expect("Location header")
+    }
+}
+
+async fn send(rb: reqwest::RequestBuilder) -> Resp {
+    let r = rb.send().await.expect("request");
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("body");
+    Resp {
+        status,
+        headers,
+        text,
+    }
+}
+
+/// A flow body: schema-valid, success content type.
+fn assert_flow(r: &Resp) -> Value {
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8"),
+        "{}",
+        r.text
+    );
+    let v = r.json();
+    if let Err(errs) = schemas().validate(Component::RecoveryFlow, &v) {
+        panic!("recoveryFlow violations: {errs:?}\n{}", r.text);
+    }
+    v
+}
+
+/// An error envelope: schema-valid, herodot content type and `Ory-Error-Id`.
+fn assert_error(r: &Resp, status: u16, id: Option<&str>) -> Value {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{}",
+        r.text
+    );
+    let v = r.json();
+    if let Err(errs) = schemas().validate(Component::ErrorGeneric, &v) {
+        panic!("errorGeneric violations: {errs:?}\n{}", r.text);
+    }
+    assert_eq!(v["error"]["code"], status);
+    assert_eq!(v["error"]["id"].as_str(), id, "{}", r.text);
+    assert_eq!(r.header("ory-error-id"), Some(id.unwrap_or("")));
+    v
+}
+
+fn top_keys(text: &str) -> Vec<String> {
+    // serde_json with preserve_order is not enabled: read key order from the text itself.
+    let v: Value = serde_json::from_str(text).expect("json");
+    let mut keys: Vec<(usize, String)> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(|k| {
+            (
+                text.find(&format!("\"{k}\":")).expect("key in text"),
+                k.clone(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+async fn create_api(s: &RunningServer) -> Value {
+    let r = send(client().get(format!("{}/self-service/recovery/api", s.base_url()))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_flow(&r)
+}
+
+fn with_return_to(url: &str, value: &str) -> String {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("return_to", value)
+        .finish();
+    format!("{url}?{q}")
+}
+
+fn flow_id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+async fn submit(s: &RunningServer, id: &str, body: Value) -> Resp {
+    send(
+        client()
+            .post(format!("{}/self-service/recovery?flow={id}", s.base_url()))
+            .header(ACCEPT, "application/json")
+            .json(&body),
+    )
+    .await
+}
+
+async fn courier(s: &RunningServer, query: &str) -> Vec<Value> {
+    let r = send(client().get(format!("{}/admin/courier/messages{query}", s.admin_url()))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json().as_array().expect("array").clone()
+}
+
+async fn last_code(s: &RunningServer, recipient: &str) -> String {
+    let msgs = courier(s, &format!("?recipient={recipient}")).await;
+    let body = msgs[0]["body"].as_str().expect("body");
+    body.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
+        .expect("a 6-digit line")
+        .to_owned()
+}
+
+fn message_ids(v: &Value) -> Vec<i64> {
+    v["ui"]["messages"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn create_api_flow_matches_kratos() {
+    let s = start(ServerConfig::default()).await;
+    let r = send(client().get(format!("{}/self-service/recovery/api", s.base_url()))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header(CACHE_CONTROL.as_str()),
+        Some("private, no-cache, no-store, must-revalidate")
+    );
+    assert!(r.headers.get(SET_COOKIE).is_none(), "no cookie on api init");
+    let v = assert_flow(&r);
+    assert_eq!(
+        top_keys(&r.text),
+        [
+            "id",
+            "type",
+            "expires_at",
+            "issued_at",
+            "request_url",
+            "active",
+            "ui",
+            "state"
+        ]
+    );
+    let id = flow_id(&v);
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    assert_eq!(uuid.get_version_num(), 4);
+    assert_eq!(v["type"], "api");
+    assert_eq!(v["state"], "choose_method");
+    assert_eq!(v["active"], "code");
+    assert_eq!(
+        v["request_url"],
+        format!("{}/self-service/recovery/api", s.base_url())
+    );
+    assert_eq!(
+        v["ui"]["action"],
+        format!("{}/self-service/recovery?flow={id}", s.base_url())
+    );
+    assert_eq!(v["ui"]["method"], "POST");
+    assert!(
+        v["ui"].get("messages").is_none(),
+        "ui.messages omitted when empty"
+    );
+    let nodes = v["ui"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(
+        nodes[0]["attributes"],
+        json!({"name":"csrf_token","type":"hidden","value":"","required":true,"disabled":false,"node_type":"input"})
+    );
+    assert_eq!(nodes[1]["group"], "code");
+    assert_eq!(nodes[1]["attributes"]["name"], "email");
+    assert_eq!(nodes[1]["meta"]["label"]["id"], 1070007);
+    assert_eq!(nodes[2]["attributes"]["value"], "code");
+    assert_eq!(nodes[2]["meta"]["label"]["id"], 1070009);
+    let issued = chrono::DateTime::parse_from_rfc3339(v["issued_at"].as_str().expect("issued"))
+        .expect("rfc3339");
+    let expires = chrono::DateTime::parse_from_rfc3339(v["expires_at"].as_str().expect("expires"))
+        .expect("rfc3339");
+    assert_eq!((expires - issued).num_seconds(), 3600);
+    // The same flow is readable by id.
+    let g = send(client().get(format!(
+        "{}/self-service/recovery/flows?id={id}",
+        s.base_url()
+    )))
+    .await;
+    assert_eq!(g.status, 200);
+    assert_eq!(assert_flow(&g), v);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn valid_sessions_are_refused_unknown_ones_ignored() {
+    let s = start(ServerConfig {
+        session_tokens: vec!["tok-1".into(), "tok-2".into()],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(s.session_token(), "tok-1");
+    assert_eq!(s.session_cookie(), "ory_kratos_session=tok-1");
+    let url = format!("{}/self-service/recovery/api", s.base_url());
+    let expected = r#"{"error":{"id":"session_already_available","code":400,"status":"Bad Request","reason":"A valid session was detected and thus recovery is not possible.","message":"The request was malformed or contained invalid parameters"}}"#;
+    for rb in [
+        client().get(&url).header("X-Session-Token", "tok-2"),
+        client().get(&url).header(COOKIE, s.session_cookie()),
+        client().get(&url).header("Authorization", "Bearer tok-1"),
+        // An empty X-Session-Token does not hide the cookie.
+        client()
+            .get(&url)
+            .header("X-Session-Token", "")
+            .header(COOKIE, "a=b; ory_kratos_session=tok-1"),
+    ] {
+        let r = send(rb).await;
+        assert_error(&r, 400, Some("session_already_available"));
+        assert_eq!(r.text.trim_end(), expected);
+        assert!(r.headers.get(SET_COOKIE).is_none());
+    }
+    for rb in [
+        client().get(&url).header("X-Session-Token", "nope"),
+        client().get(&url).header(COOKIE, "ory_kratos_session=nope"),
+        client().get(&url).header("Authorization", "Bearer nope"),
+        // X-Session-Token wins when non-empty, even over a valid cookie.
+        client()
+            .get(&url)
+            .header("X-Session-Token", "nope")
+            .header(COOKIE, s.session_cookie()),
+    ] {
+        let r = send(rb).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_flow(&r);
+    }
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn return_to_is_checked_and_echoed() {
+    let s = start(ServerConfig {
+        allowed_return_urls: vec!["https://app.example.org/cb".into()],
+        ..Default::default()
+    })
+    .await;
+    let api = format!("{}/self-service/recovery/api", s.base_url());
+    let r = send(client().get(with_return_to(&api, "https://app.example.org/cb/x?a=1&b=2"))).await;
+    let v = assert_flow(&r);
+    assert_eq!(v["return_to"], "https://app.example.org/cb/x?a=1&b=2");
+    assert!(
+        r.text.contains("\\u0026"),
+        "Go escapes & in JSON: {}",
+        r.text
+    );
+    assert_eq!(
+        top_keys(&r.text),
+        [
+            "id",
+            "type",
+            "expires_at",
+            "issued_at",
+            "request_url",
+            "return_to",
+            "active",
+            "ui",
+            "state"
+        ]
+    );
+    // The server's own /self-service is always allowed.
+    let own = format!("{}/self-service/login", s.base_url());
+    assert_eq!(
+        send(client().get(with_return_to(&api, &own))).await.status,
+        200
+    );
+    let r = send(client().get(with_return_to(&api, "https://evil.test/"))).await;
+    let v = assert_error(&r, 400, Some("self_service_flow_return_to_forbidden"));
+    assert_eq!(
+        v["error"]["reason"],
+        "Requested return_to URL \"https://evil.test/\" is not allowed."
+    );
+    let r = send(client().get(with_return_to(&api, "http://[::1"))).await;
+    let v = assert_error(&r, 400, None);
+    assert!(v["error"]["reason"]
+        .as_str()
+        .expect("reason")
+        .starts_with("Unable to parse the return_to query parameter as an URL: "));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn recovery_disabled_answers_like_default_kratos() {
+    let s = start(ServerConfig {
+        recovery_disabled: true,
+        ..Default::default()
+    })
+    .await;
+    for path in [
+        "api",
+        "browser",
+        "flows?id=00000000-0000-4000-8000-000000000000",
+    ] {
+        let url = format!("{}/self-service/recovery/{path}", s.base_url());
+        let r = send(client().get(&url).header(ACCEPT, "application/json")).await;
+        let v = assert_error(&r, 400, None);
+        assert_eq!(
+            v["error"]["reason"],
+            "Recovery is not allowed because it was disabled."
+        );
+        let r = send(client().get(&url)).await;
+        assert_eq!(r.status, 303, "{path}: {}", r.text);
+        assert!(r.location().starts_with("http://127.0.0.1:4455/error?id="));
+    }
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
+    let s = start(ServerConfig::default()).await;
+    let url = format!("{}/self-service/recovery/browser", s.base_url());
+    let r = send(client().get(&url).header(ACCEPT, "application/json")).await;
+    assert_eq!(r.status, 200);
+    let v = assert_flow(&r);
+    assert_eq!(v["type"], "browser");
+    let set_cookie = r
+        .header(SET_COOKIE.as_str())
+        .expect("csrf cookie")
+        .to_owned();
+    let base_hash = {
+        // sha256 of the public base URL with a trailing slash, as Kratos names the cookie.
+        let name = set_cookie.split('=').next().expect("name");
+        assert!(
+            name.starts_with("csrf_token_") && name.len() == "csrf_token_".len() + 64,
+            "{set_cookie}"
+        );
+        name.to_owned()
+    };
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Path=/"));
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    let token = pair.split_once('=').expect("=").1.to_owned();
+    assert_eq!(v["ui"]["nodes"][0]["attributes"]["value"], token.as_str());
+    let id = flow_id(&v);
+    let get = format!("{}/self-service/recovery/flows?id={id}", s.base_url());
+    let r = send(client().get(&get)).await;
+    assert_error(&r, 403, Some("security_csrf_violation"));
+    let r = send(
+        client()
+            .get(&get)
+            .header(COOKIE, format!("{base_hash}=wrong")),
+    )
+    .await;
+    assert_error(&r, 403, Some("security_csrf_violation"));
+    let r = send(client().get(&get).header(COOKIE, &pair)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(assert_flow(&r)["id"], id.as_str());
+    // Without JSON negotiation: 303 to the UI, cookie issued; Content-Type alone is not JSON here.
+    let r = send(client().get(&url).header(CONTENT_TYPE, "application/json")).await;
+    assert_eq!(r.status, 303);
+    assert!(r
+        .location()
+        .starts_with("http://127.0.0.1:4455/recovery?flow="));
+    assert!(r.headers.get(SET_COOKIE).is_some());
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    // An existing CSRF cookie is reused, not re-issued.
+    let r = send(
+        client()
+            .get(&url)
+            .header(ACCEPT, "application/json")
+            .header(COOKIE, &pair),
+    )
+    .await;
+    assert!(r.headers.get(SET_COOKIE).is_none());
+    assert_eq!(
+        assert_flow(&r)["ui"]["nodes"][0]["attributes"]["value"],
+        token.as_str()
+    );
+    // Signed in: JSON → 400, browser → 302 to the default return URL.
+    let r = send(
+        client()
+            .get(&url)
+            .header(ACCEPT, "application/json")
+            .header(COOKIE, s.session_cookie()),
+    )
+    .await;
+    assert_error(&r, 400, Some("session_already_available"));
+    let r = send(client().get(&url).header(COOKIE, s.session_cookie())).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.location(), "http://127.0.0.1:4455/");
+    // A browser flow submitted with its CSRF token works; without it a new flow is forced.
+    let post = format!("{}/self-service/recovery?flow={id}", s.base_url());
+    let r = send(
+        client()
+            .post(&post)
+            .header(ACCEPT, "application/json")
+            .header(COOKIE, &pair)
+            .json(&json!({"method":"code","email":"b@example.org","csrf_token":token})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(assert_flow(&r)["state"], "sent_email");
+    let r = send(
+        client()
+            .post(&post)
+            .header(ACCEPT, "application/json")
+            .header(COOKIE, &pair)
+            .json(&json!({"method":"code","email":"b@example.org"})),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().contains("/self-service/recovery/flows?id="));
+    // A form post from a browser goes back to the UI.
+    let r = send(client().post(&post).header(COOKIE, &pair).form(&[
+        ("method", "code"),
+        ("code", "000000"),
+        ("csrf_token", token.as_str()),
+    ]))
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        r.location(),
+        format!("http://127.0.0.1:4455/recovery?flow={id}")
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_flow_not_found_forms() {
+    let s = start(ServerConfig::default()).await;
+    let expected =
+        r#"{"error":{"code":404,"status":"Not Found","message":"Unable to locate the resource"}}"#;
+    for q in [
+        "",
+        "?id=",
+        "?id=not-a-uuid",
+        "?id=00000000-0000-4000-8000-000000000000",
+    ] {
+        let r =
+            send(client().get(format!("{}/self-service/recovery/flows{q}", s.base_url()))).await;
+        assert_error(&r, 404, None);
+        assert_eq!(r.text.trim_end(), expected);
+    }
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_flows_answer_410_and_restart_on_submit() {
+    let s = start(ServerConfig {
+        lifespan: Duration::from_millis(300),
+        // A relative return_to resolves against the UI URL, which must then be allowed.
+        allowed_return_urls: vec!["http://127.0.0.1:4455/".into()],
+        ..Default::default()
+    })
+    .await;
+    let api = create_api(&s).await;
+    let browser = send(
+        client()
+            .get(format!(
+                "{}/self-service/recovery/browser?return_to=/x",
+                s.base_url()
+            ))
+            .header(ACCEPT, "application/json"),
+    )
+    .await;
+    let cookie = browser
+        .header(SET_COOKIE.as_str())
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let browser = assert_flow(&browser);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let r = send(client().get(format!(
+        "{}/self-service/recovery/flows?id={}",
+        s.base_url(),
+        flow_id(&api)
+    )))
+    .await;
+    let v = assert_error(&r, 410, Some("self_service_flow_expired"));
+    assert_eq!(
+        v["error"]["details"]["api"],
+        format!("{}/self-service/recovery/api", s.base_url())
+    );
+    assert_eq!(v["error"]["message"], "self-service flow expired");
+    let r = send(
+        client()
+            .get(format!(
+                "{}/self-service/recovery/flows?id={}",
+                s.base_url(),
+                flow_id(&browser)
+            ))
+            .header(COOKIE, &cookie),
+    )
+    .await;
+    let v = assert_error(&r, 410, None);
+    assert_eq!(v["error"]["details"]["return_to"], "/x");
+    assert!(v["error"]["details"]["redirect_to"]
+        .as_str()
+        .expect("redirect_to")
+        .ends_with("/self-service/recovery/browser?return_to=%2Fx"));
+    // Submitting an expired API flow: 303 to a fresh flow carrying 4060005.
+    let r = submit(
+        &s,
+        &flow_id(&api),
+        json!({"method":"code","email":"a@example.org"}),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let loc = r.location().to_owned();
+    assert!(loc.starts_with(&format!("{}/self-service/recovery/flows?id=", s.base_url())));
+    let r = send(client().get(&loc)).await;
+    let v = assert_flow(&r);
+    assert_ne!(v["id"], api["id"]);
+    assert_eq!(message_ids(&v), vec![4060005]);
+    assert!(v["ui"]["messages"][0]["context"]["expired_at_unix"].is_i64());
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn code_recovery_end_to_end() {
+    let s = start(ServerConfig::default()).await;
+    let id = flow_id(&create_api(&s).await);
+    let r = submit(
+        &s,
+        &id,
+        json!({"method":"code","email":"alice@example.org"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.headers.get(CACHE_CONTROL).is_none(),
+        "POST responses carry no Cache-Control"
+    );
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "sent_email");
+    assert_eq!(message_ids(&v), vec![1060003]);
+    let names: Vec<_> = v["ui"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| {
+            format!(
+                "{}:{}",
+                n["attributes"]["name"].as_str().unwrap_or(""),
+                n["attributes"]["type"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "csrf_token:hidden",
+            "code:text",
+            "method:hidden",
+            "method:submit",
+            "email:submit"
+        ]
+    );
+    assert_eq!(
+        v["ui"]["nodes"][4]["attributes"]["value"],
+        "alice@example.org"
+    );
+    let msgs = courier(&s, "?recipient=alice@example.org").await;
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    for key in [
+        "id",
+        "status",
+        "type",
+        "recipient",
+        "body",
+        "subject",
+        "template_type",
+        "send_count",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(m.get(key).is_some(), "courier message lacks {key}: {m}");
+    }
+    assert_eq!(m["template_type"], "recovery_code_valid");
+    assert_eq!(m["type"], "email");
+    let code = last_code(&s, "alice@example.org").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = submit(&s, &id, json!({"method":"code","code":wrong})).await;
+    assert_eq!(r.status, 200);
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "sent_email");
+    assert_eq!(message_ids(&v), vec![4060006]);
+    let r = submit(&s, &id, json!({"code":code})).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.header("ory-error-id"),
+        Some("browser_location_change_required")
+    );
+    let v = r.json();
+    schemas()
+        .validate(Component::ErrorBrowserLocationChangeRequired, &v)
+        .expect("valid 422");
+    assert_eq!(v["error"]["id"], "browser_location_change_required");
+    let to = v["redirect_browser_to"]
+        .as_str()
+        .expect("redirect_browser_to");
+    assert!(to.starts_with("http://127.0.0.1:4455/settings?flow="));
+    assert_eq!(
+        v["error"]["reason"],
+        format!("In order to complete this flow please redirect the browser to: {to}")
+    );
+    let g = send(client().get(format!(
+        "{}/self-service/recovery/flows?id={id}",
+        s.base_url()
+    )))
+    .await;
+    let v = assert_flow(&g);
+    assert_eq!(v["state"], "passed_challenge");
+    // A later submit with an email: the flow is done, a new one carries 4060001.
+    let r = submit(
+        &s,
+        &id,
+        json!({"method":"code","email":"alice@example.org"}),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let v = assert_flow(&send(client().get(r.location())).await);
+    assert_eq!(message_ids(&v), vec![4060001]);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn continue_with_transitions_return_the_session() {
+    let s = start(ServerConfig {
+        continue_with_transitions: true,
+        ..Default::default()
+    })
+    .await;
+    let id = flow_id(&create_api(&s).await);
+    assert_eq!(
+        submit(&s, &id, json!({"method":"code","email":"bob@example.com"}))
+            .await
+            .status,
+        200
+    );
+    let code = last_code(&s, "bob@example.com").await;
+    let r = submit(&s, &id, json!({"method":"code","code":code})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "passed_challenge");
+    let cw = v["continue_with"].as_array().expect("continue_with");
+    for item in cw {
+        schemas()
+            .validate(Component::ContinueWith, item)
+            .expect("continueWith item");
+    }
+    assert_eq!(cw[0]["action"], "set_ory_session_token");
+    assert_eq!(cw[1]["action"], "show_settings_ui");
+    assert!(r.headers.get(SET_COOKIE).is_none());
+    // The issued token is a session now.
+    let token = cw[0]["ory_session_token"].as_str().expect("token");
+    let r = send(
+        client()
+            .get(format!("{}/self-service/recovery/api", s.base_url()))
+            .header("X-Session-Token", token),
+    )
+    .await;
+    assert_error(&r, 400, Some("session_already_available"));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_same_answer_and_no_message() {
+    let s = start(ServerConfig::default()).await;
+    let known = flow_id(&create_api(&s).await);
+    let unknown = flow_id(&create_api(&s).await);
+    let a = submit(&s, &known, json!({"method":"code","email":"k@example.org"})).await;
+    let b = submit(
+        &s,
+        &unknown,
+        json!({"method":"code","email":"nobody@unknown.test"}),
+    )
+    .await;
+    assert_eq!(a.status, b.status);
+    let (a, b) = (assert_flow(&a), assert_flow(&b));
+    assert_eq!(a["state"], b["state"]);
+    assert_eq!(a["ui"]["messages"], b["ui"]["messages"]);
+    assert!(courier(&s, "?recipient=nobody@unknown.test")
+        .await
+        .is_empty());
+    assert_eq!(courier(&s, "?recipient=k@example.org").await.len(), 1);
+    // Any code is wrong for the unknown address.
+    let r = submit(&s, &unknown, json!({"code":"123456"})).await;
+    assert_eq!(message_ids(&assert_flow(&r)), vec![4060006]);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_errors_are_flows_with_messages() {
+    let s = start(ServerConfig::default()).await;
+    let id = flow_id(&create_api(&s).await);
+    let r = submit(&s, &id, json!({"method":"code"})).await;
+    assert_eq!(r.status, 400);
+    let v = assert_flow(&r);
+    assert_eq!(
+        v["ui"]["nodes"][1]["messages"][0],
+        json!({"id":4000002,"text":"Property email is missing.","type":"error","context":{"property":"email"}})
+    );
+    let r = submit(&s, &id, json!({"method":"code","email":"not-an-email"})).await;
+    assert_eq!(r.status, 400);
+    let v = assert_flow(&r);
+    assert_eq!(v["ui"]["nodes"][1]["messages"][0]["id"], 4000040);
+    assert_eq!(
+        v["ui"]["nodes"][1]["messages"][0]["context"]["value"],
+        "not-an-email"
+    );
+    assert_eq!(v["ui"]["nodes"][1]["attributes"]["value"], "not-an-email");
+    let r = submit(
+        &s,
+        &id,
+        json!({"method":"password","email":"a@example.org"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(message_ids(&assert_flow(&r)), vec![4010005]);
+    // Malformed bodies: a 400 flow with a global 4000001.
+    for (ct, body) in [
+        ("application/json", "{not json"),
+        ("application/json", "[1,2]"),
+        ("application/json", r#"{"email":5}"#),
+        ("text/plain", "x"),
+    ] {
+        let r = send(
+            client()
+                .post(format!("{}/self-service/recovery?flow={id}", s.base_url()))
+                .header(CONTENT_TYPE, ct)
+                .body(body),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{ct} {body}: {}", r.text);
+        assert_eq!(message_ids(&assert_flow(&r)), vec![4000001]);
+    }
+    // Form bodies are accepted.
+    let r = send(
+        client()
+            .post(format!("{}/self-service/recovery?flow={id}", s.base_url()))
+            .header(ACCEPT, "application/json")
+            .form(&[("method", "code"), ("email", "form@example.org")]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(assert_flow(&r)["state"], "sent_email");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sixth_code_attempt_forces_a_new_flow() {
+    let s = start(ServerConfig::default()).await;
+    let id = flow_id(&create_api(&s).await);
+    submit(&s, &id, json!({"method":"code","email":"c@example.org"})).await;
+    let code = last_code(&s, "c@example.org").await;
+    let wrong = if code == "999999" { "999998" } else { "999999" };
+    for _ in 0..5 {
+        let r = submit(&s, &id, json!({"code":wrong})).await;
+        assert_eq!(r.status, 200);
+    }
+    let r = submit(&s, &id, json!({"code":code})).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let v = assert_flow(&send(client().get(r.location())).await);
+    assert_ne!(flow_id(&v), id);
+    assert_eq!(v["type"], "api");
+    assert_eq!(
+        v["ui"]["messages"][0]["text"],
+        "The request was submitted too often. Please request another code."
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn api_flow_submits_with_browser_headers_are_refused() {
+    let s = start(ServerConfig::default()).await;
+    let url = |id: &str| format!("{}/self-service/recovery?flow={id}", s.base_url());
+    let body = json!({"method":"code","email":"a@example.org"});
+    for (name, value, msg_start) in [
+        (
+            "cookie",
+            "session=x",
+            "The HTTP Request Header included the \"Cookie\" key",
+        ),
+        (
+            "origin",
+            "https://app.example.org",
+            "The HTTP Request Header included the \"Origin\" key",
+        ),
+    ] {
+        let id = flow_id(&create_api(&s).await);
+        let r = send(
+            client()
+                .post(url(&id))
+                .header(name, value)
+                .header(ACCEPT, "application/json")
+                .json(&body),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.text);
+        let loc = r.location().to_owned();
+        assert!(loc.contains("/self-service/recovery/flows?id="));
+        // The replacement is a browser flow, readable with the CSRF cookie it came with.
+        let cookie = r
+            .header(SET_COOKIE.as_str())
+            .expect("csrf cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        let v = assert_flow(&send(client().get(&loc).header(COOKIE, cookie)).await);
+        assert_eq!(v["type"], "browser");
+        assert!(v["ui"]["messages"][0]["text"]
+            .as_str()
+            .expect("text")
+            .starts_with(msg_start));
+    }
+    // Cloudflare cookies are exempt.
+    let id = flow_id(&create_api(&s).await);
+    let r = send(
+        client()
+            .post(url(&id))
+            .header(COOKIE, "__cf_bm=1; cf_clearance=2")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn update_errors_and_limits() {
+    let s = start(ServerConfig {
+        max_body: 1024,
+        ..Default::default()
+    })
+    .await;
+    let base = s.base_url().to_owned();
+    let r = send(
+        client()
+            .post(format!(
+                "{base}/self-service/recovery?flow=00000000-0000-4000-8000-000000000000"
+            ))
+            .json(&json!({})),
+    )
+    .await;
+    let v = assert_error(&r, 404, None);
+    assert_eq!(
+        v["error"]["reason"],
+        "The recovery request could not be found. Please restart the flow."
+    );
+    let r = send(
+        client()
+            .post(format!("{base}/self-service/recovery"))
+            .json(&json!({})),
+    )
+    .await;
+    let v = assert_error(&r, 400, None);
+    assert_eq!(
+        v["error"]["reason"],
+        "The flow query parameter is missing or malformed."
+    );
+    let id = flow_id(&create_api(&s).await);
+    let big = "x".repeat(4096);
+    let r = send(
+        client()
+            .post(format!("{base}/self-service/recovery?flow={id}"))
+            .json(&json!({"email": big})),
+    )
+    .await;
+    assert_error(&r, 413, None);
+    // Wrong methods: 405 with Allow, in the envelope; unknown routes: 404.
+    let r = send(client().delete(format!("{base}/self-service/recovery/api"))).await;
+    assert_error(&r, 405, None);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    let r = send(client().put(format!("{base}/self-service/recovery"))).await;
+    assert_error(&r, 405, None);
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    let r = send(client().get(format!("{base}/self-service/nothing"))).await;
+    assert_error(&r, 404, None);
+    // X-Request-ID is echoed in `request`.
+    let r = send(
+        client()
+            .get(format!("{base}/nothing"))
+            .header("X-Request-ID", "req-42"),
+    )
+    .await;
+    assert_eq!(assert_error(&r, 404, None)["error"]["request"], "req-42");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn base_path_prefixes_every_route() {
+    let s = start(ServerConfig {
+        base_path: "/auth/".into(),
+        ..Default::default()
+    })
+    .await;
+    assert!(s.base_url().ends_with("/auth"), "{}", s.base_url());
+    let v = create_api(&s).await;
+    assert!(v["ui"]["action"]
+        .as_str()
+        .expect("action")
+        .starts_with(&format!("{}/self-service/recovery?flow=", s.base_url())));
+    let root = s.base_url().trim_end_matches("/auth").to_owned();
+    let r = send(client().get(format!("{root}/self-service/recovery/api"))).await;
+    assert_error(&r, 404, None);
+    s.shutdown().await;
+    let bad = spawn(ServerConfig {
+        base_path: "auth".into(),
+        ..Default::default()
+    })
+    .await;
+    assert!(bad.is_err());
+}
+
+#[tokio::test]
+async fn the_store_is_bounded_oldest_first() {
+    let s = start(ServerConfig {
+        max_flows: 2,
+        ..Default::default()
+    })
+    .await;
+    let ids: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(flow_id(&create_api(&s).await));
+        }
+        v
+    };
+    let get = |id: &str| {
+        client().get(format!(
+            "{}/self-service/recovery/flows?id={id}",
+            s.base_url()
+        ))
+    };
+    assert_eq!(send(get(&ids[0])).await.status, 404);
+    assert_eq!(send(get(&ids[1])).await.status, 200);
+    assert_eq!(send(get(&ids[2])).await.status, 200);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn courier_listing_filters_and_validates() {
+    let s = start(ServerConfig::default()).await;
+    for who in ["x@example.org", "y@example.org", "x@example.org"] {
+        let id = flow_id(&create_api(&s).await);
+        submit(&s, &id, json!({"method":"code","email":who})).await;
+    }
+    let all = courier(&s, "").await;
+    assert_eq!(all.len(), 3);
+    let created: Vec<&str> = all
+        .iter()
+        .map(|m| m["created_at"].as_str().expect("ts"))
+        .collect();
+    let mut sorted = created.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(created, sorted, "newest first");
+    assert_eq!(courier(&s, "?recipient=x@example.org").await.len(), 2);
+    assert_eq!(courier(&s, "?page_size=1").await.len(), 1);
+    assert_eq!(courier(&s, "?status=queued").await.len(), 0);
+    for bad in [
+        "?page_size=0",
+        "?page_size=1001",
+        "?page_size=x",
+        "?status=lost",
+    ] {
+        let r = send(client().get(format!("{}/admin/courier/messages{bad}", s.admin_url()))).await;
+        assert_error(&r, 400, None);
+    }
+    let one_id = all[0]["id"].as_str().expect("id");
+    let r = send(client().get(format!("{}/admin/courier/messages/{one_id}", s.admin_url()))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), all[0]);
+    let r = send(client().get(format!("{}/admin/courier/messages/nope", s.admin_url()))).await;
+    assert_error(&r, 404, None);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn link_method_sends_a_link_that_completes_in_the_browser() {
+    let s = start(ServerConfig {
+        method: RecoveryMethod::Link,
+        ..Default::default()
+    })
+    .await;
+    let v = create_api(&s).await;
+    assert_eq!(v["active"], "link");
+    assert_eq!(v["ui"]["nodes"][1]["group"], "link");
+    let id = flow_id(&v);
+    let r = submit(&s, &id, json!({"method":"link","email":"l@example.org"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "sent_email");
+    assert_eq!(message_ids(&v), vec![1060002]);
+    let msgs = courier(&s, "?recipient=l@example.org").await;
+    assert_eq!(msgs[0]["template_type"], "recovery_valid");
+    let body = msgs[0]["body"].as_str().expect("body");
+    let link = body
+        .lines()
+        .find(|l| l.contains("token="))
+        .expect("link line")
+        .trim()
+        .to_owned();
+    let r = send(client().get(&link)).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(r
+        .location()
+        .starts_with("http://127.0.0.1:4455/settings?flow="));
+    assert!(r
+        .header(SET_COOKIE.as_str())
+        .expect("session")
+        .starts_with("ory_kratos_session=ory_st_"));
+    // Used again: invalid, a new browser flow carrying 4060004.
+    let r = send(client().get(&link)).await;
+    assert_eq!(r.status, 303);
+    assert!(r
+        .location()
+        .starts_with("http://127.0.0.1:4455/recovery?flow="));
+    // The code method is not active: a code submit finds no strategy.
+    let r = submit(
+        &s,
+        &flow_id(&create_api(&s).await),
+        json!({"method":"code","email":"l@example.org"}),
+    )
+    .await;
+    assert_eq!(message_ids(&assert_flow(&r)), vec![4010005]);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let s = start(ServerConfig::default()).await;
+    let url = format!("{}/self-service/recovery/api", s.base_url());
+    assert_eq!(send(client().get(&url)).await.status, 200);
+    s.shutdown().await;
+    assert!(client().get(&url).send().await.is_err());
+}
