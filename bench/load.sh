@@ -24,7 +24,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wr
 CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet
 mkdir -p "$OUT"
 
-"$BIN" serve --listen "127.0.0.1:${PORT}" --max-flows 200000 >"$OUT/serve.log" 2>&1 &
+"$BIN" serve --listen "127.0.0.1:${PORT}" --max-flows 20000 >"$OUT/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -34,30 +34,41 @@ done
 
 rps_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rps"])' "$1"; }
 
-echo "== wrk: ${CONNS} connections, 2 threads, ${SECS}s"
-wrk -t2 -c"$CONNS" -d"${SECS}s" -H 'Accept: application/json' "$BASE/self-service/recovery/api" | tee "$OUT/wrk.txt"
-WRK=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+# The machine is shared: each measurement is taken ROUNDS times, interleaved, and the best
+# of each is kept (the capability, least disturbed by other processes).
+ROUNDS="${BENCH_ROUNDS:-3}"
+best() { python3 -c 'import sys; print(max(float(x) for x in sys.argv[1:]))' "$@"; }
 
 run_load() { # mode dir duration
   "$BIN" load --target "$BASE" --scenario create-native-flow --users "$CONNS" --ramp 0s \
     --duration "$3" --validate "$1" --threshold 'error-rate<1%' --report-dir "$2" --quiet
 }
 
-echo "== load --validate none: ${CONNS} users, ${SECS}s"
-run_load none "$OUT/none" "${SECS}s"
-NONE=$(rps_of "$OUT/none/load-summary.json")
+WRKS=(); NONES=(); ALLS=()
+for r in $(seq "$ROUNDS"); do
+  echo "== round $r: wrk, ${CONNS} connections, 2 threads, ${SECS}s"
+  wrk -t2 -c"$CONNS" -d"${SECS}s" -H 'Accept: application/json' "$BASE/self-service/recovery/api" | tee "$OUT/wrk-$r.txt"
+  WRKS+=("$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk-$r.txt")")
+  # Alternate which mode goes first, so neither always meets a warmer server.
+  if [ $((r % 2)) = 1 ]; then ORDER="none all"; else ORDER="all none"; fi
+  for mode in $ORDER; do
+    echo "== round $r: load --validate $mode, ${CONNS} users, ${SECS}s"
+    run_load "$mode" "$OUT/$mode-$r" "${SECS}s"
+    rps=$(rps_of "$OUT/$mode-$r/load-summary.json")
+    if [ "$mode" = none ]; then NONES+=("$rps"); else ALLS+=("$rps"); fi
+  done
+done
+echo "wrk: ${WRKS[*]}  none: ${NONES[*]}  all: ${ALLS[*]}"
+WRK=$(best "${WRKS[@]}"); NONE=$(best "${NONES[@]}"); ALL=$(best "${ALLS[@]}")
 
-echo "== load --validate all: ${CONNS} users, ${SECS}s"
-run_load all "$OUT/all" "${SECS}s"
-ALL=$(rps_of "$OUT/all/load-summary.json")
-
+: >"$OUT/rss.txt"
+if [ "${BENCH_MEMORY:-1}" != 0 ]; then
 echo "== memory: load --validate all, 60s, RSS sampled every 5s"
 TIMEV=()
 [ -x /usr/bin/time ] && TIMEV=(/usr/bin/time -v -o "$OUT/mem-time.txt")
 "${TIMEV[@]}" "$BIN" load --target "$BASE" --scenario create-native-flow --users "$CONNS" --ramp 0s \
   --duration 60s --validate all --threshold 'error-rate<1%' --report-dir "$OUT/mem" --quiet &
 LOADPID=$!
-: >"$OUT/rss.txt"
 for t in $(seq 5 5 60); do
   sleep 5
   PID=$(pgrep -n -f "report-dir $OUT/mem" || true)
@@ -65,6 +76,7 @@ for t in $(seq 5 5 60); do
 done
 wait "$LOADPID"
 [ -f "$OUT/mem-time.txt" ] && grep -E 'Maximum resident' "$OUT/mem-time.txt"
+fi
 
 python3 - "$WRK" "$NONE" "$ALL" "$OUT/rss.txt" <<'EOF'
 import sys

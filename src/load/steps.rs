@@ -128,10 +128,11 @@ impl Shared {
 }
 
 /// What a user remembers between the steps of one iteration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct UserState {
     flow_id: Option<String>,
-    email: String,
+    // Shared: the state is cloned out of Goose's session data on every step.
+    email: Arc<str>,
     code: Option<String>,
     last_message_id: Option<String>,
     responses: u64,
@@ -181,10 +182,15 @@ fn state(user: &mut GooseUser, shared: &Shared) -> UserState {
     match user.get_session_data::<UserState>() {
         Some(s) => s.clone(),
         None => UserState {
-            email: shared
-                .email_template
-                .replace("{user}", &(user.weighted_users_index + 1).to_string()),
-            ..UserState::default()
+            email: Arc::from(
+                shared
+                    .email_template
+                    .replace("{user}", &(user.weighted_users_index + 1).to_string()),
+            ),
+            flow_id: None,
+            code: None,
+            last_message_id: None,
+            responses: 0,
         },
     }
 }
@@ -229,7 +235,7 @@ async fn run_action(
                 "no flow: the create step of this iteration failed",
             )?;
             let url = format!("{}/self-service/recovery?flow={}", shared.base, enc(id));
-            let body = serde_json::json!({ "method": "code", "email": st.email });
+            let body = serde_json::json!({ "method": "code", "email": &*st.email });
             let rb = user
                 .get_request_builder(&GooseMethod::Post, &url)?
                 .json(&body);
