@@ -1,0 +1,66 @@
+//! The load runner's per-response work, isolated from the network and from Goose: parsing a
+//! `createNativeRecoveryFlow` body, validating it (`Schemas::is_valid` plus the step's state
+//! check), and reading a code from a courier listing. `bench/load.sh` measures the whole run;
+//! this says how much of a request's cost is ours.
+//!
+//! Run with `cargo bench --bench load_validate`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use recovery_harness::load::scenario::Expect;
+use recovery_harness::load::steps::{check_body, newest_code};
+use recovery_harness::schema::{Component, Schemas};
+use serde_json::Value;
+use std::hint::black_box;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/kratos/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn per_response(c: &mut Criterion) {
+    let schemas = Schemas::embedded().expect("embedded schemas compile");
+    let body = fixture("flow-create-api.json");
+    let expect = Expect {
+        status: 200,
+        schema: Some(Component::RecoveryFlow),
+        state: Some("choose_method".to_owned()),
+        error_id: None,
+    };
+    let parsed: Value = serde_json::from_slice(&body).expect("fixture is JSON");
+    assert!(check_body(&schemas, Component::RecoveryFlow, &expect, &parsed).is_ok());
+
+    let mut group = c.benchmark_group("create-native-flow body");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("parse", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(&body)))
+    });
+    group.bench_function("check (is_valid + state)", |b| {
+        b.iter(|| {
+            check_body(
+                &schemas,
+                Component::RecoveryFlow,
+                &expect,
+                black_box(&parsed),
+            )
+        })
+    });
+    group.bench_function("parse + check (what --validate all adds)", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_slice(black_box(&body)).expect("JSON");
+            check_body(&schemas, Component::RecoveryFlow, &expect, &v)
+        })
+    });
+    group.finish();
+
+    let listing = br#"[{"id":"b","recipient":"x@example.org","body":"Hi,\n\n222222\n","created_at":"2026-01-01T00:00:02Z"},
+                     {"id":"a","recipient":"x@example.org","body":"Hi,\n\n111111\n","created_at":"2026-01-01T00:00:01Z"}]"#;
+    c.bench_function("courier: newest code of 2 messages", |b| {
+        b.iter(|| newest_code(black_box(listing), None))
+    });
+}
+
+criterion_group!(benches, per_response);
+criterion_main!(benches);

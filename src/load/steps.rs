@@ -1,0 +1,555 @@
+//! The hot path: one Goose transaction per scenario step. Each transaction makes its request
+//! through Goose (so Goose times and counts it), checks the status against the step's
+//! expectations, validates the body against the compiled schema (shared, compiled once), and
+//! turns any mismatch into a Goose failure whose reason names what broke.
+
+use super::scenario::{Action, Credentials, Expect, Step};
+use crate::schema::{Component, Schemas};
+use goose::goose::{GooseMethod, GooseRequest, GooseUser, Transaction, TransactionError};
+use goose::prelude::TransactionResult;
+use reqwest::header::{HeaderValue, ACCEPT};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// How many responses get their body validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidateMode {
+    /// Every response (the default).
+    All,
+    /// One response in N, per user.
+    Sample(u64),
+    /// None: statuses are still checked, bodies are not.
+    None,
+}
+
+impl std::fmt::Display for ValidateMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValidateMode::All => f.write_str("all"),
+            ValidateMode::Sample(n) => write!(f, "sample:{n}"),
+            ValidateMode::None => f.write_str("none"),
+        }
+    }
+}
+
+impl std::str::FromStr for ValidateMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "all" => Ok(ValidateMode::All),
+            "none" => Ok(ValidateMode::None),
+            other => match other.strip_prefix("sample:").map(str::parse::<u64>) {
+                Some(Ok(1)) => Ok(ValidateMode::All),
+                Some(Ok(n)) if n > 1 => Ok(ValidateMode::Sample(n)),
+                _ => Err(format!(
+                    "`{s}` is not a validation mode; use all, none or sample:N (N >= 1: validate one response in N)"
+                )),
+            },
+        }
+    }
+}
+
+/// Counters the transactions keep for the whole run (ramp-up included, unlike Goose's metrics,
+/// which are reset once every user has started): the live progress line and the verdict read
+/// them. Relaxed atomics: they are only ever summed.
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    /// Requests sent.
+    pub requests: AtomicU64,
+    /// Responses received (any status).
+    pub responses: AtomicU64,
+    /// Requests that got no response (connection refused or reset, timeout).
+    pub transport_errors: AtomicU64,
+    /// Responses whose status no expectation of the step allows.
+    pub status_mismatches: AtomicU64,
+    /// Responses whose body broke the schema (or was not JSON, or had the wrong state/error id).
+    pub body_violations: AtomicU64,
+    /// Other failed steps (no code in the courier, a body that could not be read).
+    pub other_failures: AtomicU64,
+    /// Bodies validated against a schema.
+    pub validated: AtomicU64,
+}
+
+impl LiveStats {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A counter's value.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// What every transaction shares (one `Arc`, built once).
+pub struct Shared {
+    /// The compiled schemas.
+    pub schemas: Arc<Schemas>,
+    /// How many bodies to validate.
+    pub validate: ValidateMode,
+    /// The target's base URL, no trailing slash.
+    pub base: String,
+    /// Where the courier listing lives (base URL of the admin API), no trailing slash.
+    pub admin_base: String,
+    /// `X-Session-Token` for steps with `credentials = "session-token"`.
+    pub session_token: Option<HeaderValue>,
+    /// The email template (`{user}`).
+    pub email_template: String,
+    /// The run's counters.
+    pub stats: Arc<LiveStats>,
+    create_url: String,
+    json: HeaderValue,
+}
+
+impl Shared {
+    /// Assembles the shared state.
+    pub fn new(
+        schemas: Arc<Schemas>,
+        validate: ValidateMode,
+        base: String,
+        admin_base: String,
+        session_token: Option<HeaderValue>,
+        email_template: String,
+        stats: Arc<LiveStats>,
+    ) -> Self {
+        let create_url = format!("{base}/self-service/recovery/api");
+        Shared {
+            schemas,
+            validate,
+            base,
+            admin_base,
+            session_token,
+            email_template,
+            stats,
+            create_url,
+            json: HeaderValue::from_static("application/json"),
+        }
+    }
+}
+
+/// What a user remembers between the steps of one iteration.
+#[derive(Debug, Clone)]
+struct UserState {
+    flow_id: Option<String>,
+    // Shared: the state is cloned out of Goose's session data on every step.
+    email: Arc<str>,
+    code: Option<String>,
+    last_message_id: Option<String>,
+    responses: u64,
+}
+
+/// A step plus what is precomputed for it.
+struct StepRuntime {
+    step: Step,
+    /// A later step needs the flow id this step creates.
+    keeps_flow: bool,
+}
+
+/// Builds the Goose transactions of `steps`, in order (each runs `weight` times in a row).
+pub fn transactions(steps: &[Step], shared: Arc<Shared>) -> Vec<Transaction> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| {
+            let keeps_flow = step.action == Action::CreateFlow
+                && steps[index + 1..].iter().any(|s| {
+                    matches!(
+                        s.action,
+                        Action::FetchFlow | Action::SubmitEmail | Action::SubmitCode
+                    )
+                });
+            let runtime = Arc::new(StepRuntime {
+                step: step.clone(),
+                keeps_flow,
+            });
+            let shared = shared.clone();
+            let transaction = Transaction::new(Arc::new(move |user| {
+                let shared = shared.clone();
+                let runtime = runtime.clone();
+                Box::pin(async move { run_step(user, &shared, &runtime).await })
+            }))
+            .set_name(&step.name)
+            .set_sequence(index + 1);
+            // Weight 1..=1000 was checked when the scenario was parsed.
+            transaction
+                .set_weight(step.weight)
+                .unwrap_or_else(|_| unreachable!("scenario weights are checked to be 1..=1000"))
+        })
+        .collect()
+}
+
+fn state(user: &mut GooseUser, shared: &Shared) -> UserState {
+    match user.get_session_data::<UserState>() {
+        Some(s) => s.clone(),
+        None => UserState {
+            email: Arc::from(
+                shared
+                    .email_template
+                    .replace("{user}", &(user.weighted_users_index + 1).to_string()),
+            ),
+            flow_id: None,
+            code: None,
+            last_message_id: None,
+            responses: 0,
+        },
+    }
+}
+
+async fn run_step(user: &mut GooseUser, shared: &Shared, rt: &StepRuntime) -> TransactionResult {
+    let mut st = state(user, shared);
+    let result = run_action(user, shared, rt, &mut st).await;
+    user.set_session_data(st);
+    result
+}
+
+async fn run_action(
+    user: &mut GooseUser,
+    shared: &Shared,
+    rt: &StepRuntime,
+    st: &mut UserState,
+) -> TransactionResult {
+    let step = &rt.step;
+    match step.action {
+        Action::CreateFlow => {
+            st.flow_id = None;
+            st.code = None;
+            let rb = user.get_request_builder(&GooseMethod::Get, &shared.create_url)?;
+            let body = exchange(user, shared, rt, st, rb, rt.keeps_flow).await?;
+            if rt.keeps_flow {
+                st.flow_id = body.and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+            }
+            Ok(())
+        }
+        Action::FetchFlow => {
+            let id = need(
+                &st.flow_id,
+                "no flow: the create step of this iteration failed",
+            )?;
+            let url = format!("{}/self-service/recovery/flows?id={}", shared.base, enc(id));
+            let rb = user.get_request_builder(&GooseMethod::Get, &url)?;
+            exchange(user, shared, rt, st, rb, false).await.map(drop)
+        }
+        Action::SubmitEmail => {
+            let id = need(
+                &st.flow_id,
+                "no flow: the create step of this iteration failed",
+            )?;
+            let url = format!("{}/self-service/recovery?flow={}", shared.base, enc(id));
+            let body = serde_json::json!({ "method": "code", "email": &*st.email });
+            let rb = user
+                .get_request_builder(&GooseMethod::Post, &url)?
+                .json(&body);
+            exchange(user, shared, rt, st, rb, false).await.map(drop)
+        }
+        Action::ReadCode => {
+            st.code = None;
+            let url = format!(
+                "{}/admin/courier/messages?recipient={}",
+                shared.admin_base,
+                enc(&st.email)
+            );
+            let rb = user.get_request_builder(&GooseMethod::Get, &url)?;
+            let request = GooseRequest::builder()
+                .set_request_builder(rb.header(ACCEPT, shared.json.clone()))
+                .name(step.name.as_str())
+                .expect_status_code(step.expect[0].status)
+                .build();
+            let mut goose = user.request(request).await?;
+            LiveStats::bump(&shared.stats.requests);
+            let response = match goose.response {
+                Ok(r) => r,
+                Err(_) => {
+                    LiveStats::bump(&shared.stats.transport_errors);
+                    return Err(failed(goose.request));
+                }
+            };
+            LiveStats::bump(&shared.stats.responses);
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await;
+            if !step.expect.iter().any(|e| e.status == status) {
+                LiveStats::bump(&shared.stats.status_mismatches);
+                return Err(failed(goose.request));
+            }
+            let Ok(bytes) = bytes else {
+                LiveStats::bump(&shared.stats.other_failures);
+                return user.set_failure(
+                    "courier: body could not be read",
+                    &mut goose.request,
+                    None,
+                    None,
+                );
+            };
+            match newest_code(&bytes, st.last_message_id.as_deref()) {
+                Ok((message_id, code)) => {
+                    st.last_message_id = message_id;
+                    st.code = Some(code);
+                    Ok(())
+                }
+                Err(reason) => {
+                    LiveStats::bump(&shared.stats.other_failures);
+                    user.set_failure(reason, &mut goose.request, None, None)
+                }
+            }
+        }
+        Action::SubmitCode => {
+            let id = need(
+                &st.flow_id,
+                "no flow: the create step of this iteration failed",
+            )?;
+            let code = need(
+                &st.code,
+                "no code: the read-code step of this iteration failed",
+            )?;
+            let url = format!("{}/self-service/recovery?flow={}", shared.base, enc(id));
+            let body = serde_json::json!({ "method": "code", "code": code });
+            let rb = user
+                .get_request_builder(&GooseMethod::Post, &url)?
+                .json(&body);
+            exchange(user, shared, rt, st, rb, false).await.map(drop)
+        }
+    }
+}
+
+fn need<'a>(value: &'a Option<String>, why: &str) -> Result<&'a str, Box<TransactionError>> {
+    value
+        .as_deref()
+        .ok_or_else(|| Box::new(TransactionError::Custom(why.to_owned())))
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn failed(request: goose::metrics::GooseRequestMetric) -> Box<TransactionError> {
+    Box::new(TransactionError::RequestFailed {
+        raw_request: Box::new(request),
+    })
+}
+
+/// Sends `rb` as the step's request and checks the answer. Returns the parsed body when it was
+/// parsed (validated, or `want_body`).
+async fn exchange(
+    user: &mut GooseUser,
+    shared: &Shared,
+    rt: &StepRuntime,
+    st: &mut UserState,
+    mut rb: reqwest::RequestBuilder,
+    want_body: bool,
+) -> Result<Option<Value>, Box<TransactionError>> {
+    let step = &rt.step;
+    rb = rb.header(ACCEPT, shared.json.clone());
+    if step.credentials == Credentials::SessionToken {
+        if let Some(token) = &shared.session_token {
+            rb = rb.header("X-Session-Token", token.clone());
+        }
+    }
+    // Goose counts the first expected status as a success by itself; the others are turned into
+    // successes below, once the body is known to be right.
+    let request = GooseRequest::builder()
+        .set_request_builder(rb)
+        .name(step.name.as_str())
+        .expect_status_code(step.expect[0].status)
+        .build();
+    let mut goose = user.request(request).await?;
+    LiveStats::bump(&shared.stats.requests);
+    let response = match goose.response {
+        Ok(r) => r,
+        Err(_) => {
+            // Goose recorded the transport error as the request's failure.
+            LiveStats::bump(&shared.stats.transport_errors);
+            return Err(failed(goose.request));
+        }
+    };
+    LiveStats::bump(&shared.stats.responses);
+    let status = response.status().as_u16();
+    // Read the body in every case: an unread body costs the connection its keep-alive.
+    let bytes = response.bytes().await;
+    let Some((index, expect)) = step
+        .expect
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.status == status)
+    else {
+        // Goose already marked it failed with "<status>: <name>".
+        LiveStats::bump(&shared.stats.status_mismatches);
+        return Err(failed(goose.request));
+    };
+    let Ok(bytes) = bytes else {
+        LiveStats::bump(&shared.stats.other_failures);
+        user.set_failure("body could not be read", &mut goose.request, None, None)?;
+        return Ok(None);
+    };
+
+    st.responses += 1;
+    let validate = expect.schema.is_some()
+        && match shared.validate {
+            ValidateMode::All => true,
+            ValidateMode::Sample(n) => st.responses % n == 1,
+            ValidateMode::None => false,
+        };
+    let mut body = None;
+    if validate || want_body {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => body = Some(v),
+            Err(_) => {
+                LiveStats::bump(&shared.stats.body_violations);
+                let reason = format!("status {status}: body is not JSON");
+                user.set_failure(&reason, &mut goose.request, None, None)?;
+                return Ok(None);
+            }
+        }
+    }
+    if validate {
+        if let (Some(v), Some(component)) = (&body, expect.schema) {
+            LiveStats::bump(&shared.stats.validated);
+            if let Err(reason) = check_body(&shared.schemas, component, expect, v) {
+                LiveStats::bump(&shared.stats.body_violations);
+                user.set_failure(&reason, &mut goose.request, None, None)?;
+                return Ok(None);
+            }
+        }
+    }
+    if index != 0 {
+        user.set_success(&mut goose.request)?;
+    }
+    Ok(body)
+}
+
+/// Checks a parsed body against the expectation. The reason is stable (no ids or timestamps) so
+/// that Goose's error table groups failures instead of growing with every request.
+pub fn check_body(
+    schemas: &Schemas,
+    component: Component,
+    expect: &Expect,
+    body: &Value,
+) -> Result<(), String> {
+    if !schemas.is_valid(component, body) {
+        // The slow path, taken only for a broken response: say where and which rule.
+        let detail = match schemas.validate(component, body) {
+            Err(violations) => violations
+                .first()
+                .map(|v| format!("at {}: {}", cut(&v.pointer), cut(&v.rule)))
+                .unwrap_or_default(),
+            Ok(()) => String::new(),
+        };
+        return Err(format!(
+            "status {}: body breaks {} {detail}",
+            expect.status,
+            component.name()
+        )
+        .trim_end()
+        .to_owned());
+    }
+    if let Some(want) = &expect.state {
+        let got = body.get("state").and_then(Value::as_str);
+        if got != Some(want.as_str()) {
+            return Err(format!(
+                "status {}: state is {}, expected {want}",
+                expect.status,
+                got.map(cut).unwrap_or_else(|| "missing".to_owned())
+            ));
+        }
+    }
+    if let Some(want) = &expect.error_id {
+        let got = body
+            .get("error")
+            .and_then(|e| e.get("id"))
+            .and_then(Value::as_str);
+        if got != Some(want.as_str()) {
+            return Err(format!(
+                "status {}: error.id is {}, expected {want}",
+                expect.status,
+                got.map(cut).unwrap_or_else(|| "missing".to_owned())
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn cut(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// The newest 6-digit code in a Kratos-shaped courier listing, skipping the message already used.
+/// Returns the message id (when the listing has ids) and the code.
+pub fn newest_code(
+    body: &[u8],
+    skip_id: Option<&str>,
+) -> Result<(Option<String>, String), &'static str> {
+    let Ok(Value::Array(messages)) = serde_json::from_slice::<Value>(body) else {
+        return Err("courier: the listing is not a JSON array of messages");
+    };
+    let mut best: Option<(&str, Option<&str>, String)> = None;
+    for m in &messages {
+        let id = m.get("id").and_then(Value::as_str);
+        if id.is_some() && id == skip_id {
+            continue;
+        }
+        let Some(code) = m.get("body").and_then(Value::as_str).and_then(code_line) else {
+            continue;
+        };
+        let created = m.get("created_at").and_then(Value::as_str).unwrap_or("");
+        // Later in the list wins a tie, so an unsorted listing without timestamps still gives the
+        // last message appended.
+        if best.as_ref().is_none_or(|(b, _, _)| created >= *b) {
+            best = Some((created, id, code));
+        }
+    }
+    best.map(|(_, id, code)| (id.map(str::to_owned), code))
+        .ok_or("courier: no unused recovery code for the recipient")
+}
+
+fn code_line(body: &str) -> Option<String> {
+    body.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_modes_parse() {
+        assert_eq!("all".parse(), Ok(ValidateMode::All));
+        assert_eq!("none".parse(), Ok(ValidateMode::None));
+        assert_eq!("sample:10".parse(), Ok(ValidateMode::Sample(10)));
+        assert_eq!("sample:1".parse(), Ok(ValidateMode::All));
+        assert!("sample:0".parse::<ValidateMode>().is_err());
+        assert!("some".parse::<ValidateMode>().is_err());
+    }
+
+    #[test]
+    fn newest_code_picks_the_latest_unused_message() {
+        let body = br#"[
+          {"id":"a","recipient":"x@example.org","body":"Hi,\n\n111111\n\nbye","created_at":"2026-01-01T00:00:01Z"},
+          {"id":"b","recipient":"x@example.org","body":"Hi,\n\n222222\n","created_at":"2026-01-01T00:00:02Z"},
+          {"id":"c","recipient":"x@example.org","body":"no code here","created_at":"2026-01-01T00:00:03Z"}
+        ]"#;
+        assert_eq!(
+            newest_code(body, None),
+            Ok((Some("b".to_owned()), "222222".to_owned()))
+        );
+        assert_eq!(
+            newest_code(body, Some("b")),
+            Ok((Some("a".to_owned()), "111111".to_owned()))
+        );
+        assert!(newest_code(b"[]", None).is_err());
+        assert!(newest_code(b"{}", None).is_err());
+        assert!(newest_code(b"not json", None).is_err());
+    }
+
+    #[test]
+    fn code_lines_are_exactly_six_digits() {
+        assert_eq!(code_line("a\n 123456 \nb"), Some("123456".to_owned()));
+        assert_eq!(code_line("1234567\n12345"), None);
+    }
+}

@@ -1,0 +1,262 @@
+//! `recovery-harness load` end to end: the real binary (Goose keeps process-wide state, so each
+//! run gets its own process), short bounded runs (1 s, 2 users, throttled) against loopback
+//! targets: the in-process reference server, Kratos's own bodies served by a tiny router, and a
+//! broken variant whose answers violate the schema.
+
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Exit code, stdout, stderr of one bounded run.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn load(args: &[&str], report_dir: &Path) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_recovery-harness"));
+    cmd.arg("load")
+        .args(args)
+        .arg("--report-dir")
+        .arg(report_dir)
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the binary starts");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            return Run {
+                code: status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            };
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("load did not finish within 90 s: {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn summary(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("load-summary.json")).expect("load-summary.json");
+    serde_json::from_str(&text).expect("load-summary.json is JSON")
+}
+
+/// Serves `router` on an ephemeral loopback port from a thread of its own; lives as long as the
+/// test process.
+fn serve(router: Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind loopback");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            axum::serve(listener, router).await.expect("serve");
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("server up")
+}
+
+fn json(status: StatusCode, body: &'static str) -> impl IntoResponse {
+    (status, [(header::CONTENT_TYPE, "application/json")], body)
+}
+
+const BOUNDED: &[&str] = &["--duration", "1s", "--users", "2", "--throttle", "200"];
+
+#[test]
+fn broken_target_exits_1_with_schema_failures() {
+    let addr = serve(Router::new().route(
+        "/self-service/recovery/api",
+        get(|| async { json(StatusCode::OK, r#"{"id":"not-a-flow","type":"api"}"#) }),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = format!("http://{addr}");
+    let mut args = vec!["--target", target.as_str()];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, dir.path());
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let s = summary(dir.path());
+    assert!(s["schema_failures"].as_u64().unwrap_or(0) > 0, "{s:#}");
+    assert!(s["body_violations"].as_u64().unwrap_or(0) > 0, "{s:#}");
+    assert_eq!(s["verdict"], "failed");
+    let reasons = s["failure_reasons"].to_string();
+    assert!(reasons.contains("breaks recoveryFlow"), "{reasons}");
+    assert!(run.stdout.contains("load FAILED"), "{}", run.stdout);
+    for f in ["report.html", "report.json", "report.md"] {
+        assert!(dir.path().join(f).exists(), "{f} written");
+    }
+}
+
+#[test]
+fn wrong_status_is_a_schema_failure() {
+    let addr = serve(Router::new().route(
+        "/self-service/recovery/api",
+        get(|| async {
+            json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":{"code":500,"message":"boom"}}"#,
+            )
+        }),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = format!("http://{addr}");
+    let mut args = vec!["--target", target.as_str(), "--threshold", "p99<10s"];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, dir.path());
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let s = summary(dir.path());
+    assert!(s["status_mismatches"].as_u64().unwrap_or(0) > 0, "{s:#}");
+    assert_eq!(s["thresholds"][0]["passed"], true, "{s:#}");
+}
+
+fn kratos_fixture() -> Router {
+    let flow = include_str!("fixtures/kratos/flow-create-api.json");
+    Router::new().route(
+        "/self-service/recovery/api",
+        get(move || async move { json(StatusCode::OK, flow) }),
+    )
+}
+
+#[test]
+fn kratos_bodies_pass_and_the_impossible_threshold_fails() {
+    let addr = serve(kratos_fixture());
+    let target = format!("http://{addr}");
+
+    let ok = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["--target", target.as_str(), "--threshold", "error-rate<1%"];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, ok.path());
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let s = summary(ok.path());
+    assert_eq!(s["schema_failures"], 0, "{s:#}");
+    assert!(s["requests"].as_u64().unwrap_or(0) > 0, "{s:#}");
+    assert!(s["validated_bodies"].as_u64().unwrap_or(0) > 0, "{s:#}");
+    assert_eq!(s["target_kind"], "external");
+    assert_eq!(s["scenario"], "create-native-flow");
+    assert_eq!(s["thresholds"][0]["rule"], "error-rate<1%");
+    assert!(run.stdout.contains("load PASSED"), "{}", run.stdout);
+
+    let bad = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["--target", target.as_str(), "--threshold", "p95<0.001ms"];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, bad.path());
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let s = summary(bad.path());
+    assert_eq!(s["thresholds"][0]["passed"], false, "{s:#}");
+    assert_eq!(s["schema_failures"], 0, "{s:#}");
+}
+
+#[test]
+fn refused_target_exits_2_with_a_clear_message() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = format!("http://127.0.0.1:{port}");
+    let run = load(
+        &["--target", target.as_str(), "--duration", "1s"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2, "stderr:\n{}", run.stderr);
+    assert!(run.stderr.contains("cannot reach target"), "{}", run.stderr);
+    assert!(!dir.path().join("load-summary.json").exists());
+}
+
+#[test]
+fn bad_flags_and_scenarios_exit_2_with_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--duration", "0s"], "--duration"),
+        (&["--duration", "48h"], "24h"),
+        (&["--users", "0"], "--users"),
+        (&["--threshold", "p95<<1"], "--threshold"),
+        (&["--scenario", "no-such-scenario"], "unknown scenario"),
+        (&["--validate", "sometimes"], "validation mode"),
+        (&["--target", "ftp://example.org"], "--target"),
+        (&["--max-regression", "5"], "--baseline"),
+    ];
+    for (args, want) in cases {
+        let run = load(args, dir.path());
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
+    }
+
+    let file = dir.path().join("mine.toml");
+    std::fs::write(
+        &file,
+        "name = \"mine\"\n[[steps]]\nname = \"x\"\naction = \"fly\"\n",
+    )
+    .expect("write");
+    let run = load(&["--scenario", &file.to_string_lossy()], dir.path());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("mine.toml"), "{}", run.stderr);
+    assert!(run.stderr.contains("fly"), "{}", run.stderr);
+}
+
+#[test]
+fn a_copied_scenario_file_runs() {
+    let addr = serve(kratos_fixture());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("copy.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/create-native-flow.toml"),
+    )
+    .expect("shipped scenario")
+    .replace("name = \"create-native-flow\"", "name = \"my-copy\"");
+    std::fs::write(&file, text).expect("write");
+    let target = format!("http://{addr}");
+    let mut args = vec![
+        "--target",
+        target.as_str(),
+        "--scenario",
+        file.to_str().expect("utf-8 path"),
+        "--quiet",
+    ];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, dir.path());
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(summary(dir.path())["scenario"], "my-copy");
+    assert!(
+        run.stdout.starts_with("load PASSED"),
+        "quiet: {}",
+        run.stdout
+    );
+}
