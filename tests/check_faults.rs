@@ -17,6 +17,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("recovery_disabled", &["preflight.recovery_enabled"]),
     ("create_native_500", &["create_native.200"]),
     ("create_native_text_plain", &["create_native.content_type"]),
+    ("create_native_cacheable", &["create_native.cache_control"]),
     (
         "flow_missing_required_field",
         &["create_native.schema", "fuzz.create_native"],

@@ -233,17 +233,23 @@ impl Exchange {
             Ok(resp) => (Some(resp.status), &resp.headers, &resp.body, None),
             Err(t) => (t.status, &t.headers, &t.partial_body, Some(r(&t.message))),
         };
-        let response_headers = ["content-type", "content-length", "location", "allow"]
-            .iter()
-            .filter_map(|name| {
-                headers.get(*name).map(|v| {
-                    (
-                        (*name).to_owned(),
-                        r(&String::from_utf8_lossy(v.as_bytes())),
-                    )
-                })
+        let response_headers = [
+            "content-type",
+            "content-length",
+            "location",
+            "allow",
+            "cache-control",
+        ]
+        .iter()
+        .filter_map(|name| {
+            headers.get(*name).map(|v| {
+                (
+                    (*name).to_owned(),
+                    r(&String::from_utf8_lossy(v.as_bytes())),
+                )
             })
-            .collect();
+        })
+        .collect();
         Evidence {
             method: self.request.method.to_string(),
             url: r(self.request.url.as_str()),

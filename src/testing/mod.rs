@@ -151,6 +151,8 @@ pub enum Action {
     Status(u16),
     /// Replaces the `Content-Type`, keeping the body.
     ContentType(&'static str),
+    /// Sets (or replaces) a response header, keeping the body.
+    SetHeader(&'static str, &'static str),
     /// Replaces the whole answer.
     Replace {
         /// Status.
@@ -334,6 +336,11 @@ async fn apply(
                 .insert("content-type", HeaderValue::from_static(ct));
             Response::from_parts(parts, body)
         }
+        Action::SetHeader(name, value) => {
+            let (mut parts, body) = resp.into_parts();
+            parts.headers.insert(name, HeaderValue::from_static(value));
+            Response::from_parts(parts, body)
+        }
         Action::Replace {
             status,
             content_type,
@@ -475,6 +482,12 @@ pub const FAULTS: &[Fault] = &[
             content_type: "application/json",
             body: SERVER_ERROR,
         },
+    ),
+    Fault::new(
+        "create_native_cacheable",
+        "created flows may be cached by shared caches",
+        Match::route(Route::CreateNative).status(200),
+        Action::SetHeader("cache-control", "public, max-age=300"),
     ),
     Fault::new(
         "create_native_text_plain",

@@ -43,6 +43,8 @@ pub const CHECKS: &[Check] = &[
         "GET /self-service/recovery/api without credentials answers 200", RuleSource::OpenApi, PRE, Needs::Nothing, status_200),
     check("create_native.content_type", "The flow is sent as JSON",
         "the 200 answer has Content-Type application/json", RuleSource::OpenApi, OK, Needs::Nothing, content_type),
+    check("create_native.cache_control", "The flow is not cacheable",
+        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another", RuleSource::ObservedKratos, OK, Needs::Nothing, cache_control),
     check("create_native.schema", "The flow is a valid recoveryFlow",
         "the 200 body validates against recoveryFlow", RuleSource::OpenApi, OK, Needs::Nothing, schema_valid),
     check("create_native.type", "The flow type is api",
@@ -108,6 +110,30 @@ fn content_type(ctx: &Ctx) -> Judged<'_> {
             Ok(Verdict::fail(format!(
                 "expected Content-Type application/json, got {}",
                 resp.header("content-type").unwrap_or("none")
+            ))
+            .with(ex.evidence()))
+        }
+    })
+}
+
+fn cache_control(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_native().await;
+        let resp = status(ex, 200)?;
+        let value = resp.header("cache-control").unwrap_or_default();
+        let no_store = value
+            .split(',')
+            .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+        if no_store {
+            Ok(Verdict::pass(format!("Cache-Control: {value}")))
+        } else {
+            Ok(Verdict::fail(format!(
+                "expected Cache-Control with no-store, got {}",
+                if value.is_empty() {
+                    "none".to_owned()
+                } else {
+                    format!("`{value}`")
+                }
             ))
             .with(ex.evidence()))
         }
