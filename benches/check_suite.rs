@@ -51,6 +51,41 @@ fn suite(c: &mut Criterion) {
             );
         });
     });
+    // A remote-like target: 20 ms added to every answer. The suite's wall time should be a few
+    // round trips (the longest chain of dependent requests plus the fuzz batches), not the sum.
+    let slow = recovery_harness::testing::Fault {
+        name: "latency_20ms",
+        description: "every answer 20 ms late",
+        matches: recovery_harness::testing::Match::route(recovery_harness::testing::Route::Any),
+        action: recovery_harness::testing::Action::Delay(std::time::Duration::from_millis(20)),
+        config: None,
+    };
+    if let Ok(remote) = rt.block_on(recovery_harness::testing::spawn_faulty(&slow)) {
+        let remote_args = CheckArgs {
+            target: Some(remote.base_url().to_owned()),
+            session_token: Some(remote.session_token().to_owned()),
+            session_cookie: Some(remote.session_cookie()),
+            ..args.clone()
+        };
+        if let Ok(remote_config) = RunConfig::from_args(&remote_args) {
+            group.bench_function("full_suite_20ms_latency_64_fuzz_cases", |b| {
+                b.iter(|| {
+                    let report = rt
+                        .block_on(check::run(
+                            remote_config.clone(),
+                            schemas.clone(),
+                            RunOptions::default(),
+                        ))
+                        .map_err(|e| e.to_string());
+                    assert!(
+                        matches!(&report, Ok(r) if r.summary().failed == 0),
+                        "{report:?}"
+                    );
+                });
+            });
+        }
+        rt.block_on(remote.shutdown());
+    }
     group.finish();
     rt.block_on(server.shutdown());
 }
