@@ -350,3 +350,21 @@ async fn a_target_that_accepts_but_never_answers_fails_by_timeout_within_bounds(
     );
     holder.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_required_when_the_target_says_https() {
+    // A plain-HTTP server behind an https:// URL: every TLS handshake fails, nothing is checked.
+    let server = testing::spawn_faithful().await.expect("server starts");
+    let args = CheckArgs {
+        target: Some(server.base_url().replace("http://", "https://")),
+        timeout: Duration::from_secs(2),
+        ..CheckArgs::default()
+    };
+    match try_run(&args).await {
+        Err(e @ CheckError::Unreachable { .. }) => {
+            assert!(e.to_string().contains("TLS certificate"), "{e}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    server.shutdown().await;
+}
