@@ -260,3 +260,77 @@ fn a_copied_scenario_file_runs() {
         run.stdout
     );
 }
+
+#[test]
+fn baseline_deltas_and_the_regression_gate() {
+    let addr = serve(kratos_fixture());
+    let target = format!("http://{addr}");
+    let first = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["--target", target.as_str(), "--quiet"];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, first.path());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let baseline = first.path().join("report.json");
+
+    // Against itself with a generous gate: passes, with the comparison in the summary.
+    let second = tempfile::tempdir().expect("tempdir");
+    let mut with = args.clone();
+    let base = baseline.to_string_lossy().into_owned();
+    with.extend_from_slice(&["--baseline", base.as_str(), "--max-regression", "1000"]);
+    let run = load(&with, second.path());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let s = summary(second.path());
+    assert!(
+        s["baseline"]["baseline_rps"].as_f64().unwrap_or(0.0) > 0.0,
+        "{s:#}"
+    );
+    assert_eq!(s["baseline"]["passed"], true);
+    assert!(second.path().join("baseline.json").exists());
+
+    // A baseline a hundred times faster: the gate fails the run.
+    let mut report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).expect("report.json"))
+            .expect("JSON");
+    let requests = report["raw_metrics"]["requests"]
+        .as_object_mut()
+        .expect("requests map");
+    for agg in requests.values_mut() {
+        let n = agg["success_count"].as_u64().unwrap_or(0);
+        agg["success_count"] = Value::from(n * 100);
+    }
+    let fast = first.path().join("fast.json");
+    std::fs::write(&fast, report.to_string()).expect("write");
+    let third = tempfile::tempdir().expect("tempdir");
+    let fast = fast.to_string_lossy().into_owned();
+    let mut gated = args.clone();
+    gated.extend_from_slice(&["--baseline", fast.as_str(), "--max-regression", "10"]);
+    let run = load(&gated, third.path());
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let s = summary(third.path());
+    assert_eq!(s["baseline"]["passed"], false, "{s:#}");
+    assert!(run.stdout.contains("regression"), "{}", run.stdout);
+
+    // Not a report: exit 2 before anything is sent.
+    let junk = first.path().join("junk.json");
+    std::fs::write(&junk, "{}").expect("write");
+    let junk = junk.to_string_lossy().into_owned();
+    let mut bad = args.clone();
+    bad.extend_from_slice(&["--baseline", junk.as_str()]);
+    let run = load(&bad, third.path());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a Goose JSON report"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn unwritable_report_dir_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let run = load(&["--duration", "1s"], &file.join("reports"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not writable"), "{}", run.stderr);
+}

@@ -431,6 +431,11 @@ impl Plan {
         c.accept_invalid_certs = self.insecure;
         // Goose's own console output is replaced by ours; its log messages reach our tracing
         // subscriber. The telnet controller would bind a fixed port: a load run takes no commands.
+        // With one request per iteration, Goose's transaction and scenario metrics repeat the
+        // request metrics; skipping them saves two metric messages per request.
+        let single = self.scenario.steps.len() == 1 && self.scenario.steps[0].weight == 1;
+        c.no_transaction_metrics = single;
+        c.no_scenario_metrics = single;
         c.no_print_metrics = true;
         c.quiet = 1;
         c.no_telnet = true;
@@ -637,15 +642,18 @@ async fn attack(
         .or(embedded_token)
         .and_then(|t| reqwest::header::HeaderValue::from_str(&t).ok());
     let stats = Arc::new(LiveStats::default());
-    let shared = Arc::new(Shared::new(
-        schemas,
-        plan.validate,
-        base.to_owned(),
-        admin_base,
-        token,
-        plan.scenario.email_template().to_owned(),
-        stats.clone(),
-    ));
+    let shared = Arc::new(
+        Shared::new(
+            schemas,
+            plan.validate,
+            base.to_owned(),
+            admin_base,
+            token,
+            plan.scenario.email_template().to_owned(),
+            stats.clone(),
+        )
+        .map_err(|m| flag("--target", m))?,
+    );
 
     let mut goose_scenario = goose::goose::Scenario::new(&plan.scenario.name);
     for t in steps::transactions(&plan.scenario.steps, shared) {

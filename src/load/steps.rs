@@ -97,12 +97,14 @@ pub struct Shared {
     pub email_template: String,
     /// The run's counters.
     pub stats: Arc<LiveStats>,
-    create_url: String,
+    // Parsed once: reqwest would parse the string again on every request.
+    create_url: reqwest::Url,
     json: HeaderValue,
+    no_email: Arc<str>,
 }
 
 impl Shared {
-    /// Assembles the shared state.
+    /// Assembles the shared state; fails when the target's URLs cannot be built.
     pub fn new(
         schemas: Arc<Schemas>,
         validate: ValidateMode,
@@ -111,9 +113,11 @@ impl Shared {
         session_token: Option<HeaderValue>,
         email_template: String,
         stats: Arc<LiveStats>,
-    ) -> Self {
-        let create_url = format!("{base}/self-service/recovery/api");
-        Shared {
+    ) -> Result<Self, String> {
+        let create = format!("{base}/self-service/recovery/api");
+        let create_url = reqwest::Url::parse(&create)
+            .map_err(|e| format!("`{create}` is not a usable URL ({e})"))?;
+        Ok(Shared {
             schemas,
             validate,
             base,
@@ -123,7 +127,8 @@ impl Shared {
             stats,
             create_url,
             json: HeaderValue::from_static("application/json"),
-        }
+            no_email: Arc::from(""),
+        })
     }
 }
 
@@ -143,6 +148,8 @@ struct StepRuntime {
     step: Step,
     /// A later step needs the flow id this step creates.
     keeps_flow: bool,
+    /// The step neither reads nor leaves anything in the user's session data.
+    stateless: bool,
 }
 
 /// Builds the Goose transactions of `steps`, in order (each runs `weight` times in a row).
@@ -158,9 +165,13 @@ pub fn transactions(steps: &[Step], shared: Arc<Shared>) -> Vec<Transaction> {
                         Action::FetchFlow | Action::SubmitEmail | Action::SubmitCode
                     )
                 });
+            let stateless = step.action == Action::CreateFlow
+                && !keeps_flow
+                && !matches!(shared.validate, ValidateMode::Sample(_));
             let runtime = Arc::new(StepRuntime {
                 step: step.clone(),
                 keeps_flow,
+                stateless,
             });
             let shared = shared.clone();
             let transaction = Transaction::new(Arc::new(move |user| {
@@ -196,6 +207,18 @@ fn state(user: &mut GooseUser, shared: &Shared) -> UserState {
 }
 
 async fn run_step(user: &mut GooseUser, shared: &Shared, rt: &StepRuntime) -> TransactionResult {
+    if rt.stateless {
+        // Nothing to remember between requests (a lone create step, every body or none
+        // validated): skip the session data, the hottest path stays allocation-light.
+        let mut st = UserState {
+            flow_id: None,
+            email: shared.no_email.clone(),
+            code: None,
+            last_message_id: None,
+            responses: 0,
+        };
+        return run_action(user, shared, rt, &mut st).await;
+    }
     let mut st = state(user, shared);
     let result = run_action(user, shared, rt, &mut st).await;
     user.set_session_data(st);
@@ -213,7 +236,7 @@ async fn run_action(
         Action::CreateFlow => {
             st.flow_id = None;
             st.code = None;
-            let rb = user.get_request_builder(&GooseMethod::Get, &shared.create_url)?;
+            let rb = user.client.get(shared.create_url.clone());
             let body = exchange(user, shared, rt, st, rb, rt.keeps_flow).await?;
             if rt.keeps_flow {
                 st.flow_id = body.and_then(|v| v.get("id")?.as_str().map(str::to_owned));
