@@ -243,7 +243,67 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             any(courier_get),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(close_if_body_unread))
         .with_state(app)
+}
+
+/// Marks the answer `Connection: close` when the handler answered without reading the whole
+/// request body (a bad flow id, an unknown route, a wrong method, a body over `--max-body`).
+///
+/// hyper cannot reuse such a connection (the rest of the body would be read as the next
+/// request), so it drops it after the answer; without the header a keep-alive client (a load
+/// tool, `http.client`) sends its next request into the closed socket and fails it. Go's
+/// `net/http`, which Kratos uses, says `Connection: close` in the same case.
+async fn close_if_body_unread(req: Request, next: axum::middleware::Next) -> Response {
+    use axum::body::HttpBody;
+    // GET, HEAD and empty bodies: nothing to track, the hot path stays untouched.
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let req = req.map(|inner| {
+        Body::new(TrackedBody {
+            inner,
+            done: Arc::clone(&done),
+        })
+    });
+    let mut response = next.run(req).await;
+    if !done.load(std::sync::atomic::Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A request body that records whether it was read to its end.
+struct TrackedBody {
+    inner: Body,
+    done: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl axum::body::HttpBody for TrackedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.done.store(true, std::sync::atomic::Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
