@@ -375,8 +375,9 @@ fn parse_absolute(flag: &'static str, s: &str) -> Result<Url, CheckError> {
 
 /// Parses and normalises `--target`: absolute http(s), no query or fragment, no trailing slash.
 pub fn parse_target(s: &str) -> Result<Url, CheckError> {
+    // The value is echoed in the message (and CI logs): never with the password it may carry.
     let bad = |reason: String| CheckError::BadTarget {
-        value: s.to_owned(),
+        value: without_userinfo(s),
         reason,
     };
     let mut url = Url::parse(s.trim()).map_err(|e| bad(format!("not an absolute URL ({e})")))?;
@@ -400,6 +401,21 @@ pub fn parse_target(s: &str) -> Result<Url, CheckError> {
     let path = url.path().trim_end_matches('/').to_owned();
     url.set_path(&path);
     Ok(url)
+}
+
+/// `s` with any `user:password@` of its authority replaced by `[REDACTED]@`, found textually so
+/// that a value that is not even a URL is redacted too.
+fn without_userinfo(s: &str) -> String {
+    let Some(scheme_end) = s.find("://") else {
+        return s.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let rest = &s[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}[REDACTED]{}", &s[..authority_start], &rest[at..]),
+        None => s.to_owned(),
+    }
 }
 
 /// Parses a size such as `4MiB`, `512KiB`, `1000000`, `2MB`.
@@ -444,6 +460,17 @@ pub fn ensure_writable(dir: &Path) -> Result<(), CheckError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_and_nothing_else_changes() {
+        assert_eq!(
+            without_userinfo("https://u:p@h/a?x=@y"),
+            "https://[REDACTED]@h/a?x=@y"
+        );
+        assert_eq!(without_userinfo("https://u:p@w@h"), "https://[REDACTED]@h");
+        assert_eq!(without_userinfo("https://h/a@b"), "https://h/a@b");
+        assert_eq!(without_userinfo("foo"), "foo");
+    }
 
     #[test]
     fn targets_are_normalised_and_bad_ones_explained() {

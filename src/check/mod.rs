@@ -88,11 +88,39 @@ pub enum CheckError {
 }
 
 /// `recovery-harness check`: validate the flags, run the suite, print it, write the reports.
+///
+/// A run that could not be carried out (exit 2) removes the report files an earlier run left in
+/// `--report-dir`: a CI step that publishes them "always" must not show that run's verdict.
 pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
     if args.list {
         print_catalogue();
         return Ok(Outcome::Passed);
     }
+    let report_dir = args.report_dir.clone();
+    let any_report = |dir: &std::path::Path| {
+        [
+            crate::report::CONFORMANCE_JSON,
+            crate::report::JUNIT_XML,
+            crate::report::SUMMARY_MD,
+        ]
+        .iter()
+        .any(|name| dir.join(name).exists())
+    };
+    let had_reports = any_report(&report_dir);
+    let result = run_and_report(args).await;
+    if result.is_err() {
+        crate::report::remove_check_reports(&report_dir);
+        if had_reports && !any_report(&report_dir) {
+            eprintln!(
+                "removed the earlier reports in {} (this run produced none)",
+                report_dir.display()
+            );
+        }
+    }
+    result
+}
+
+async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
     let report_dir = args.report_dir.clone();
     let quiet = args.quiet;
     let schemas = std::sync::Arc::new(crate::schema::Schemas::load(&args.schema.source())?);
@@ -104,6 +132,8 @@ pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
     }
     // Fail before probing anything: an unwritable directory would otherwise waste a whole run.
     config::ensure_writable(&report_dir)?;
+    // An interrupted run must not leave the earlier verdict behind either.
+    crate::report::remove_check_reports(&report_dir);
 
     let embedded = match config.target {
         Some(_) => None,

@@ -14,7 +14,8 @@
 //! | [`load_summary`] | `load-summary.json` | the load run's summary (owned by the load work) |
 //!
 //! INTERFACE (`check/` and `load/` code against these names):
-//! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md` into a directory.
+//! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md` into a directory;
+//!   [`remove_check_reports`] removes them (a run that could not be carried out).
 //! - [`terminal::render`] with [`terminal::TerminalOptions`] (built by
 //!   [`terminal::TerminalOptions::detect`]): the human view of a finished run.
 //! - [`terminal::Progress`]: the live indicator while a run is in progress (stderr, TTY only).
@@ -81,6 +82,17 @@ pub fn write_check_reports(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf
         written.push(path);
     }
     Ok(written)
+}
+
+/// Removes `conformance.json`, `junit.xml` and `summary.md` from `dir` and returns the paths that
+/// existed. Called when a run could not be carried out, so that an earlier run's verdict is not
+/// taken for this one's. Best effort: a file that cannot be removed is left (and not returned).
+pub fn remove_check_reports(dir: &Path) -> Vec<PathBuf> {
+    [CONFORMANCE_JSON, JUNIT_XML, SUMMARY_MD]
+        .into_iter()
+        .map(|name| dir.join(name))
+        .filter(|path| fs::remove_file(path).is_ok())
+        .collect()
 }
 
 /// Replaces `dir/name` by `contents` through a temporary sibling and a rename (atomic on one
