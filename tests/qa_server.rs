@@ -128,3 +128,33 @@ async fn a_read_body_keeps_the_connection_alive() {
     assert!(r.headers().get("connection").is_none(), "{:?}", r.headers());
     server.shutdown().await;
 }
+
+/// `--max-flows 0` used to start a server whose every created flow was already evicted (200 on
+/// creation, 404 on every fetch); `--max-body 0` one that refused every submission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_bounds_are_refused_at_start() {
+    for (config, flag) in [
+        (
+            ServerConfig {
+                max_flows: 0,
+                ..ServerConfig::default()
+            },
+            "--max-flows",
+        ),
+        (
+            ServerConfig {
+                max_body: 0,
+                ..ServerConfig::default()
+            },
+            "--max-body",
+        ),
+    ] {
+        match spawn(config).await {
+            Ok(server) => {
+                server.shutdown().await;
+                panic!("{flag} 0 was accepted");
+            }
+            Err(e) => assert!(e.to_string().contains(flag), "{flag}: {e}"),
+        }
+    }
+}

@@ -152,6 +152,19 @@ impl App {
                 config.session_cookie_name
             )));
         }
+        // Zero would start a server that answers 200 with flows it has already forgotten, or
+        // refuses every submission: a typo, not a configuration.
+        if config.max_flows == 0 {
+            return Err(ServerError::InvalidConfig(
+                "--max-flows must be at least 1 (a created flow must be kept to be fetched or submitted)"
+                    .to_owned(),
+            ));
+        }
+        if config.max_body == 0 {
+            return Err(ServerError::InvalidConfig(
+                "--max-body must be at least 1 byte (every submission has a body)".to_owned(),
+            ));
+        }
         let lifespan_ns = i64::try_from(config.lifespan.as_nanos()).unwrap_or(i64::MAX);
         if lifespan_ns <= 0 {
             return Err(ServerError::InvalidConfig(
