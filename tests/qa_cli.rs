@@ -94,3 +94,52 @@ fn a_password_in_the_target_is_not_echoed() {
         assert!(all.contains("--target"), "{target}: {all}");
     }
 }
+
+/// A target that accepts every connection and closes it at once answers nothing: no check may
+/// pass for it (`default.error_bodies` used to pass, "no unexpected status" among no answers).
+#[test]
+fn a_target_that_never_answers_passes_nothing() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target = format!("http://{}", listener.local_addr().expect("addr"));
+    listener.set_nonblocking(true).expect("nonblocking");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let closer = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            // Bounded: the test ends it, and it gives up after 60 s in any case.
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && std::time::Instant::now() < end
+            {
+                match listener.accept() {
+                    Ok((conn, _)) => drop(conn),
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(2)),
+                }
+            }
+        })
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = check(&[
+        "--target",
+        &target,
+        "--report-dir",
+        &dir.path().to_string_lossy(),
+        "--timeout",
+        "5s",
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = closer.join();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("conformance.json")).expect("report"),
+    )
+    .expect("JSON");
+    let passed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "passed")
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(passed, Vec::<&str>::new());
+}
