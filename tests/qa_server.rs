@@ -158,3 +158,32 @@ async fn zero_bounds_are_refused_at_start() {
         }
     }
 }
+
+/// The 404 of an unknown route tells where the API is, prefix included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_404_names_the_base_path() {
+    let server = spawn(ServerConfig {
+        base_path: "/auth".to_owned(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server starts");
+    let origin = server.base_url().trim_end_matches("/auth").to_owned();
+    let r = reqwest::Client::new()
+        .get(format!("{origin}/self-service/recovery/api"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.expect("JSON envelope");
+    let reason = body["error"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    server.shutdown().await;
+    assert!(
+        reason.contains("under /auth/self-service/recovery"),
+        "{reason}"
+    );
+}

@@ -1554,16 +1554,19 @@ async fn courier_get(AxState(app): AxState<Arc<App>>, req: Request) -> Response 
     }
 }
 
-async fn not_found(req: Request) -> Response {
+async fn not_found(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
     let get = is_get(req.method());
+    // Name the prefix: a client that forgot `--base-path` (or added one) learns where to go.
+    let reason = format!(
+        "No route matches this path; the recovery API lives under {}/self-service/recovery.",
+        app.cfg.base_path
+    );
     error_response(
         req.headers(),
         get,
         ErrorFields {
             code: 404,
-            reason: Some(
-                "No route matches this path; the recovery API lives under /self-service/recovery.",
-            ),
+            reason: Some(&reason),
             message: MSG_NOT_FOUND,
             ..Default::default()
         },
