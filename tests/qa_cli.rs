@@ -143,3 +143,21 @@ fn a_target_that_never_answers_passes_nothing() {
         .collect();
     assert_eq!(passed, Vec::<&str>::new());
 }
+
+/// Log lines on a non-terminal stderr (a CI log, `2> file`) carry no ANSI escapes.
+#[test]
+fn logs_through_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["check", "--target", &refused_target(), "--report-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "trace")
+        .env_remove("NO_COLOR")
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.lines().count() > 2, "trace logs were written: {err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
