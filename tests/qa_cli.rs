@@ -161,3 +161,34 @@ fn logs_through_a_pipe_have_no_colour_codes() {
     assert!(err.lines().count() > 2, "trace logs were written: {err}");
     assert!(!err.contains('\u{1b}'), "{err}");
 }
+
+/// `serve --help` names its values as a user writes them, and a host name in `--listen` gets a
+/// message that says what to write instead.
+#[test]
+fn serve_flags_read_as_written() {
+    let help = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .expect("the binary runs");
+    let help = text(&help.stdout);
+    for flag in [
+        "--listen <ADDR>",
+        "--base-path <PREFIX>",
+        "--session-token <TOKEN>",
+        "--lifespan <DURATION>",
+        "--max-flows <N>",
+        "--max-body <BYTES>",
+    ] {
+        assert!(help.contains(flag), "{flag} in:\n{help}");
+    }
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "localhost:0"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("127.0.0.1:4433"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -43,22 +43,22 @@ pub enum RecoveryMethod {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on (loopback by default; any other address is served with a warning).
-    #[arg(long, default_value = "127.0.0.1:4433")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Path prefix of every route, e.g. `/auth`.
-    #[arg(long, default_value = "")]
+    #[arg(long, value_name = "PREFIX", default_value = "")]
     pub base_path: String,
-    /// A session token the server accepts as signed in (repeatable); one is generated when none is given.
-    #[arg(long = "session-token")]
+    /// A session token the server accepts as signed in (repeatable); one is generated and printed at start when none is given.
+    #[arg(long = "session-token", value_name = "TOKEN")]
     pub session_tokens: Vec<String>,
-    /// How long a flow lives.
-    #[arg(long, default_value = "1h", value_parser = crate::cli::parse_duration)]
+    /// How long a flow lives (an expired flow answers 410/303 for one more lifespan, then is purged).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::cli::parse_duration)]
     pub lifespan: Duration,
     /// At most this many flows are kept; the oldest are evicted first.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,
     /// Name of the session cookie (Kratos `session.cookie.name`; Connhex uses `chx_auth_session`).
-    #[arg(long, default_value = "ory_kratos_session")]
+    #[arg(long, value_name = "NAME", default_value = "ory_kratos_session")]
     pub session_cookie_name: String,
     /// Recovery strategy of new flows.
     #[arg(long, value_enum, default_value_t = RecoveryMethod::Code)]
@@ -67,10 +67,10 @@ pub struct ServeArgs {
     #[arg(long)]
     pub recovery_disabled: bool,
     /// An allowed `return_to` URL prefix (repeatable; `scheme://host[:port][/path]`, host may be `*.domain`).
-    #[arg(long = "allowed-return-url")]
+    #[arg(long = "allowed-return-url", value_name = "URL")]
     pub allowed_return_urls: Vec<String>,
     /// Base URL of the self-service UI (recovery, settings and error pages live under it).
-    #[arg(long, default_value = "http://127.0.0.1:4455")]
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4455")]
     pub ui_url: String,
     /// Kratos `feature_flags.use_continue_with_transitions`: a correct code answers 200 with `continue_with`.
     #[arg(long)]
@@ -79,11 +79,19 @@ pub struct ServeArgs {
     #[arg(long = "identity", value_name = "PATTERN", default_values_t = default_identities())]
     pub identities: Vec<String>,
     /// Largest accepted request body in bytes (larger: 413).
-    #[arg(long, default_value_t = 64 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub max_body: usize,
     /// How many sent messages the courier keeps (oldest dropped first).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub courier_capacity: usize,
+}
+
+/// Parses `--listen`: an IP address and a port. Host names are not resolved (`localhost` may be
+/// `::1` or `127.0.0.1` depending on the machine), so the error says what to write instead.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!("`{s}` is not an IP:PORT address (host names are not resolved); use e.g. 127.0.0.1:4433, [::1]:4433, or port 0 for any free port")
+    })
 }
 
 fn default_identities() -> Vec<String> {
