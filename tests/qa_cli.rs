@@ -192,3 +192,20 @@ fn serve_flags_read_as_written() {
         text(&out.stderr)
     );
 }
+
+/// A report directory that is a file is named as such, not as "File exists".
+#[test]
+fn a_report_dir_that_is_a_file_is_explained() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("reports");
+    std::fs::write(&file, "not a directory").expect("plant");
+    let out = check(&["--report-dir", &file.to_string_lossy(), "--fuzz-cases", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("is a file, not a directory"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).ok().as_deref(),
+        Some("not a directory"),
+        "the file is left alone"
+    );
+}

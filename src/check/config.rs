@@ -450,6 +450,13 @@ pub fn ensure_writable(dir: &Path) -> Result<(), CheckError> {
         path: dir.to_path_buf(),
         source,
     };
+    // `create_dir_all` on a file says "File exists", which reads as if all were well.
+    if dir.exists() && !dir.is_dir() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "it is a file, not a directory",
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(err)?;
     let probe = dir.join(".recovery-harness-write-test");
     std::fs::write(&probe, b"").map_err(err)?;
