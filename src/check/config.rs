@@ -399,6 +399,20 @@ pub fn parse_target(s: &str) -> Result<Url, CheckError> {
         ));
     }
     let path = url.path().trim_end_matches('/').to_owned();
+    // A pasted endpoint URL would be probed as `…/self-service/recovery/api/self-service/…`:
+    // every check would fail with a 404 that does not say why.
+    if let Some(at) = path.find("/self-service/").or_else(|| {
+        path.ends_with("/self-service")
+            .then(|| path.len() - "/self-service".len())
+    }) {
+        let mut base = url.clone();
+        base.set_path(&path[..at]);
+        return Err(bad(format!(
+            "it ends with the endpoint path `{}`; give the base URL in front of it: {}",
+            &path[at..],
+            base.as_str().trim_end_matches('/')
+        )));
+    }
     url.set_path(&path);
     Ok(url)
 }
@@ -467,6 +481,22 @@ pub fn ensure_writable(dir: &Path) -> Result<(), CheckError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_url_is_refused_with_its_base() {
+        for pasted in [
+            "https://host/auth/self-service/recovery/api",
+            "https://host/auth/self-service/recovery/",
+            "https://host/auth/self-service",
+        ] {
+            let err = parse_target(pasted).map(|u| u.to_string());
+            let Err(e) = err else {
+                panic!("{pasted} accepted: {err:?}")
+            };
+            assert!(e.to_string().contains(": https://host/auth;"), "{e}");
+        }
+        assert!(parse_target("https://host/self-service-portal").is_ok());
+    }
 
     #[test]
     fn userinfo_is_redacted_and_nothing_else_changes() {
