@@ -209,3 +209,54 @@ fn a_report_dir_that_is_a_file_is_explained() {
         "the file is left alone"
     );
 }
+
+/// A signed-in check that sees a 200 says that the credential itself may be the cause (a renamed
+/// cookie, an expired session), not only the deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_failure_names_the_credential_as_a_cause() {
+    use recovery_harness::server::{spawn, ServerConfig};
+    let server = spawn(ServerConfig {
+        session_cookie_name: "chx_auth_session".to_owned(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The right session under Kratos's default cookie name: this deployment renamed it.
+    let cookie = format!("ory_kratos_session={}", server.session_token());
+    let args = vec![
+        "check".to_owned(),
+        "--target".to_owned(),
+        server.base_url().to_owned(),
+        "--session-cookie".to_owned(),
+        cookie,
+        "--only".to_owned(),
+        "create_native.signed_in.cookie".to_owned(),
+        "--report-dir".to_owned(),
+        dir.path().to_string_lossy().into_owned(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("blocking task");
+    server.shutdown().await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("conformance.json")).expect("report"),
+    )
+    .expect("JSON");
+    let detail = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == "create_native.signed_in.cookie.400")
+        .and_then(|c| c["detail"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(detail.contains("session cookie name"), "{detail}");
+}

@@ -443,21 +443,43 @@ fn return_to_forbidden(ctx: &Ctx) -> Judged<'_> {
 fn signed_in_token(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.signed_in_token().await)?;
-        error_generic(ctx, ex, 400, Some("session_already_available"))
+        signed_in_verdict(ctx, ex, "--session-token is not a live session there")
     })
 }
 
 fn signed_in_cookie(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.signed_in_cookie().await)?;
-        error_generic(ctx, ex, 400, Some("session_already_available"))
+        signed_in_verdict(
+            ctx,
+            ex,
+            "--session-cookie is not a live session there, or its name is not the deployment's session cookie name",
+        )
     })
 }
 
 fn signed_in_bearer(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.signed_in_bearer().await)?;
-        error_generic(ctx, ex, 400, Some("session_already_available"))
+        signed_in_verdict(ctx, ex, "--session-token is not a live session there")
+    })
+}
+
+/// The signed-in rule, with a hint on a 200: the harness cannot tell a deployment that ignores
+/// the session from a credential that is not a session there (expired, another environment, a
+/// renamed cookie), so the detail names both instead of only blaming the deployment.
+fn signed_in_verdict(ctx: &Ctx, ex: &Exchange, credential_hint: &str) -> Step<Verdict> {
+    error_generic(ctx, ex, 400, Some("session_already_available")).map_err(|v| match v {
+        Verdict::Failed {
+            mut detail,
+            evidence,
+        } if ex.response().is_some_and(|r| r.status == 200) => {
+            detail.push_str(&format!(
+                " (the deployment treated the request as signed out: either it ignores this credential, or {credential_hint})"
+            ));
+            Verdict::Failed { detail, evidence }
+        }
+        other => other,
     })
 }
 
