@@ -260,3 +260,27 @@ async fn a_signed_in_failure_names_the_credential_as_a_cause() {
         .to_owned();
     assert!(detail.contains("session cookie name"), "{detail}");
 }
+
+/// Without `--target` the embedded server is checked with its own session: a token left in the
+/// environment for a real deployment (or given by flag) must not fail a faithful server.
+#[test]
+fn the_embedded_run_uses_its_own_credentials() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--only",
+            "create_native.signed_in",
+            "--session-cookie",
+            "chx_auth_session=from-another-deployment",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .env("RECOVERY_HARNESS_SESSION_TOKEN", "from-another-deployment")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{}{err}", text(&out.stdout));
+    assert!(err.contains("not used"), "{err}");
+}

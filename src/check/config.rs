@@ -197,6 +197,9 @@ pub struct RunConfig {
     pub target: Option<Url>,
     /// Whether the target is the embedded reference server.
     pub embedded: bool,
+    /// Set by [`RunConfig::use_embedded`] when credentials given by flag or environment were
+    /// replaced by the embedded server's own.
+    pub ignored_credentials: bool,
     /// Signed-in credentials.
     pub credentials: Credentials,
     /// Per-request timeout.
@@ -280,6 +283,7 @@ impl RunConfig {
             .collect();
         let config = RunConfig {
             embedded: target.is_none(),
+            ignored_credentials: false,
             target,
             credentials: Credentials {
                 session_token,
@@ -312,12 +316,14 @@ impl RunConfig {
             parse_target(server.base_url()).map_err(|e| CheckError::Embedded(e.to_string()))?;
         self.target = Some(url);
         self.embedded = true;
-        if self.credentials.session_token.is_none() {
-            self.credentials.session_token = Some(server.session_token().to_owned());
-        }
-        if self.credentials.session_cookie.is_none() {
-            self.credentials.session_cookie = embedded_cookie(server);
-        }
+        // The embedded server knows only its own session: a token from the environment (set
+        // for a real deployment's job) or a flag would fail the signed-in checks of a faithful
+        // server. Returns whether given credentials were set aside, for the caller to say so.
+        let given =
+            self.credentials.session_token.is_some() || self.credentials.session_cookie.is_some();
+        self.credentials.session_token = Some(server.session_token().to_owned());
+        self.credentials.session_cookie = embedded_cookie(server);
+        self.ignored_credentials = given;
         Ok(())
     }
 

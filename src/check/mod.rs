@@ -142,6 +142,11 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
                 .await
                 .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
             config.use_embedded(&server)?;
+            if config.ignored_credentials {
+                eprintln!(
+                    "note: no --target: the session credentials given (--session-token, --session-cookie or RECOVERY_HARNESS_SESSION_TOKEN) are not used; the embedded server accepts only its own"
+                );
+            }
             if !quiet {
                 eprintln!(
                     "no --target: checking the embedded reference server at {} with its own session credentials",
