@@ -201,15 +201,46 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 ///
 /// Longer secrets are replaced first, so a secret that contains another (a cookie `NAME=VALUE`
 /// and its `VALUE`) leaves no fragment behind whatever the order given.
+///
+/// A secret shorter than [`STANDALONE_BELOW`] characters is replaced only where it stands alone
+/// (not inside a longer word): a one-letter test cookie value replaced inside every word would
+/// turn `/self-service/recovery` into `/self-service/recover[REDACTED]` and make the evidence
+/// wrong, while a secret that short protects nothing.
 pub fn redact(text: &str, secrets: &[String]) -> String {
     let mut ordered: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
     ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_owned();
     for s in ordered {
         if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "[REDACTED]");
+            out = if s.chars().count() >= STANDALONE_BELOW {
+                out.replace(s.as_str(), "[REDACTED]")
+            } else {
+                replace_standalone(&out, s)
+            };
         }
     }
+    out
+}
+
+/// Secrets at least this long are redacted wherever they occur; shorter ones where they stand
+/// alone (see [`redact`]).
+pub const STANDALONE_BELOW: usize = 8;
+
+fn replace_standalone(text: &str, secret: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(secret) {
+        let end = i + secret.len();
+        let before = text[..i].chars().next_back();
+        let after = text[end..].chars().next();
+        if !before.is_some_and(word) && !after.is_some_and(word) {
+            out.push_str(&text[last..i]);
+            out.push_str("[REDACTED]");
+            last = end;
+        }
+    }
+    out.push_str(&text[last..]);
     out
 }
 
@@ -243,6 +274,23 @@ mod tests {
         let once = redact("a=s3cr3t b=[REDACTED]", &secrets);
         assert_eq!(once, "a=[REDACTED] b=[REDACTED]");
         assert_eq!(redact(&once, &secrets), once);
+    }
+
+    #[test]
+    fn a_short_secret_is_redacted_where_it_stands_alone_only() {
+        let secrets = vec!["y".to_owned(), "RED".to_owned()];
+        assert_eq!(
+            redact(
+                "GET /self-service/recovery/api Cookie: x=y {\"t\":\"y\"} y",
+                &secrets
+            ),
+            "GET /self-service/recovery/api Cookie: x=[REDACTED] {\"t\":\"[REDACTED]\"} [REDACTED]"
+        );
+        // Markers already placed survive a secret that is part of them.
+        assert_eq!(
+            redact("a [REDACTED] RED", &secrets),
+            "a [REDACTED] [REDACTED]"
+        );
     }
 
     #[test]
