@@ -284,3 +284,26 @@ fn the_embedded_run_uses_its_own_credentials() {
     assert_eq!(out.status.code(), Some(0), "{}{err}", text(&out.stdout));
     assert!(err.contains("not used"), "{err}");
 }
+
+/// Extreme but well-formed numbers are a result or a clear error, never a panic (exit 101).
+#[test]
+fn extreme_numbers_do_not_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_string_lossy().into_owned();
+    let out = check(&[
+        "--clock-tolerance",
+        "99999999999h",
+        "--only",
+        "create_native.timestamps.issued_now",
+        "--report-dir",
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = check(&["--concurrency", "18446744073709551615", "--report-dir", &d]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--concurrency"),
+        "{}",
+        text(&out.stderr)
+    );
+}

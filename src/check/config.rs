@@ -190,6 +190,9 @@ impl Credentials {
     }
 }
 
+/// Largest `--concurrency`: far above any useful value, far below tokio's semaphore limit.
+pub const MAX_CONCURRENCY: usize = 1_000_000;
+
 /// A validated run configuration.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -261,6 +264,13 @@ impl RunConfig {
         }
         if args.concurrency == 0 {
             return Err(bad_flag("concurrency", "must be at least 1"));
+        }
+        // The runner's semaphore panics beyond its own limit; no run has that many requests.
+        if args.concurrency > MAX_CONCURRENCY {
+            return Err(bad_flag(
+                "concurrency",
+                &format!("must be at most {MAX_CONCURRENCY}"),
+            ));
         }
         let return_to = args
             .return_to

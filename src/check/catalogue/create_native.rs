@@ -234,7 +234,15 @@ fn issued_now(ctx: &Ctx) -> Judged<'_> {
         let issued = time_at(ex, body, "/issued_at")?;
         let tol =
             chrono::Duration::from_std(ctx.cfg.clock_tolerance).unwrap_or(chrono::Duration::MAX);
-        let (lo, hi) = (ex.sent_at - tol, ex.received_at + tol);
+        // A huge --clock-tolerance must widen the window, not overflow the date arithmetic.
+        let lo = ex
+            .sent_at
+            .checked_sub_signed(tol)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let hi = ex
+            .received_at
+            .checked_add_signed(tol)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         if issued >= lo && issued <= hi {
             Ok(Verdict::pass(format!(
                 "issued_at {issued} is within {} of the request ({})",
