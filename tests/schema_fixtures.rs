@@ -6,7 +6,7 @@ mod schema_support;
 
 use recovery_harness::schema::{Component, Schemas, Violation};
 use schema_support::{embedded, fixture, from_dir, official, FIXTURES};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn assert_accepts(schemas: &Schemas, label: &str) {
     for (name, component) in FIXTURES {
@@ -192,4 +192,56 @@ fn official_document_rules_are_shown_as_component_pointers() {
         violations[0].rule,
         "format at #/components/schemas/recoveryFlow/properties/issued_at/format"
     );
+}
+
+/// One mistake, one violation per rule it breaks: the discriminated unions report inside the
+/// selected variant, and a missing or unknown discriminator is not repeated as "no alternative
+/// matched".
+#[test]
+fn each_mistake_is_reported_once_per_broken_rule() {
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<Value>,
+        &'static [(&'static str, &'static str)],
+    );
+    let cases: [Case; 7] = [
+        ("flow-create-api.json", "/ui/nodes/0/attributes/node_type", None, &[
+            ("/ui/nodes/0/attributes", "required at uiNodeAttributes.json#/required"),
+        ]),
+        // An unknown node_type is both outside the enum and not a mirror of node.type.
+        ("flow-create-api.json", "/ui/nodes/0/attributes/node_type", Some(json!("checkbox")), &[
+            ("/ui/nodes/0/attributes/node_type", "enum at uiNodeAttributes.json#/properties/node_type/enum"),
+            ("/ui/nodes/0/attributes/node_type", "const at uiNode.json#/oneOf/1/properties/attributes/properties/node_type/const"),
+        ]),
+        ("flow-create-api.json", "/ui/nodes/0/type", Some(json!("text")), &[
+            ("/ui/nodes/0/attributes/node_type", "const at uiNode.json#/oneOf/0/properties/attributes/properties/node_type/const"),
+        ]),
+        ("flow-create-api.json", "/ui/nodes/2/attributes/disabled", None, &[
+            ("/ui/nodes/2/attributes", "required at uiNodeInputAttributes.json#/required"),
+        ]),
+        ("flow-passed-challenge.json", "/continue_with/1/action", Some(json!("show_setting_ui")), &[
+            ("/continue_with/1/action", "enum at continueWith.json#/properties/action/enum"),
+        ]),
+        ("flow-passed-challenge.json", "/continue_with/1/flow/id", Some(json!("42")), &[
+            ("/continue_with/1/flow/id", "format at continueWithSettingsUiFlow.json#/properties/id/format"),
+        ]),
+        ("flow-passed-challenge.json", "/continue_with/0/ory_session_token", None, &[
+            ("/continue_with/0", "required at continueWithSetOrySessionToken.json#/required"),
+        ]),
+    ];
+    let ours = embedded();
+    for (name, pointer, value, expected) in cases {
+        let mut body = fixture(name);
+        match &value {
+            Some(v) => schema_support::set(&mut body, pointer, v.clone()),
+            None => schema_support::remove(&mut body, pointer),
+        }
+        let violations = ours.validate(Component::RecoveryFlow, &body).unwrap_err();
+        let got: Vec<(&str, &str)> = violations
+            .iter()
+            .map(|v| (v.pointer.as_str(), v.rule.as_str()))
+            .collect();
+        assert_eq!(got, expected, "{name} {pointer} {value:?}");
+    }
 }

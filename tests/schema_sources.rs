@@ -288,3 +288,41 @@ fn spec_nullable_is_translated() {
     flow["ui"]["nodes"][0]["attributes"]["value"] = Value::Null;
     assert!(schemas.is_valid(Component::RecoveryFlow, &flow));
 }
+
+#[test]
+fn a_directory_with_its_own_ids_or_none_resolves_its_relative_refs() {
+    for new_id in [Some("https://example.com/kratos/"), None] {
+        let dir = schemas_copy();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let file = entry.unwrap().file_name().into_string().unwrap();
+            if !file.ends_with(".json") {
+                continue;
+            }
+            edit(dir.path(), &file, |v| {
+                let map = v.as_object_mut().unwrap();
+                match new_id {
+                    Some(base) => {
+                        map.insert("$id".to_owned(), json!(format!("{base}{file}")));
+                    }
+                    None => {
+                        map.remove("$id");
+                    }
+                }
+            });
+        }
+        let schemas = Schemas::load(&SchemaSource::Dir(dir.path().to_owned()))
+            .unwrap_or_else(|e| panic!("{new_id:?}: {}", rendered(&e)));
+        for (name, component) in FIXTURES {
+            assert!(
+                schemas.is_valid(*component, &fixture(name)),
+                "{new_id:?}: {name}"
+            );
+        }
+        let mut flow = fixture("flow-create-api.json");
+        flow["state"] = Value::Null;
+        let violations = schemas
+            .validate(Component::RecoveryFlow, &flow)
+            .unwrap_err();
+        assert_eq!(violations[0].pointer, "/state", "{new_id:?}");
+    }
+}

@@ -170,6 +170,7 @@ async fn create_api_flow_matches_kratos() {
         Some("private, no-cache, no-store, must-revalidate")
     );
     assert!(r.headers.get(SET_COOKIE).is_none(), "no cookie on api init");
+    assert_eq!(r.header("vary"), Some("Cookie"));
     let v = assert_flow(&r);
     assert_eq!(
         top_keys(&r.text),
@@ -721,6 +722,14 @@ async fn unknown_addresses_get_the_same_answer_and_no_message() {
         .await
         .is_empty());
     assert_eq!(courier(&s, "?recipient=k@example.org").await.len(), 1);
+    // transient_payload is echoed as sent.
+    let r = submit(
+        &s,
+        &known,
+        json!({"method":"code","email":"k@example.org","transient_payload":{"a":[1,"x"]}}),
+    )
+    .await;
+    assert_eq!(assert_flow(&r)["transient_payload"], json!({"a":[1,"x"]}));
     // Any code is wrong for the unknown address.
     let r = submit(&s, &unknown, json!({"code":"123456"})).await;
     assert_eq!(message_ids(&assert_flow(&r)), vec![4060006]);
@@ -912,9 +921,12 @@ async fn update_errors_and_limits() {
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
     let r = send(client().put(format!("{base}/self-service/recovery"))).await;
     assert_error(&r, 405, None);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     let r = send(client().get(format!("{base}/self-service/nothing"))).await;
     assert_error(&r, 404, None);
+    // Queries too long to store are refused rather than letting one flow hold them.
+    let long = format!("{base}/self-service/recovery/api?x={}", "y".repeat(5000));
+    assert_error(&send(client().get(long)).await, 414, None);
     // X-Request-ID is echoed in `request`.
     let r = send(
         client()

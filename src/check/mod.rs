@@ -1,24 +1,171 @@
-//! The conformance runner: the check catalogue, the runner, property-based probing.
+//! The conformance runner (`recovery-harness check`): the check catalogue, the runner, the HTTP
+//! client that probes the target, and property-based probing.
+//!
+//! Layout (a newcomer finds a check from its id: the first segment names the file):
+//!
+//! | file | owns |
+//! |------|------|
+//! | [`config`] | the flags ([`CheckArgs`]) and their validation into a [`RunConfig`] |
+//! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
+//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
+//! | [`catalogue`] | the checks as data: `catalogue/<first id segment>.rs` |
+//! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
+//! | [`runner`] | selection (`--only`), dependencies, concurrency, the deadline, the [`RunReport`] |
+
+pub mod catalogue;
+pub mod client;
+pub mod config;
+pub mod fuzz;
+pub mod probes;
+pub mod runner;
+
+pub use catalogue::{Check, Needs, Operation, Phase, Verdict};
+pub use config::{CheckArgs, Credentials, RunConfig, SessionCookie};
+pub use runner::{run, RunOptions};
 
 use crate::exit::Outcome;
+use crate::report::RunReport;
+use std::path::PathBuf;
 
-/// Flags of `recovery-harness check`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CheckArgs {
-    /// Base URL of the deployment's public API, including any prefix. Omitted: the embedded reference server.
-    #[arg(long)]
-    pub target: Option<String>,
-}
-
-/// Why a conformance run could not be carried out.
+/// Why a conformance run could not be carried out (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// Placeholder until the check work lands.
-    #[error("check is not yet implemented")]
-    NotImplemented,
+    /// `--target` is not an absolute http(s) URL.
+    #[error("--target `{value}` is not usable: {reason}; give the base URL of the public API, e.g. https://auth.example.com or https://host/auth")]
+    BadTarget {
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `--session-cookie` is not `NAME=VALUE`.
+    #[error("--session-cookie must be NAME=VALUE as the browser sends it (e.g. ory_kratos_session=MTY...): {reason}")]
+    BadCookie {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another flag has a value that cannot work.
+    #[error("--{flag}: {reason}")]
+    BadFlag {
+        /// The flag, without dashes.
+        flag: &'static str,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// `--only` selected nothing.
+    #[error(
+        "--only {pattern} matches no check id; `recovery-harness check --list` prints every id"
+    )]
+    NothingSelected {
+        /// The patterns given.
+        pattern: String,
+    },
+    /// The report directory cannot be created or written.
+    #[error(
+        "report directory {path} is not writable ({source}); choose another with --report-dir"
+    )]
+    ReportDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP client could not be built (TLS backend).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// Every request failed to connect: nothing could be checked.
+    #[error("cannot reach {target}: every request failed to connect ({cause}); is the deployment running, is --target right (and its TLS certificate valid)?")]
+    Unreachable {
+        /// The base URL (redacted).
+        target: String,
+        /// The first connection error.
+        cause: String,
+    },
+    /// The embedded reference server could not start.
+    #[error("cannot start the embedded reference server: {0}")]
+    Embedded(String),
 }
 
-/// `recovery-harness check`.
-pub async fn run_cli(_args: CheckArgs) -> Result<Outcome, crate::Error> {
-    Err(CheckError::NotImplemented.into())
+/// `recovery-harness check`: validate the flags, run the suite, print it, write the reports.
+pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
+    if args.list {
+        print_catalogue();
+        return Ok(Outcome::Passed);
+    }
+    let report_dir = args.report_dir.clone();
+    let quiet = args.quiet;
+    let schemas = std::sync::Arc::new(crate::schema::Schemas::load(&args.schema.source())?);
+    let mut config = RunConfig::from_args(&args)?;
+    if config.insecure {
+        eprintln!(
+            "warning: --insecure: the target's TLS certificate is NOT verified; the reports say so"
+        );
+    }
+    // Fail before probing anything: an unwritable directory would otherwise waste a whole run.
+    config::ensure_writable(&report_dir)?;
+
+    let embedded = match config.target {
+        Some(_) => None,
+        None => {
+            let server = crate::server::spawn(crate::server::ServerConfig::default())
+                .await
+                .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
+            config.use_embedded(&server)?;
+            if !quiet {
+                eprintln!(
+                    "no --target: checking the embedded reference server at {} with its own session credentials",
+                    server.base_url()
+                );
+            }
+            Some(server)
+        }
+    };
+
+    let total = catalogue::select(&config.only)?.len() as u64;
+    let progress = crate::report::terminal::Progress::detect(total, quiet);
+    let result = run(
+        config,
+        schemas,
+        RunOptions {
+            progress: Some(progress),
+        },
+    )
+    .await;
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    let report = result?;
+    print_and_write(&report, &report_dir, quiet)?;
+    Ok(report.outcome())
+}
+
+fn print_and_write(
+    report: &RunReport,
+    dir: &std::path::Path,
+    quiet: bool,
+) -> Result<(), crate::Error> {
+    let opts = crate::report::terminal::TerminalOptions::detect(quiet);
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`| head`) must not turn a finished run into an error.
+    let _ = crate::report::terminal::render(report, &opts, &mut out);
+    drop(out);
+    let written = crate::report::write_check_reports(report, dir)?;
+    if !quiet {
+        for path in written {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn print_catalogue() {
+    for check in catalogue::all() {
+        println!(
+            "{:<44} {:<28} {}",
+            check.id,
+            check.operation.name(),
+            check.title
+        );
+    }
 }

@@ -127,6 +127,11 @@ impl Component {
         }
     }
 
+    /// The component called `name` in the OpenAPI document (`recoveryFlow`), if the harness has it.
+    pub fn from_name(name: &str) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// The schema file that holds the component (`recoveryFlow.json`).
     pub fn file_name(self) -> String {
         format!("{}.json", self.name())
@@ -476,10 +481,12 @@ mod tests {
     }
 
     #[test]
-    fn component_index_matches_all_order() {
+    fn component_index_and_name_round_trip() {
         for (i, c) in Component::ALL.iter().enumerate() {
             assert_eq!(c.index(), i, "{c}");
+            assert_eq!(Component::from_name(c.name()), Some(*c));
         }
+        assert_eq!(Component::from_name("RecoveryFlow"), None);
     }
 
     #[test]

@@ -190,10 +190,13 @@ impl Translator<'_> {
         }
         for (key, value) in map.iter_mut() {
             let len = pointer.len();
-            if SCHEMA_KEYWORDS.contains(&key.as_str()) {
+            // `items` may be a list of schemas in older dialects; treat it like `allOf` then.
+            let schema_list = SCHEMA_ARRAY_KEYWORDS.contains(&key.as_str())
+                || (key == "items" && value.is_array());
+            if SCHEMA_KEYWORDS.contains(&key.as_str()) && !schema_list {
                 push_segment(pointer, key);
                 self.translate(value, pointer)?;
-            } else if SCHEMA_ARRAY_KEYWORDS.contains(&key.as_str()) {
+            } else if schema_list {
                 if let Value::Array(items) = value {
                     push_segment(pointer, key);
                     for (i, item) in items.iter_mut().enumerate() {
@@ -349,6 +352,17 @@ mod tests {
         let a = &out.iter().find(|r| r.file == "a.json").unwrap().contents;
         assert_eq!(a["$ref"], json!("b.json#/properties/x"));
         assert_eq!(a["minLength"], json!(1));
+    }
+
+    #[test]
+    fn tuple_items_are_translated() {
+        let doc = json!({"openapi": "3.0.3", "components": {"schemas": {
+            "a": {"items": [{"$ref": "#/components/schemas/b"}]},
+            "b": {"type": "string"}
+        }}});
+        let out = translate(doc).unwrap();
+        let a = &out.iter().find(|r| r.file == "a.json").unwrap().contents;
+        assert_eq!(a["items"], json!([{"$ref": "b.json"}]));
     }
 
     #[test]

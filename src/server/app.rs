@@ -25,6 +25,11 @@ const JSON_PLAIN: HeaderValue = HeaderValue::from_static("application/json");
 const HTML_UTF8: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const NO_CACHE: HeaderValue =
     HeaderValue::from_static("private, no-cache, no-store, must-revalidate");
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const VARY_COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
+/// Longest query string a created flow keeps (`request_url`); longer ones get a 414 so that
+/// `--max-flows` really bounds memory.
+const MAX_STORED_QUERY: usize = 4096;
 const ORY_ERROR_ID: HeaderName = HeaderName::from_static("ory-error-id");
 const MSG_BAD_REQUEST: &str = "The request was malformed or contained invalid parameters";
 const MSG_NOT_FOUND: &str = "The requested resource could not be found";
@@ -274,6 +279,8 @@ fn respond(status: StatusCode, ct: HeaderValue, body: String, get: bool) -> Resp
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, ct);
+    // nosurf wraps every public route and adds this to every response (§1.4).
+    h.insert(header::VARY, VARY_COOKIE);
     if get {
         h.insert(header::CACHE_CONTROL, NO_CACHE);
     }
@@ -291,7 +298,10 @@ fn error_response<'a>(
     mut fields: ErrorFields<'a>,
     extra: Option<&str>,
 ) -> Response {
-    fields.request = http::header_str(req, "x-request-id");
+    // herodot fills `request` only in the plain envelope; the enhanced errors do not (§1.3).
+    if extra.is_none() {
+        fields.request = http::header_str(req, "x-request-id");
+    }
     let body = match extra {
         Some(x) => render::error_with(&fields, x),
         None => render::error(&fields),
@@ -329,6 +339,7 @@ fn redirect(status: StatusCode, location: &str, get: bool) -> Response {
     } else {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = status;
+        r.headers_mut().insert(header::VARY, VARY_COOKIE);
         r
     };
     r.headers_mut().insert(header::LOCATION, loc);
@@ -376,6 +387,20 @@ fn disabled(app: &App, req: &HeaderMap, get: bool) -> Response {
             message: MSG_BAD_REQUEST,
             ..Default::default()
         },
+    )
+}
+
+fn uri_too_long(req: &HeaderMap, get: bool) -> Response {
+    error_response(
+        req,
+        get,
+        ErrorFields {
+            code: 414,
+            reason: Some("The query string is longer than 4096 bytes; the reference server does not store such flows."),
+            message: "The request URI is too long",
+            ..Default::default()
+        },
+        None,
     )
 }
 
@@ -457,6 +482,9 @@ async fn recovery_api(AxState(app): AxState<Arc<App>>, req: Request) -> Response
         return disabled(&app, headers, get);
     }
     let query = req.uri().query().filter(|q| !q.is_empty());
+    if query.is_some_and(|q| q.len() > MAX_STORED_QUERY) {
+        return uri_too_long(headers, get);
+    }
     if let Some((id, reason)) = return_to_error(&app, query) {
         return error_response(
             headers,
@@ -504,6 +532,9 @@ async fn recovery_browser(AxState(app): AxState<Arc<App>>, req: Request) -> Resp
     }
     if !app.cfg.recovery_enabled {
         return disabled(&app, headers, get);
+    }
+    if query.is_some_and(|q| q.len() > MAX_STORED_QUERY) {
+        return uri_too_long(headers, get);
     }
     if let Some((id, reason)) = return_to_error(&app, query) {
         return error_manager(
@@ -740,10 +771,27 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(&parts));
     }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(c) => Ok((parts, c.to_bytes())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(&parts)),
+    // A client that stops sending mid-body must not hold the handler (or a graceful shutdown).
+    let collected = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        http_body_util::Limited::new(body, limit).collect(),
+    )
+    .await;
+    match collected {
+        Ok(Ok(c)) => Ok((parts, c.to_bytes())),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(&parts)),
         Err(_) => Err(error_response(
+            &parts.headers,
+            false,
+            ErrorFields {
+                code: 408,
+                reason: Some("The request body was not received within 30 seconds."),
+                message: "The request timed out",
+                ..Default::default()
+            },
+            None,
+        )),
+        Ok(Err(_)) => Err(error_response(
             &parts.headers,
             false,
             ErrorFields {
@@ -761,7 +809,7 @@ async fn recovery_update(AxState(app): AxState<Arc<App>>, req: Request) -> Respo
     let method = req.method().clone();
     let get = is_get(&method);
     if !(get || method == HttpMethod::POST) {
-        return method_not_allowed(req.headers(), "GET, POST", false);
+        return method_not_allowed(req.headers(), "GET, HEAD, POST", false);
     }
     if !app.cfg.recovery_enabled {
         return disabled(&app, req.headers(), get);
@@ -1175,7 +1223,8 @@ fn act(
             flow_or_ui(app, flow_type_of(id), json_req, id, status, body, get)
         }
         Next::Session => {
-            if json_req {
+            // Native (API) clients always get the JSON error; browsers a redirect unless JSON.
+            if json_req || flow_type_of(id) == Some(FlowType::Api) {
                 session_exists(headers, get)
             } else {
                 redirect(StatusCode::FOUND, cfg.default_return.as_str(), get)

@@ -365,13 +365,14 @@ impl Glob {
             return s == parts[0];
         }
         let (first, last) = (&parts[0], &parts[parts.len() - 1]);
-        if !s.starts_with(first.as_str()) || s.len() < first.len() + last.len() {
+        // Both checks before slicing: they make both cut points char boundaries.
+        if !s.starts_with(first.as_str())
+            || !s.ends_with(last.as_str())
+            || s.len() < first.len() + last.len()
+        {
             return false;
         }
         let mut rest = &s[first.len()..s.len() - last.len()];
-        if !s.ends_with(last.as_str()) {
-            return false;
-        }
         for mid in &parts[1..parts.len() - 1] {
             match rest.find(mid.as_str()) {
                 Some(i) => rest = &rest[i + mid.len()..],
@@ -445,6 +446,11 @@ mod tests {
         assert!(Glob::new("a*b*c").matches("a-b-c"));
         assert!(!Glob::new("a*b*c").matches("ac"));
         assert!(Glob::new("exact@x.y").matches("EXACT@x.y"));
+        // Multi-byte input around the cut points must not panic.
+        assert!(!g.matches("é@example.orgé"));
+        assert!(!g.matches("ééééééééééééé"));
+        assert!(Glob::new("é*é").matches("éxé"));
+        assert!(!Glob::new("é*é").matches("é"));
         assert!(is_valid_email("a@b"));
         assert!(!is_valid_email("ab"));
         assert!(!is_valid_email("a b@c"));

@@ -376,13 +376,8 @@ async fn shutdown_signal() {
 
 /// `recovery-harness serve`: runs until Ctrl-C / SIGTERM, then shuts down gracefully.
 pub async fn run_cli(args: ServeArgs) -> Result<Outcome, crate::Error> {
+    // A non-loopback --listen is warned about by `spawn_with` (through the log, shown by default).
     let config = ServerConfig::from_args(&args);
-    if !is_loopback(&config.listen) {
-        eprintln!(
-            "warning: listening on {}, which is not a loopback address; the reference server has no authentication",
-            config.listen
-        );
-    }
     let mut server = spawn(config).await?;
     println!("recovery-harness serve: listening on {}", server.base_url());
     println!("session token: {}", server.session_token());

@@ -260,8 +260,10 @@ pub(crate) fn status_text(code: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         410 => "Gone",
         413 => "Request Entity Too Large",
+        414 => "Request URI Too Long",
         422 => "Unprocessable Entity",
         500 => "Internal Server Error",
         _ => "Error",
@@ -329,4 +331,84 @@ pub(crate) fn error_with(e: &ErrorFields<'_>, extra: &str) -> String {
     out.push_str(extra);
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::app::App;
+    use crate::server::ServerConfig;
+
+    fn app() -> App {
+        let config = ServerConfig {
+            session_tokens: vec!["t".into()],
+            ..Default::default()
+        };
+        App::new(&config, "http://h:1").expect("app")
+    }
+
+    #[test]
+    fn api_flow_is_byte_exact_in_kratos_order() {
+        let app = app();
+        let f = Flow::new(FlowType::Api, Method::Code, 1_785_319_200_000_000_000);
+        let got = flow(&app.cfg, 1, &f);
+        let id = "00000000-0000-0000-0000-000000000001";
+        let expected = format!(
+            concat!(
+                r#"{{"id":"{id}","type":"api","expires_at":"2026-07-29T11:00:00Z","issued_at":"2026-07-29T10:00:00Z","#,
+                r#""request_url":"http://h:1/self-service/recovery/api","active":"code","ui":{{"action":"http://h:1/self-service/recovery?flow={id}","method":"POST","nodes":["#,
+                r#"{{"type":"input","group":"default","attributes":{{"name":"csrf_token","type":"hidden","value":"","required":true,"disabled":false,"node_type":"input"}},"messages":[],"meta":{{}}}},"#,
+                r#"{{"type":"input","group":"code","attributes":{{"name":"email","type":"email","required":true,"disabled":false,"node_type":"input"}},"messages":[],"meta":{{"label":{{"id":1070007,"text":"Email","type":"info"}}}}}},"#,
+                r#"{{"type":"input","group":"code","attributes":{{"name":"method","type":"submit","value":"code","disabled":false,"node_type":"input"}},"messages":[],"meta":{{"label":{{"id":1070009,"text":"Continue","type":"info"}}}}}}"#,
+                r#"]}},"state":"choose_method"}}"#,
+                "\n"
+            ),
+            id = id
+        );
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn sent_email_nodes_and_message_in_kratos_order() {
+        let app = app();
+        let mut f = Flow::new(FlowType::Api, Method::Code, 0);
+        f.state = State::SentEmail;
+        f.msg = Msg::CodeSent;
+        f.extra_mut().email = Some("a@example.org".into());
+        let got = flow(&app.cfg, 1, &f);
+        assert!(got.contains(r#"{"name":"code","type":"text","required":true,"autocomplete":"one-time-code","pattern":"[0-9]+","disabled":false,"maxlength":6,"node_type":"input"}"#), "{got}");
+        assert!(got.contains(r#"{"name":"email","type":"submit","value":"a@example.org","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1070008,"text":"Resend code","type":"info"}}"#), "{got}");
+        assert!(
+            got.contains(
+                r#""messages":[{"id":1060003,"text":"An email containing a recovery code"#
+            ),
+            "{got}"
+        );
+        assert!(got.ends_with("]},\"state\":\"sent_email\"}\n"), "{got}");
+    }
+
+    #[test]
+    fn error_envelope_in_herodot_order() {
+        let got = error(&ErrorFields {
+            id: Some("x"),
+            code: 400,
+            request: Some("r"),
+            reason: Some("why"),
+            details: Some(r#"{"a":1}"#),
+            message: "m",
+        });
+        assert_eq!(
+            got,
+            "{\"error\":{\"id\":\"x\",\"code\":400,\"status\":\"Bad Request\",\"request\":\"r\",\"reason\":\"why\",\"details\":{\"a\":1},\"message\":\"m\"}}\n"
+        );
+        let bare = error(&ErrorFields {
+            code: 404,
+            message: "Unable to locate the resource",
+            ..Default::default()
+        });
+        assert_eq!(
+            bare,
+            "{\"error\":{\"code\":404,\"status\":\"Not Found\",\"message\":\"Unable to locate the resource\"}}\n"
+        );
+    }
 }

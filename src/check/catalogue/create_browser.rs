@@ -1,0 +1,70 @@
+//! `create_browser.*`: `GET /self-service/recovery/browser` (createBrowserRecoveryFlow) asked for
+//! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
+
+use super::{
+    equals, json_with_status, schema, status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
+};
+use crate::report::RuleSource;
+use crate::schema::Component;
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    rule: &'static str,
+    source: RuleSource,
+    requires: &'static [&'static str],
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation: Operation::CreateBrowser,
+        rule,
+        source,
+        requires,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("create_browser.200", "A browser flow asked for JSON answers 200 JSON",
+        "GET /self-service/recovery/browser with Accept: application/json answers 200 application/json (not a redirect)", RuleSource::ObservedKratos, &["preflight.recovery_enabled"], status_200),
+    check("create_browser.schema", "The browser flow is a valid recoveryFlow",
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, &["create_browser.200"], schema_valid),
+    check("create_browser.type", "The browser flow's type is browser",
+        "type == \"browser\"", RuleSource::SpecProse, &["create_browser.200"], flow_type),
+];
+
+fn status_200(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_browser().await;
+        let resp = status(ex, 200)?;
+        if !resp.is_json_content_type() {
+            return Ok(Verdict::fail(format!(
+                "asked for JSON, got {}: Accept: application/json must negotiate a JSON flow",
+                ex.describe()
+            ))
+            .with(ex.evidence()));
+        }
+        Ok(Verdict::pass(format!("answered {}", ex.describe())))
+    })
+}
+
+fn schema_valid(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_browser().await;
+        status(ex, 200)?;
+        schema(ctx, ex, Component::RecoveryFlow)
+    })
+}
+
+fn flow_type(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_browser().await;
+        let body = json_with_status(ex, 200)?;
+        equals(ex, body, "/type", "browser")
+    })
+}

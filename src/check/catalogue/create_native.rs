@@ -1,0 +1,472 @@
+//! `create_native.*`: `GET /self-service/recovery/api` (createNativeRecoveryFlow), the seed
+//! endpoint: the 200 flow, its fields, `return_to`, and the "already signed in" 400s.
+
+use super::{
+    equals, error_generic, json_with_status, precondition, schema, status, string_at, Check, Ctx,
+    Judged, Needs, Operation, Phase, Step, Verdict,
+};
+use crate::check::client::Exchange;
+use crate::report::RuleSource;
+use crate::schema::Component;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use url::Url;
+
+const OK: &[&str] = &["create_native.200"];
+const PRE: &[&str] = &["preflight.recovery_enabled"];
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    rule: &'static str,
+    source: RuleSource,
+    requires: &'static [&'static str],
+    needs: Needs,
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation: Operation::CreateNative,
+        rule,
+        source,
+        requires,
+        needs,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("create_native.200", "Creating a native flow answers 200",
+        "GET /self-service/recovery/api without credentials answers 200", RuleSource::OpenApi, PRE, Needs::Nothing, status_200),
+    check("create_native.content_type", "The flow is sent as JSON",
+        "the 200 answer has Content-Type application/json", RuleSource::OpenApi, OK, Needs::Nothing, content_type),
+    check("create_native.cache_control", "The flow is not cacheable",
+        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another", RuleSource::ObservedKratos, OK, Needs::Nothing, cache_control),
+    check("create_native.schema", "The flow is a valid recoveryFlow",
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, OK, Needs::Nothing, schema_valid),
+    check("create_native.type", "The flow type is api",
+        "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, OK, Needs::Nothing, flow_type),
+    check("create_native.state", "A new flow is in choose_method",
+        "state == \"choose_method\" on creation", RuleSource::SpecProse, OK, Needs::Nothing, state),
+    check("create_native.id.uuid", "The flow id is a UUID",
+        "id is a UUID", RuleSource::OpenApi, OK, Needs::Nothing, id_uuid),
+    check("create_native.id.unique", "Each creation gets a new id",
+        "two creations return different ids", RuleSource::SpecProse, OK, Needs::Nothing, id_unique),
+    check("create_native.timestamps.order", "issued_at is not after expires_at",
+        "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at", RuleSource::SpecProse, OK, Needs::Nothing, timestamps_order),
+    check("create_native.timestamps.issued_now", "issued_at is now",
+        "issued_at is within --clock-tolerance of this machine's clock at the time of the request", RuleSource::SpecProse, OK, Needs::Nothing, issued_now),
+    check("create_native.timestamps.not_expired", "A new flow is not already expired",
+        "expires_at is later than the moment the answer arrived", RuleSource::SpecProse, OK, Needs::Nothing, not_expired),
+    check("create_native.request_url", "request_url is the URL requested",
+        "request_url equals the URL the client requested (scheme, host, path with prefix, query)", RuleSource::SpecProse, OK, Needs::Nothing, request_url),
+    check("create_native.ui.action", "ui.action targets the update endpoint for this flow",
+        "ui.action is the update endpoint (…/self-service/recovery) with flow=<id>", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_action),
+    check("create_native.ui.method", "ui.method is POST",
+        "ui.method == \"POST\"", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_method),
+    check("create_native.ui.nodes", "The form has the email input and the active method's submit",
+        "ui.nodes holds an input `email` of type email and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_nodes),
+    check("create_native.return_to.echo", "An allowed return_to is echoed",
+        "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, OK, Needs::Nothing, return_to_echo),
+    check("create_native.return_to.forbidden.400", "A forbidden return_to is refused",
+        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden", RuleSource::ObservedKratos, PRE, Needs::Nothing, return_to_forbidden),
+    check("create_native.signed_in.token.400", "Signed in via X-Session-Token: 400",
+        "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, PRE, Needs::SessionToken, signed_in_token),
+    check("create_native.signed_in.cookie.400", "Signed in via the session cookie: 400",
+        "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, PRE, Needs::SessionCookie, signed_in_cookie),
+    check("create_native.signed_in.bearer.400", "Signed in via Authorization: Bearer: 400",
+        "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available", RuleSource::ObservedKratos, PRE, Needs::SessionToken, signed_in_bearer),
+    check("create_native.invalid_token.200", "An invalid session token does not block recovery",
+        "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)", RuleSource::ObservedKratos, PRE, Needs::Nothing, invalid_token),
+];
+
+/// The 200 flow of the plain creation.
+async fn flow(ctx: &Ctx) -> Step<(&Exchange, &Value)> {
+    let ex = ctx.create_native().await;
+    Ok((ex, json_with_status(ex, 200)?))
+}
+
+fn status_200(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_native().await;
+        status(ex, 200)?;
+        Ok(Verdict::pass(format!("answered {}", ex.describe())))
+    })
+}
+
+fn content_type(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_native().await;
+        let resp = status(ex, 200)?;
+        if resp.is_json_content_type() {
+            Ok(Verdict::pass(format!(
+                "Content-Type: {}",
+                resp.header("content-type").unwrap_or_default()
+            )))
+        } else {
+            Ok(Verdict::fail(format!(
+                "expected Content-Type application/json, got {}",
+                resp.header("content-type").unwrap_or("none")
+            ))
+            .with(ex.evidence()))
+        }
+    })
+}
+
+fn cache_control(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_native().await;
+        let resp = status(ex, 200)?;
+        let value = resp.header("cache-control").unwrap_or_default();
+        let no_store = value
+            .split(',')
+            .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+        if no_store {
+            Ok(Verdict::pass(format!("Cache-Control: {value}")))
+        } else {
+            Ok(Verdict::fail(format!(
+                "expected Cache-Control with no-store, got {}",
+                if value.is_empty() {
+                    "none".to_owned()
+                } else {
+                    format!("`{value}`")
+                }
+            ))
+            .with(ex.evidence()))
+        }
+    })
+}
+
+fn schema_valid(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.create_native().await;
+        status(ex, 200)?;
+        schema(ctx, ex, Component::RecoveryFlow)
+    })
+}
+
+fn flow_type(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        equals(ex, body, "/type", "api")
+    })
+}
+
+fn state(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        equals(ex, body, "/state", "choose_method")
+    })
+}
+
+fn id_uuid(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let id = string_at(ex, body, "/id")?;
+        match uuid::Uuid::parse_str(id) {
+            Ok(u) if u.hyphenated().to_string() == id.to_ascii_lowercase() => Ok(Verdict::pass(
+                format!("id {id} is a UUID (version {})", u.get_version_num()),
+            )),
+            _ => Ok(Verdict::fail(format!("id `{id}` is not a hyphenated UUID"))
+                .with(ex.evidence_at("/id", body.get("id")))),
+        }
+    })
+}
+
+fn id_unique(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let first = string_at(ex, body, "/id")?;
+        let again = ctx.create_native_again().await;
+        let body2 = json_with_status(again, 200)?;
+        let second = string_at(again, body2, "/id")?;
+        if first == second {
+            Ok(
+                Verdict::fail(format!("two creations returned the same id {first}"))
+                    .with(ex.evidence_at("/id", body.get("id")))
+                    .with(again.evidence_at("/id", body2.get("id"))),
+            )
+        } else {
+            Ok(Verdict::pass(format!(
+                "two creations returned {first} and {second}"
+            )))
+        }
+    })
+}
+
+fn time_at(ex: &Exchange, body: &Value, pointer: &str) -> Step<DateTime<Utc>> {
+    let s = string_at(ex, body, pointer)?;
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            Verdict::fail(format!(
+                "{pointer} `{s}` is not an RFC 3339 date-time ({e})"
+            ))
+            .with(ex.evidence_at(pointer, body.pointer(pointer)))
+        })
+}
+
+fn timestamps_order(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let issued = time_at(ex, body, "/issued_at")?;
+        let expires = time_at(ex, body, "/expires_at")?;
+        if issued <= expires {
+            Ok(Verdict::pass(format!(
+                "issued_at {issued} <= expires_at {expires} (lifespan {})",
+                humantime::format_duration((expires - issued).to_std().unwrap_or_default())
+            )))
+        } else {
+            Ok(
+                Verdict::fail(format!("issued_at {issued} is after expires_at {expires}"))
+                    .with(ex.evidence_at("/expires_at", body.get("expires_at"))),
+            )
+        }
+    })
+}
+
+fn issued_now(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let issued = time_at(ex, body, "/issued_at")?;
+        let tol =
+            chrono::Duration::from_std(ctx.cfg.clock_tolerance).unwrap_or(chrono::Duration::MAX);
+        let (lo, hi) = (ex.sent_at - tol, ex.received_at + tol);
+        if issued >= lo && issued <= hi {
+            Ok(Verdict::pass(format!(
+                "issued_at {issued} is within {} of the request ({})",
+                humantime::format_duration(ctx.cfg.clock_tolerance),
+                ex.sent_at
+            )))
+        } else {
+            Ok(Verdict::fail(format!(
+                "issued_at {issued} is more than --clock-tolerance {} away from this machine's clock when the request was made ({}); \
+                 either the target's clock is off or the flow is not new",
+                humantime::format_duration(ctx.cfg.clock_tolerance),
+                ex.sent_at
+            ))
+            .with(ex.evidence_at("/issued_at", body.get("issued_at"))))
+        }
+    })
+}
+
+fn not_expired(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let expires = time_at(ex, body, "/expires_at")?;
+        if expires > ex.received_at {
+            Ok(Verdict::pass(format!(
+                "expires_at {expires} is in the future"
+            )))
+        } else {
+            Ok(Verdict::fail(format!(
+                "the new flow is already expired: expires_at {expires} is not after {} (when the answer arrived)",
+                ex.received_at
+            ))
+            .with(ex.evidence_at("/expires_at", body.get("expires_at"))))
+        }
+    })
+}
+
+fn request_url(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let got = string_at(ex, body, "/request_url")?;
+        let want = &ex.request.url;
+        let Ok(parsed) = Url::parse(got) else {
+            return Ok(Verdict::fail(format!(
+                "request_url `{got}` is not an absolute URL; expected {want}"
+            ))
+            .with(ex.evidence_at("/request_url", body.get("request_url"))));
+        };
+        let mut diffs = Vec::new();
+        if parsed.scheme() != want.scheme() {
+            diffs.push(format!(
+                "scheme `{}` instead of `{}`",
+                parsed.scheme(),
+                want.scheme()
+            ));
+        }
+        if parsed.host_str() != want.host_str()
+            || parsed.port_or_known_default() != want.port_or_known_default()
+        {
+            diffs.push(format!(
+                "host `{}` instead of `{}`",
+                parsed.host_str().unwrap_or_default(),
+                want.host_str().unwrap_or_default()
+            ));
+        }
+        if parsed.path() != want.path() {
+            diffs.push(format!(
+                "path `{}` instead of `{}`",
+                parsed.path(),
+                want.path()
+            ));
+        }
+        if parsed.query() != want.query() {
+            diffs.push(format!(
+                "query `{}` instead of `{}`",
+                parsed.query().unwrap_or_default(),
+                want.query().unwrap_or_default()
+            ));
+        }
+        if diffs.is_empty() {
+            Ok(Verdict::pass(format!("request_url is {got}")))
+        } else {
+            Ok(Verdict::fail(format!(
+                "request_url `{got}` is not the URL requested ({want}): {}. Behind a proxy, set Kratos's \
+                 serve.public.base_url to the public URL and forward X-Forwarded-Host/Proto.",
+                diffs.join(", ")
+            ))
+            .with(ex.evidence_at("/request_url", body.get("request_url"))))
+        }
+    })
+}
+
+fn ui_action(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let id = string_at(ex, body, "/id")?;
+        let action = string_at(ex, body, "/ui/action")?;
+        let fail = |why: String| {
+            Ok(Verdict::fail(format!("ui.action `{action}` {why}"))
+                .with(ex.evidence_at("/ui/action", body.pointer("/ui/action"))))
+        };
+        let Ok(url) = Url::parse(action) else {
+            return fail("is not an absolute URL".to_owned());
+        };
+        if !url
+            .path()
+            .trim_end_matches('/')
+            .ends_with(crate::check::probes::paths::UPDATE)
+        {
+            return fail(format!("does not target the update endpoint (path `{}` does not end in /self-service/recovery)", url.path()));
+        }
+        let flows: Vec<String> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "flow")
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        if flows != [id] {
+            return fail(format!("must carry flow={id}; it carries {flows:?}"));
+        }
+        Ok(Verdict::pass(format!("ui.action is {action}")))
+    })
+}
+
+fn ui_method(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        equals(ex, body, "/ui/method", "POST")
+    })
+}
+
+fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let active = body.get("active").and_then(Value::as_str);
+        let nodes = body
+            .pointer("/ui/nodes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let attr = |n: &Value, k: &str| {
+            n.pointer(&format!("/attributes/{k}"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let in_group =
+            |n: &Value| active.is_none_or(|a| n.get("group").and_then(Value::as_str) == Some(a));
+        let email = nodes.iter().position(|n| {
+            attr(n, "name").as_deref() == Some("email")
+                && attr(n, "type").as_deref() == Some("email")
+                && in_group(n)
+        });
+        let submit = nodes.iter().position(|n| {
+            attr(n, "name").as_deref() == Some("method")
+                && attr(n, "type").as_deref() == Some("submit")
+                && active.is_none_or(|a| attr(n, "value").as_deref() == Some(a))
+                && in_group(n)
+        });
+        let group = active.map_or("any group".to_owned(), |a| format!("group `{a}`"));
+        match (email, submit) {
+            (Some(e), Some(s)) => Ok(Verdict::pass(format!(
+                "ui.nodes/{e} is the email input and ui.nodes/{s} the submit, in {group}"
+            ))),
+            (e, s) => {
+                let mut missing = Vec::new();
+                if e.is_none() {
+                    missing.push(format!("an input named `email` of type `email` in {group}"));
+                }
+                if s.is_none() {
+                    missing.push(format!(
+                        "a submit named `method`{} in {group}",
+                        active
+                            .map(|a| format!(" with value `{a}`"))
+                            .unwrap_or_default()
+                    ));
+                }
+                Ok(
+                    Verdict::fail(format!("ui.nodes lacks {}", missing.join(" and ")))
+                        .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))),
+                )
+            }
+        }
+    })
+}
+
+fn return_to_echo(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.return_to().await;
+        let want = ctx.cfg.allowed_return_to();
+        let body = json_with_status(ex, 200).map_err(|v| match v {
+            Verdict::Failed { detail, evidence } => Verdict::Failed {
+                detail: format!("{detail}. If {want} is not on the deployment's allow-list, pass one that is with --return-to"),
+                evidence,
+            },
+            other => other,
+        })?;
+        equals(ex, body, "/return_to", want.as_str())
+    })
+}
+
+fn return_to_forbidden(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.return_to_forbidden().await;
+        error_generic(ctx, ex, 400, Some("self_service_flow_return_to_forbidden"))
+    })
+}
+
+fn signed_in_token(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.signed_in_token().await)?;
+        error_generic(ctx, ex, 400, Some("session_already_available"))
+    })
+}
+
+fn signed_in_cookie(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.signed_in_cookie().await)?;
+        error_generic(ctx, ex, 400, Some("session_already_available"))
+    })
+}
+
+fn signed_in_bearer(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.signed_in_bearer().await)?;
+        error_generic(ctx, ex, 400, Some("session_already_available"))
+    })
+}
+
+fn invalid_token(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = ctx.invalid_token().await;
+        status(ex, 200)?;
+        Ok(Verdict::pass(
+            "an unknown token is treated as no session: 200",
+        ))
+    })
+}

@@ -1,0 +1,100 @@
+//! `get_flow.*`: `GET /self-service/recovery/flows?id=` (getRecoveryFlow): a created flow is
+//! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
+
+use super::{
+    error_generic, json_with_status, precondition, schema, status, Check, Ctx, Judged, Needs,
+    Operation, Phase, Verdict,
+};
+use crate::report::RuleSource;
+use crate::schema::Component;
+use serde_json::Value;
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    rule: &'static str,
+    source: RuleSource,
+    requires: &'static [&'static str],
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation: Operation::GetFlow,
+        rule,
+        source,
+        requires,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("get_flow.200", "A created flow is retrievable",
+        "getRecoveryFlow with the id of a flow just created answers 200", RuleSource::OpenApi, &["create_native.200"], status_200),
+    check("get_flow.schema", "The retrieved flow is a valid recoveryFlow",
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, &["get_flow.200"], schema_valid),
+    check("get_flow.same_flow", "The retrieved flow is the created one",
+        "the retrieved flow has the created flow's id, type and state", RuleSource::SpecProse, &["get_flow.200"], same_flow),
+    check("get_flow.unknown_id.404", "An unknown flow id answers 404",
+        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, &["preflight.recovery_enabled"], unknown_id),
+    check("get_flow.malformed_id.404", "A malformed flow id answers 404",
+        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, &["preflight.recovery_enabled"], malformed_id),
+];
+
+fn status_200(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.get_flow().await)?;
+        status(ex, 200)?;
+        Ok(Verdict::pass(format!("answered {}", ex.describe())))
+    })
+}
+
+fn schema_valid(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.get_flow().await)?;
+        status(ex, 200)?;
+        schema(ctx, ex, Component::RecoveryFlow)
+    })
+}
+
+fn same_flow(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let created = ctx.create_native().await;
+        let ex = precondition(ctx.get_flow().await)?;
+        let a = json_with_status(created, 200)?;
+        let b = json_with_status(ex, 200)?;
+        let mut diffs = Vec::new();
+        for field in ["id", "type", "state"] {
+            if a.get(field) != b.get(field) {
+                diffs.push((field, a.get(field).cloned(), b.get(field).cloned()));
+            }
+        }
+        if diffs.is_empty() {
+            return Ok(Verdict::pass("same id, type and state as at creation"));
+        }
+        let show = |v: &Option<Value>| v.as_ref().map_or("nothing".to_owned(), Value::to_string);
+        let text: Vec<String> = diffs
+            .iter()
+            .map(|(f, want, got)| {
+                format!("{f} is {} but was {} at creation", show(got), show(want))
+            })
+            .collect();
+        let (first, _, _) = diffs[0];
+        Ok(
+            Verdict::fail(format!("the retrieved flow differs: {}", text.join("; ")))
+                .with(ex.evidence_at(&format!("/{first}"), b.get(first)))
+                .with(created.evidence_at(&format!("/{first}"), a.get(first))),
+        )
+    })
+}
+
+fn unknown_id(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move { error_generic(ctx, ctx.get_unknown().await, 404, None) })
+}
+
+fn malformed_id(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move { error_generic(ctx, ctx.get_malformed().await, 404, None) })
+}

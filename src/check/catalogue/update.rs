@@ -1,0 +1,253 @@
+//! `update.*`: `POST /self-service/recovery?flow=` (updateRecoveryFlow) with the flow's active
+//! method (`code` by default): an email moves the flow to `sent_email` with the "sent" message, a
+//! missing email answers a 400 flow with a message on the email node, and a wrong code keeps the
+//! flow in `sent_email` with an error message. Every body is validated against its schema.
+
+use super::{
+    equals, has_ui_message, json_with_status, precondition, schema, status, Check, Ctx, Judged,
+    Needs, Operation, Phase, Verdict,
+};
+use crate::check::probes::flow_method;
+use crate::report::RuleSource;
+use crate::schema::Component;
+use serde_json::Value;
+
+const PRE: &[&str] = &["preflight.recovery_enabled"];
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    rule: &'static str,
+    source: RuleSource,
+    requires: &'static [&'static str],
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation: Operation::Update,
+        rule,
+        source,
+        requires,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check(
+        "update.email.200",
+        "Submitting an email answers 200 JSON",
+        "POST {method, email} to a new flow answers 200 application/json",
+        RuleSource::OpenApi,
+        PRE,
+        email_200,
+    ),
+    check(
+        "update.email.schema",
+        "The answer to an email is a valid recoveryFlow",
+        "the 200 body validates against recoveryFlow",
+        RuleSource::OpenApi,
+        &["update.email.200"],
+        email_schema,
+    ),
+    check(
+        "update.email.state",
+        "After the email the flow is in sent_email",
+        "state == \"sent_email\" (for known and unknown addresses alike: no enumeration)",
+        RuleSource::SpecProse,
+        &["update.email.200"],
+        email_state,
+    ),
+    check(
+        "update.email.message",
+        "After the email the flow says the message was sent",
+        "ui.messages holds the info message 1060003 (code) or 1060002 (link)",
+        RuleSource::ObservedKratos,
+        &["update.email.200"],
+        email_message,
+    ),
+    check(
+        "update.missing_email.400",
+        "Submitting without email answers 400",
+        "POST {method} without email answers 400",
+        RuleSource::OpenApi,
+        PRE,
+        missing_400,
+    ),
+    check(
+        "update.missing_email.schema",
+        "The 400 is a recoveryFlow with errors",
+        "the 400 body validates against recoveryFlow (a flow with validation messages)",
+        RuleSource::OpenApi,
+        &["update.missing_email.400"],
+        missing_schema,
+    ),
+    check(
+        "update.missing_email.message",
+        "The email node says what is missing",
+        "the `email` node carries a message of type error",
+        RuleSource::ObservedKratos,
+        &["update.missing_email.400"],
+        missing_message,
+    ),
+    check(
+        "update.wrong_code.200",
+        "A wrong code answers 200",
+        "POST {method: code, code: <wrong>} in sent_email answers 200 (not 400)",
+        RuleSource::ObservedKratos,
+        &["update.email.state"],
+        wrong_200,
+    ),
+    check(
+        "update.wrong_code.schema",
+        "The answer to a wrong code is a valid recoveryFlow",
+        "the 200 body validates against recoveryFlow",
+        RuleSource::OpenApi,
+        &["update.wrong_code.200"],
+        wrong_schema,
+    ),
+    check(
+        "update.wrong_code.state",
+        "A wrong code keeps the flow in sent_email",
+        "state stays \"sent_email\"",
+        RuleSource::SpecProse,
+        &["update.wrong_code.200"],
+        wrong_state,
+    ),
+    check(
+        "update.wrong_code.message",
+        "A wrong code is reported as an error",
+        "ui.messages holds a message of type error (Kratos: 4060006)",
+        RuleSource::ObservedKratos,
+        &["update.wrong_code.200"],
+        wrong_message,
+    ),
+];
+
+fn email_200(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_email().await)?;
+        let resp = status(ex, 200)?;
+        if !resp.is_json_content_type() {
+            return Ok(
+                Verdict::fail(format!("expected application/json, got {}", ex.describe()))
+                    .with(ex.evidence()),
+            );
+        }
+        Ok(Verdict::pass(format!("answered {}", ex.describe())))
+    })
+}
+
+fn email_schema(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_email().await)?;
+        status(ex, 200)?;
+        schema(ctx, ex, Component::RecoveryFlow)
+    })
+}
+
+fn email_state(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_email().await)?;
+        let body = json_with_status(ex, 200)?;
+        equals(ex, body, "/state", "sent_email")
+    })
+}
+
+fn email_message(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_email().await)?;
+        let body = json_with_status(ex, 200)?;
+        let (ids, what): (&[u64], _) = match flow_method(ctx.update_flow().await).as_str() {
+            "link" => (&[1060002], "the \"recovery link sent\" message"),
+            _ => (&[1060003], "the \"recovery code sent\" message"),
+        };
+        has_ui_message(ex, body, "info", ids, what)
+    })
+}
+
+fn missing_400(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_missing_email().await)?;
+        status(ex, 400)?;
+        Ok(Verdict::pass(format!("answered {}", ex.describe())))
+    })
+}
+
+fn missing_schema(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_missing_email().await)?;
+        status(ex, 400)?;
+        schema(ctx, ex, Component::RecoveryFlow)
+    })
+}
+
+fn missing_message(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_missing_email().await)?;
+        let body = json_with_status(ex, 400)?;
+        let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
+        let email =
+            nodes.into_iter().flatten().enumerate().find(|(_, n)| {
+                n.pointer("/attributes/name").and_then(Value::as_str) == Some("email")
+            });
+        let Some((i, node)) = email else {
+            return Ok(
+                Verdict::fail("the 400 flow has no `email` node to carry the message")
+                    .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))),
+            );
+        };
+        let pointer = format!("/ui/nodes/{i}/messages");
+        let error = node
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|m| m.get("type").and_then(Value::as_str) == Some("error"));
+        match error {
+            Some(m) => Ok(Verdict::pass(format!(
+                "the email node says {}",
+                m.get("text").unwrap_or(&Value::Null)
+            ))),
+            None => Ok(Verdict::fail(format!(
+                "the email node carries no error message ({pointer})"
+            ))
+            .with(ex.evidence_at(&pointer, node.get("messages")))),
+        }
+    })
+}
+
+fn wrong_200(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_wrong_code().await)?;
+        status(ex, 200)?;
+        Ok(Verdict::pass(format!("answered {}", ex.describe())))
+    })
+}
+
+fn wrong_schema(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_wrong_code().await)?;
+        status(ex, 200)?;
+        schema(ctx, ex, Component::RecoveryFlow)
+    })
+}
+
+fn wrong_state(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_wrong_code().await)?;
+        let body = json_with_status(ex, 200)?;
+        equals(ex, body, "/state", "sent_email")
+    })
+}
+
+fn wrong_message(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.update_wrong_code().await)?;
+        let body = json_with_status(ex, 200)?;
+        has_ui_message(ex, body, "error", &[], "an error message about the code")
+    })
+}

@@ -1,0 +1,531 @@
+//! The flags of `recovery-harness check` and their validation into a [`RunConfig`]: every value a
+//! run depends on is checked here, once, so the runner never meets a malformed input.
+
+use super::CheckError;
+use crate::schema::SchemaArgs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// The default `--max-body-size`: generous for a recovery flow (a few KiB), small enough that a
+/// runaway body cannot exhaust memory.
+pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
+
+/// Flags of `recovery-harness check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Base URL of the deployment's public API, including any prefix (https://host/auth). Omitted: the embedded reference server.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Session token of a signed-in identity, for the "already signed in" checks.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "RECOVERY_HARNESS_SESSION_TOKEN",
+        hide_env_values = true
+    )]
+    pub session_token: Option<String>,
+    /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub session_cookie: Option<String>,
+    /// Where conformance.json, junit.xml and summary.md are written (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    pub report_dir: PathBuf,
+    /// Per-request timeout (connect, headers and body).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration)]
+    pub timeout: Duration,
+    /// Overall deadline of the run: checks still waiting then fail with that reason.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cli::parse_duration)]
+    pub deadline: Duration,
+    /// Run only the checks whose id matches (prefix at a dot boundary, or a glob with `*`); repeatable or comma-separated.
+    /// Prerequisites of a selected check run too.
+    #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Generated requests per property-based probe (0 skips the probes).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub fuzz_cases: u32,
+    /// Seed of the property-based probing (printed in the report; the same seed replays the same requests).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Do not verify the target's TLS certificate (reported loudly).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Largest response body read; a longer body fails its checks and is not read further (e.g. 4MiB, 512KiB).
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    pub max_body_size: u64,
+    /// How far the target's clock may be from this machine's for `issued_at`.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::cli::parse_duration)]
+    pub clock_tolerance: Duration,
+    /// A `return_to` the deployment allows (default: TARGET/self-service/recovery-harness, which Kratos always allows when TARGET is its public base URL).
+    #[arg(long, value_name = "URL")]
+    pub return_to: Option<String>,
+    /// A `return_to` the deployment must refuse.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://recovery-harness.invalid/forbidden"
+    )]
+    pub forbidden_return_to: String,
+    /// Address submitted to the update endpoint (an unknown address gets the same answer; nothing is delivered to example.com).
+    #[arg(
+        long,
+        value_name = "EMAIL",
+        default_value = "recovery-harness@example.com"
+    )]
+    pub email: String,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Only failures and the summary line on the terminal; no progress indicator.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print every check id with its operation and title, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Schema source.
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+}
+
+impl Default for CheckArgs {
+    fn default() -> Self {
+        CheckArgs {
+            target: None,
+            session_token: None,
+            session_cookie: None,
+            report_dir: PathBuf::from("reports/latest"),
+            timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(300),
+            only: Vec::new(),
+            fuzz_cases: 64,
+            seed: None,
+            insecure: false,
+            max_body_size: DEFAULT_MAX_BODY,
+            clock_tolerance: Duration::from_secs(120),
+            return_to: None,
+            forbidden_return_to: "https://recovery-harness.invalid/forbidden".to_owned(),
+            email: "recovery-harness@example.com".to_owned(),
+            concurrency: 16,
+            quiet: false,
+            list: false,
+            schema: SchemaArgs::default(),
+        }
+    }
+}
+
+/// A session cookie as sent by a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    /// Cookie name (`ory_kratos_session`, `chx_auth_session`, ...).
+    pub name: String,
+    /// Cookie value (a secret).
+    pub value: String,
+}
+
+impl SessionCookie {
+    /// Parses `NAME=VALUE`.
+    pub fn parse(s: &str) -> Result<Self, CheckError> {
+        let bad = |reason: &str| CheckError::BadCookie {
+            reason: reason.to_owned(),
+        };
+        let (name, value) = s
+            .split_once('=')
+            .ok_or_else(|| bad("there is no `=` between name and value"))?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad("the name is empty"));
+        }
+        // RFC 6265 cookie-name is an HTTP token.
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
+            return Err(bad(
+                "the name may only hold letters, digits and !#$%&'*+-.^_`|~",
+            ));
+        }
+        if value.is_empty() {
+            return Err(bad("the value is empty"));
+        }
+        if value
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b';' || b == b' ')
+        {
+            return Err(bad(
+                "the value holds a space, `;` or a control character; give one cookie, not a Cookie header",
+            ));
+        }
+        Ok(SessionCookie {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+
+    /// `NAME=VALUE` for a `Cookie` header.
+    pub fn header_value(&self) -> String {
+        format!("{}={}", self.name, self.value)
+    }
+}
+
+/// Credentials of a signed-in identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// A session token (`X-Session-Token`, `Authorization: Bearer`).
+    pub session_token: Option<String>,
+    /// A session cookie.
+    pub session_cookie: Option<SessionCookie>,
+}
+
+impl Credentials {
+    /// Every secret value, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.session_token {
+            out.push(t.clone());
+        }
+        if let Some(c) = &self.session_cookie {
+            out.push(c.value.clone());
+        }
+        out
+    }
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Base URL without a trailing slash; `None` until the embedded server is started.
+    pub target: Option<Url>,
+    /// Whether the target is the embedded reference server.
+    pub embedded: bool,
+    /// Signed-in credentials.
+    pub credentials: Credentials,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Overall deadline.
+    pub deadline: Duration,
+    /// `--only` patterns.
+    pub only: Vec<String>,
+    /// Fuzz cases per probe.
+    pub fuzz_cases: u32,
+    /// Fuzz seed (chosen at random when not given, and reported).
+    pub seed: u64,
+    /// TLS verification off.
+    pub insecure: bool,
+    /// Body cap in bytes.
+    pub max_body_size: u64,
+    /// Clock tolerance.
+    pub clock_tolerance: Duration,
+    /// Allowed `return_to` (`None`: derived from the target).
+    pub return_to: Option<Url>,
+    /// Forbidden `return_to`.
+    pub forbidden_return_to: Url,
+    /// Submitted email address.
+    pub email: String,
+    /// Requests in flight.
+    pub concurrency: usize,
+}
+
+impl RunConfig {
+    /// Validates the flags.
+    pub fn from_args(args: &CheckArgs) -> Result<Self, CheckError> {
+        let target = args.target.as_deref().map(parse_target).transpose()?;
+        let session_token = match args.session_token.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
+                return Err(CheckError::BadFlag {
+                    flag: "session-token",
+                    reason: "the token holds a control character (a stray newline?)".to_owned(),
+                })
+            }
+            Some(t) => Some(t.to_owned()),
+        };
+        let session_cookie = args
+            .session_cookie
+            .as_deref()
+            .map(SessionCookie::parse)
+            .transpose()?;
+        if args.timeout.is_zero() {
+            return Err(bad_flag("timeout", "must be more than 0, e.g. 10s"));
+        }
+        if args.deadline.is_zero() {
+            return Err(bad_flag("deadline", "must be more than 0, e.g. 5m"));
+        }
+        if args.max_body_size < 1024 {
+            return Err(bad_flag(
+                "max-body-size",
+                "must be at least 1KiB; a recovery flow alone is a few KiB",
+            ));
+        }
+        if args.concurrency == 0 {
+            return Err(bad_flag("concurrency", "must be at least 1"));
+        }
+        let return_to = args
+            .return_to
+            .as_deref()
+            .map(|s| parse_absolute("return-to", s))
+            .transpose()?;
+        let forbidden_return_to = parse_absolute("forbidden-return-to", &args.forbidden_return_to)?;
+        let email = args.email.trim().to_owned();
+        if !email.contains('@') || email.len() > 320 {
+            return Err(bad_flag(
+                "email",
+                "must be an email address such as qa@example.com",
+            ));
+        }
+        let only: Vec<String> = args
+            .only
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let config = RunConfig {
+            embedded: target.is_none(),
+            target,
+            credentials: Credentials {
+                session_token,
+                session_cookie,
+            },
+            timeout: args.timeout,
+            deadline: args.deadline,
+            only,
+            fuzz_cases: args.fuzz_cases,
+            seed: args.seed.unwrap_or_else(rand::random),
+            insecure: args.insecure,
+            max_body_size: args.max_body_size,
+            clock_tolerance: args.clock_tolerance,
+            return_to,
+            forbidden_return_to,
+            email,
+            concurrency: args.concurrency,
+        };
+        // Fail on a pattern that selects nothing before any request is sent.
+        super::catalogue::select(&config.only)?;
+        Ok(config)
+    }
+
+    /// Points the run at an embedded reference server and takes its credentials (unless given).
+    pub fn use_embedded(
+        &mut self,
+        server: &crate::server::RunningServer,
+    ) -> Result<(), CheckError> {
+        let url =
+            parse_target(server.base_url()).map_err(|e| CheckError::Embedded(e.to_string()))?;
+        self.target = Some(url);
+        self.embedded = true;
+        if self.credentials.session_token.is_none() {
+            self.credentials.session_token = Some(server.session_token().to_owned());
+        }
+        if self.credentials.session_cookie.is_none() {
+            self.credentials.session_cookie = embedded_cookie(server);
+        }
+        Ok(())
+    }
+
+    /// The base URL (only `None` before [`RunConfig::use_embedded`]).
+    pub fn base(&self) -> Result<&Url, CheckError> {
+        self.target.as_ref().ok_or_else(|| CheckError::BadTarget {
+            value: String::new(),
+            reason: "no target was set".to_owned(),
+        })
+    }
+
+    /// `base` + `path` (`path` starts with `/`).
+    pub fn url(&self, path: &str) -> Url {
+        let mut base = self
+            .target
+            .clone()
+            .unwrap_or_else(|| Url::parse("http://127.0.0.1/").expect("constant URL"));
+        let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
+        base.set_path(&joined);
+        base
+    }
+
+    /// The allowed `return_to`.
+    pub fn allowed_return_to(&self) -> Url {
+        self.return_to
+            .clone()
+            .unwrap_or_else(|| self.url("/self-service/recovery-harness"))
+    }
+}
+
+fn embedded_cookie(server: &crate::server::RunningServer) -> Option<SessionCookie> {
+    SessionCookie::parse(&server.session_cookie()).ok()
+}
+
+fn bad_flag(flag: &'static str, reason: &str) -> CheckError {
+    CheckError::BadFlag {
+        flag,
+        reason: reason.to_owned(),
+    }
+}
+
+fn parse_absolute(flag: &'static str, s: &str) -> Result<Url, CheckError> {
+    let url = Url::parse(s.trim()).map_err(|e| CheckError::BadFlag {
+        flag,
+        reason: format!("`{s}` is not an absolute URL ({e})"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(CheckError::BadFlag {
+            flag,
+            reason: format!("`{s}` must be an http or https URL"),
+        });
+    }
+    Ok(url)
+}
+
+/// Parses and normalises `--target`: absolute http(s), no query or fragment, no trailing slash.
+pub fn parse_target(s: &str) -> Result<Url, CheckError> {
+    let bad = |reason: String| CheckError::BadTarget {
+        value: s.to_owned(),
+        reason,
+    };
+    let mut url = Url::parse(s.trim()).map_err(|e| bad(format!("not an absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!(
+            "the scheme is `{}`, not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("there is no host".to_owned()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("a base URL has no query or fragment".to_owned()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "credentials in the URL would leak into reports; use --session-token or --session-cookie".to_owned(),
+        ));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// Parses a size such as `4MiB`, `512KiB`, `1000000`, `2MB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size; use e.g. 4MiB, 512KiB, 100000"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1024,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1024 * 1024,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1024 * 1024 * 1024,
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit; use B, KiB, MiB, GiB, KB, MB, GB"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Creates `dir` and proves a file can be written in it.
+pub fn ensure_writable(dir: &Path) -> Result<(), CheckError> {
+    let err = |source| CheckError::ReportDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(".recovery-harness-write-test");
+    std::fs::write(&probe, b"").map_err(err)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_normalised_and_bad_ones_explained() {
+        assert_eq!(
+            parse_target("https://host/auth/")
+                .map(|u| u.to_string())
+                .ok(),
+            Some("https://host/auth".to_owned())
+        );
+        assert_eq!(
+            parse_target("http://127.0.0.1:4433")
+                .map(|u| u.to_string())
+                .ok(),
+            Some("http://127.0.0.1:4433/".to_owned())
+        );
+        for bad in [
+            "host:4433",
+            "ftp://host",
+            "https://host/?a=b",
+            "not a url",
+            "https://u:p@host",
+        ] {
+            assert!(
+                matches!(parse_target(bad), Err(CheckError::BadTarget { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cookies_parse_as_name_value() {
+        let c = SessionCookie::parse("chx_auth_session=abc=def").ok();
+        assert_eq!(
+            c,
+            Some(SessionCookie {
+                name: "chx_auth_session".to_owned(),
+                value: "abc=def".to_owned()
+            })
+        );
+        for bad in ["novalue", "=v", "a=", "a b=c", "a=b; c=d"] {
+            assert!(SessionCookie::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("4XB").is_err());
+    }
+
+    #[test]
+    fn default_matches_the_flag_defaults() {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: CheckArgs,
+        }
+        let mut parsed =
+            <Wrapper as clap::Parser>::try_parse_from(["check"]).expect("no flags parse");
+        // The environment may hold a token (RECOVERY_HARNESS_SESSION_TOKEN); that is not a default.
+        parsed.args.session_token = None;
+        assert_eq!(
+            format!("{:?}", parsed.args),
+            format!("{:?}", CheckArgs::default())
+        );
+    }
+
+    #[test]
+    fn urls_join_under_the_prefix() {
+        let mut cfg = RunConfig::from_args(&CheckArgs::default()).expect("defaults are valid");
+        cfg.target = parse_target("https://host/auth").ok();
+        assert_eq!(
+            cfg.url("/self-service/recovery/api").as_str(),
+            "https://host/auth/self-service/recovery/api"
+        );
+        cfg.target = parse_target("https://host").ok();
+        assert_eq!(
+            cfg.url("/self-service/recovery").as_str(),
+            "https://host/self-service/recovery"
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! The shared exchanges of a run. Each probe is sent at most once, the first time a check asks for
+//! it, and judged by every check that reads it; probes that depend on another (reading the flow
+//! that a creation returned) await it. Everything else runs concurrently. Every exchange is also
+//! logged with the statuses its probe expects, so `default.error_bodies` can judge the unexpected
+//! ones at the end.
+
+use super::client::{Client, Exchange, Request};
+use super::config::RunConfig;
+use crate::schema::Schemas;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+use url::Url;
+
+/// Paths of the recovery API, relative to the target.
+pub mod paths {
+    /// createNativeRecoveryFlow.
+    pub const CREATE_NATIVE: &str = "/self-service/recovery/api";
+    /// createBrowserRecoveryFlow.
+    pub const CREATE_BROWSER: &str = "/self-service/recovery/browser";
+    /// getRecoveryFlow.
+    pub const GET_FLOW: &str = "/self-service/recovery/flows";
+    /// updateRecoveryFlow.
+    pub const UPDATE: &str = "/self-service/recovery";
+}
+
+/// A token no deployment accepts (shaped like Kratos's `ory_st_` tokens).
+pub const INVALID_TOKEN: &str = "ory_st_recoveryharnessinvalidtoken00000000";
+
+/// A well-formed flow id no deployment has.
+pub const UNKNOWN_FLOW_ID: &str = "9d0a1f3c-5b7e-4c2a-8e6f-0123456789ab";
+
+/// An exchange and the statuses its probe expects.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// The exchange.
+    pub exchange: Arc<Exchange>,
+    /// Statuses the probe was designed to provoke (others are "unexpected").
+    pub expected: &'static [u16],
+}
+
+type Cell = OnceCell<Arc<Exchange>>;
+
+#[derive(Debug, Default)]
+struct Cells {
+    create_native: Cell,
+    create_native_again: Cell,
+    return_to: Cell,
+    return_to_forbidden: Cell,
+    signed_in_token: Cell,
+    signed_in_cookie: Cell,
+    signed_in_bearer: Cell,
+    invalid_token: Cell,
+    get_flow: Cell,
+    get_unknown: Cell,
+    get_malformed: Cell,
+    wrong_method: Cell,
+    create_browser: Cell,
+    update_flow: Cell,
+    update_email: Cell,
+    update_wrong_code: Cell,
+    missing_email_flow: Cell,
+    update_missing_email: Cell,
+}
+
+/// The context every judging function reads: configuration, client, schemas, shared exchanges.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The validated configuration.
+    pub cfg: Arc<RunConfig>,
+    /// The HTTP client.
+    pub client: Client,
+    /// Compiled schemas.
+    pub schemas: Arc<Schemas>,
+    cells: Cells,
+    log: Mutex<Vec<Logged>>,
+}
+
+impl Ctx {
+    /// A context for one run.
+    pub fn new(cfg: Arc<RunConfig>, client: Client, schemas: Arc<Schemas>) -> Self {
+        Ctx {
+            cfg,
+            client,
+            schemas,
+            cells: Cells::default(),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every exchange sent by a probe so far.
+    pub fn log(&self) -> Vec<Logged> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Sends a request outside the probe cells, logging it with its expected statuses.
+    pub async fn send_logged(&self, request: Request, expected: &'static [u16]) -> Arc<Exchange> {
+        let ex = Arc::new(self.client.send(request).await);
+        if let Ok(mut log) = self.log.lock() {
+            log.push(Logged {
+                exchange: ex.clone(),
+                expected,
+            });
+        }
+        ex
+    }
+
+    async fn memo<'a>(
+        &'a self,
+        cell: &'a Cell,
+        expected: &'static [u16],
+        make: impl FnOnce() -> Request,
+    ) -> &'a Exchange {
+        cell.get_or_init(|| self.send_logged(make(), expected))
+            .await
+            .as_ref()
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> Url {
+        self.cfg.url(path)
+    }
+
+    fn url_with(&self, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut url = self.url(path);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// The plain native flow creation (no credentials): the flow most checks read.
+    pub async fn create_native(&self) -> &Exchange {
+        self.memo(&self.cells.create_native, &[200], || {
+            Request::get("create_native", self.url(paths::CREATE_NATIVE))
+        })
+        .await
+    }
+
+    /// A second plain creation, sent after the first completed (ids must differ).
+    pub async fn create_native_again(&self) -> &Exchange {
+        self.create_native().await;
+        self.memo(&self.cells.create_native_again, &[200], || {
+            Request::get("create_native.again", self.url(paths::CREATE_NATIVE))
+        })
+        .await
+    }
+
+    /// Creation with an allowed `return_to`.
+    pub async fn return_to(&self) -> &Exchange {
+        self.memo(&self.cells.return_to, &[200], || {
+            let rt = self.cfg.allowed_return_to();
+            Request::get(
+                "create_native.return_to",
+                self.url_with(paths::CREATE_NATIVE, &[("return_to", rt.as_str())]),
+            )
+        })
+        .await
+    }
+
+    /// Creation with a forbidden `return_to`.
+    pub async fn return_to_forbidden(&self) -> &Exchange {
+        self.memo(&self.cells.return_to_forbidden, &[400], || {
+            Request::get(
+                "create_native.return_to_forbidden",
+                self.url_with(
+                    paths::CREATE_NATIVE,
+                    &[("return_to", self.cfg.forbidden_return_to.as_str())],
+                ),
+            )
+        })
+        .await
+    }
+
+    /// Creation while signed in through `X-Session-Token`.
+    pub async fn signed_in_token(&self) -> Result<&Exchange, String> {
+        let token = self.token()?;
+        Ok(self
+            .memo(&self.cells.signed_in_token, &[400], || {
+                Request::get(
+                    "create_native.signed_in.token",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("X-Session-Token", token)
+            })
+            .await)
+    }
+
+    /// Creation while signed in through the session cookie.
+    pub async fn signed_in_cookie(&self) -> Result<&Exchange, String> {
+        let cookie = self
+            .cfg
+            .credentials
+            .session_cookie
+            .as_ref()
+            .ok_or_else(|| "no --session-cookie NAME=VALUE given".to_owned())?;
+        Ok(self
+            .memo(&self.cells.signed_in_cookie, &[400], || {
+                Request::get(
+                    "create_native.signed_in.cookie",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("Cookie", cookie.header_value())
+            })
+            .await)
+    }
+
+    /// Creation while signed in through `Authorization: Bearer`.
+    pub async fn signed_in_bearer(&self) -> Result<&Exchange, String> {
+        let token = self.token()?;
+        Ok(self
+            .memo(&self.cells.signed_in_bearer, &[400], || {
+                Request::get(
+                    "create_native.signed_in.bearer",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("Authorization", format!("Bearer {token}"))
+            })
+            .await)
+    }
+
+    /// Creation with a token no deployment accepts.
+    pub async fn invalid_token(&self) -> &Exchange {
+        self.memo(&self.cells.invalid_token, &[200], || {
+            Request::get(
+                "create_native.invalid_token",
+                self.url(paths::CREATE_NATIVE),
+            )
+            .header("X-Session-Token", INVALID_TOKEN)
+        })
+        .await
+    }
+
+    fn token(&self) -> Result<&str, String> {
+        self.cfg
+            .credentials
+            .session_token
+            .as_deref()
+            .ok_or_else(|| {
+                "no --session-token (or RECOVERY_HARNESS_SESSION_TOKEN) given".to_owned()
+            })
+    }
+
+    /// getRecoveryFlow of the plain creation's flow.
+    pub async fn get_flow(&self) -> Result<&Exchange, String> {
+        let id = flow_id(self.create_native().await)?;
+        Ok(self
+            .memo(&self.cells.get_flow, &[200], || {
+                Request::get("get_flow", self.url_with(paths::GET_FLOW, &[("id", &id)]))
+            })
+            .await)
+    }
+
+    /// getRecoveryFlow of a well-formed unknown id.
+    pub async fn get_unknown(&self) -> &Exchange {
+        self.memo(&self.cells.get_unknown, &[404], || {
+            Request::get(
+                "get_flow.unknown_id",
+                self.url_with(paths::GET_FLOW, &[("id", UNKNOWN_FLOW_ID)]),
+            )
+        })
+        .await
+    }
+
+    /// getRecoveryFlow of a malformed id.
+    pub async fn get_malformed(&self) -> &Exchange {
+        self.memo(&self.cells.get_malformed, &[404], || {
+            Request::get(
+                "get_flow.malformed_id",
+                self.url_with(paths::GET_FLOW, &[("id", "not-a-flow-id")]),
+            )
+        })
+        .await
+    }
+
+    /// A method the creation route does not allow.
+    pub async fn wrong_method(&self) -> &Exchange {
+        self.memo(&self.cells.wrong_method, &[405], || {
+            let mut r = Request::get("default.method_not_allowed", self.url(paths::CREATE_NATIVE));
+            r.method = reqwest::Method::DELETE;
+            r
+        })
+        .await
+    }
+
+    /// The browser flow creation, asking for JSON.
+    pub async fn create_browser(&self) -> &Exchange {
+        self.memo(&self.cells.create_browser, &[200], || {
+            Request::get("create_browser", self.url(paths::CREATE_BROWSER))
+        })
+        .await
+    }
+
+    /// The flow the email / wrong-code submissions go to.
+    pub async fn update_flow(&self) -> &Exchange {
+        self.memo(&self.cells.update_flow, &[200], || {
+            Request::get("update.flow", self.url(paths::CREATE_NATIVE))
+        })
+        .await
+    }
+
+    /// The email submission.
+    pub async fn update_email(&self) -> Result<&Exchange, String> {
+        let flow = self.update_flow().await;
+        let id = flow_id(flow)?;
+        let method = flow_method(flow);
+        Ok(self
+            .memo(&self.cells.update_email, &[200], || {
+                Request::post_json(
+                    "update.email",
+                    self.url_with(paths::UPDATE, &[("flow", &id)]),
+                    &json!({"method": method, "email": self.cfg.email}),
+                )
+            })
+            .await)
+    }
+
+    /// A wrong code, after the email submission.
+    pub async fn update_wrong_code(&self) -> Result<&Exchange, String> {
+        let flow = self.update_flow().await;
+        let id = flow_id(flow)?;
+        let method = flow_method(flow);
+        if method != "code" {
+            return Err(format!(
+                "the active method is `{method}`, which has no code to submit (only `code` has)"
+            ));
+        }
+        self.update_email().await?;
+        Ok(self
+            .memo(&self.cells.update_wrong_code, &[200], || {
+                Request::post_json(
+                    "update.wrong_code",
+                    self.url_with(paths::UPDATE, &[("flow", &id)]),
+                    &json!({"method": "code", "code": "000000"}),
+                )
+            })
+            .await)
+    }
+
+    /// The flow the missing-email submission goes to.
+    pub async fn missing_email_flow(&self) -> &Exchange {
+        self.memo(&self.cells.missing_email_flow, &[200], || {
+            Request::get("update.missing_email.flow", self.url(paths::CREATE_NATIVE))
+        })
+        .await
+    }
+
+    /// A submission without email.
+    pub async fn update_missing_email(&self) -> Result<&Exchange, String> {
+        let flow = self.missing_email_flow().await;
+        let id = flow_id(flow)?;
+        let method = flow_method(flow);
+        Ok(self
+            .memo(&self.cells.update_missing_email, &[400], || {
+                Request::post_json(
+                    "update.missing_email",
+                    self.url_with(paths::UPDATE, &[("flow", &id)]),
+                    &json!({ "method": method }),
+                )
+            })
+            .await)
+    }
+}
+
+/// The flow id a creation returned, or why there is none.
+pub fn flow_id(ex: &Exchange) -> Result<String, String> {
+    match ex.json().and_then(|b| b.get("id")).and_then(Value::as_str) {
+        Some(id) if ex.status() == Some(200) => Ok(id.to_owned()),
+        _ => Err(format!(
+            "no flow to use: creating one ({} {}) answered {}",
+            ex.request.method,
+            ex.redact(ex.request.url.as_str()),
+            ex.describe()
+        )),
+    }
+}
+
+/// The recovery method a flow offers: its `active`, else its submit button's value, else `code`.
+pub fn flow_method(ex: &Exchange) -> String {
+    let body = ex.json();
+    if let Some(active) = body.and_then(|b| b.get("active")).and_then(Value::as_str) {
+        if !active.is_empty() {
+            return active.to_owned();
+        }
+    }
+    body.and_then(|b| b.pointer("/ui/nodes"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|n| {
+            n.pointer("/attributes/name").and_then(Value::as_str) == Some("method")
+                && n.pointer("/attributes/type").and_then(Value::as_str) == Some("submit")
+        })
+        .and_then(|n| n.pointer("/attributes/value"))
+        .and_then(Value::as_str)
+        .unwrap_or("code")
+        .to_owned()
+}

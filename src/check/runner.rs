@@ -1,0 +1,219 @@
+//! The runner: selects checks (`--only` plus prerequisites), judges them concurrently (each check
+//! awaits its prerequisites' verdicts, shared exchanges are sent once), skips what lacks inputs or
+//! a passed prerequisite, bounds everything by the overall deadline, and assembles the
+//! [`RunReport`]. A run in which every request failed to connect is an error (exit 2), not a
+//! report full of failures.
+
+use super::catalogue::{self, Check, Needs, Phase, Verdict};
+use super::client::{Client, TransportKind};
+use super::config::RunConfig;
+use super::probes::Ctx;
+use super::CheckError;
+use crate::report::terminal::Progress;
+use crate::report::{redact, CheckResult, RunReport, Status};
+use crate::schema::Schemas;
+use futures::future::{join_all, FutureExt, LocalBoxFuture};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::OnceCell;
+
+/// Options of a run that are not flags.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The live progress indicator (none: no indicator).
+    pub progress: Option<Progress>,
+}
+
+struct Runner<'a> {
+    ctx: &'a Ctx,
+    selected: Vec<&'static Check>,
+    cells: HashMap<&'static str, OnceCell<CheckResult>>,
+    deadline: tokio::time::Instant,
+    progress: Option<&'a Progress>,
+}
+
+impl<'a> Runner<'a> {
+    /// The check's result, judged once (concurrent callers wait for the first); `None` for a
+    /// check outside the selection (cannot happen: `select` adds every prerequisite).
+    fn evaluate(&'a self, check: &'static Check) -> LocalBoxFuture<'a, Option<&'a CheckResult>> {
+        async move {
+            let cell = self.cells.get(check.id)?;
+            let result = cell
+                .get_or_init(|| async move {
+                    let result = self.judge(check).await;
+                    if let Some(p) = self.progress {
+                        p.check_done(check.id);
+                    }
+                    result
+                })
+                .await;
+            Some(result)
+        }
+        .boxed_local()
+    }
+
+    async fn judge(&'a self, check: &'static Check) -> CheckResult {
+        let start = Instant::now();
+        let verdict = 'verdict: {
+            for dep in check.requires {
+                let Some(dep_check) = self.selected.iter().find(|c| c.id == *dep) else {
+                    continue;
+                };
+                let Some(dep_result) = self.evaluate(dep_check).await else {
+                    continue;
+                };
+                match dep_result.status {
+                    Status::Passed => {}
+                    Status::Failed => {
+                        break 'verdict Verdict::skip(format!("prerequisite {dep} failed"))
+                    }
+                    Status::Skipped => {
+                        break 'verdict Verdict::skip(format!(
+                            "prerequisite {dep} was skipped: {}",
+                            dep_result.detail
+                        ))
+                    }
+                }
+            }
+            if let Some(reason) = self.missing_input(check.needs) {
+                break 'verdict Verdict::skip(reason);
+            }
+            match tokio::time::timeout_at(self.deadline, (check.judge)(self.ctx)).await {
+                Ok(Ok(v) | Err(v)) => v,
+                Err(_) => Verdict::fail(format!(
+                    "the run's --deadline ({}) passed before this check got its answers",
+                    humantime::format_duration(self.ctx.cfg.deadline)
+                )),
+            }
+        };
+        let secrets = self.ctx.client.secrets();
+        let (status, detail, evidence) = match verdict {
+            Verdict::Passed { detail, evidence } => (Status::Passed, detail, evidence),
+            Verdict::Failed { detail, evidence } => (Status::Failed, detail, evidence),
+            Verdict::Skipped { reason } => (Status::Skipped, reason, Vec::new()),
+        };
+        CheckResult {
+            id: check.id.to_owned(),
+            title: check.title.to_owned(),
+            operation: check.operation.name().to_owned(),
+            rule: check.rule.to_owned(),
+            source: check.source,
+            status,
+            // Evidence is built redacted; the detail may quote a body, so redact it too.
+            detail: redact(&detail, secrets),
+            evidence,
+            duration: start.elapsed(),
+        }
+    }
+
+    fn missing_input(&self, needs: Needs) -> Option<String> {
+        let cfg = &self.ctx.cfg;
+        match needs {
+            Needs::Nothing => None,
+            Needs::SessionToken if cfg.credentials.session_token.is_none() => Some(
+                "needs a signed-in session: pass --session-token TOKEN (or RECOVERY_HARNESS_SESSION_TOKEN)".to_owned(),
+            ),
+            Needs::SessionCookie if cfg.credentials.session_cookie.is_none() => Some(
+                "needs a signed-in session cookie: pass --session-cookie NAME=VALUE (e.g. ory_kratos_session=...)".to_owned(),
+            ),
+            Needs::FuzzCases if cfg.fuzz_cases == 0 => Some("--fuzz-cases 0".to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the selected checks against the configured target and returns the report.
+pub async fn run(
+    config: RunConfig,
+    schemas: Arc<Schemas>,
+    options: RunOptions,
+) -> Result<RunReport, CheckError> {
+    let started_at = chrono::Utc::now();
+    let start = Instant::now();
+    let base = config.base()?.clone();
+    let shown_base = base.as_str().trim_end_matches('/').to_owned();
+    let secrets = config.credentials.secrets();
+    let client = Client::new(
+        config.timeout,
+        config.max_body_size,
+        config.insecure,
+        config.concurrency,
+        secrets.clone(),
+    )?;
+    let selected = catalogue::select(&config.only)?;
+    let config = Arc::new(config);
+    let ctx = Ctx::new(config.clone(), client, schemas);
+    let runner = Runner {
+        ctx: &ctx,
+        cells: selected.iter().map(|c| (c.id, OnceCell::new())).collect(),
+        selected: selected.clone(),
+        deadline: tokio::time::Instant::now() + config.deadline,
+        progress: options.progress.as_ref(),
+    };
+    let (main, last): (Vec<&'static Check>, Vec<&'static Check>) =
+        selected.iter().partition(|c| c.phase == Phase::Main);
+    join_all(main.iter().map(|c| runner.evaluate(c))).await;
+    join_all(last.iter().map(|c| runner.evaluate(c))).await;
+    if let Some(p) = &options.progress {
+        p.finish();
+    }
+
+    let log = ctx.log();
+    // Refused (or TLS-rejected) on every request: nothing was checked, so this is not a verdict.
+    let unreachable = |l: &super::probes::Logged| matches!(&l.exchange.outcome, Err(t) if matches!(t.kind, TransportKind::Connect | TransportKind::Tls));
+    if !log.is_empty() && log.iter().all(unreachable) {
+        let cause = log
+            .first()
+            .map(|l| l.exchange.describe())
+            .unwrap_or_default();
+        return Err(CheckError::Unreachable {
+            target: redact(&shown_base, &secrets),
+            cause,
+        });
+    }
+
+    let checks: Vec<CheckResult> = selected
+        .iter()
+        .filter_map(|c| runner.cells.get(c.id).and_then(OnceCell::get).cloned())
+        .collect();
+    let mut notes = Vec::new();
+    if config.embedded {
+        notes.push(format!(
+            "target: the embedded reference server at {shown_base} (started in-process, checked with its own session credentials)"
+        ));
+    }
+    if config.insecure {
+        notes.push("TLS certificate verification was OFF (--insecure): the target's identity was not verified".to_owned());
+    }
+    if checks
+        .iter()
+        .any(|c| c.id == "preflight.recovery_enabled" && c.status == Status::Failed)
+    {
+        if let Some(c) = checks.iter().find(|c| c.id == "preflight.recovery_enabled") {
+            notes.push(c.detail.clone());
+        }
+    }
+    if config.fuzz_cases > 0 && selected.iter().any(|c| c.needs == Needs::FuzzCases) {
+        notes.push(format!(
+            "property-based probing: {} cases per operation, seed {} (replay with --seed {})",
+            config.fuzz_cases, config.seed, config.seed
+        ));
+    }
+    if !config.only.is_empty() {
+        notes.push(format!(
+            "only checks matching {} (and their prerequisites)",
+            config.only.join(",")
+        ));
+    }
+    Ok(RunReport {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        target: redact(&shown_base, &secrets),
+        embedded_target: config.embedded,
+        insecure: config.insecure,
+        started_at,
+        duration: start.elapsed(),
+        notes,
+        checks,
+    })
+}
