@@ -37,6 +37,12 @@ fn per_response(c: &mut Criterion) {
     group.bench_function("parse", |b| {
         b.iter(|| serde_json::from_slice::<Value>(black_box(&body)))
     });
+    group.bench_function("parse (utf-8 check + from_str)", |b| {
+        b.iter(|| {
+            let text = std::str::from_utf8(black_box(&body)).expect("UTF-8");
+            serde_json::from_str::<Value>(text)
+        })
+    });
     group.bench_function("check (is_valid + state)", |b| {
         b.iter(|| {
             check_body(
@@ -49,7 +55,8 @@ fn per_response(c: &mut Criterion) {
     });
     group.bench_function("parse + check (what --validate all adds)", |b| {
         b.iter(|| {
-            let v: Value = serde_json::from_slice(black_box(&body)).expect("JSON");
+            let text = std::str::from_utf8(black_box(&body)).expect("UTF-8");
+            let v: Value = serde_json::from_str(text).expect("JSON");
             check_body(&schemas, Component::RecoveryFlow, &expect, &v)
         })
     });
