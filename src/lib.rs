@@ -30,6 +30,17 @@ pub use error::Error;
 
 use std::process::ExitCode;
 
+/// `eprintln!` that never panics: a closed stderr (`2>&1 | head`, a CI runner that went away)
+/// must not turn a finished run, or a running server, into a crash (exit 101).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Runs a parsed command line to completion and turns the result into the process exit code.
 ///
 /// This is the only place that prints a top-level error: every library error arrives here as
@@ -42,7 +53,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say!("error: cannot start the async runtime: {e}");
             return ExitCode::from(exit::ERROR);
         }
     };
@@ -59,7 +70,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
-            eprintln!("error: {}", error::render(&err));
+            say!("error: {}", error::render(&err));
             ExitCode::from(err.exit_code())
         }
     }

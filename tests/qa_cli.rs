@@ -307,3 +307,73 @@ fn extreme_numbers_do_not_panic() {
         text(&out.stderr)
     );
 }
+
+/// `check --list | head -1` and `check 2>&1 | head -1`: a closed pipe ends the output, not the
+/// process with a panic (exit 101).
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        vec!["check".to_owned(), "--list".to_owned()],
+        vec![
+            "check".to_owned(),
+            "--fuzz-cases".to_owned(),
+            "0".to_owned(),
+            "--report-dir".to_owned(),
+            dir.path().to_string_lossy().into_owned(),
+        ],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Close both pipes before the child writes: every write of it fails with EPIPE.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().expect("wait");
+        assert_ne!(status.code(), Some(101), "{args:?} panicked");
+        assert!(status.code().is_some(), "{args:?} killed by a signal");
+    }
+}
+
+/// `serve` whose stdout reader went away (`serve | head -1` in a script) keeps serving.
+#[test]
+fn serve_survives_a_closed_stdout() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    // Bounded wait for the listener (at most 10 s).
+    let mut answer = String::new();
+    for _ in 0..200 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = s.write_all(
+                b"GET /self-service/recovery/api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            );
+            let _ = s.read_to_string(&mut answer);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let alive = child.try_wait().expect("try_wait").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(alive, "serve exited: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -111,7 +111,7 @@ pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
     if result.is_err() {
         crate::report::remove_check_reports(&report_dir);
         if had_reports && !any_report(&report_dir) {
-            eprintln!(
+            crate::say!(
                 "removed the earlier reports in {} (this run produced none)",
                 report_dir.display()
             );
@@ -126,7 +126,7 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
     let schemas = std::sync::Arc::new(crate::schema::Schemas::load(&args.schema.source())?);
     let mut config = RunConfig::from_args(&args)?;
     if config.insecure {
-        eprintln!(
+        crate::say!(
             "warning: --insecure: the target's TLS certificate is NOT verified; the reports say so"
         );
     }
@@ -143,12 +143,12 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
                 .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
             config.use_embedded(&server)?;
             if config.ignored_credentials {
-                eprintln!(
+                crate::say!(
                     "note: no --target: the session credentials given (--session-token, --session-cookie or RECOVERY_HARNESS_SESSION_TOKEN) are not used; the embedded server accepts only its own"
                 );
             }
             if !quiet {
-                eprintln!(
+                crate::say!(
                     "no --target: checking the embedded reference server at {} with its own session credentials",
                     server.base_url()
                 );
@@ -188,19 +188,28 @@ fn print_and_write(
     let written = crate::report::write_check_reports(report, dir)?;
     if !quiet {
         for path in written {
-            eprintln!("wrote {}", path.display());
+            crate::say!("wrote {}", path.display());
         }
     }
     Ok(())
 }
 
 fn print_catalogue() {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     for check in catalogue::all() {
-        println!(
+        // `--list | head` closes the pipe early: stop quietly, it is not an error.
+        if writeln!(
+            out,
             "{:<44} {:<28} {}",
             check.id,
             check.operation.name(),
             check.title
-        );
+        )
+        .is_err()
+        {
+            return;
+        }
     }
+    let _ = out.flush();
 }

@@ -387,15 +387,25 @@ pub async fn run_cli(args: ServeArgs) -> Result<Outcome, crate::Error> {
     // A non-loopback --listen is warned about by `spawn_with` (through the log, shown by default).
     let config = ServerConfig::from_args(&args);
     let mut server = spawn(config).await?;
-    println!("recovery-harness serve: listening on {}", server.base_url());
-    println!("session token: {}", server.session_token());
+    {
+        use std::io::Write;
+        // A closed stdout (`serve | head -1` in a script) must not take the server down.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "recovery-harness serve: listening on {}",
+            server.base_url()
+        )
+        .and_then(|()| writeln!(out, "session token: {}", server.session_token()))
+        .and_then(|()| out.flush());
+    }
     let task = server.task.take();
     let Some(mut task) = task else {
         return Ok(Outcome::Passed);
     };
     tokio::select! {
         _ = shutdown_signal() => {
-            eprintln!("shutting down (waiting up to 5 s for in-flight requests)");
+            crate::say!("shutting down (waiting up to 5 s for in-flight requests)");
             if let Some(stop) = server.stop.take() {
                 let _ = stop.send(());
             }
