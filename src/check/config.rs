@@ -17,7 +17,9 @@ pub struct CheckArgs {
     /// Base URL of the deployment's public API, including any prefix (https://host/auth). Omitted: the embedded reference server.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
-    /// Session token of a signed-in identity, for the "already signed in" checks.
+    /// Session token of a signed-in identity, for the "already signed in" checks (not used
+    /// without --target: the embedded server has its own). Prefer the environment variable: a
+    /// flag is visible to every user of the machine in the process list.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -28,7 +30,8 @@ pub struct CheckArgs {
     /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
     #[arg(long, value_name = "NAME=VALUE")]
     pub session_cookie: Option<String>,
-    /// Where conformance.json, junit.xml and summary.md are written (created if missing).
+    /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
+    /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
     #[arg(long, value_name = "DIR", default_value = "reports/latest")]
     pub report_dir: PathBuf,
     /// Per-request timeout (connect, headers and body).
