@@ -279,6 +279,50 @@ fn not_expired(ctx: &Ctx) -> Judged<'_> {
     })
 }
 
+/// How `got` differs from `want`, part by part (empty: the same URL).
+fn url_diffs(got: &Url, want: &Url) -> Vec<String> {
+    // Host and port together: a proxy often changes only the port, and "host `h` instead of
+    // `h`" would hide it.
+    let authority = |u: &Url| {
+        format!(
+            "{}:{}",
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default()
+                .map_or_else(String::new, |p| p.to_string())
+        )
+    };
+    let mut diffs = Vec::new();
+    if got.scheme() != want.scheme() {
+        diffs.push(format!(
+            "scheme `{}` instead of `{}`",
+            got.scheme(),
+            want.scheme()
+        ));
+    }
+    if authority(got) != authority(want) {
+        diffs.push(format!(
+            "host `{}` instead of `{}`",
+            authority(got),
+            authority(want)
+        ));
+    }
+    if got.path() != want.path() {
+        diffs.push(format!(
+            "path `{}` instead of `{}`",
+            got.path(),
+            want.path()
+        ));
+    }
+    if got.query() != want.query() {
+        diffs.push(format!(
+            "query `{}` instead of `{}`",
+            got.query().unwrap_or_default(),
+            want.query().unwrap_or_default()
+        ));
+    }
+    diffs
+}
+
 fn request_url(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
@@ -290,37 +334,7 @@ fn request_url(ctx: &Ctx) -> Judged<'_> {
             ))
             .with(ex.evidence_at("/request_url", body.get("request_url"))));
         };
-        let mut diffs = Vec::new();
-        if parsed.scheme() != want.scheme() {
-            diffs.push(format!(
-                "scheme `{}` instead of `{}`",
-                parsed.scheme(),
-                want.scheme()
-            ));
-        }
-        if parsed.host_str() != want.host_str()
-            || parsed.port_or_known_default() != want.port_or_known_default()
-        {
-            diffs.push(format!(
-                "host `{}` instead of `{}`",
-                parsed.host_str().unwrap_or_default(),
-                want.host_str().unwrap_or_default()
-            ));
-        }
-        if parsed.path() != want.path() {
-            diffs.push(format!(
-                "path `{}` instead of `{}`",
-                parsed.path(),
-                want.path()
-            ));
-        }
-        if parsed.query() != want.query() {
-            diffs.push(format!(
-                "query `{}` instead of `{}`",
-                parsed.query().unwrap_or_default(),
-                want.query().unwrap_or_default()
-            ));
-        }
+        let diffs = url_diffs(&parsed, want);
         if diffs.is_empty() {
             Ok(Verdict::pass(format!("request_url is {got}")))
         } else {
@@ -499,4 +513,30 @@ fn invalid_token(ctx: &Ctx) -> Judged<'_> {
             "an unknown token is treated as no session: 200",
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_port_is_named_with_the_host() {
+        let got = Url::parse("http://127.0.0.1:4433/self-service/recovery/api").expect("url");
+        let want = Url::parse("https://127.0.0.1:8443/self-service/recovery/api").expect("url");
+        assert_eq!(
+            url_diffs(&got, &want),
+            [
+                "scheme `http` instead of `https`",
+                "host `127.0.0.1:4433` instead of `127.0.0.1:8443`"
+            ]
+        );
+        assert!(url_diffs(&want, &want).is_empty());
+        let default_port =
+            Url::parse("https://127.0.0.1:443/self-service/recovery/api").expect("url");
+        assert!(url_diffs(
+            &default_port,
+            &Url::parse("https://127.0.0.1/self-service/recovery/api").expect("url")
+        )
+        .is_empty());
+    }
 }
