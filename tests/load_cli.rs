@@ -334,3 +334,26 @@ fn unwritable_report_dir_exits_2() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("not writable"), "{}", run.stderr);
 }
+
+/// `--target` follows the same rules as `check --target`, and a password in it is never echoed.
+#[test]
+fn targets_are_refused_like_checks_without_echoing_passwords() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (target, says) in [
+        (
+            "https://u:hunter2pw@127.0.0.1:1/auth",
+            "credentials in the URL",
+        ),
+        (
+            "http://127.0.0.1:1/auth/self-service/recovery/api",
+            "http://127.0.0.1:1/auth",
+        ),
+        ("ftp://127.0.0.1/", "not http or https"),
+    ] {
+        let run = load(&["--target", target, "--duration", "1s"], dir.path());
+        assert_eq!(run.code, 2, "{target}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{target}: {}", run.stderr);
+        assert!(!run.stderr.contains("hunter2pw"), "{}", run.stderr);
+        assert!(!run.stdout.contains("hunter2pw"), "{}", run.stdout);
+    }
+}

@@ -103,3 +103,55 @@ fn validate_none_and_sample_still_check_statuses() {
     let responses = s["requests"].as_u64().unwrap_or(0);
     assert!(validated > 0 && validated < responses, "{s:#}");
 }
+
+/// A token from the flag (or `RECOVERY_HARNESS_SESSION_TOKEN`) means nothing to the embedded
+/// server; using it made signed-in-rejection fail 100% against a faithful server (QA finding).
+#[test]
+fn a_foreign_token_does_not_replace_the_embedded_session() {
+    let s = passes(
+        "signed-in-rejection",
+        &[
+            "--session-token",
+            "ory_st_foreign_token_of_another_deployment",
+        ],
+    );
+    assert!(s["requests"].as_u64().unwrap_or(0) > 0);
+}
+
+/// `load | head -1`: a closed stdout ends the output, not the process (was a panic, exit 101).
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recovery-harness"))
+        .args([
+            "load",
+            "--duration",
+            "1s",
+            "--users",
+            "1",
+            "--throttle",
+            "100",
+        ])
+        .args(["--threshold", "error-rate<1%"])
+        .arg("--report-dir")
+        .arg(dir.path())
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    drop(child.stdout.take());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("load did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

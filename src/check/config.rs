@@ -392,63 +392,12 @@ fn parse_absolute(flag: &'static str, s: &str) -> Result<Url, CheckError> {
     Ok(url)
 }
 
-/// Parses and normalises `--target`: absolute http(s), no query or fragment, no trailing slash.
+/// Parses and normalises `--target` (the rules are shared with `load`: [`crate::cli::parse_base_url`]).
 pub fn parse_target(s: &str) -> Result<Url, CheckError> {
-    // The value is echoed in the message (and CI logs): never with the password it may carry.
-    let bad = |reason: String| CheckError::BadTarget {
-        value: without_userinfo(s),
-        reason,
-    };
-    let mut url = Url::parse(s.trim()).map_err(|e| bad(format!("not an absolute URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(format!(
-            "the scheme is `{}`, not http or https",
-            url.scheme()
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("there is no host".to_owned()));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("a base URL has no query or fragment".to_owned()));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "credentials in the URL would leak into reports; use --session-token or --session-cookie".to_owned(),
-        ));
-    }
-    let path = url.path().trim_end_matches('/').to_owned();
-    // A pasted endpoint URL would be probed as `…/self-service/recovery/api/self-service/…`:
-    // every check would fail with a 404 that does not say why.
-    if let Some(at) = path.find("/self-service/").or_else(|| {
-        path.ends_with("/self-service")
-            .then(|| path.len() - "/self-service".len())
-    }) {
-        let mut base = url.clone();
-        base.set_path(&path[..at]);
-        return Err(bad(format!(
-            "it ends with the endpoint path `{}`; give the base URL in front of it: {}",
-            &path[at..],
-            base.as_str().trim_end_matches('/')
-        )));
-    }
-    url.set_path(&path);
-    Ok(url)
-}
-
-/// `s` with any `user:password@` of its authority replaced by `[REDACTED]@`, found textually so
-/// that a value that is not even a URL is redacted too.
-fn without_userinfo(s: &str) -> String {
-    let Some(scheme_end) = s.find("://") else {
-        return s.to_owned();
-    };
-    let authority_start = scheme_end + 3;
-    let rest = &s[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_len].rfind('@') {
-        Some(at) => format!("{}[REDACTED]{}", &s[..authority_start], &rest[at..]),
-        None => s.to_owned(),
-    }
+    crate::cli::parse_base_url(s).map_err(|e| CheckError::BadTarget {
+        value: e.shown,
+        reason: e.reason,
+    })
 }
 
 /// Parses a size such as `4MiB`, `512KiB`, `1000000`, `2MB`.
@@ -520,12 +469,18 @@ mod tests {
     #[test]
     fn userinfo_is_redacted_and_nothing_else_changes() {
         assert_eq!(
-            without_userinfo("https://u:p@h/a?x=@y"),
+            crate::cli::without_userinfo("https://u:p@h/a?x=@y"),
             "https://[REDACTED]@h/a?x=@y"
         );
-        assert_eq!(without_userinfo("https://u:p@w@h"), "https://[REDACTED]@h");
-        assert_eq!(without_userinfo("https://h/a@b"), "https://h/a@b");
-        assert_eq!(without_userinfo("foo"), "foo");
+        assert_eq!(
+            crate::cli::without_userinfo("https://u:p@w@h"),
+            "https://[REDACTED]@h"
+        );
+        assert_eq!(
+            crate::cli::without_userinfo("https://h/a@b"),
+            "https://h/a@b"
+        );
+        assert_eq!(crate::cli::without_userinfo("foo"), "foo");
     }
 
     #[test]

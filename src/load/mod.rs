@@ -221,29 +221,20 @@ pub struct Plan {
     pub quiet: bool,
 }
 
-/// Checks a base URL: http(s), no query or fragment; returns it without a trailing slash.
+/// Checks a base URL with the rules `check` applies to `--target` ([`crate::cli::parse_base_url`]);
+/// returns it without a trailing slash.
 pub fn check_base_url(flag_name: &'static str, raw: &str) -> Result<String, LoadError> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| {
-        flag(
-            flag_name,
-            format!(
-                "`{raw}` is not a URL ({e}); give e.g. http://127.0.0.1:4433 or https://host/auth"
-            ),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(flag(
-            flag_name,
-            format!("`{raw}` must be an http:// or https:// URL"),
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(flag(
-            flag_name,
-            format!("`{raw}` must be a base URL without ?query or #fragment"),
-        ));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    crate::cli::parse_base_url(raw)
+        .map(|url| url.as_str().trim_end_matches('/').to_owned())
+        .map_err(|e| {
+            flag(
+                flag_name,
+                format!(
+                    "`{}`: {}; give e.g. http://127.0.0.1:4433 or https://host/auth",
+                    e.shown, e.reason
+                ),
+            )
+        })
 }
 
 /// `url` with any user:password replaced, for output.
@@ -588,11 +579,11 @@ async fn attack(
     let shown_target = redact_url(base);
     if !plan.quiet {
         if target_kind == "embedded" {
-            eprintln!(
+            crate::say!(
                 "no --target: started the reference server in-process at {shown_target} (ephemeral loopback port)"
             );
         }
-        eprintln!(
+        crate::say!(
             "load: scenario {} against {shown_target}: {} users, hatch rate {}/s, {}s, validate {}{}",
             plan.scenario.name,
             plan.users,
@@ -636,10 +627,15 @@ async fn attack(
         .await?;
     }
 
-    let token = plan
-        .session_token
-        .clone()
-        .or(embedded_token)
+    // The embedded server only knows its own sessions: a token from the flag or the environment
+    // would turn signed-in-rejection into 100% errors against a faithful server (as for `check`).
+    if embedded_token.is_some() && plan.session_token.is_some() && !plan.quiet {
+        crate::say!(
+            "note: --session-token / RECOVERY_HARNESS_SESSION_TOKEN is not used without --target: the embedded server's own session is"
+        );
+    }
+    let token = embedded_token
+        .or_else(|| plan.session_token.clone())
         .and_then(|t| reqwest::header::HeaderValue::from_str(&t).ok());
     let stats = Arc::new(LiveStats::default());
     let shared = Arc::new(
@@ -801,7 +797,14 @@ async fn attack(
         reports: written,
     };
     load_summary::write(&summary, &plan.report_dir)?;
-    print!("{}", console::render(&summary, plan.quiet));
+    // A closed stdout (`load | head -1`) ends the output, not the process.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(console::render(&summary, plan.quiet).as_bytes())
+            .and_then(|()| out.flush());
+    }
     Ok((outcome, summary))
 }
 
