@@ -108,7 +108,8 @@ pub fn without_userinfo(s: &str) -> String {
 /// Installs the stderr log subscriber; `RUST_LOG` wins over `-v`.
 pub fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // rustls logs a TLS failure at error level next to the error the run reports itself.
+        0 => "warn,rustls=off",
         1 => "recovery_harness=debug,warn",
         _ => "recovery_harness=trace,info",
     };

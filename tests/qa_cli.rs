@@ -377,3 +377,53 @@ fn serve_survives_a_closed_stdout() {
     assert!(alive, "serve exited: {answer}");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// Empty values (an unset shell variable) and values no browser or mail server could use are
+/// refused with exit 2 instead of silently widening or breaking the run.
+#[test]
+fn empty_or_unusable_values_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report_dir = dir.path().to_str().expect("utf-8 path");
+    for (args, says) in [
+        (vec!["--only", ""], "--only"),
+        (vec!["--email", "qa\u{7}@example.com"], "--email"),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--report-dir", report_dir]);
+        let out = check(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    for (args, says) in [
+        (vec!["--session-token", ""], "--session-token"),
+        (vec!["--ui-url", "ftp://ui.example"], "--ui-url"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the binary runs");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -282,7 +282,7 @@ impl RunConfig {
             .transpose()?;
         let forbidden_return_to = parse_absolute("forbidden-return-to", &args.forbidden_return_to)?;
         let email = args.email.trim().to_owned();
-        if !email.contains('@') || email.len() > 320 {
+        if !email.contains('@') || email.len() > 320 || email.chars().any(char::is_control) {
             return Err(bad_flag(
                 "email",
                 "must be an email address such as qa@example.com",
@@ -294,6 +294,13 @@ impl RunConfig {
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty())
             .collect();
+        // `--only ''` (an unset shell variable) would otherwise run everything: a silent widening.
+        if !args.only.is_empty() && only.is_empty() {
+            return Err(bad_flag(
+                "only",
+                "is empty; give an id prefix such as create_native or a glob such as *.400 (see --list)",
+            ));
+        }
         let config = RunConfig {
             embedded: target.is_none(),
             ignored_credentials: false,

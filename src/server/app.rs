@@ -126,6 +126,16 @@ impl App {
                 value: config.ui_url.clone(),
                 reason: e.to_string(),
             })?;
+        // The UI URL ends up in `Location` headers: a browser follows nothing but http(s).
+        if !matches!(default_return.scheme(), "http" | "https")
+            || default_return.host_str().is_none()
+        {
+            return Err(ServerError::InvalidUrl {
+                flag: "--ui-url",
+                value: config.ui_url.clone(),
+                reason: "must be an absolute http(s) URL such as http://127.0.0.1:4455".to_owned(),
+            });
+        }
         let mut allowed = Vec::new();
         for raw in &config.allowed_return_urls {
             allowed.push(

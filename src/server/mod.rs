@@ -385,6 +385,15 @@ async fn shutdown_signal() {
 /// `recovery-harness serve`: runs until Ctrl-C / SIGTERM, then shuts down gracefully.
 pub async fn run_cli(args: ServeArgs) -> Result<Outcome, crate::Error> {
     // A non-loopback --listen is warned about by `spawn_with` (through the log, shown by default).
+    // An empty --session-token (an unset shell variable) would silently fall back to a generated
+    // token that the caller does not know.
+    if args.session_tokens.iter().any(|t| t.trim().is_empty()) {
+        return Err(ServerError::InvalidConfig(
+            "--session-token is empty; give the token to accept, or leave the flag out to have one generated"
+                .to_owned(),
+        )
+        .into());
+    }
     let config = ServerConfig::from_args(&args);
     let mut server = spawn(config).await?;
     {
