@@ -271,33 +271,17 @@ async fn run_action(
                 shared.admin_base,
                 enc(&st.email)
             );
-            let rb = user.get_request_builder(&GooseMethod::Get, &url)?;
-            let request = GooseRequest::builder()
-                .set_request_builder(rb.header(ACCEPT, shared.json.clone()))
-                .name(step.name.as_str())
-                .expect_status_code(step.expect[0].status)
-                .build();
-            let mut goose = user.request(request).await?;
-            LiveStats::bump(&shared.stats.requests);
-            let response = match goose.response {
-                Ok(r) => r,
-                Err(_) => {
-                    LiveStats::bump(&shared.stats.transport_errors);
-                    return Err(failed(goose.request));
-                }
-            };
-            LiveStats::bump(&shared.stats.responses);
-            let status = response.status().as_u16();
-            let bytes = response.bytes().await;
-            if !step.expect.iter().any(|e| e.status == status) {
-                LiveStats::bump(&shared.stats.status_mismatches);
-                return Err(failed(goose.request));
-            }
+            let rb = user
+                .get_request_builder(&GooseMethod::Get, &url)?
+                .header(ACCEPT, shared.json.clone());
+            let Sent {
+                mut request, bytes, ..
+            } = send(user, shared, step, rb).await?;
             let Ok(bytes) = bytes else {
                 LiveStats::bump(&shared.stats.other_failures);
                 return user.set_failure(
                     "courier: body could not be read",
-                    &mut goose.request,
+                    &mut request,
                     None,
                     None,
                 );
@@ -310,7 +294,7 @@ async fn run_action(
                 }
                 Err(reason) => {
                     LiveStats::bump(&shared.stats.other_failures);
-                    user.set_failure(reason, &mut goose.request, None, None)
+                    user.set_failure(reason, &mut request, None, None)
                 }
             }
         }
@@ -366,40 +350,16 @@ async fn exchange(
             rb = rb.header("X-Session-Token", token.clone());
         }
     }
-    // Goose counts the first expected status as a success by itself; the others are turned into
-    // successes below, once the body is known to be right.
-    let request = GooseRequest::builder()
-        .set_request_builder(rb)
-        .name(step.name.as_str())
-        .expect_status_code(step.expect[0].status)
-        .build();
-    let mut goose = user.request(request).await?;
-    LiveStats::bump(&shared.stats.requests);
-    let response = match goose.response {
-        Ok(r) => r,
-        Err(_) => {
-            // Goose recorded the transport error as the request's failure.
-            LiveStats::bump(&shared.stats.transport_errors);
-            return Err(failed(goose.request));
-        }
-    };
-    LiveStats::bump(&shared.stats.responses);
-    let status = response.status().as_u16();
-    // Read the body in every case: an unread body costs the connection its keep-alive.
-    let bytes = response.bytes().await;
-    let Some((index, expect)) = step
-        .expect
-        .iter()
-        .enumerate()
-        .find(|(_, e)| e.status == status)
-    else {
-        // Goose already marked it failed with "<status>: <name>".
-        LiveStats::bump(&shared.stats.status_mismatches);
-        return Err(failed(goose.request));
-    };
+    let Sent {
+        mut request,
+        status,
+        index,
+        bytes,
+    } = send(user, shared, step, rb).await?;
+    let expect = &step.expect[index];
     let Ok(bytes) = bytes else {
         LiveStats::bump(&shared.stats.other_failures);
-        user.set_failure("body could not be read", &mut goose.request, None, None)?;
+        user.set_failure("body could not be read", &mut request, None, None)?;
         return Ok(None);
     };
 
@@ -422,7 +382,7 @@ async fn exchange(
             None => {
                 LiveStats::bump(&shared.stats.body_violations);
                 let reason = format!("status {status}: body is not JSON");
-                user.set_failure(&reason, &mut goose.request, None, None)?;
+                user.set_failure(&reason, &mut request, None, None)?;
                 return Ok(None);
             }
         }
@@ -432,15 +392,63 @@ async fn exchange(
             LiveStats::bump(&shared.stats.validated);
             if let Err(reason) = check_body(&shared.schemas, component, expect, v) {
                 LiveStats::bump(&shared.stats.body_violations);
-                user.set_failure(&reason, &mut goose.request, None, None)?;
+                user.set_failure(&reason, &mut request, None, None)?;
                 return Ok(None);
             }
         }
     }
     if index != 0 {
-        user.set_success(&mut goose.request)?;
+        user.set_success(&mut request)?;
     }
     Ok(body)
+}
+
+/// A response whose status the step allows, its body read.
+struct Sent {
+    request: goose::metrics::GooseRequestMetric,
+    status: u16,
+    /// Which of the step's expectations the status matched.
+    index: usize,
+    bytes: reqwest::Result<bytes::Bytes>,
+}
+
+/// Sends one request of `step`, counts it and reads the whole body. `Err` when no response came or
+/// its status is none the step allows; Goose has then already recorded the failure.
+async fn send(
+    user: &mut GooseUser,
+    shared: &Shared,
+    step: &Step,
+    rb: reqwest::RequestBuilder,
+) -> Result<Sent, Box<TransactionError>> {
+    // Goose counts the first expected status as a success by itself; the others are turned into
+    // successes by the caller, once the body is known to be right.
+    let request = GooseRequest::builder()
+        .set_request_builder(rb)
+        .name(step.name.as_str())
+        .expect_status_code(step.expect[0].status)
+        .build();
+    let goose::goose::GooseResponse { request, response } = user.request(request).await?;
+    LiveStats::bump(&shared.stats.requests);
+    let Ok(response) = response else {
+        // Goose recorded the transport error as the request's failure.
+        LiveStats::bump(&shared.stats.transport_errors);
+        return Err(failed(request));
+    };
+    LiveStats::bump(&shared.stats.responses);
+    let status = response.status().as_u16();
+    // Read the body in every case: an unread body costs the connection its keep-alive.
+    let bytes = response.bytes().await;
+    let Some(index) = step.expect.iter().position(|e| e.status == status) else {
+        // Goose already marked it failed with "<status>: <name>".
+        LiveStats::bump(&shared.stats.status_mismatches);
+        return Err(failed(request));
+    };
+    Ok(Sent {
+        request,
+        status,
+        index,
+        bytes,
+    })
 }
 
 /// Checks a parsed body against the expectation. The reason is stable (no ids or timestamps) so
