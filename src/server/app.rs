@@ -400,6 +400,25 @@ fn error_response<'a>(
 }
 
 /// Go's `http.Redirect`: `Location`, and for GET/HEAD a tiny HTML body.
+/// The 303 that hands a client the flow which replaced its old one: to the flow's JSON for API
+/// flows and JSON requests (a redirect-following client lands on the fresh flow), else to the UI.
+fn to_new_flow(cfg: &Resolved, new: u128, json_like: bool, get: bool) -> Response {
+    let location = if json_like {
+        cfg.flows_url_for(new)
+    } else {
+        cfg.recovery_ui_url(new)
+    };
+    redirect(StatusCode::SEE_OTHER, &location, get)
+}
+
+/// `resp` carrying the new flow's CSRF cookie, when one was issued.
+fn with_cookie(mut resp: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
 fn redirect(status: StatusCode, location: &str, get: bool) -> Response {
     let loc = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
     let mut r = if get {
@@ -1332,7 +1351,7 @@ fn act(
         }
         Next::Retry { flow_type, msg } => {
             let (new, cookie) = new_flow_from(app, headers, flow_type, msg, None, now);
-            let mut resp = if cfg.continue_with && json_req {
+            let resp = if cfg.continue_with && json_req {
                 let mut details = String::from(
                     "{\"continue_with\":[{\"action\":\"show_recovery_ui\",\"flow\":{\"id\":\"",
                 );
@@ -1353,15 +1372,10 @@ fn act(
                     },
                     None,
                 )
-            } else if json_req {
-                redirect(StatusCode::SEE_OTHER, &cfg.flows_url_for(new), get)
             } else {
-                redirect(StatusCode::SEE_OTHER, &cfg.recovery_ui_url(new), get)
+                to_new_flow(cfg, new, json_req, get)
             };
-            if let Some(c) = cookie {
-                resp.headers_mut().append(header::SET_COOKIE, c);
-            }
-            resp
+            with_cookie(resp, cookie)
         }
         Next::Expired {
             flow_type,
@@ -1376,7 +1390,7 @@ fn act(
                 Some((expired_at, ago_x100)),
                 now,
             );
-            let mut resp = if cfg.continue_with && flow_type == FlowType::Api {
+            let resp = if cfg.continue_with && flow_type == FlowType::Api {
                 let reason = format!(
                     "The self-service flow expired {}.{:02} minutes ago, initialize a new one.",
                     ago_x100 / 100,
@@ -1407,15 +1421,10 @@ fn act(
                     },
                     Some(&extra),
                 )
-            } else if flow_type == FlowType::Api || json_req {
-                redirect(StatusCode::SEE_OTHER, &cfg.flows_url_for(new), get)
             } else {
-                redirect(StatusCode::SEE_OTHER, &cfg.recovery_ui_url(new), get)
+                to_new_flow(cfg, new, flow_type == FlowType::Api || json_req, get)
             };
-            if let Some(c) = cookie {
-                resp.headers_mut().append(header::SET_COOKIE, c);
-            }
-            resp
+            with_cookie(resp, cookie)
         }
         Next::Completed {
             flow_type,
