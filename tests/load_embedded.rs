@@ -67,7 +67,10 @@ fn passes(scenario: &str, extra: &[&str]) -> Value {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with('.'))
         .collect();
-    assert!(left.is_empty(), "no staging or temporary file is left: {left:?}");
+    assert!(
+        left.is_empty(),
+        "no staging or temporary file is left: {left:?}"
+    );
     s
 }
 
