@@ -30,7 +30,7 @@ pub mod markdown;
 pub mod model;
 pub mod terminal;
 
-pub use model::{redact, CheckResult, Evidence, RuleSource, RunReport, Status, Summary};
+pub use model::{redact, CheckResult, Evidence, Level, RuleSource, RunReport, Status, Summary};
 
 use std::fs;
 use std::io::Write;
@@ -179,6 +179,15 @@ pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn needs_escape(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
+}
+
+/// `1 warning`, `2 warnings`: the summary lines count with words people read.
+pub(crate) fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Formats milliseconds for people: one decimal under 10 ms (a fast local check is not "0 ms"),
