@@ -49,10 +49,16 @@ impl Default for KratosOptions {
 }
 
 impl KratosOptions {
-    /// `kratos.yml` as shipped, with `--dev` (courier message bodies readable over the admin API).
+    /// `kratos.yml` as shipped, with `--dev` (courier message bodies readable over the admin API),
+    /// the courier's SMTP pointed at a closed port until [`KratosOptions::smtp`] says otherwise.
     pub fn new() -> KratosOptions {
         KratosOptions {
-            env: Vec::new(),
+            // kratos.yml's courier sends to 127.0.0.1:1025, where another test's mail catcher
+            // may listen; the discard port has no listener, so the courier only logs its retries.
+            env: vec![(
+                "COURIER_SMTP_CONNECTION_URI".to_owned(),
+                "smtp://127.0.0.1:9/?disable_starttls=true".to_owned(),
+            )],
             dev: true,
             public_base_url: None,
         }
