@@ -194,3 +194,79 @@ fn tail(s: &str, lines: usize) -> String {
     let all: Vec<&str> = s.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// One finished `load` run.
+#[derive(Debug)]
+pub struct LoadRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// `load-summary.json` (`Value::Null` when it was not written).
+    pub summary: Value,
+    pub elapsed: Duration,
+    pub dir: tempfile::TempDir,
+}
+
+/// `recovery-harness load --report-dir <temp> --quiet ARGS...`, waited for.
+pub fn load(args: &[&str]) -> LoadRun {
+    let dir = tempfile::tempdir().expect("a report dir");
+    let started = Instant::now();
+    let out: Output = Command::new(BIN)
+        .arg("load")
+        .arg("--report-dir")
+        .arg(dir.path())
+        .arg("--quiet")
+        .args(args)
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    let elapsed = started.elapsed();
+    let summary = std::fs::read_to_string(dir.path().join("load-summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    LoadRun {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        summary,
+        elapsed,
+        dir,
+    }
+}
+
+impl LoadRun {
+    /// Everything a failed assertion should show.
+    pub fn context(&self) -> String {
+        let mut s = self.summary.clone();
+        // The per-step table is long; the totals, verdict and reasons say what failed.
+        if let Some(o) = s.as_object_mut() {
+            o.remove("steps");
+        }
+        format!(
+            "exit {:?} after {:?}\nload-summary.json (without steps): {s}\nstdout (tail):\n{}\nstderr (tail):\n{}",
+            self.code,
+            self.elapsed,
+            tail(&self.stdout, 30),
+            tail(&self.stderr, 30)
+        )
+    }
+
+    /// Exit 0, verdict `passed`, requests made, no schema failure.
+    pub fn assert_passed(&self) {
+        assert!(
+            self.summary.is_object(),
+            "no load-summary.json\n{}",
+            self.context()
+        );
+        assert_eq!(self.summary["verdict"], "passed", "{}", self.context());
+        assert_eq!(self.summary["schema_failures"], 0, "{}", self.context());
+        assert!(
+            self.summary["requests"].as_u64().unwrap_or(0) > 0,
+            "no requests\n{}",
+            self.context()
+        );
+        assert_eq!(self.code, Some(0), "{}", self.context());
+    }
+}
