@@ -47,9 +47,10 @@ fn check_report_puts_the_verdict_first_and_shows_every_check() {
     assert!(html.contains("recovery-harness 0.1.0"));
     assert!(html.contains("fuzzing seed 42"));
     assert!(html.contains("TLS certificate verification was disabled"));
-    // Failures after the tables, skips with their reason last.
+    // Failures before the tables (where a reader looks first), skips with their reason last.
     let failures = position(&html, "<section id=\"failures\">");
-    assert!(get < failures && failures < position(&html, "<section id=\"skipped\">"));
+    assert!(verdict < failures && failures < create);
+    assert!(get < position(&html, "<section id=\"skipped\">"));
     assert!(html.contains("no --session-cookie NAME=VALUE given"));
 }
 

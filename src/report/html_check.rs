@@ -2,10 +2,11 @@
 //! [`super::html`] for what "self-contained" guarantees).
 //!
 //! Layout, most important first: the verdict and the counts; the run (target, start, duration,
-//! tool version, notes with the fuzz seed, the `--insecure` warning); a table per operation with
-//! each check's status, id, title, rule source and time; then every failure with its detail, the
-//! rule, and each exchange's evidence (request, status, headers, `pointer = value`, body excerpt,
-//! transport error, a `curl` line); the skipped checks with their reasons.
+//! tool version, notes with the fuzz seed, the `--insecure` warning); every failure with its
+//! detail, the rule, and each exchange's evidence (request, status, headers, `pointer = value`,
+//! body excerpt, transport error, a `curl` line), before the long tables, where a reader looks
+//! first; a table per operation with each check's status, id, title, rule source and time; the
+//! skipped checks with their reasons.
 //!
 //! Everything that comes from the run is HTML-escaped ([`super::html::esc`]): evidence quotes the
 //! target's bodies and headers verbatim, and a hostile target must not be able to inject markup.
@@ -45,6 +46,23 @@ pub fn render(report: &RunReport) -> String {
 
     write_run(&mut h, report);
 
+    let failed: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Failed)
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(
+            h,
+            "<section id=\"failures\">\n<h2>Failures ({})</h2>",
+            failed.len()
+        );
+        for c in failed {
+            write_failure(&mut h, c);
+        }
+        h.push_str("</section>\n");
+    }
+
     let groups = report.by_operation();
     if groups.len() > 1 {
         h.push_str("<nav class=\"toc\"><b>Operations:</b>");
@@ -62,23 +80,6 @@ pub fn render(report: &RunReport) -> String {
     }
     for (op, checks) in &groups {
         write_operation(&mut h, op, checks);
-    }
-
-    let failed: Vec<&CheckResult> = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Failed)
-        .collect();
-    if !failed.is_empty() {
-        let _ = writeln!(
-            h,
-            "<section id=\"failures\">\n<h2>Failures ({})</h2>",
-            failed.len()
-        );
-        for c in failed {
-            write_failure(&mut h, c);
-        }
-        h.push_str("</section>\n");
     }
 
     let skipped: Vec<&CheckResult> = report
@@ -192,8 +193,8 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
     let _ = writeln!(
         h,
         "<section class=\"operation\" id=\"{}\">\n<h2>{} <span class=\"muted\">— {}</span></h2>\n\
-         <table class=\"checks\">\n<thead><tr><th>Status</th><th>Check</th><th>Source</th>\
-         <th class=\"num\">Time</th></tr></thead>\n<tbody>",
+         <table class=\"checks\">\n<thead><tr><th>Status</th><th>Check</th><th>Title</th>\
+         <th>Source</th><th class=\"num\">Time</th></tr></thead>\n<tbody>",
         anchor("op-", op),
         esc(op),
         counts_text(&s)
@@ -215,7 +216,7 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
         let _ = writeln!(
             h,
             "<tr class=\"{status}\"><td><span class=\"badge {status}\">{status}</span></td>\
-             <td>{id}<div class=\"title\">{}</div></td><td class=\"source\">{}</td>\
+             <td class=\"id\">{id}</td><td class=\"title\">{}</td><td class=\"source\">{}</td>\
              <td class=\"num\">{time}</td></tr>",
             esc(&c.title),
             c.source.as_str(),
@@ -326,7 +327,9 @@ fn write_evidence(h: &mut String, ev: &Evidence, n: usize, of: usize) {
 const CHECK_CSS: &str = r#"nav.toc { margin: 1rem 0; line-height: 1.9; }
 table.checks td:first-child { width: 7em; }
 table.checks td.source { color: var(--muted); font-size: .85em; white-space: nowrap; }
-table.checks .title { color: var(--muted); font-size: .92em; }
+table.checks td { padding-top: .25em; padding-bottom: .25em; }
+table.checks td.id { overflow-wrap: anywhere; }
+table.checks td.title { color: var(--muted); font-size: .92em; }
 tr.failed td { background: var(--fail-bg); }
 article.failure { border: 1px solid var(--line); border-left: 4px solid var(--fail); border-radius: 4px;
   padding: .2rem 1rem .6rem; margin: 1rem 0; }
