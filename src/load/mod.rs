@@ -11,6 +11,7 @@
 pub mod baseline;
 pub mod console;
 pub mod scenario;
+pub mod shard;
 pub mod steps;
 
 use crate::exit::Outcome;
