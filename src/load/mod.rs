@@ -65,7 +65,7 @@ pub struct LoadArgs {
     #[arg(long = "threshold", value_name = "RULE")]
     pub thresholds: Vec<String>,
     /// Where report.html, report.json, report.md and load-summary.json are written.
-    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    #[arg(long, value_name = "DIR", default_value = "reports/load")]
     pub report_dir: PathBuf,
     /// Which response bodies are validated against the schema: all, sample:N (one in N) or none.
     /// Statuses are always checked.

@@ -24,6 +24,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod load_report;
 pub mod load_summary;
 pub mod markdown;
 pub mod model;
