@@ -21,6 +21,7 @@ pub mod console;
 pub mod plan;
 pub mod run;
 pub mod scenario;
+pub mod shard;
 pub mod steps;
 pub mod summary;
 
