@@ -12,7 +12,8 @@
 //! - each value registered with [`Recorder::secret`] becomes its placeholder (session tokens,
 //!   recovery codes);
 //! - the value of every cookie (`Cookie` and `Set-Cookie`) becomes `[REDACTED]`, names and
-//!   attributes stay;
+//!   attributes stay; the CSRF cookies a response sets become `[REDACTED:csrf_cookie#N]`
+//!   (numbered in order), so that a replay can tell which one a later request sent back;
 //! - `X-Session-Token` and `Authorization` values become `[REDACTED]` unless a registered secret
 //!   already named them;
 //! - every CSRF token a response hands out (a `csrf_token` node's value, a `csrf_token` field)
@@ -159,6 +160,7 @@ pub async fn send(client: &reqwest::Client, req: &Req) -> Result<Resp, String> {
 pub struct Recorder {
     client: reqwest::Client,
     secrets: Vec<(String, String)>,
+    csrf_cookies: usize,
     entries: Vec<(String, Req, Resp, chrono::DateTime<chrono::Utc>, Duration)>,
 }
 
@@ -167,6 +169,7 @@ impl Recorder {
         Recorder {
             client,
             secrets: Vec::new(),
+            csrf_cookies: 0,
             entries: Vec::new(),
         }
     }
@@ -195,6 +198,14 @@ impl Recorder {
         }
         for t in tokens {
             self.secret(&t, "[REDACTED:csrf_token]");
+        }
+        // CSRF cookies are numbered, so that a replay can send back the one each request sent.
+        for (name, value) in resp.cookies() {
+            if name.starts_with("csrf_token_") && !self.secrets.iter().any(|(v, _)| *v == value) {
+                self.csrf_cookies += 1;
+                let placeholder = format!("[REDACTED:csrf_cookie#{}]", self.csrf_cookies);
+                self.secret(&value, &placeholder);
+            }
         }
         self.entries
             .push((label.to_owned(), req, resp.clone(), started, t.elapsed()));
@@ -293,6 +304,9 @@ fn entry_json(
 fn redact_cookie_list(v: &str) -> String {
     v.split(';')
         .map(|pair| match pair.split_once('=') {
+            Some((n, v)) if v.trim().starts_with("[REDACTED") => {
+                format!("{}={}", n.trim(), v.trim())
+            }
             Some((n, _)) => format!("{}=[REDACTED]", n.trim()),
             None => pair.trim().to_owned(),
         })
@@ -305,6 +319,7 @@ fn redact_set_cookie(v: &str) -> String {
     let first = parts.next().unwrap_or("");
     let rest = parts.next();
     let first = match first.split_once('=') {
+        Some((n, v)) if v.trim().starts_with("[REDACTED") => format!("{}={}", n.trim(), v.trim()),
         Some((n, _)) => format!("{}=[REDACTED]", n.trim()),
         None => first.to_owned(),
     };

@@ -265,6 +265,12 @@ const MEANINGFUL: &[&str] = &[
     "message",
 ];
 
+/// `status` is the error's HTTP status text; elsewhere (a courier message's delivery status) it
+/// depends on timing, not on the API.
+fn meaningful(path: &str, key: &str) -> bool {
+    MEANINGFUL.contains(&key) && (key != "status" || path.contains("/error/"))
+}
+
 fn type_of(v: &J) -> &'static str {
     match v {
         J::Null => "null",
@@ -297,10 +303,10 @@ fn walk(v: &J, path: &str, key: &str, out: &mut BTreeMap<String, String>) {
         J::Null => {
             out.insert(path.to_owned(), "null".to_owned());
         }
-        J::Num(n) if MEANINGFUL.contains(&key) => {
+        J::Num(n) if meaningful(path, key) => {
             out.insert(path.to_owned(), n.clone());
         }
-        J::Str(s) if MEANINGFUL.contains(&key) => {
+        J::Str(s) if meaningful(path, key) => {
             out.insert(path.to_owned(), format!("{:?}", normalize(s)));
         }
         other => {
@@ -352,8 +358,21 @@ pub fn diff(recorded: &Resp, replayed: &Resp) -> Vec<(String, String)> {
     let a = describe(recorded);
     let b = describe(replayed);
     let mut out = Vec::new();
-    for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+    // A subtree one side lacks is reported once, at its root.
+    let mut absent_roots: Vec<String> = Vec::new();
+    let mut keys: Vec<&String> = a
+        .keys()
+        .chain(b.keys().filter(|k| !a.contains_key(*k)))
+        .collect();
+    keys.sort();
+    for k in keys {
         let (x, y) = (a.get(k), b.get(k));
+        if x.is_none() || y.is_none() {
+            if absent_roots.iter().any(|r| k.starts_with(&format!("{r}/"))) {
+                continue;
+            }
+            absent_roots.push(k.clone());
+        }
         if x != y {
             out.push((
                 k.clone(),
