@@ -59,7 +59,7 @@ fn the_embedded_server_passes_with_exit_0_and_writes_every_report() {
         "{}",
         text(&out.stderr)
     );
-    for file in ["conformance.json", "junit.xml", "summary.md"] {
+    for file in ["conformance.json", "junit.xml", "summary.md", "report.html"] {
         assert!(dir.path().join(file).is_file(), "{file} written");
     }
     let json = conformance(dir.path());

@@ -32,7 +32,7 @@ pub struct CheckArgs {
     pub session_cookie: Option<String>,
     /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
     /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
-    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    #[arg(long, value_name = "DIR", default_value = "reports/check")]
     pub report_dir: PathBuf,
     /// Per-request timeout (connect, headers and body).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration)]
@@ -103,7 +103,7 @@ impl Default for CheckArgs {
             target: None,
             session_token: None,
             session_cookie: None,
-            report_dir: PathBuf::from("reports/latest"),
+            report_dir: PathBuf::from("reports/check"),
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
             only: Vec::new(),

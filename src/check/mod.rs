@@ -110,6 +110,7 @@ pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
             crate::report::CONFORMANCE_JSON,
             crate::report::JUNIT_XML,
             crate::report::SUMMARY_MD,
+            crate::report::REPORT_HTML,
         ]
         .iter()
         .any(|name| dir.join(name).exists())

@@ -1,5 +1,5 @@
 //! `summary.md`: the conformance run as GitHub-flavoured Markdown, fit for
-//! `$GITHUB_STEP_SUMMARY` (`cat reports/latest/summary.md >> "$GITHUB_STEP_SUMMARY"`) and for
+//! `$GITHUB_STEP_SUMMARY` (`cat reports/check/summary.md >> "$GITHUB_STEP_SUMMARY"`) and for
 //! pull-request comments.
 //!
 //! Layout: a headline with the verdict and the counts; the target, start time and duration; the
