@@ -10,6 +10,7 @@
 
 pub mod baseline;
 pub mod console;
+pub mod merge;
 pub mod scenario;
 pub mod shard;
 pub mod steps;
@@ -78,6 +79,20 @@ pub struct LoadArgs {
     /// enum small).
     #[command(flatten)]
     pub more: Box<LoadMoreArgs>,
+    /// --shard, --shards, --start-at, --judge-shard.
+    #[command(flatten)]
+    pub sharding: shard::ShardArgs,
+    /// `load merge DIR...`.
+    #[command(subcommand)]
+    pub action: Option<LoadAction>,
+}
+
+/// What `recovery-harness load` does besides running a scenario.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LoadAction {
+    /// Merge the report directories of a sharded run (`load --shard I/N`) into one exact result
+    /// and one verdict, with the exit codes of a single run.
+    Merge(merge::MergeArgs),
 }
 
 /// The less frequent flags of `recovery-harness load`.
@@ -164,6 +179,9 @@ pub enum LoadError {
         /// Requests without a response.
         transport_errors: u64,
     },
+    /// The shards could not be merged.
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
     /// Goose refused the configuration or failed.
     #[error("goose: {0}")]
     Goose(String),
@@ -220,6 +238,10 @@ pub struct Plan {
     pub insecure: bool,
     /// Quiet console.
     pub quiet: bool,
+    /// This process's part of a sharded run (`--shard I/N`), if it is one.
+    pub shard: Option<shard::ShardPlan>,
+    /// `--start-at`: when the users start.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Checks a base URL with the rules `check` applies to `--target` ([`crate::cli::parse_base_url`]);
@@ -258,10 +280,16 @@ impl Plan {
         let d = &scenario.defaults;
 
         let users = args.users.or(d.users).unwrap_or(8);
-        if users == 0 || users > MAX_USERS {
+        let spec = shard::ShardSpec::from_args(
+            &args.sharding,
+            std::env::var(shard::JOB_COMPLETION_INDEX).ok().as_deref(),
+        )?;
+        // The bound is per process: a sharded run spreads its users over the shards.
+        let max_users = MAX_USERS * spec.map_or(1, |s| s.count);
+        if users == 0 || users > max_users {
             return Err(flag(
                 "--users",
-                format!("{users} users; give 1 to {MAX_USERS}"),
+                format!("{users} users; give 1 to {max_users}"),
             ));
         }
 
@@ -380,6 +408,24 @@ impl Plan {
             return Err(flag("--timeout", "give 1ms to 300s"));
         }
 
+        if let Some(at) = args.sharding.start_at {
+            shard::start_delay(at, chrono::Utc::now())?;
+        }
+        let (shard, users, hatch_rate, throttle, report_dir) = match spec {
+            None => (None, users, hatch_rate, throttle, args.report_dir.clone()),
+            Some(spec) => {
+                let (plan, users, rate, throttle) = shard::ShardPlan::new(
+                    spec,
+                    args.sharding.judge_shard,
+                    users,
+                    hatch_rate,
+                    throttle,
+                )?;
+                let dir = shard::report_dir(&args.report_dir, spec);
+                (Some(plan), users, rate, throttle, dir)
+            }
+        };
+
         Ok(Plan {
             scenario,
             target,
@@ -390,13 +436,15 @@ impl Plan {
             throttle,
             thresholds,
             validate: args.validate,
-            report_dir: args.report_dir.clone(),
+            report_dir,
             baseline,
             max_regression: args.more.max_regression,
             session_token,
             timeout: args.more.timeout,
             insecure: args.more.insecure,
             quiet: args.quiet,
+            shard,
+            start_at: args.sharding.start_at,
         })
     }
 
@@ -408,7 +456,10 @@ impl Plan {
         c.increase_rate = Some(format!("{}", self.hatch_rate));
         c.run_time = Some(self.duration_s.to_string());
         c.throttle_requests = self.throttle;
-        c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        // A shard leaves its thresholds to `load merge` unless told to judge them itself.
+        if self.shard.as_ref().is_none_or(shard::ShardPlan::judges) {
+            c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        }
         c.report_file = vec![
             path_string(&reports.html),
             path_string(&reports.json),
@@ -526,10 +577,31 @@ async fn probe(
 
 /// `recovery-harness load`.
 pub async fn run_cli(args: LoadArgs) -> Result<Outcome, crate::Error> {
+    if let Some(LoadAction::Merge(m)) = &args.action {
+        return merge::run_cli(m);
+    }
     let plan = Plan::from_args(&args)?;
     let schemas = Arc::new(Schemas::load(&args.more.schema.source())?);
     let (outcome, _summary) = run(&plan, schemas).await?;
-    Ok(outcome)
+    if let (Some(s), false) = (&plan.shard, args.quiet) {
+        crate::say!(
+            "shard {} of {} ({} of {} users): {}",
+            s.spec.index,
+            s.spec.count,
+            plan.users,
+            s.total_users,
+            if s.judges() {
+                "thresholds judged on this shard's figures (--judge-shard)"
+            } else {
+                "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
+            }
+        );
+    }
+    // A shard's verdict is `load merge`'s: exit 1 would make Kubernetes retry a shard that ran.
+    Ok(match &plan.shard {
+        Some(s) if !s.judges() => Outcome::Passed,
+        _ => outcome,
+    })
 }
 
 /// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
@@ -649,7 +721,8 @@ async fn attack(
             plan.scenario.email_template().to_owned(),
             stats.clone(),
         )
-        .map_err(|m| flag("--target", m))?,
+        .map_err(|m| flag("--target", m))?
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
     );
 
     let mut goose_scenario = goose::goose::Scenario::new(&plan.scenario.name);
@@ -674,6 +747,9 @@ async fn attack(
         attack
     };
 
+    if let Some(at) = plan.start_at {
+        shard::wait_until(at, plan.quiet).await;
+    }
     let started_at = chrono::Utc::now();
     let planned = Duration::from_secs(plan.duration_s)
         + Duration::from_secs_f64(plan.users as f64 / plan.hatch_rate);
@@ -796,6 +872,11 @@ async fn attack(
         .to_owned(),
         failed_because,
         reports: written,
+        shard: plan
+            .shard
+            .as_ref()
+            .map(|s| s.summary(plan, started_at, figures.seconds)),
+        merge: None,
     };
     load_summary::write(&summary, &plan.report_dir)?;
     // A closed stdout (`load | head -1`) ends the output, not the process.
