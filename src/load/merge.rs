@@ -68,7 +68,7 @@ pub enum MergeError {
         path: PathBuf,
     },
     /// Shards are missing.
-    #[error("shard{} {} of {count} missing: got {got} (each of 0..{count} must be given once)", if .missing.len() == 1 { " is" } else { "s are" }, list(.missing))]
+    #[error("{} {} of {count} {} missing: got {got} (each of 0 to {} must be given once)", if .missing.len() == 1 { "shard" } else { "shards" }, list(.missing), if .missing.len() == 1 { "is" } else { "are" }, .count - 1)]
     Missing {
         /// The shard count.
         count: usize,
