@@ -44,6 +44,13 @@ pub struct CheckArgs {
     /// Prerequisites of a selected check run too.
     #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Leave out the checks whose id matches (the same syntax as --only); repeatable or comma-separated.
+    /// A check left out is not run even when another check needs it (that one runs without it).
+    #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Make warnings (failed recommended checks) fail the run (exit 1).
+    #[arg(long)]
+    pub strict: bool,
     /// Generated requests per property-based probe (0 skips the probes).
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub fuzz_cases: u32,
@@ -100,6 +107,8 @@ impl Default for CheckArgs {
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
             only: Vec::new(),
+            skip: Vec::new(),
+            strict: false,
             fuzz_cases: 64,
             seed: None,
             insecure: false,
@@ -193,6 +202,23 @@ impl Credentials {
     }
 }
 
+/// Trimmed, non-empty patterns of `--only`/`--skip`; an all-empty list (an unset shell variable)
+/// is an error rather than a silent widening or no-op.
+fn patterns(flag: &'static str, given: &[String]) -> Result<Vec<String>, CheckError> {
+    let kept: Vec<String> = given
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !given.is_empty() && kept.is_empty() {
+        return Err(bad_flag(
+            flag,
+            "is empty; give an id prefix such as create_native or a glob such as *.400 (see --list)",
+        ));
+    }
+    Ok(kept)
+}
+
 /// Largest `--concurrency`: far above any useful value, far below tokio's semaphore limit.
 pub const MAX_CONCURRENCY: usize = 1_000_000;
 
@@ -214,6 +240,10 @@ pub struct RunConfig {
     pub deadline: Duration,
     /// `--only` patterns.
     pub only: Vec<String>,
+    /// `--skip` patterns.
+    pub skip: Vec<String>,
+    /// `--strict`: warnings fail the run.
+    pub strict: bool,
     /// Fuzz cases per probe.
     pub fuzz_cases: u32,
     /// Fuzz seed (chosen at random when not given, and reported).
@@ -288,19 +318,9 @@ impl RunConfig {
                 "must be an email address such as qa@example.com",
             ));
         }
-        let only: Vec<String> = args
-            .only
-            .iter()
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect();
         // `--only ''` (an unset shell variable) would otherwise run everything: a silent widening.
-        if !args.only.is_empty() && only.is_empty() {
-            return Err(bad_flag(
-                "only",
-                "is empty; give an id prefix such as create_native or a glob such as *.400 (see --list)",
-            ));
-        }
+        let only = patterns("only", &args.only)?;
+        let skip = patterns("skip", &args.skip)?;
         let config = RunConfig {
             embedded: target.is_none(),
             ignored_credentials: false,
@@ -312,6 +332,8 @@ impl RunConfig {
             timeout: args.timeout,
             deadline: args.deadline,
             only,
+            skip,
+            strict: args.strict,
             fuzz_cases: args.fuzz_cases,
             seed: args.seed.unwrap_or_else(rand::random),
             insecure: args.insecure,
@@ -323,7 +345,7 @@ impl RunConfig {
             concurrency: args.concurrency,
         };
         // Fail on a pattern that selects nothing before any request is sent.
-        super::catalogue::select(&config.only)?;
+        super::catalogue::select(&config.only, &config.skip)?;
         Ok(config)
     }
 

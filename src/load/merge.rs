@@ -16,9 +16,10 @@
 //! version, duration or set of rules) are refused: exit 2.
 
 use super::shard::ShardSpec;
+use super::summary::{aggregated, failure_reasons, step_summaries};
 use crate::exit::Outcome;
 use crate::report::load_summary::{
-    self, Figures, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,
+    self, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,
 };
 use chrono::{DateTime, Utc};
 use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate};
@@ -412,7 +413,7 @@ fn judge(rule: &Rule, metrics: &GooseMetrics, seconds: u64) -> ThresholdVerdict 
         },
         None => {
             let all = merge_requests(metrics);
-            let f = Figures::aggregated(metrics);
+            let f = aggregated(metrics);
             (all, f.requests, f.errors)
         }
     };
@@ -552,7 +553,7 @@ pub fn merge(
         .iter()
         .map(|r| parse_rule(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut figures = Figures::aggregated(&metrics);
+    let mut figures = aggregated(&metrics);
     figures.seconds = metrics.duration as u64;
     let thresholds: Vec<ThresholdVerdict> = parsed
         .iter()
@@ -601,7 +602,7 @@ pub fn merge(
         _ => "failed",
     };
 
-    let mut steps = load_summary::step_summaries(&metrics);
+    let mut steps = step_summaries(&metrics);
     // Scenario order is the order of the first shard's summary; Goose keys requests in a map.
     let order: Vec<String> =
         read_json::<serde_json::Value>(&first.dir.join(load_summary::FILE_NAME))
@@ -657,7 +658,7 @@ pub fn merge(
         transport_errors: sum(&|f| f.transport_errors),
         validated_bodies: sum(&|f| f.validated_bodies),
         steps,
-        failure_reasons: load_summary::failure_reasons(&metrics, 20),
+        failure_reasons: failure_reasons(&metrics, 20),
         thresholds,
         baseline: None,
         verdict: verdict.to_owned(),

@@ -298,6 +298,70 @@ impl ShardPlan {
     }
 }
 
+impl ShardSpec {
+    /// [`ShardSpec::from_args`] with the process's `JOB_COMPLETION_INDEX`.
+    pub fn from_env(args: &ShardArgs) -> Result<Option<ShardSpec>, LoadError> {
+        ShardSpec::from_args(args, std::env::var(JOB_COMPLETION_INDEX).ok().as_deref())
+    }
+}
+
+/// What a plan becomes for `spec`: the shard part, and the shard's users, hatch rate, throttle
+/// and report directory (the whole run's when `spec` is `None`). Checks `--start-at`.
+pub fn apply(
+    spec: Option<ShardSpec>,
+    args: &ShardArgs,
+    users: usize,
+    hatch_rate: f64,
+    throttle: Option<usize>,
+    report_dir: &Path,
+) -> Result<(Option<ShardPlan>, usize, f64, Option<usize>, PathBuf), LoadError> {
+    if let Some(at) = args.start_at {
+        start_delay(at, Utc::now())?;
+    }
+    match spec {
+        None => Ok((None, users, hatch_rate, throttle, report_dir.to_path_buf())),
+        Some(spec) => {
+            let (plan, users, rate, throttle) =
+                ShardPlan::new(spec, args.judge_shard, users, hatch_rate, throttle)?;
+            Ok((
+                Some(plan),
+                users,
+                rate,
+                throttle,
+                self::report_dir(report_dir, spec),
+            ))
+        }
+    }
+}
+
+/// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
+/// reports are written, because the verdict is `load merge`'s and a failed pod would make
+/// Kubernetes run the shard again.
+pub fn exit_outcome(plan: &Plan, outcome: crate::exit::Outcome) -> crate::exit::Outcome {
+    let Some(s) = &plan.shard else {
+        return outcome;
+    };
+    if !plan.quiet {
+        crate::say!(
+            "shard {} of {} ({} of {} users): {}",
+            s.spec.index,
+            s.spec.count,
+            plan.users,
+            s.total_users,
+            if s.judges() {
+                "thresholds judged on this shard's figures (--judge-shard)"
+            } else {
+                "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
+            }
+        );
+    }
+    if s.judges() {
+        outcome
+    } else {
+        crate::exit::Outcome::Passed
+    }
+}
+
 /// A shard's report directory: `{shard}` in `--report-dir` becomes its index, so that the pods
 /// of one Job, given one argument list, write one directory each.
 pub fn report_dir(dir: &Path, spec: ShardSpec) -> PathBuf {
