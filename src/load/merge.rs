@@ -166,10 +166,12 @@ pub fn shard_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, MergeError> {
             path: dir.clone(),
             reason: e.to_string(),
         })?;
+        // Only the shards' summaries: a merged summary written into the same directory
+        // (`--report-dir DIR/merged`) is not a shard of it.
         let mut inner: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.join(load_summary::FILE_NAME).is_file())
+            .filter(|p| is_shard_dir(p))
             .collect();
         if inner.is_empty() {
             return Err(MergeError::NotAShard { path: dir.clone() });
@@ -178,6 +180,14 @@ pub fn shard_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, MergeError> {
         out.extend(inner);
     }
     Ok(out)
+}
+
+/// Whether `dir` holds a shard's `load-summary.json` (one with a `"shard"` object).
+fn is_shard_dir(dir: &Path) -> bool {
+    std::fs::read(dir.join(load_summary::FILE_NAME))
+        .ok()
+        .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+        .is_some_and(|v| v.get("shard").is_some_and(|s| s.is_object()))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, MergeError> {
