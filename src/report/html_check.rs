@@ -49,7 +49,7 @@ pub fn render(report: &RunReport) -> String {
     let failed: Vec<&CheckResult> = report
         .checks
         .iter()
-        .filter(|c| c.status == Status::Failed)
+        .filter(|c| matches!(c.status, Status::Failed | Status::Warning | Status::Error))
         .collect();
     if !failed.is_empty() {
         let _ = writeln!(
@@ -203,7 +203,7 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
         let status = c.status.as_str();
         let id = match c.status {
             Status::Passed => format!("<code>{}</code>", esc(&c.id)),
-            Status::Failed | Status::Skipped => format!(
+            Status::Failed | Status::Skipped | Status::Warning | Status::Error => format!(
                 "<a href=\"#{}\"><code>{}</code></a>",
                 anchor("c-", &c.id),
                 esc(&c.id)
@@ -211,7 +211,9 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
         };
         let time = match c.status {
             Status::Skipped => "—".to_owned(),
-            Status::Passed | Status::Failed => human_ms(c.duration),
+            Status::Passed | Status::Failed | Status::Warning | Status::Error => {
+                human_ms(c.duration)
+            }
         };
         let _ = writeln!(
             h,
@@ -357,6 +359,7 @@ mod tests {
             target: "http://127.0.0.1:1/".into(),
             embedded_target: true,
             insecure: false,
+            strict: false,
             started_at: DateTime::<Utc>::UNIX_EPOCH,
             duration: Duration::from_millis(5),
             notes: Vec::new(),
@@ -371,6 +374,7 @@ mod tests {
             operation: "op".into(),
             rule: "r".into(),
             source: RuleSource::OpenApi,
+            level: crate::report::Level::Required,
             status,
             detail: "d".into(),
             evidence: vec![Evidence {
