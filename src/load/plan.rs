@@ -59,6 +59,20 @@ pub struct LoadArgs {
     /// enum small).
     #[command(flatten)]
     pub more: Box<LoadMoreArgs>,
+    /// --shard, --shards, --start-at, --judge-shard.
+    #[command(flatten)]
+    pub sharding: super::shard::ShardArgs,
+    /// `load merge DIR...`.
+    #[command(subcommand)]
+    pub action: Option<LoadAction>,
+}
+
+/// What `recovery-harness load` does besides running a scenario.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LoadAction {
+    /// Merge the report directories of a sharded run (`load --shard I/N`) into one exact result
+    /// and one verdict, with the exit codes of a single run.
+    Merge(super::merge::MergeArgs),
 }
 
 /// The less frequent flags of `recovery-harness load`.
@@ -134,6 +148,10 @@ pub struct Plan {
     pub insecure: bool,
     /// Quiet console.
     pub quiet: bool,
+    /// This process's part of a sharded run (`--shard I/N`), if it is one.
+    pub shard: Option<super::shard::ShardPlan>,
+    /// `--start-at`: when the users start.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Plan {
@@ -144,10 +162,13 @@ impl Plan {
         let d = &scenario.defaults;
 
         let users = args.users.or(d.users).unwrap_or(8);
-        if users == 0 || users > MAX_USERS {
+        let spec = super::shard::ShardSpec::from_env(&args.sharding)?;
+        // The bound is per process: a sharded run spreads its users over the shards.
+        let max_users = MAX_USERS * spec.map_or(1, |s| s.count);
+        if users == 0 || users > max_users {
             return Err(flag(
                 "--users",
-                format!("{users} users; give 1 to {MAX_USERS}"),
+                format!("{users} users; give 1 to {max_users}"),
             ));
         }
 
@@ -266,6 +287,15 @@ impl Plan {
             return Err(flag("--timeout", "give 1ms to 300s"));
         }
 
+        let (shard, users, hatch_rate, throttle, report_dir) = super::shard::apply(
+            spec,
+            &args.sharding,
+            users,
+            hatch_rate,
+            throttle,
+            &args.report_dir,
+        )?;
+
         Ok(Plan {
             scenario,
             target,
@@ -276,13 +306,15 @@ impl Plan {
             throttle,
             thresholds,
             validate: args.validate,
-            report_dir: args.report_dir.clone(),
+            report_dir,
             baseline,
             max_regression: args.more.max_regression,
             session_token,
             timeout: args.more.timeout,
             insecure: args.more.insecure,
             quiet: args.quiet,
+            shard,
+            start_at: args.sharding.start_at,
         })
     }
 
@@ -333,7 +365,14 @@ impl Plan {
         c.increase_rate = Some(format!("{}", self.hatch_rate));
         c.run_time = Some(self.duration_s.to_string());
         c.throttle_requests = self.throttle;
-        c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        // A shard leaves its thresholds to `load merge` unless told to judge them itself.
+        if self
+            .shard
+            .as_ref()
+            .is_none_or(super::shard::ShardPlan::judges)
+        {
+            c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        }
         c.report_file = vec![
             path_string(&reports.staged(&reports.html)),
             path_string(&reports.staged(&reports.json)),

@@ -277,10 +277,14 @@ async fn attack(
             plan.scenario.email_template().to_owned(),
             stats.clone(),
         )
-        .map_err(|m| flag("--target", m))?,
+        .map_err(|m| flag("--target", m))?
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
     );
     let attack = plan.goose_attack(base, reports, shared)?;
 
+    if let Some(at) = plan.start_at {
+        super::shard::wait_until(at, plan.quiet).await;
+    }
     let started_at = chrono::Utc::now();
     let progress = (!plan.quiet).then(|| console::Progress::start(stats.clone(), plan.planned()));
     let executed = attack.execute().await;
