@@ -279,7 +279,7 @@ impl CodeSource {
             reason,
         })?;
         // Newest first; a stable sort keeps the source's order for equal or unknown times.
-        mails.sort_by(|a, b| b.created.cmp(&a.created));
+        mails.sort_by_key(|m| std::cmp::Reverse(m.created));
         Ok(mails)
     }
 
