@@ -307,6 +307,9 @@ pub async fn spawn_with(
     config: ServerConfig,
     wrap: impl FnOnce(axum::Router) -> axum::Router,
 ) -> Result<RunningServer, ServerError> {
+    // An in-process server shares its process with the clients that talk to it (tests, the
+    // embedded target of `check` and `load`); they need the process's TLS provider.
+    crate::tls::install_default_provider();
     let config = with_token(config);
     // Validate before binding so a bad flag does not hold the port.
     app::normalize_base_path(&config.base_path)?;
