@@ -17,6 +17,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod codes;
 pub mod error;
 pub mod exit;
 pub mod load;

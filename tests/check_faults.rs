@@ -170,7 +170,7 @@ fn failed(report: &RunReport) -> BTreeSet<String> {
     report
         .checks
         .iter()
-        .filter(|c| c.status == Status::Failed)
+        .filter(|c| matches!(c.status, Status::Failed | Status::Warning | Status::Error))
         .map(|c| c.id.clone())
         .collect()
 }
@@ -241,7 +241,7 @@ async fn each_fault_fails_exactly_its_checks() {
             let details: Vec<String> = report
                 .checks
                 .iter()
-                .filter(|c| c.status == Status::Failed)
+                .filter(|c| matches!(c.status, Status::Failed | Status::Warning | Status::Error))
                 .map(|c| format!("    {}: {}", c.id, c.detail))
                 .collect();
             mismatches.push(format!(

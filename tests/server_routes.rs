@@ -93,6 +93,15 @@ fn assert_error(r: &Resp, status: u16, id: Option<&str>) -> Value {
     v
 }
 
+/// Go's `http.Error` answer: plain text, `nosniff`, the exact body.
+fn assert_plain(r: &Resp, status: u16, body: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("vary"), Some("Cookie"));
+    assert_eq!(r.text, body);
+}
+
 fn top_keys(text: &str) -> Vec<String> {
     // serde_json with preserve_order is not enabled: read key order from the text itself.
     let v: Value = serde_json::from_str(text).expect("json");
@@ -916,22 +925,26 @@ async fn update_errors_and_limits() {
     )
     .await;
     assert_error(&r, 413, None);
-    // Wrong methods: 405 with Allow, in the envelope; unknown routes: 404.
+    // Wrong methods and unknown routes: Go's plain-text answers, as real Kratos sends them.
     let r = send(client().delete(format!("{base}/self-service/recovery/api"))).await;
-    assert_error(&r, 405, None);
+    assert_plain(&r, 405, "Method Not Allowed\n");
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
     let r = send(client().put(format!("{base}/self-service/recovery"))).await;
-    assert_error(&r, 405, None);
+    assert_plain(&r, 405, "Method Not Allowed\n");
     assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     let r = send(client().get(format!("{base}/self-service/nothing"))).await;
-    assert_error(&r, 404, None);
+    assert_plain(&r, 404, "404 page not found\n");
+    assert_eq!(
+        r.header(CACHE_CONTROL.as_str()),
+        Some("private, no-cache, no-store, must-revalidate")
+    );
     // Queries too long to store are refused rather than letting one flow hold them.
     let long = format!("{base}/self-service/recovery/api?x={}", "y".repeat(5000));
     assert_error(&send(client().get(long)).await, 414, None);
-    // X-Request-ID is echoed in `request`.
+    // X-Request-ID is echoed in `request` of an error envelope.
     let r = send(
         client()
-            .get(format!("{base}/nothing"))
+            .get(format!("{base}/self-service/recovery/flows?id=x"))
             .header("X-Request-ID", "req-42"),
     )
     .await;
@@ -954,7 +967,7 @@ async fn base_path_prefixes_every_route() {
         .starts_with(&format!("{}/self-service/recovery?flow=", s.base_url())));
     let root = s.base_url().trim_end_matches("/auth").to_owned();
     let r = send(client().get(format!("{root}/self-service/recovery/api"))).await;
-    assert_error(&r, 404, None);
+    assert_plain(&r, 404, "404 page not found\n");
     s.shutdown().await;
     let bad = spawn(ServerConfig {
         base_path: "auth".into(),

@@ -448,20 +448,25 @@ fn redirect(status: StatusCode, location: &str, get: bool) -> Response {
     r
 }
 
-fn method_not_allowed(req: &HeaderMap, allow: &'static str, get: bool) -> Response {
-    let mut r = error_response(
-        req,
+/// Go's `http.Error`: a plain-text answer, as `net/http` writes its 404 and 405 (`Content-Type:
+/// text/plain; charset=utf-8`, `X-Content-Type-Options: nosniff`, the text plus a newline).
+fn plain_text(status: StatusCode, text: &'static str, get: bool) -> Response {
+    let mut r = respond(
+        status,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+        format!("{text}\n"),
         get,
-        ErrorFields {
-            code: 405,
-            reason: Some(
-                "This endpoint does not support the request method; see the Allow header.",
-            ),
-            message: "The requested method is not allowed on this resource",
-            ..Default::default()
-        },
-        None,
     );
+    r.headers_mut().insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// Go's `ServeMux` answer to a method the route does not serve: plain text with `Allow`.
+fn method_not_allowed(_req: &HeaderMap, allow: &'static str, _get: bool) -> Response {
+    let mut r = plain_text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", false);
     r.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     r
@@ -1573,22 +1578,11 @@ async fn courier_get(AxState(app): AxState<Arc<App>>, req: Request) -> Response 
     }
 }
 
-async fn not_found(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
-    let get = is_get(req.method());
-    // Name the prefix: a client that forgot `--base-path` (or added one) learns where to go.
-    let reason = format!(
-        "No route matches this path; the recovery API lives under {}/self-service/recovery.",
-        app.cfg.base_path
-    );
-    error_response(
-        req.headers(),
-        get,
-        ErrorFields {
-            code: 404,
-            reason: Some(&reason),
-            message: MSG_NOT_FOUND,
-            ..Default::default()
-        },
-        None,
+/// Go's `http.NotFound`, which Kratos's router answers for every unknown path.
+async fn not_found(req: Request) -> Response {
+    plain_text(
+        StatusCode::NOT_FOUND,
+        "404 page not found",
+        req.method() == HttpMethod::GET,
     )
 }

@@ -3,7 +3,7 @@
 //! method (405) and every unexpected status any probe of the run provoked.
 
 use super::{error_envelope, error_generic, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
@@ -13,6 +13,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::CreateNative,
         rule: "DELETE /self-service/recovery/api answers 405 with an errorGeneric JSON body (error.code 405 when present)",
         source: RuleSource::OpenApi,
+        level: Level::Required,
         requires: &[],
         needs: Needs::Nothing,
         phase: Phase::Main,
@@ -24,6 +25,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::Any,
         rule: "any status other than 200 and 400 seen in the run, beyond the ones a check provoked on purpose, is errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
+        level: Level::Required,
         requires: &[],
         needs: Needs::Nothing,
         phase: Phase::Final,
