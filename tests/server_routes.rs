@@ -17,6 +17,7 @@ fn schemas() -> &'static Schemas {
 }
 
 fn client() -> Client {
+    recovery_harness::tls::install_default_provider();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))

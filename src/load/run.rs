@@ -131,6 +131,7 @@ async fn probe(
         url: redact_url(url),
         reason,
     };
+    crate::tls::install_default_provider();
     let client = reqwest::Client::builder()
         .timeout(timeout.min(Duration::from_secs(10)))
         .tls_danger_accept_invalid_certs(insecure)
@@ -151,6 +152,8 @@ pub async fn run(
     plan: &Plan,
     schemas: Arc<Schemas>,
 ) -> Result<(Outcome, LoadSummary), crate::Error> {
+    // Goose builds one reqwest client per user.
+    crate::tls::install_default_provider();
     let reports = Reports::prepare(&plan.report_dir, plan.baseline.as_ref())?;
 
     let mut embedded = None;

@@ -525,7 +525,7 @@ impl axum::body::HttpBody for TrackedBody {
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
         if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
             self.done.store(true, std::sync::atomic::Ordering::Release);
@@ -537,7 +537,7 @@ impl axum::body::HttpBody for TrackedBody {
         self.inner.is_end_stream()
     }
 
-    fn size_hint(&self) -> hyper::body::SizeHint {
+    fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
 }
