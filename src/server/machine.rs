@@ -8,7 +8,7 @@
 use super::app::{generate_session_token, minutes_x100, new_id, App, ReqCtx, Resolved};
 use super::courier::Message;
 use super::http::{self, BodyError, UpdateBody};
-use super::store::{Completion, Flow, FlowType, Method, Msg, NodeMsg, State, NO_CODE};
+use super::store::{Active, Completion, Flow, FlowType, Method, Msg, NodeMsg, State, NO_CODE};
 use super::{csrf, json, render};
 use axum::http::{header, HeaderMap, StatusCode};
 
@@ -106,6 +106,9 @@ pub(crate) fn decide(app: &App, ctx: &ReqCtx, id: u128, flow: &mut Flow, s: &Sub
             return retry(FlowType::Browser, Msg::OriginBlocked);
         }
     }
+    if flow.method == Method::Code && flow.active != Active::Method {
+        return not_code(cfg, id, flow, decoded.as_ref());
+    }
     let b: UpdateBody = match decoded {
         Ok(b) => b,
         Err(e) => {
@@ -128,6 +131,31 @@ pub(crate) fn decide(app: &App, ctx: &ReqCtx, id: u128, flow: &mut Flow, s: &Sub
         Method::Link => decide_link(app, id, flow, headers, b, now),
         Method::Code if cfg.v2 => decide_v2(app, id, flow, headers, b, transient, now),
         Method::Code => decide_code(app, id, flow, headers, b, transient, now),
+    }
+}
+
+/// A submit the code strategy does not take: Kratos's link strategy (off here) looks at it next,
+/// and `active` names whichever answered (§5.3).
+fn not_code(
+    cfg: &Resolved,
+    id: u128,
+    flow: &mut Flow,
+    decoded: Result<&UpdateBody, &BodyError>,
+) -> Next {
+    match decoded {
+        Err(e) => {
+            flow.active = Active::Link;
+            flow.extra_mut().msg_text = Some(e.text().into());
+            flow_error(cfg, id, flow, Msg::Generic)
+        }
+        Ok(b) if b.method.as_deref() == Some("link") || b.token.is_some() => {
+            flow.active = Active::Link;
+            Next::MethodDisabled
+        }
+        Ok(_) => {
+            flow.active = Active::Default;
+            flow_error(cfg, id, flow, Msg::NoStrategy)
+        }
     }
 }
 
@@ -173,7 +201,6 @@ fn validate_email(
     };
     flow.msg = Msg::None;
     flow.node_msg = node_msg;
-    flow.active_default = false;
     flow.extra_mut().email = Some(email.into());
     Err(Next::Flow {
         status: StatusCode::BAD_REQUEST,
@@ -276,13 +303,8 @@ fn decide_code(
         // The method is not checked on the code branch (§5.4 B).
         return check_code(app, id, flow, &b, transient.as_deref());
     }
-    match b.method.as_deref() {
-        Some("code") => {}
-        Some("link") => return Next::MethodDisabled,
-        _ => {
-            flow.active_default = true;
-            return flow_error(cfg, id, flow, Msg::NoStrategy);
-        }
+    if b.method.as_deref() != Some("code") {
+        return not_code(cfg, id, flow, Ok(&b));
     }
     if app.has_session(headers) {
         return Next::Session;
@@ -295,7 +317,6 @@ fn decide_code(
     flow.state = State::SentEmail;
     flow.msg = Msg::CodeSent;
     flow.node_msg = NodeMsg::None;
-    flow.active_default = false;
     flow.extra_mut().email = Some(email.into());
     send_or_flow(message, ok_flow(cfg, id, flow, transient.as_deref()))
 }
@@ -314,13 +335,9 @@ fn decide_v2(
     let tp = transient.as_deref();
     let nonempty = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
     match b.method.as_deref() {
-        Some("code") | None if flow.state != State::RecoveryAwaitingAddress => {}
         Some("code") => {}
-        Some("link") => return Next::MethodDisabled,
-        _ => {
-            flow.active_default = true;
-            return flow_error(cfg, id, flow, Msg::NoStrategy);
-        }
+        None if flow.state != State::RecoveryAwaitingAddress => {}
+        _ => return not_code(cfg, id, flow, Ok(&b)),
     }
     if flow.state == State::PassedChallenge {
         if nonempty(&b.recovery_address) || nonempty(&b.recovery_confirm_address) {
@@ -391,7 +408,6 @@ fn decide_v2(
         return Next::Session;
     }
     flow.node_msg = NodeMsg::None;
-    flow.active_default = false;
     let known = app.is_known_address(&address);
     // Kratos stores addresses lowercased; an identity found by an address it does not hold as
     // typed is asked which of its addresses to use.

@@ -4,7 +4,7 @@
 
 use super::app::Resolved;
 use super::json;
-use super::store::{Flow, FlowType, Method, Msg, NodeMsg, State};
+use super::store::{Active, Flow, FlowType, Method, Msg, NodeMsg, State};
 
 const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
 const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
@@ -115,10 +115,10 @@ pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow, transient: Option<&str>) 
         json::push_str(&mut out, &rt);
     }
     out.push_str(",\"active\":\"");
-    out.push_str(if f.active_default {
-        "default"
-    } else {
-        f.method.as_str()
+    out.push_str(match f.active {
+        Active::Method => f.method.as_str(),
+        Active::Default => "default",
+        Active::Link => "link",
     });
     out.push_str("\",\"ui\":{\"action\":\"");
     out.push_str(&cfg.action_prefix_json);

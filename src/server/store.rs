@@ -38,6 +38,18 @@ impl Method {
     }
 }
 
+/// The flow's `active`. Kratos's code strategy takes a submit only while `active` is `code`;
+/// once a submit was not its own, `active` names the strategy that answered last and stays so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Active {
+    /// The flow's [`Method`].
+    Method,
+    /// No strategy took the last submit (4010005).
+    Default,
+    /// The link strategy answered (disabled, or the body did not decode).
+    Link,
+}
+
 /// The recovery states: v1 (`choose_method`, `sent_email`) and v2 (`recovery_*`), and
 /// `passed_challenge`, which both share (`selfservice/flow/state.go`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +172,8 @@ pub(crate) struct Flow {
     pub(crate) submissions: u8,
     pub(crate) msg: Msg,
     pub(crate) node_msg: NodeMsg,
-    /// After a submit no strategy took, Kratos shows `active: "default"`.
-    pub(crate) active_default: bool,
+    /// What `active` shows: the flow's method until a submit moved it (§5.3).
+    pub(crate) active: Active,
 }
 
 impl Flow {
@@ -181,7 +193,7 @@ impl Flow {
             submissions: 0,
             msg: Msg::None,
             node_msg: NodeMsg::None,
-            active_default: false,
+            active: Active::Method,
         }
     }
 
