@@ -141,27 +141,6 @@ const ALLOWED: &[Allowed] = &[
     },
     Allowed {
         file: "default",
-        label: "* create native",
-        path: "*",
-        line: "*",
-        reason: "wrong methods: Kratos answers Go's plain-text 405 (the server fix is in progress)",
-    },
-    Allowed {
-        file: "default",
-        label: "PUT update",
-        path: "*",
-        line: "*",
-        reason: "wrong methods: Kratos answers Go's plain-text 405 (the server fix is in progress)",
-    },
-    Allowed {
-        file: "default",
-        label: "GET unknown*",
-        path: "*",
-        line: "*",
-        reason: "unknown paths: Kratos answers Go's plain-text `404 page not found`",
-    },
-    Allowed {
-        file: "default",
         label: "POST get flow",
         path: "*",
         line: "*",
