@@ -218,6 +218,9 @@ pub async fn run(
             config.only.join(",")
         ));
     }
+    if let Some(note) = variant_note(&log) {
+        notes.push(note);
+    }
     if config.strict {
         notes.push("--strict: warnings (failed recommended checks) fail the run".to_owned());
     }
@@ -238,4 +241,22 @@ pub async fn run(
         notes,
         checks,
     })
+}
+
+/// Which recovery flow variant the deployment runs, read from the first flow a creation
+/// returned (every report names it: the update checks judge each variant by its own states).
+fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
+    let flow = log.iter().find(|l| {
+        l.exchange.status() == Some(200)
+            && l.exchange
+                .request
+                .url
+                .path()
+                .ends_with(super::probes::paths::CREATE_NATIVE)
+            && l.exchange.json().is_some_and(|b| b.get("ui").is_some())
+    })?;
+    Some(format!(
+        "recovery flow variant seen: {}",
+        super::probes::Variant::of(&flow.exchange).describe()
+    ))
 }
