@@ -146,13 +146,16 @@ pub async fn run(
     let base = config.base()?.clone();
     let shown_base = base.as_str().trim_end_matches('/').to_owned();
     let secrets = config.credentials.secrets();
-    let client = Client::new(
+    let mut client = Client::new(
         config.timeout,
         config.max_body_size,
         config.insecure,
         config.concurrency,
         secrets.clone(),
     )?;
+    if config.har.is_some() {
+        client = client.recording();
+    }
     let selected = catalogue::select(&config.only, &config.skip)?;
     let config = Arc::new(config);
     let ctx = Ctx::new(config.clone(), client, schemas);
@@ -190,6 +193,18 @@ pub async fn run(
         .filter_map(|c| runner.cells.get(c.id).and_then(OnceCell::get).cloned())
         .collect();
     let mut notes = Vec::new();
+    if let Some(path) = &config.har {
+        let recorded = ctx.client.recorded();
+        super::har::write(path, &recorded, &secrets).map_err(|source| CheckError::Har {
+            path: path.clone(),
+            source,
+        })?;
+        notes.push(format!(
+            "recorded {} exchanges as HAR 1.2 in {}",
+            recorded.len(),
+            path.display()
+        ));
+    }
     if config.embedded {
         notes.push(format!(
             "target: the embedded reference server at {shown_base} (started in-process, checked with its own session credentials)"
