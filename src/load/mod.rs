@@ -21,6 +21,7 @@ pub mod console;
 pub mod plan;
 pub mod run;
 pub mod scenario;
+pub mod signals;
 pub mod steps;
 pub mod summary;
 
@@ -138,6 +139,7 @@ pub fn redact_url(url: &str) -> String {
 /// `recovery-harness load`.
 pub async fn run_cli(args: LoadArgs) -> Result<Outcome, crate::Error> {
     let plan = Plan::from_args(&args)?;
+    signals::install();
     let schemas = Arc::new(Schemas::load(&args.more.schema.source())?);
     let (outcome, _summary) = run(&plan, schemas).await?;
     Ok(outcome)

@@ -134,6 +134,7 @@ impl<'a> From<&'a RunReport> for Document<'a> {
             outcome: match r.outcome() {
                 crate::exit::Outcome::Passed => "passed",
                 crate::exit::Outcome::Failed => "failed",
+                crate::exit::Outcome::Interrupted { .. } => "interrupted",
             },
             summary: SummaryView {
                 passed: s.passed,
