@@ -24,9 +24,15 @@ pub enum Error {
     /// The load run could not be carried out.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A code source (`--courier-url`, `--mailpit-url`) cannot be used.
+    #[error(transparent)]
+    Codes(#[from] crate::codes::CodeError),
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A completion script or man page could not be written.
+    #[error(transparent)]
+    Tooling(#[from] crate::cli::tooling::ToolingError),
 }
 
 impl Error {

@@ -98,6 +98,9 @@ pub struct Shared {
     pub email_template: String,
     /// The run's counters.
     pub stats: Arc<LiveStats>,
+    /// Added to each user's number in `{user}`: the users of the shards before this one
+    /// ([`super::shard::ShardSpec::offset`]), so numbers stay unique over a sharded run.
+    pub user_offset: usize,
     // Parsed once: reqwest would parse the string again on every request.
     create_url: reqwest::Url,
     json: HeaderValue,
@@ -129,7 +132,14 @@ impl Shared {
             create_url,
             json: HeaderValue::from_static("application/json"),
             no_email: Arc::from(""),
+            user_offset: 0,
         })
+    }
+
+    /// The same, numbering users from `offset + 1`.
+    pub fn with_user_offset(mut self, offset: usize) -> Self {
+        self.user_offset = offset;
+        self
     }
 }
 
@@ -194,11 +204,10 @@ fn state(user: &mut GooseUser, shared: &Shared) -> UserState {
     match user.get_session_data::<UserState>() {
         Some(s) => s.clone(),
         None => UserState {
-            email: Arc::from(
-                shared
-                    .email_template
-                    .replace("{user}", &(user.weighted_users_index + 1).to_string()),
-            ),
+            email: Arc::from(shared.email_template.replace(
+                "{user}",
+                &(shared.user_offset + user.weighted_users_index + 1).to_string(),
+            )),
             flow_id: None,
             code: None,
             last_message_id: None,

@@ -60,10 +60,15 @@ impl std::fmt::Display for SchemaSource {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SchemaArgs {
     /// Validate against the JSON Schema files in DIR instead of the embedded ones.
-    #[arg(long, value_name = "DIR", conflicts_with = "spec")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "spec",
+        env = "RECOVERY_HARNESS_SCHEMAS"
+    )]
     pub schemas: Option<PathBuf>,
     /// Validate against the `components/schemas` of an OpenAPI 3 document (e.g. a Kratos release's api.json).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "RECOVERY_HARNESS_SPEC")]
     pub spec: Option<PathBuf>,
 }
 

@@ -1,0 +1,191 @@
+//! The code sources (`recovery_harness::codes`) read the code a deployment really sent: from the
+//! embedded server's courier, and from real Kratos through its courier admin API and through real
+//! Mailpit; a Kratos outside `--dev` is diagnosed in one line.
+
+mod security_support;
+
+use recovery_harness::codes::{CodeError, CodeSource, Mark, SourceKind};
+use recovery_harness::server::{spawn, ServerConfig};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn submit_email(http: &reqwest::Client, public: &str, email: &str) -> String {
+    let flow: Value = http
+        .get(format!("{public}/self-service/recovery/api"))
+        .send()
+        .await
+        .expect("flow")
+        .json()
+        .await
+        .expect("flow json");
+    let id = flow["id"].as_str().expect("id").to_owned();
+    let resp = http
+        .post(format!("{public}/self-service/recovery?flow={id}"))
+        .header("Accept", "application/json")
+        .json(&json!({"method": "code", "email": email}))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(resp.status(), 200);
+    id
+}
+
+/// Submits the code and returns the status.
+async fn submit_code(http: &reqwest::Client, public: &str, flow: &str, code: &str) -> u16 {
+    http.post(format!("{public}/self-service/recovery?flow={flow}"))
+        .header("Accept", "application/json")
+        .json(&json!({"method": "code", "code": code}))
+        .send()
+        .await
+        .expect("submit code")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_embedded_courier_gives_the_code_that_recovers() {
+    let server = spawn(ServerConfig::default()).await.expect("server");
+    let http = reqwest::Client::new();
+    let source = CodeSource::new(
+        SourceKind::Courier,
+        server.admin_url(),
+        Duration::from_secs(5),
+    )
+    .expect("source");
+    let email = "someone@example.org";
+    let mark = source.mark(email).await.expect("mark");
+    let first = submit_email(&http, server.base_url(), email).await;
+    let code = source.code_after(email, &mark, WAIT).await.expect("code");
+    // A second flow's code is a new message; the first code is not found again after it.
+    let mut mark2 = source.mark(email).await.expect("mark");
+    mark2.insert(code.message_id.clone());
+    let second = submit_email(&http, server.base_url(), email).await;
+    let code2 = source.code_after(email, &mark2, WAIT).await.expect("code");
+    assert_ne!(code.message_id, code2.message_id);
+    assert_eq!(
+        submit_code(&http, server.base_url(), &first, &code.code).await,
+        422
+    );
+    assert_eq!(
+        submit_code(&http, server.base_url(), &second, &code2.code).await,
+        422
+    );
+    // Nothing new for an unknown address: a bounded wait and a clear error.
+    let unknown = "nobody@unknown.invalid";
+    let err = source
+        .code_after(unknown, &Mark::empty(), Duration::from_millis(300))
+        .await
+        .expect_err("no code");
+    assert!(matches!(err, CodeError::NoCode { .. }), "{err}");
+    assert!(err.to_string().contains(unknown), "{err}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_or_wrong_source_is_a_typed_error() {
+    let server = spawn(ServerConfig::default()).await.expect("server");
+    // The public API is no Mailpit: its search route is a 404.
+    let wrong = CodeSource::new(
+        SourceKind::Mailpit,
+        server.base_url(),
+        Duration::from_secs(2),
+    )
+    .expect("source");
+    let err = wrong.mark("a@example.org").await.expect_err("404");
+    assert!(
+        matches!(err, CodeError::Status { status: 404, .. }),
+        "{err}"
+    );
+    server.shutdown().await;
+    let gone = CodeSource::new(
+        SourceKind::Courier,
+        "http://127.0.0.1:9",
+        Duration::from_secs(2),
+    )
+    .expect("source");
+    let err = gone.mark("a@example.org").await.expect_err("refused");
+    assert!(matches!(err, CodeError::Transport { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
+    let Some(stack) = security_support::start(true, &[]) else {
+        return;
+    };
+    let email = "codes-known@example.org";
+    security_support::register(&stack, email).await;
+    let http = reqwest::Client::new();
+    let courier = CodeSource::new(SourceKind::Courier, &stack.admin, Duration::from_secs(5))
+        .expect("courier");
+    let mailpit = CodeSource::new(SourceKind::Mailpit, &stack.mailpit, Duration::from_secs(5))
+        .expect("mailpit");
+
+    let (cm, mm) = (
+        courier.mark(email).await.expect("mark"),
+        mailpit.mark(email).await.expect("mark"),
+    );
+    let flow = submit_email(&http, &stack.public, email).await;
+    let by_courier = courier
+        .code_after(email, &cm, WAIT)
+        .await
+        .expect("courier code");
+    let by_mail = mailpit
+        .code_after(email, &mm, WAIT)
+        .await
+        .expect("mailpit code");
+    assert_eq!(
+        by_courier.code, by_mail.code,
+        "both sources read the same e-mail"
+    );
+    assert_eq!(by_courier.code.len(), 6);
+    assert_eq!(
+        submit_code(&http, &stack.public, &flow, &by_mail.code).await,
+        422,
+        "the code read from Mailpit recovers the account"
+    );
+
+    // The next flow's code is a new message at both sources.
+    let mut mm2 = mailpit.mark(email).await.expect("mark");
+    mm2.insert(by_mail.message_id.clone());
+    submit_email(&http, &stack.public, email).await;
+    let next = mailpit
+        .code_after(email, &mm2, WAIT)
+        .await
+        .expect("next code");
+    assert_ne!(next.message_id, by_mail.message_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
+    let Some(stack) = security_support::start(false, &[]) else {
+        return;
+    };
+    let email = "codes-redacted@example.org";
+    security_support::register(&stack, email).await;
+    let http = reqwest::Client::new();
+    let courier = CodeSource::new(SourceKind::Courier, &stack.admin, Duration::from_secs(5))
+        .expect("courier");
+    let mark = courier.mark(email).await.expect("mark");
+    submit_email(&http, &stack.public, email).await;
+    let err = courier
+        .code_after(email, &mark, WAIT)
+        .await
+        .expect_err("redacted");
+    assert!(matches!(err, CodeError::Redacted { .. }), "{err}");
+    let text = err.to_string();
+    assert!(!text.contains('\n'), "one line: {text}");
+    assert!(
+        text.contains("--dev") && text.contains("--mailpit-url"),
+        "{text}"
+    );
+    // Mailpit still has the code.
+    let mailpit = CodeSource::new(SourceKind::Mailpit, &stack.mailpit, Duration::from_secs(5))
+        .expect("mailpit");
+    let code = mailpit
+        .code_after(email, &Mark::empty(), WAIT)
+        .await
+        .expect("mailpit code");
+    assert_eq!(code.code.len(), 6);
+}
