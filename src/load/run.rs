@@ -301,8 +301,9 @@ async fn attack(
         Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
     };
 
+    let interrupted = super::signals::received();
     let responses = LiveStats::get(&stats.responses);
-    if responses == 0 {
+    if responses == 0 && interrupted.is_none() {
         return Err(LoadError::NoResponse {
             url: shown_target,
             requests: LiveStats::get(&stats.requests),
@@ -319,6 +320,7 @@ async fn attack(
         finished_at,
         stats: &stats,
         reports,
+        interrupted,
     };
     let (outcome, summary) = summary::summarize(plan, &metrics, facts);
     load_summary::write(&summary, &plan.report_dir)?;
