@@ -324,6 +324,12 @@ async fn attack(
     };
     let (outcome, summary) = summary::summarize(plan, &metrics, facts);
     load_summary::write(&summary, &plan.report_dir)?;
+    // Our report.html replaces the engine's stock page (published above), whose charts load a
+    // script from a CDN and stay empty offline.
+    crate::report::write_load_html(
+        &crate::report::load_report::LoadReport::from_summary(&summary, Vec::new()),
+        &plan.report_dir,
+    )?;
     // A closed stdout (`load | head -1`) ends the output, not the process.
     {
         use std::io::Write as _;

@@ -9,6 +9,7 @@
 //! (step, second, response time) into the per-step percentile series, so that whichever engine
 //! produces the samples, every report computes percentiles over time the same way.
 
+use super::load_summary::LoadSummary;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -140,10 +141,10 @@ pub struct LoadFigures {
     pub p95_ms: f64,
     /// 99th percentile (ms).
     pub p99_ms: f64,
-    /// Mean (ms).
-    pub avg_ms: f64,
-    /// Slowest (ms).
-    pub max_ms: f64,
+    /// Mean (ms), when known.
+    pub avg_ms: Option<f64>,
+    /// Slowest (ms), when known.
+    pub max_ms: Option<f64>,
 }
 
 /// One step's figures.
@@ -229,6 +230,123 @@ pub struct BaselineDelta {
     pub max_regression_pct: Option<f64>,
     /// Whether the regression gate held (true without a gate).
     pub passed: bool,
+}
+
+impl LoadReport {
+    /// The page's model from the run's `load-summary.json` model and the per-step series (empty
+    /// when the producer recorded none: the page says so). The summary's failure reasons are the
+    /// engine's error table, keyed by step and reason: schema failures, unexpected statuses and
+    /// transport errors alike, so they are both the validation's reasons (when the validation
+    /// found any) and the most frequent reasons. An unknown verdict word is shown as failed:
+    /// never as passed.
+    pub fn from_summary(summary: &LoadSummary, series: Vec<StepSeries>) -> LoadReport {
+        let time = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+        };
+        let reasons: Vec<ReasonCount> = summary
+            .failure_reasons
+            .iter()
+            .map(|r| ReasonCount {
+                step: None,
+                reason: r.reason.clone(),
+                count: r.count,
+            })
+            .collect();
+        let spec_failures = summary.status_mismatches + summary.body_violations;
+        LoadReport {
+            tool_version: summary
+                .tool
+                .strip_prefix("recovery-harness ")
+                .unwrap_or(&summary.tool)
+                .to_owned(),
+            target: LoadTarget {
+                url: summary.target.clone(),
+                kind: if summary.target_kind == "embedded" {
+                    TargetKind::Embedded
+                } else {
+                    TargetKind::External
+                },
+            },
+            scenario: summary.scenario.clone(),
+            scenario_origin: summary.scenario_origin.clone(),
+            started_at: time(&summary.started_at),
+            finished_at: time(&summary.finished_at),
+            users: summary.users,
+            hatch_rate: summary.hatch_rate,
+            duration_s: summary.duration_s,
+            throttle: summary.throttle,
+            validate: summary.validate.clone(),
+            verdict: match summary.verdict.as_str() {
+                "passed" => LoadVerdict::Passed,
+                "interrupted" => LoadVerdict::Interrupted,
+                _ => LoadVerdict::Failed,
+            },
+            reasons: summary.failed_because.clone(),
+            thresholds: summary
+                .thresholds
+                .iter()
+                .map(|t| ThresholdOutcome {
+                    rule: t.rule.clone(),
+                    source: t.source.clone(),
+                    observed: t.observed.clone(),
+                    passed: t.passed,
+                    aborted: t.aborted,
+                })
+                .collect(),
+            totals: LoadFigures {
+                requests: summary.requests,
+                errors: summary.errors,
+                rps: summary.rps,
+                p50_ms: summary.p50_ms,
+                p95_ms: summary.p95_ms,
+                p99_ms: summary.p99_ms,
+                avg_ms: Some(summary.avg_ms),
+                max_ms: Some(summary.max_ms),
+            },
+            steps: summary
+                .steps
+                .iter()
+                .map(|s| StepFigures {
+                    name: s.request.clone(),
+                    figures: LoadFigures {
+                        requests: s.requests,
+                        errors: s.errors,
+                        rps: s.rps,
+                        p50_ms: s.p50_ms,
+                        p95_ms: s.p95_ms,
+                        p99_ms: s.p99_ms,
+                        avg_ms: None,
+                        max_ms: None,
+                    },
+                })
+                .collect(),
+            validation: Validation {
+                validated_bodies: summary.validated_bodies,
+                status_mismatches: summary.status_mismatches,
+                body_violations: summary.body_violations,
+                transport_errors: summary.transport_errors,
+                failures: if spec_failures > 0 {
+                    reasons.clone()
+                } else {
+                    Vec::new()
+                },
+            },
+            top_reasons: reasons,
+            series,
+            baseline: summary.baseline.as_ref().map(|b| BaselineDelta {
+                path: b.path.clone(),
+                baseline_rps: b.baseline_rps,
+                baseline_p95_ms: b.baseline_p95_ms,
+                rps_change_pct: b.rps_change_pct,
+                p95_change_pct: b.p95_change_pct,
+                max_regression_pct: b.max_regression_pct,
+                passed: b.passed,
+            }),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// Collects response times by step and second and turns them into [`StepSeries`].
