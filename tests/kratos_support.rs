@@ -11,6 +11,7 @@ use support::mailpit::Mailpit;
 use support::proxy::ProxyListener;
 
 fn client() -> reqwest::Client {
+    recovery_harness::tls::install_default_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

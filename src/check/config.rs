@@ -15,7 +15,7 @@ pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Base URL of the deployment's public API, including any prefix (https://host/auth). Omitted: the embedded reference server.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_TARGET")]
     pub target: Option<String>,
     /// Session token of a signed-in identity, for the "already signed in" checks (not used
     /// without --target: the embedded server has its own). Prefer the environment variable: a
@@ -28,37 +28,65 @@ pub struct CheckArgs {
     )]
     pub session_token: Option<String>,
     /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
-    #[arg(long, value_name = "NAME=VALUE")]
+    #[arg(
+        long,
+        value_name = "NAME=VALUE",
+        env = "RECOVERY_HARNESS_SESSION_COOKIE",
+        hide_env_values = true
+    )]
     pub session_cookie: Option<String>,
     /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
     /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
-    #[arg(long, value_name = "DIR", default_value = "reports/check")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "reports/check",
+        env = "RECOVERY_HARNESS_REPORT_DIR"
+    )]
     pub report_dir: PathBuf,
     /// Per-request timeout (connect, headers and body).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
     /// Overall deadline of the run: checks still waiting then fail with that reason.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_DEADLINE")]
     pub deadline: Duration,
     /// Run only the checks whose id matches (prefix at a dot boundary, or a glob with `*`); repeatable or comma-separated.
     /// Prerequisites of a selected check run too.
-    #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        value_delimiter = ',',
+        env = "RECOVERY_HARNESS_ONLY"
+    )]
     pub only: Vec<String>,
     /// Leave out the checks whose id matches (the same syntax as --only); repeatable or comma-separated.
     /// A check left out is not run even when another check needs it (that one runs without it).
-    #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        value_delimiter = ',',
+        env = "RECOVERY_HARNESS_SKIP"
+    )]
     pub skip: Vec<String>,
     /// Make warnings (failed recommended checks) fail the run (exit 1).
-    #[arg(long)]
+    #[arg(long, env = "RECOVERY_HARNESS_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
     pub strict: bool,
+    /// Record every exchange of the run as HAR 1.2 in FILE (secrets redacted; written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
     /// Generated requests per property-based probe (0 skips the probes).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 64,
+        env = "RECOVERY_HARNESS_FUZZ_CASES"
+    )]
     pub fuzz_cases: u32,
     /// Seed of the property-based probing (printed in the report; the same seed replays the same requests).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", env = "RECOVERY_HARNESS_SEED")]
     pub seed: Option<u64>,
     /// Do not verify the target's TLS certificate (reported loudly).
-    #[arg(long)]
+    #[arg(long, env = "RECOVERY_HARNESS_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure: bool,
     /// Largest response body read; a longer body fails its checks and is not read further (e.g. 4MiB, 512KiB).
     #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
@@ -67,7 +95,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::cli::parse_duration)]
     pub clock_tolerance: Duration,
     /// A `return_to` the deployment allows (default: TARGET/self-service/recovery-harness, which Kratos always allows when TARGET is its public base URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_RETURN_TO")]
     pub return_to: Option<String>,
     /// A `return_to` the deployment must refuse.
     #[arg(
@@ -80,11 +108,17 @@ pub struct CheckArgs {
     #[arg(
         long,
         value_name = "EMAIL",
-        default_value = "recovery-harness@example.com"
+        default_value = "recovery-harness@example.com",
+        env = "RECOVERY_HARNESS_EMAIL"
     )]
     pub email: String,
     /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        env = "RECOVERY_HARNESS_CONCURRENCY"
+    )]
     pub concurrency: usize,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
@@ -109,6 +143,7 @@ impl Default for CheckArgs {
             only: Vec::new(),
             skip: Vec::new(),
             strict: false,
+            har: None,
             fuzz_cases: 64,
             seed: None,
             insecure: false,
@@ -244,6 +279,8 @@ pub struct RunConfig {
     pub skip: Vec<String>,
     /// `--strict`: warnings fail the run.
     pub strict: bool,
+    /// `--har`: where every exchange is recorded.
+    pub har: Option<PathBuf>,
     /// Fuzz cases per probe.
     pub fuzz_cases: u32,
     /// Fuzz seed (chosen at random when not given, and reported).
@@ -334,6 +371,7 @@ impl RunConfig {
             only,
             skip,
             strict: args.strict,
+            har: args.har.clone(),
             fuzz_cases: args.fuzz_cases,
             seed: args.seed.unwrap_or_else(rand::random),
             insecure: args.insecure,

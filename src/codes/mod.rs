@@ -189,6 +189,7 @@ impl CodeSource {
         }
         let path = base.path().trim_end_matches('/').to_owned();
         base.set_path(&path);
+        crate::tls::install_default_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())

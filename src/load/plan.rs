@@ -20,37 +20,50 @@ use std::time::Duration;
 pub struct LoadArgs {
     /// Base URL of the deployment's public API, prefix included (`https://host/auth`).
     /// Omitted: the reference server is started in-process on an ephemeral loopback port.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_TARGET")]
     pub target: Option<String>,
     /// A scenario name from `scenarios/` (create-native-flow, create-and-fetch, full-recovery,
     /// signed-in-rejection) or the path of a scenario file.
-    #[arg(long, value_name = "NAME|PATH", default_value = scenario::DEFAULT_SCENARIO)]
+    #[arg(long, value_name = "NAME|PATH", default_value = scenario::DEFAULT_SCENARIO, env = "RECOVERY_HARNESS_SCENARIO")]
     pub scenario: String,
     /// Concurrent users (each with its own connection) [default: the scenario's].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "RECOVERY_HARNESS_USERS")]
     pub users: Option<usize>,
     /// Users started per second [default: the scenario's ramp].
     #[arg(long, value_name = "RATE", conflicts_with = "ramp")]
     pub hatch_rate: Option<f64>,
     /// Time to start every user, e.g. 5s (0s: all at once) [default: the scenario's].
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_RAMP")]
     pub ramp: Option<Duration>,
     /// Run time once every user started, whole seconds, at most 24h [default: the scenario's, else 30s].
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_DURATION")]
     pub duration: Option<Duration>,
     /// Cap on requests per second, all users together.
-    #[arg(long, value_name = "RPS")]
+    #[arg(long, value_name = "RPS", env = "RECOVERY_HARNESS_THROTTLE")]
     pub throttle: Option<usize>,
     /// A Goose threshold rule (repeatable), e.g. `p95<50ms`, `error-rate<1%`, `rps>=1000`,
     /// `p99<100ms for GET create flow`. Given rules replace the scenario's default ones.
-    #[arg(long = "threshold", value_name = "RULE")]
+    #[arg(
+        long = "threshold",
+        value_name = "RULE",
+        env = "RECOVERY_HARNESS_THRESHOLD"
+    )]
     pub thresholds: Vec<String>,
+    /// Stop the run at the first threshold breach (k6's abortOnFail). By default thresholds are
+    /// judged over the whole run, once every user runs.
+    #[arg(long)]
+    pub abort_on_fail: bool,
     /// Where report.html, report.json, report.md and load-summary.json are written.
-    #[arg(long, value_name = "DIR", default_value = "reports/load")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "reports/load",
+        env = "RECOVERY_HARNESS_REPORT_DIR"
+    )]
     pub report_dir: PathBuf,
     /// Which response bodies are validated against the schema: all, sample:N (one in N) or none.
     /// Statuses are always checked.
-    #[arg(long, value_name = "MODE", default_value = "all", value_parser = parse_validate)]
+    #[arg(long, value_name = "MODE", default_value = "all", value_parser = parse_validate, env = "RECOVERY_HARNESS_VALIDATE")]
     pub validate: ValidateMode,
     /// No progress line; only the verdict and its reasons.
     #[arg(long, short = 'q')]
@@ -59,6 +72,20 @@ pub struct LoadArgs {
     /// enum small).
     #[command(flatten)]
     pub more: Box<LoadMoreArgs>,
+    /// --shard, --shards, --start-at, --judge-shard.
+    #[command(flatten)]
+    pub sharding: super::shard::ShardArgs,
+    /// `load merge DIR...`.
+    #[command(subcommand)]
+    pub action: Option<LoadAction>,
+}
+
+/// What `recovery-harness load` does besides running a scenario.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LoadAction {
+    /// Merge the report directories of a sharded run (`load --shard I/N`) into one exact result
+    /// and one verdict, with the exit codes of a single run.
+    Merge(super::merge::MergeArgs),
 }
 
 /// The less frequent flags of `recovery-harness load`.
@@ -66,14 +93,19 @@ pub struct LoadArgs {
 pub struct LoadMoreArgs {
     /// A previous run's Goose JSON report (or its report directory): Goose's reports then show
     /// the change of every metric.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "RECOVERY_HARNESS_BASELINE")]
     pub baseline: Option<PathBuf>,
     /// Fail when rps fell, or p95 rose, by more than PCT percent against --baseline.
-    #[arg(long, value_name = "PCT", requires = "baseline")]
+    #[arg(
+        long,
+        value_name = "PCT",
+        requires = "baseline",
+        env = "RECOVERY_HARNESS_MAX_REGRESSION"
+    )]
     pub max_regression: Option<f64>,
     /// The deployment's admin API (Kratos's courier messages), for scenarios that read recovery
     /// codes. Default: the target itself (the reference server serves its courier listing there).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_ADMIN_URL")]
     pub admin_url: Option<String>,
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).
@@ -85,10 +117,10 @@ pub struct LoadMoreArgs {
     )]
     pub session_token: Option<String>,
     /// Timeout of each request.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
     /// Do not verify the target's TLS certificate.
-    #[arg(long)]
+    #[arg(long, env = "RECOVERY_HARNESS_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure: bool,
     /// --schemas DIR / --spec FILE.
     #[command(flatten)]
@@ -118,6 +150,8 @@ pub struct Plan {
     pub throttle: Option<usize>,
     /// Threshold rules and where each came from (`--threshold` or `scenario`).
     pub thresholds: Vec<(String, &'static str)>,
+    /// Stop at the first threshold breach.
+    pub abort_on_fail: bool,
     /// Body validation.
     pub validate: ValidateMode,
     /// Report directory.
@@ -134,6 +168,10 @@ pub struct Plan {
     pub insecure: bool,
     /// Quiet console.
     pub quiet: bool,
+    /// This process's part of a sharded run (`--shard I/N`), if it is one.
+    pub shard: Option<super::shard::ShardPlan>,
+    /// `--start-at`: when the users start.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Plan {
@@ -144,10 +182,13 @@ impl Plan {
         let d = &scenario.defaults;
 
         let users = args.users.or(d.users).unwrap_or(8);
-        if users == 0 || users > MAX_USERS {
+        let spec = super::shard::ShardSpec::from_env(&args.sharding)?;
+        // The bound is per process: a sharded run spreads its users over the shards.
+        let max_users = MAX_USERS * spec.map_or(1, |s| s.count);
+        if users == 0 || users > max_users {
             return Err(flag(
                 "--users",
-                format!("{users} users; give 1 to {MAX_USERS}"),
+                format!("{users} users; give 1 to {max_users}"),
             ));
         }
 
@@ -266,6 +307,15 @@ impl Plan {
             return Err(flag("--timeout", "give 1ms to 300s"));
         }
 
+        let (shard, users, hatch_rate, throttle, report_dir) = super::shard::apply(
+            spec,
+            &args.sharding,
+            users,
+            hatch_rate,
+            throttle,
+            &args.report_dir,
+        )?;
+
         Ok(Plan {
             scenario,
             target,
@@ -275,14 +325,17 @@ impl Plan {
             duration_s: duration.as_secs(),
             throttle,
             thresholds,
+            abort_on_fail: args.abort_on_fail,
             validate: args.validate,
-            report_dir: args.report_dir.clone(),
+            report_dir,
             baseline,
             max_regression: args.more.max_regression,
             session_token,
             timeout: args.more.timeout,
             insecure: args.more.insecure,
             quiet: args.quiet,
+            shard,
+            start_at: args.sharding.start_at,
         })
     }
 
@@ -333,7 +386,16 @@ impl Plan {
         c.increase_rate = Some(format!("{}", self.hatch_rate));
         c.run_time = Some(self.duration_s.to_string());
         c.throttle_requests = self.throttle;
-        c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        // A shard leaves its thresholds to `load merge` unless told to judge them itself.
+        if self
+            .shard
+            .as_ref()
+            .is_none_or(super::shard::ShardPlan::judges)
+        {
+            c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        }
+        // Goose stops at the first breach unless told not to; k6 (and this tool) judge at the end.
+        c.no_threshold_abort = !self.abort_on_fail && !c.threshold.is_empty();
         c.report_file = vec![
             path_string(&reports.staged(&reports.html)),
             path_string(&reports.staged(&reports.json)),

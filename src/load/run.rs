@@ -131,6 +131,7 @@ async fn probe(
         url: redact_url(url),
         reason,
     };
+    crate::tls::install_default_provider();
     let client = reqwest::Client::builder()
         .timeout(timeout.min(Duration::from_secs(10)))
         .tls_danger_accept_invalid_certs(insecure)
@@ -151,6 +152,8 @@ pub async fn run(
     plan: &Plan,
     schemas: Arc<Schemas>,
 ) -> Result<(Outcome, LoadSummary), crate::Error> {
+    // Goose builds one reqwest client per user.
+    crate::tls::install_default_provider();
     let reports = Reports::prepare(&plan.report_dir, plan.baseline.as_ref())?;
 
     let mut embedded = None;
@@ -277,10 +280,14 @@ async fn attack(
             plan.scenario.email_template().to_owned(),
             stats.clone(),
         )
-        .map_err(|m| flag("--target", m))?,
+        .map_err(|m| flag("--target", m))?
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
     );
     let attack = plan.goose_attack(base, reports, shared)?;
 
+    if let Some(at) = plan.start_at {
+        super::shard::wait_until(at, plan.quiet).await;
+    }
     let started_at = chrono::Utc::now();
     let progress = (!plan.quiet).then(|| console::Progress::start(stats.clone(), plan.planned()));
     let executed = attack.execute().await;
@@ -294,8 +301,9 @@ async fn attack(
         Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
     };
 
+    let interrupted = super::signals::received();
     let responses = LiveStats::get(&stats.responses);
-    if responses == 0 {
+    if responses == 0 && interrupted.is_none() {
         return Err(LoadError::NoResponse {
             url: shown_target,
             requests: LiveStats::get(&stats.requests),
@@ -312,6 +320,7 @@ async fn attack(
         finished_at,
         stats: &stats,
         reports,
+        interrupted,
     };
     let (outcome, summary) = summary::summarize(plan, &metrics, facts);
     load_summary::write(&summary, &plan.report_dir)?;

@@ -354,6 +354,7 @@ impl Kratos {
 pub const PASSWORD: &str = "recovery-harness-Zq7v!long-enough-passphrase";
 
 fn client(cookies: bool) -> reqwest::Client {
+    recovery_harness::tls::install_default_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookies)

@@ -171,6 +171,7 @@ impl Mailpit {
 }
 
 async fn get_json(url: &str) -> Result<serde_json::Value, String> {
+    recovery_harness::tls::install_default_provider();
     let resp = reqwest::Client::new()
         .get(url)
         .timeout(Duration::from_secs(10))

@@ -62,6 +62,7 @@ impl ProxyListener {
             prefix.starts_with('/') && !prefix.ends_with('/'),
             "a prefix looks like `/auth`"
         );
+        recovery_harness::tls::install_default_provider();
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             prefix: prefix.to_owned(),
