@@ -64,6 +64,11 @@ fn passes(scenario: &str, extra: &[&str]) -> Value {
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
     assert!(html.contains("<h1>Passed</h1>"), "{html}");
     assert!(html.contains("(embedded reference server)"), "{html}");
+    // Per-step percentiles over time, as an inline SVG chart per step.
+    assert!(
+        html.contains("<figure class=\"chart\">") && html.contains("<svg "),
+        "{html}"
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("report dir")
         .filter_map(Result::ok)

@@ -223,9 +223,16 @@ fn write_charts(h: &mut String, series: &[StepSeries]) {
         );
         return;
     }
-    h.push_str(
-        "<p class=\"muted\">Per second: median (p50), 95th and 99th percentile of the step's \
-         response times, in milliseconds.</p>\n",
+    let width = drawn[0].bucket_s;
+    let per = if width <= 1 {
+        "Per second".to_owned()
+    } else {
+        format!("Per {width} s")
+    };
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">{per}: median (p50), 95th and 99th percentile of the step's \
+         response times, in milliseconds.</p>"
     );
     for s in drawn {
         let _ = writeln!(
@@ -279,7 +286,8 @@ fn chart_svg(s: &StepSeries) -> Result<String, String> {
             .configure_mesh()
             .x_desc("seconds since start")
             .y_desc("ms")
-            .x_labels(10)
+            // Whole seconds only: a short run must not repeat a rounded label.
+            .x_labels(((x_end - first) as usize + 1).min(10))
             .y_labels(6)
             .max_light_lines(1)
             .x_label_formatter(&|x| format!("{x:.0}"))
