@@ -39,16 +39,6 @@ struct Allowed {
 
 /// The differences the reference server still has from real Kratos (master `b86338da`), by cause.
 const ALLOWED: &[Allowed] = &[
-    // nosurf issues the CSRF cookie on every answer of a route it is not told to ignore, whenever
-    // the request carries none: getRecoveryFlow, unknown paths, signed-in browser creation, the
-    // CSRF 403s. The reference server sets it on browser flow creation only.
-    Allowed {
-        file: "*",
-        label: "*",
-        path: "header set-cookie names",
-        line: "*: Kratos csrf_token_<hash>, reference ",
-        reason: "Kratos sets the CSRF cookie on every non-ignored route when the request has none",
-    },
     // Every flow answered by an update carries `transient_payload: {}`, sent or not.
     Allowed {
         file: "*",
@@ -66,94 +56,11 @@ const ALLOWED: &[Allowed] = &[
     },
     Allowed {
         file: "default",
-        label: "update, missing email",
-        path: "body/ui/nodes/1/attributes*",
-        line: "*",
-        reason: "Kratos's 400 for a missing email has no `value` on the email node",
-    },
-    Allowed {
-        file: "default",
-        label: "update, invalid email",
-        path: "body/ui/nodes/1/attributes*",
-        line: "*",
-        reason: "Kratos's 400 for an invalid email has no `value` on the email node",
-    },
-    Allowed {
-        file: "default",
-        label: "update, unknown method",
-        path: "body/active",
-        line: "*",
-        reason: "Kratos sets `active` to `default` when no strategy takes the submit (4010005)",
-    },
-    Allowed {
-        file: "default",
         label: "update, undecodable JSON body",
         path: "body/active",
         line: "*",
         reason:
             "Kratos sets `active` to `link` for an undecodable body (the last strategy that tried)",
-    },
-    Allowed {
-        file: "default",
-        label: "update, undecodable JSON body",
-        path: "body/ui/messages/0/context/reason",
-        line: "*",
-        reason: "Kratos's 4000001 context reason is \"Unable to decode form as JSON.\"",
-    },
-    Allowed {
-        file: "default",
-        label: "admin: courier messages*",
-        path: "body/0*",
-        line: "*",
-        reason: "Kratos's courier message has a `channel` key (\"email\") after `template_type`",
-    },
-    Allowed {
-        file: "default",
-        label: "browser submit, mismatched csrf_token",
-        path: "*",
-        line: "*",
-        reason: "Kratos answers a browser submit with a mismatched csrf_token 403 \
-                 security_csrf_violation; the reference server 303s to a new flow",
-    },
-    Allowed {
-        file: "default",
-        label: "update, the used code again",
-        path: "*",
-        line: "*",
-        reason: "Kratos answers a used code with 303 to a new flow; the reference server answers \
-                 200 with the passed_challenge flow",
-    },
-    Allowed {
-        file: "continue-with-transitions",
-        label: "update, the used code again",
-        path: "*",
-        line: "*",
-        reason: "with continue_with transitions Kratos answers a used code 400 \"The code was \
-                 already used\" with details.continue_with show_recovery_ui; the reference server \
-                 answers 200 with the passed_challenge flow",
-    },
-    Allowed {
-        file: "continue-with-transitions",
-        label: "update native flow with a Cookie",
-        path: "body/error/details*",
-        line: "*",
-        reason: "Kratos's details carry `found cookies` and a continue_with flow without `url`",
-    },
-    Allowed {
-        file: "default",
-        label: "POST get flow",
-        path: "*",
-        line: "*",
-        reason: "a POST to /self-service/recovery/flows meets Kratos's CSRF middleware first: 403 \
-                 security_csrf_violation, not 405",
-    },
-    Allowed {
-        file: "default",
-        label: "DELETE create browser",
-        path: "*",
-        line: "*",
-        reason: "a DELETE to /self-service/recovery/browser meets Kratos's CSRF middleware first: \
-                 403 security_csrf_violation, not 405",
     },
     Allowed {
         file: "recovery-disabled",
