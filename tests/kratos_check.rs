@@ -92,7 +92,12 @@ fn default_flags_with_token_and_cookie_pass() {
         run.context()
     );
     // A wrong method is reported with what was seen and never fails a faithful Kratos.
-    assert_ne!(run.status_of("default.undeclared_method"), "failed");
+    assert_eq!(
+        run.status_of("default.undeclared_method"),
+        "passed",
+        "{}",
+        run.context()
+    );
 }
 
 #[test]
@@ -153,7 +158,7 @@ fn through_a_prefix_stripping_proxy_under_auth_passes() {
 }
 
 #[test]
-#[ignore = "needs recovery v2 in src/check: with choose_recovery_address the checks expect state choose_method and an email node, and post `email`"]
+#[ignore = "needs recovery v2 in src/check: create_native.state expects choose_method (Kratos: recovery_awaiting_address), update.email.200 posts `email` (Kratos: 400, 4000002 on recovery_address)"]
 fn recovery_v2_passes_with_the_v2_flow_checked() {
     let Some(kratos) = KratosOptions::new().choose_recovery_address().start() else {
         return;
