@@ -274,10 +274,36 @@ fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
                 .ends_with(super::probes::paths::CREATE_NATIVE)
             && l.exchange.json().is_some_and(|b| b.get("ui").is_some())
     })?;
-    Some(format!(
+    let mut note = format!(
         "recovery flow variant seen: {}",
         super::probes::Variant::of(&flow.exchange).describe()
-    ))
+    );
+    if let Some(hint) = version_hint(&flow.exchange) {
+        note.push_str(&format!("; Kratos version: {hint}"));
+    }
+    Some(note)
+}
+
+/// What the flow tells of the Kratos release. Where releases differ (reference doc §11), the
+/// checks accept each release's documented behaviour; this only says which one was seen.
+fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
+    let label = ex
+        .json()?
+        .pointer("/ui/nodes")?
+        .as_array()?
+        .iter()
+        .find(|n| {
+            n.pointer("/attributes/type")
+                .and_then(serde_json::Value::as_str)
+                == Some("submit")
+        })?
+        .pointer("/meta/label/id")?
+        .as_u64()?;
+    match label {
+        1070005 => Some("before v1.3 (the submit button is 1070005 \"Submit\", as in v1.1)"),
+        1070009 => Some("v1.3 or later (the submit button is 1070009 \"Continue\")"),
+        _ => None,
+    }
 }
 
 /// One note for every request that timed out under concurrency and was sent again alone.
