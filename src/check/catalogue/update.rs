@@ -56,7 +56,7 @@ pub const CHECKS: &[Check] = &[
     check(
         "update.email.state",
         "After the email the flow is in sent_email",
-        "state == \"sent_email\" (for known and unknown addresses alike: no enumeration)",
+        "state == \"sent_email\" after the --email address is submitted (known and unknown addresses are compared by enumeration.same_answer)",
         RuleSource::SpecProse,
         &["update.email.200"],
         email_state,
