@@ -550,10 +550,11 @@ pub struct Expiry {
     pub submit: Arc<Exchange>,
     /// getRecoveryFlow of the flow the submit's redirect names (None: no redirect to a flow).
     pub new_flow: Option<Arc<Exchange>>,
-    /// How long the flows lived.
+    /// How long the scenario waited for the flows to expire.
     pub lifespan: Duration,
 }
 
+/// `expires_at - issued_at` of a flow.
 fn lifespan_of(ex: &Exchange) -> Option<Duration> {
     let body = ex.json()?;
     let at = |k: &str| {
@@ -562,6 +563,20 @@ fn lifespan_of(ex: &Exchange) -> Option<Duration> {
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
     };
     (at("expires_at")? - at("issued_at")?).to_std().ok()
+}
+
+/// How long after `ex` arrived its flow expires, by its `expires_at` (negative: zero).
+fn time_left(ex: &Exchange) -> Option<Duration> {
+    let at = ex
+        .json()?
+        .get("expires_at")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - ex.received_at)
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 /// The expiry scenario (needs `--expiry-wait`; the embedded run uses its short-lived twin).
@@ -575,20 +590,21 @@ pub async fn expiry(ctx: &Ctx) -> Outcome<Expiry> {
         let id = id?;
         let (second, other) = create_api(ctx, &on, "expiry.submit.flow").await;
         let other = other?;
-        let lifespan = lifespan_of(&first).ok_or_else(|| {
-            "the new flow's issued_at/expires_at do not give its lifespan".to_owned()
-        })?;
+        let left = time_left(&first)
+            .ok_or_else(|| "the new flow's expires_at is not an RFC 3339 date-time".to_owned())?
+            .max(time_left(&second).unwrap_or_default());
+        let lifespan = lifespan_of(&first).unwrap_or_default().max(left);
         if lifespan > wait {
             return Err(format!(
-                "the deployment's flows live {} (expires_at - issued_at), longer than --expiry-wait {}",
-                humantime::format_duration(lifespan),
+                "the deployment's new flows live about {}s (issued_at to expires_at), longer than --expiry-wait {}",
+                lifespan.as_secs(),
                 humantime::format_duration(wait)
             ));
         }
-        // Sleep out the lifespan from when the flows arrived, plus a margin for clock skew.
-        let margin = (lifespan / 10).max(Duration::from_millis(100));
-        let since = first.elapsed.min(second.elapsed);
-        tokio::time::sleep((lifespan + margin).saturating_sub(since / 2)).await;
+        // Sleep past expires_at, with a margin for the clocks of this machine and the target.
+        let margin = (left / 10).max(Duration::from_millis(100));
+        tokio::time::sleep(left + margin).await;
+        let waited = left + margin;
         let get = send(ctx, get_flow(&on, "expiry.get_flow", &id), &[410]).await;
         let _turn = writes(ctx).lock_owned().await;
         let submit = send(
@@ -610,7 +626,7 @@ pub async fn expiry(ctx: &Ctx) -> Outcome<Expiry> {
             get,
             submit,
             new_flow,
-            lifespan,
+            lifespan: waited,
         })
     })
     .await

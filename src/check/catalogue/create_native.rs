@@ -64,7 +64,7 @@ pub const CHECKS: &[Check] = &[
     check("create_native.request_url", "request_url is the URL requested",
         "request_url equals the URL the client requested (scheme, host, path with prefix, query)", RuleSource::SpecProse, OK, Needs::Nothing, request_url),
     check("create_native.ui.action", "ui.action targets the update endpoint for this flow",
-        "ui.action is the update endpoint (…/self-service/recovery) with flow=<id>", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_action),
+        "ui.action is the update endpoint (…/self-service/recovery) on the target's host and port, with flow=<id>", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_action),
     check("create_native.ui.method", "ui.method is POST",
         "ui.method == \"POST\"", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_method),
     check("create_native.ui.nodes", "The form has the email input and the active method's submit",
@@ -366,6 +366,23 @@ fn ui_action(ctx: &Ctx) -> Judged<'_> {
             .ends_with(crate::check::probes::paths::UPDATE)
         {
             return fail(format!("does not target the update endpoint (path `{}` does not end in /self-service/recovery)", url.path()));
+        }
+        // The form must post back to this deployment: a browser sends it wherever it points.
+        let target = ctx.url("");
+        let origin = |u: &Url| {
+            (
+                u.host_str().map(str::to_ascii_lowercase),
+                u.port_or_known_default(),
+            )
+        };
+        if origin(&url) != origin(&target) {
+            return fail(format!(
+                "names host {}:{} but the deployment is at {}:{}",
+                url.host_str().unwrap_or_default(),
+                url.port_or_known_default().unwrap_or_default(),
+                target.host_str().unwrap_or_default(),
+                target.port_or_known_default().unwrap_or_default()
+            ));
         }
         let flows: Vec<String> = url
             .query_pairs()

@@ -56,7 +56,7 @@ fn get_410(ctx: &Ctx) -> Judged<'_> {
             .with(s.get.evidence_at("/error/details/api", api)));
         }
         Ok(Verdict::pass(format!(
-            "410 self_service_flow_expired with details.api {} (flow lifespan {})",
+            "410 self_service_flow_expired with details.api {} (after waiting {})",
             api.unwrap_or(&Value::Null),
             humantime::format_duration(s.lifespan)
         )))

@@ -63,7 +63,13 @@ fn success(ex: &Exchange) -> Option<String> {
             && body
                 .get("continue_with")
                 .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty()) =>
+                .is_some_and(|a| !a.is_empty())
+            && !body
+                .pointer("/ui/messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|m| m.get("type").and_then(Value::as_str) == Some("error")) =>
         {
             Some("200 passed_challenge with continue_with".to_owned())
         }
