@@ -27,6 +27,7 @@ fn run(checks: usize) -> RunReport {
         target: "https://id.example.com/auth".into(),
         embedded_target: false,
         insecure: false,
+        strict: false,
         started_at: chrono::DateTime::UNIX_EPOCH,
         duration: Duration::from_millis(420),
         notes: vec!["fuzzing seed 42 (64 cases)".into()],
@@ -44,6 +45,7 @@ fn run(checks: usize) -> RunReport {
                     rule: "the answer carries an errorGeneric body with error.code == status"
                         .into(),
                     source: RuleSource::OpenApi,
+                    level: recovery_harness::report::Level::Required,
                     status,
                     detail: "expected 400, got 200 at /error/id".into(),
                     evidence: vec![Evidence {

@@ -2,6 +2,8 @@
 //! ([`crate::server::ServeArgs`], [`crate::check::CheckArgs`], [`crate::load::LoadArgs`]); this
 //! module assembles them and holds the value parsers they share.
 
+pub mod tooling;
+
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 use url::Url;
@@ -25,8 +27,14 @@ pub enum Command {
     Serve(crate::server::ServeArgs),
     /// Run the conformance suite once against a deployment (or the embedded reference server).
     Check(crate::check::CheckArgs),
-    /// Run a Goose load scenario against flow creation.
+    /// Run a Goose load scenario against flow creation (`load merge DIR...` joins the shards of
+    /// a sharded run).
+    #[command(args_conflicts_with_subcommands = true)]
     Load(crate::load::LoadArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(tooling::CompletionsArgs),
+    /// Print the man page to stdout, or write one page per command with --out-dir.
+    Man(tooling::ManArgs),
 }
 
 /// Parses a human duration such as `10s`, `250ms`, `1h`, `1h30m`.

@@ -30,6 +30,9 @@ pub enum Error {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A completion script or man page could not be written.
+    #[error(transparent)]
+    Tooling(#[from] crate::cli::tooling::ToolingError),
 }
 
 impl Error {

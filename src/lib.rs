@@ -26,6 +26,7 @@ pub mod schema;
 pub mod server;
 #[doc(hidden)]
 pub mod testing;
+pub mod tls;
 
 pub use error::Error;
 
@@ -47,7 +48,24 @@ macro_rules! say {
 /// This is the only place that prints a top-level error: every library error arrives here as
 /// [`Error`], is printed once with its cause chain, and maps to an exit code of [`exit`].
 pub fn run(cli: cli::Cli) -> ExitCode {
+    // Generated from the command line itself: no runtime, no logging needed.
+    let tooling = match &cli.command {
+        cli::Command::Completions(args) => Some(cli::tooling::run_completions(args)),
+        cli::Command::Man(args) => Some(cli::tooling::run_man(args)),
+        _ => None,
+    };
+    if let Some(result) = tooling {
+        return match result {
+            Ok(()) => ExitCode::from(exit::SUCCESS),
+            Err(err) => {
+                let err = Error::from(err);
+                say!("error: {}", error::render(&err));
+                ExitCode::from(err.exit_code())
+            }
+        };
+    }
     cli::init_tracing(cli.verbose);
+    tls::install_default_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,6 +81,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             cli::Command::Serve(args) => server::run_cli(args).await,
             cli::Command::Check(args) => check::run_cli(args).await,
             cli::Command::Load(args) => load::run_cli(args).await,
+            cli::Command::Completions(_) | cli::Command::Man(_) => Ok(exit::Outcome::Passed),
         }
     });
     // Goose and the in-process server may leave background tasks (idle connections, timers);

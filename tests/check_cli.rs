@@ -59,7 +59,7 @@ fn the_embedded_server_passes_with_exit_0_and_writes_every_report() {
         "{}",
         text(&out.stderr)
     );
-    for file in ["conformance.json", "junit.xml", "summary.md"] {
+    for file in ["conformance.json", "junit.xml", "summary.md", "report.html"] {
         assert!(dir.path().join(file).is_file(), "{file} written");
     }
     let json = conformance(dir.path());
@@ -126,6 +126,77 @@ async fn a_broken_target_exits_1_with_the_failure_in_the_reports() {
     server.shutdown().await;
 }
 
+/// A broken recommended rule is a warning: exit 0 with the warning in every report; `--strict`
+/// makes it exit 1; `--skip` leaves the check out entirely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_exits_0_unless_strict_and_skip_leaves_it_out() {
+    let fault = testing::fault("create_native_cacheable").expect("fault exists");
+    let server = testing::spawn_faulty(fault).await.expect("server starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = vec![
+        "--target".to_owned(),
+        server.base_url().to_owned(),
+        "--report-dir".to_owned(),
+        dir.path().to_string_lossy().into_owned(),
+        "--fuzz-cases".to_owned(),
+        "4".to_owned(),
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.clone();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let token = Some(server.session_token().to_owned());
+
+    let out = check_async(with(&[]), token.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("WARN create_native.cache_control"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 warning"), "{stdout}");
+    let json = conformance(dir.path());
+    assert_eq!(json["summary"]["warnings"], 1);
+    assert_eq!(json["summary"]["failed"], 0);
+    assert_eq!(json["outcome"], "passed");
+    let cache = json["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == "create_native.cache_control")
+        .expect("reported");
+    assert_eq!(
+        (&cache["status"], &cache["level"]),
+        (&"warning".into(), &"recommended".into())
+    );
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary.md");
+    assert!(md.contains("passed with warnings"), "{md}");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
+    assert!(junit.contains("WARNING (recommended rule"), "{junit}");
+
+    let out = check_async(with(&["--strict"]), token.clone()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(conformance(dir.path())["outcome"], "failed");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
+    assert!(junit.contains(r#"type="warning""#), "{junit}");
+
+    let out = check_async(
+        with(&["--strict", "--skip", "create_native.cache_control"]),
+        token.clone(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let json = conformance(dir.path());
+    assert_eq!(json["summary"]["warnings"], 0);
+    assert!(json["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|c| c["id"] != "create_native.cache_control"));
+    server.shutdown().await;
+}
+
 #[test]
 fn an_unreachable_target_exits_2_with_a_clear_message() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -158,6 +229,8 @@ fn bad_arguments_exit_2_with_what_to_do() {
         (&["--timeout", "soon"], "duration"),
         (&["--max-body-size", "huge"], "size"),
         (&["--only", "nothing.like.this"], "--list"),
+        (&["--skip", "nothing.like.this"], "--skip"),
+        (&["--skip", ""], "--skip"),
         (&["--fuzz-cases", "many"], "many"),
     ];
     for (args, needle) in cases {

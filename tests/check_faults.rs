@@ -17,7 +17,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// fault name → every check that does not pass: `"<id> failed"` or `"<id> skipped: <reason>"`
+/// fault name → every check that does not pass: `"<id> failed"`, `"<id> warning"` (a failed
+/// recommended check), `"<id> error"` or `"<id> skipped: <reason>"`
 /// (the reason normalised: loopback ports → `HOST`, UUIDs → `ID`, cut at 80 characters).
 const TABLE: &[(&str, &[&str])] = &include!("check_faults_table.in");
 
@@ -78,16 +79,21 @@ fn outcome(report: &RunReport) -> Vec<String> {
         .filter_map(|c| match c.status {
             Status::Passed => None,
             Status::Failed => Some(format!("{} failed", c.id)),
+            Status::Warning => Some(format!("{} warning", c.id)),
+            Status::Error => Some(format!("{} error", c.id)),
             Status::Skipped => Some(format!("{} skipped: {}", c.id, normalise(&c.detail))),
-            #[allow(unreachable_patterns)]
-            _ => Some(format!("{} {:?}", c.id, c.status)),
         })
         .collect()
 }
 
 fn failed_in<'a>(row: &'a [&'a str]) -> impl Iterator<Item = String> + 'a {
-    row.iter()
-        .filter_map(|s| s.strip_suffix(" failed").map(str::to_owned))
+    // A failed recommended check is a warning; a check that could not judge is an error.
+    row.iter().filter_map(|s| {
+        [" failed", " warning", " error"]
+            .iter()
+            .find_map(|suffix| s.strip_suffix(suffix))
+            .map(str::to_owned)
+    })
 }
 
 #[test]

@@ -58,8 +58,19 @@ fn passes(scenario: &str, extra: &[&str]) -> Value {
         assert!(s[key].is_number(), "{key}: {s:#}");
     }
     for f in ["report.html", "report.json", "report.md"] {
-        assert!(dir.path().join(f).exists(), "{f}");
+        let len = std::fs::metadata(dir.path().join(f)).map_or(0, |m| m.len());
+        assert!(len > 0, "{f} is written and not empty");
     }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("report dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "no staging or temporary file is left: {left:?}"
+    );
     s
 }
 

@@ -29,13 +29,13 @@ fn refused_target() -> String {
 }
 
 fn plant_stale_reports(dir: &Path) {
-    for name in ["conformance.json", "junit.xml", "summary.md"] {
+    for name in ["conformance.json", "junit.xml", "summary.md", "report.html"] {
         std::fs::write(dir.join(name), "a passed run of yesterday").expect("plant");
     }
 }
 
 fn leftovers(dir: &Path) -> Vec<&'static str> {
-    ["conformance.json", "junit.xml", "summary.md"]
+    ["conformance.json", "junit.xml", "summary.md", "report.html"]
         .into_iter()
         .filter(|n| dir.join(n).exists())
         .collect()

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use recovery_harness::exit::{self, Outcome};
 use recovery_harness::report::terminal::{self, TerminalOptions};
 use recovery_harness::report::{
-    json, junit, markdown, CheckResult, Evidence, RuleSource, RunReport, Status,
+    json, junit, markdown, CheckResult, Evidence, Level, RuleSource, RunReport, Status,
 };
 use report_fixture::{assert_only_xml_chars, parse_xml};
 use serde_json::Value;
@@ -27,6 +27,7 @@ fn check(id: &str, status: Status) -> CheckResult {
         operation: "createNativeRecoveryFlow".to_owned(),
         rule: "rule".to_owned(),
         source: RuleSource::OpenApi,
+        level: Level::Required,
         status,
         detail: "detail".to_owned(),
         evidence: Vec::new(),
@@ -40,6 +41,7 @@ fn run(checks: Vec<CheckResult>) -> RunReport {
         target: "http://127.0.0.1:4433".to_owned(),
         embedded_target: true,
         insecure: false,
+        strict: false,
         started_at: chrono::DateTime::UNIX_EPOCH,
         duration: Duration::from_millis(7),
         notes: Vec::new(),
@@ -58,8 +60,11 @@ fn exit_codes_are_the_contract_ones() {
 
 #[test]
 fn verdicts_follow_the_contract_table() {
-    use Status::{Failed as F, Passed as P, Skipped as S};
-    let cases: [(&str, &[Status], u8); 7] = [
+    use Status::{Error as E, Failed as F, Passed as P, Skipped as S, Warning as W};
+    let cases: [(&str, &[Status], u8); 10] = [
+        ("a warning alone does not fail a run", &[P, W, S], 0),
+        ("an error of the run fails it", &[P, E], 1),
+        ("a failure among warnings", &[W, F], 1),
         ("every check passed", &[P, P, P], 0),
         ("passed or skipped", &[P, S, P], 0),
         ("only skipped: skipped never fails a run", &[S, S], 0),
@@ -83,6 +88,12 @@ fn verdicts_follow_the_contract_table() {
             "{what}: conformance.json agrees with the exit code"
         );
     }
+    let mut strict = run(vec![
+        check("c.0", Status::Passed),
+        check("c.1", Status::Warning),
+    ]);
+    strict.strict = true;
+    assert_eq!(strict.outcome().code(), 1, "--strict makes a warning fail");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,7 +163,9 @@ fn status() -> impl Strategy<Value = Status> {
     prop_oneof![
         Just(Status::Passed),
         Just(Status::Failed),
-        Just(Status::Skipped)
+        Just(Status::Skipped),
+        Just(Status::Warning),
+        Just(Status::Error)
     ]
 }
 
@@ -210,6 +223,11 @@ fn check_result() -> impl Strategy<Value = CheckResult> {
                 operation: op.to_owned(),
                 rule,
                 source,
+                level: if status == Status::Warning {
+                    Level::Recommended
+                } else {
+                    Level::Required
+                },
                 status,
                 detail,
                 evidence,
@@ -220,21 +238,24 @@ fn check_result() -> impl Strategy<Value = CheckResult> {
 
 fn run_report() -> impl Strategy<Value = RunReport> {
     (
-        (nonempty_text(), any::<bool>(), any::<bool>()),
+        (nonempty_text(), any::<bool>(), any::<bool>(), any::<bool>()),
         prop::collection::vec(nasty_text(), 0..3),
         prop::collection::vec(check_result(), 0..8),
         (0i64..4_000_000_000, 0u64..100_000_000),
     )
         .prop_map(
-            |((target, embedded_target, insecure), notes, checks, (secs, micros))| RunReport {
-                tool_version: "0.1.0".to_owned(),
-                target,
-                embedded_target,
-                insecure,
-                started_at: chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default(),
-                duration: Duration::from_micros(micros),
-                notes,
-                checks,
+            |((target, embedded_target, insecure, strict), notes, checks, (secs, micros))| {
+                RunReport {
+                    tool_version: "0.1.0".to_owned(),
+                    target,
+                    embedded_target,
+                    insecure,
+                    strict,
+                    started_at: chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default(),
+                    duration: Duration::from_micros(micros),
+                    notes,
+                    checks,
+                }
             },
         )
 }
@@ -249,9 +270,14 @@ proptest! {
         prop_assert_eq!(s.passed, count(Status::Passed));
         prop_assert_eq!(s.failed, count(Status::Failed));
         prop_assert_eq!(s.skipped, count(Status::Skipped));
+        prop_assert_eq!(s.warnings, count(Status::Warning));
+        prop_assert_eq!(s.errors, count(Status::Error));
         prop_assert_eq!(s.total(), report.checks.len());
-        let any_failed = report.checks.iter().any(|c| c.status == Status::Failed);
-        prop_assert_eq!(report.outcome().code(), if any_failed { 1 } else { 0 });
+        let fails = report.checks.iter().any(|c| {
+            matches!(c.status, Status::Failed | Status::Error)
+                || (report.strict && c.status == Status::Warning)
+        });
+        prop_assert_eq!(report.outcome().code(), if fails { 1 } else { 0 });
     }
 
     #[test]
@@ -265,6 +291,8 @@ proptest! {
         prop_assert_eq!(&doc["summary"]["passed"], &Value::from(s.passed));
         prop_assert_eq!(&doc["summary"]["failed"], &Value::from(s.failed));
         prop_assert_eq!(&doc["summary"]["skipped"], &Value::from(s.skipped));
+        prop_assert_eq!(&doc["summary"]["warnings"], &Value::from(s.warnings));
+        prop_assert_eq!(&doc["summary"]["errors"], &Value::from(s.errors));
         let outcome = if report.outcome() == Outcome::Failed { "failed" } else { "passed" };
         prop_assert_eq!(&doc["outcome"], &Value::from(outcome));
         let ids: Vec<&str> = doc["checks"].as_array().expect("checks").iter()
@@ -281,27 +309,41 @@ proptest! {
         let root = parse_xml(&xml);
         let s = report.summary();
         prop_assert_eq!(root.attr("tests"), s.total().to_string());
-        prop_assert_eq!(root.attr("failures"), s.failed.to_string());
+        let want_failures = s.failed + if report.strict { s.warnings } else { 0 };
+        prop_assert_eq!(root.attr("failures"), want_failures.to_string());
+        prop_assert_eq!(root.attr("errors"), s.errors.to_string());
         prop_assert_eq!(root.attr("skipped"), s.skipped.to_string());
         let cases: Vec<_> = root.all("testsuite").into_iter().flat_map(|t| t.all("testcase")).collect();
         prop_assert_eq!(cases.len(), report.checks.len());
         let failures = cases.iter().filter(|c| !c.all("failure").is_empty()).count();
-        prop_assert_eq!(failures, s.failed);
+        prop_assert_eq!(failures, want_failures);
+        let errors = cases.iter().filter(|c| !c.all("error").is_empty()).count();
+        prop_assert_eq!(errors, s.errors);
     }
 
     #[test]
     fn markdown_headline_and_rows_agree(report in run_report()) {
         let md = markdown::render(&report);
         let s = report.summary();
-        let verdict = if s.failed > 0 { "❌ Recovery conformance failed" } else { "✅ Recovery conformance passed" };
-        let headline = format!(
-            "## {verdict}: {} passed, {} failed, {} skipped",
-            s.passed, s.failed, s.skipped
+        let verdict = if report.outcome() == Outcome::Failed {
+            "❌ Recovery conformance failed"
+        } else if s.warnings > 0 {
+            "⚠️ Recovery conformance passed with warnings"
+        } else {
+            "✅ Recovery conformance passed"
+        };
+        let plural = |n: usize, w: &str| if n == 1 { format!("1 {w}") } else { format!("{n} {w}s") };
+        let mut headline = format!(
+            "## {verdict}: {} passed, {} failed, {}, {} skipped",
+            s.passed, s.failed, plural(s.warnings, "warning"), s.skipped
         );
+        if s.errors > 0 {
+            headline.push_str(&format!(", {}", plural(s.errors, "error")));
+        }
         prop_assert_eq!(md.lines().next(), Some(headline.as_str()));
-        let rows = md.lines().filter(|l| l.starts_with("| ✅ |") || l.starts_with("| ❌ |") || l.starts_with("| ⏭️ |")).count();
+        let rows = md.lines().filter(|l| ["| ✅ |", "| ❌ |", "| ⏭️ |", "| ⚠️ |", "| 💥 |"].iter().any(|p| l.starts_with(p))).count();
         prop_assert_eq!(rows, report.checks.len());
-        prop_assert_eq!(md.matches("<details>").count(), s.failed);
+        prop_assert_eq!(md.matches("<details>").count(), s.failed + s.warnings + s.errors);
         prop_assert!(!md.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "raw control character in {:?}", md);
     }
 
@@ -312,7 +354,12 @@ proptest! {
         let text = String::from_utf8(out).expect("UTF-8");
         let s = report.summary();
         let last = text.lines().last().unwrap_or_default();
-        let prefix = format!("{} passed, {} failed, {} skipped in ", s.passed, s.failed, s.skipped);
+        let plural = |n: usize, w: &str| if n == 1 { format!("1 {w}") } else { format!("{n} {w}s") };
+        let errors = if s.errors > 0 { format!(", {}", plural(s.errors, "error")) } else { String::new() };
+        let prefix = format!(
+            "{} passed, {} failed, {}, {} skipped{errors} in ",
+            s.passed, s.failed, plural(s.warnings, "warning"), s.skipped
+        );
         prop_assert!(last.starts_with(&prefix), "last line {:?}", last);
         prop_assert!(last.ends_with(" ms"));
         // Without colour, nothing from the target may reach the terminal as a control sequence.

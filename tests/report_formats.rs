@@ -5,7 +5,7 @@
 mod report_fixture;
 
 use recovery_harness::report::{
-    json, junit, markdown, CheckResult, Evidence, RuleSource, RunReport, Status,
+    json, junit, markdown, CheckResult, Evidence, Level, RuleSource, RunReport, Status,
 };
 use report_fixture::{assert_only_xml_chars, parse_xml, sample_report, Element};
 use serde_json::Value;
@@ -146,9 +146,11 @@ fn output_has_the_contract_shape() {
         (
             s["passed"].as_u64(),
             s["failed"].as_u64(),
-            s["skipped"].as_u64()
+            s["skipped"].as_u64(),
+            s["warnings"].as_u64(),
+            s["errors"].as_u64(),
         ),
-        (Some(2), Some(2), Some(1))
+        (Some(2), Some(1), Some(1), Some(1), Some(1))
     );
     let checks = doc["checks"].as_array().expect("checks is an array");
     assert_eq!(checks.len(), report.checks.len());
@@ -157,6 +159,7 @@ fn output_has_the_contract_shape() {
         assert_eq!(c["title"], expected.title.as_str());
         assert_eq!(c["status"], expected.status.as_str());
         assert_eq!(c["detail"], expected.detail.as_str());
+        assert_eq!(c["level"], expected.level.as_str());
     }
     // Control characters survive as JSON escapes, not raw bytes.
     let text = json::render(&report);
@@ -181,7 +184,7 @@ fn junit_is_well_formed_and_structured_per_operation() {
             root.attr("skipped"),
             root.attr("errors")
         ),
-        ("5", "2", "1", "0")
+        ("6", "1", "1", "1")
     );
     let suites = root.all("testsuite");
     let names: Vec<&str> = suites.iter().map(|s| s.attr("name")).collect();
@@ -200,7 +203,8 @@ fn junit_is_well_formed_and_structured_per_operation() {
         assert_eq!(suite.attr("tests"), cases.len().to_string());
         assert_eq!(suite.attr("failures"), failures.to_string());
         assert_eq!(suite.attr("skipped"), skipped.to_string());
-        assert_eq!(suite.attr("errors"), "0");
+        let errors = cases.iter().filter(|c| !c.all("error").is_empty()).count();
+        assert_eq!(suite.attr("errors"), errors.to_string());
         assert_eq!(suite.attr("timestamp"), "2026-11-25T15:04:05");
         let props = suite.one("properties").all("property");
         let prop = |n: &str| {
@@ -231,6 +235,16 @@ fn junit_is_well_formed_and_structured_per_operation() {
         match check.status {
             Status::Passed => assert!(case.children.is_empty(), "a passed testcase is empty"),
             Status::Skipped => assert_eq!(case.one("skipped").attr("message"), check.detail),
+            // Without --strict a warning passes, with the warning as its output.
+            Status::Warning => {
+                assert!(case.all("failure").is_empty());
+                let out = &case.one("system-out").text;
+                assert!(
+                    out.starts_with("WARNING") && out.contains(&check.detail),
+                    "{out}"
+                );
+            }
+            Status::Error => assert_eq!(case.one("error").attr("message"), check.detail),
             Status::Failed => {
                 let failure = case.one("failure");
                 // Attribute values keep their newlines (encoded as &#10;).
@@ -253,7 +267,19 @@ fn junit_is_well_formed_and_structured_per_operation() {
     assert!(token_failure
         .text
         .contains("/ui/nodes/0/attributes/value = \"héllo | `tick` \\u{1b}[31mred\\u{7}\""));
-    assert_eq!(cases[3].one("failure").attr("type"), "transport");
+    assert_eq!(cases[4].one("error").attr("type"), "no_answer");
+
+    // Under --strict the warning is a failure to the reporter too, as it is to the exit code.
+    let mut strict = sample_report();
+    strict.strict = true;
+    let root = parse_xml(&junit::render(&strict));
+    assert_eq!(root.attr("failures"), "2");
+    let cases: Vec<&Element> = root
+        .all("testsuite")
+        .into_iter()
+        .flat_map(|s| s.all("testcase"))
+        .collect();
+    assert_eq!(cases[3].one("failure").attr("type"), "warning");
 }
 
 #[test]
@@ -273,7 +299,7 @@ fn junit_without_notes_or_insecure_has_no_system_out() {
 #[test]
 fn markdown_tables_keep_their_columns() {
     let md = markdown::render(&sample_report());
-    // Every table row has exactly five unescaped pipes (four columns).
+    // Every table row has exactly six unescaped pipes (five columns).
     for line in md.lines().filter(|l| l.starts_with('|')) {
         let mut pipes = 0;
         let mut escaped = false;
@@ -283,7 +309,7 @@ fn markdown_tables_keep_their_columns() {
             }
             escaped = c == '\\' && !escaped;
         }
-        assert_eq!(pipes, 5, "row with a broken cell: {line}");
+        assert_eq!(pipes, 6, "row with a broken cell: {line}");
     }
     assert!(
         md.contains(r"The flow is retrievable by id \| \`Accept\` stays JSON"),
@@ -297,13 +323,13 @@ fn markdown_headline_insecure_warning_and_details() {
     let first = md.lines().next().unwrap_or_default();
     assert_eq!(
         first,
-        "## ❌ Recovery conformance failed: 2 passed, 2 failed, 1 skipped"
+        "## ❌ Recovery conformance failed: 2 passed, 1 failed, 1 warning, 1 skipped, 1 error"
     );
     assert!(md.contains("> [!WARNING]"));
     assert_eq!(
         md.matches("<details>").count(),
-        2,
-        "one details block per failure"
+        3,
+        "one details block per failure, warning and error"
     );
     assert_eq!(
         md.matches("<details>").count(),
@@ -314,11 +340,27 @@ fn markdown_headline_insecure_warning_and_details() {
         "no raw control characters"
     );
 
+    let mut warned = sample_report();
+    warned
+        .checks
+        .retain(|c| !matches!(c.status, Status::Failed | Status::Error));
+    warned.insecure = false;
+    let md = markdown::render(&warned);
+    assert!(md.starts_with(
+        "## ⚠️ Recovery conformance passed with warnings: 2 passed, 0 failed, 1 warning, 1 skipped\n"
+    ));
+    warned.strict = true;
+    assert!(markdown::render(&warned).starts_with("## ❌ Recovery conformance failed"));
+
     let mut clean = sample_report();
-    clean.checks.retain(|c| c.status != Status::Failed);
+    clean
+        .checks
+        .retain(|c| matches!(c.status, Status::Passed | Status::Skipped));
     clean.insecure = false;
     let md = markdown::render(&clean);
-    assert!(md.starts_with("## ✅ Recovery conformance passed: 2 passed, 0 failed, 1 skipped\n"));
+    assert!(md.starts_with(
+        "## ✅ Recovery conformance passed: 2 passed, 0 failed, 0 warnings, 1 skipped\n"
+    ));
     assert!(!md.contains("[!WARNING]") && !md.contains("<details>"));
 }
 
@@ -328,8 +370,9 @@ fn markdown_fence_outlasts_backticks_in_evidence() {
     report.checks[1].evidence[0].body_excerpt = Some("```\n</details>\n```".into());
     let md = markdown::render(&report);
     assert!(md.contains("````text\n"), "a longer fence is chosen: {md}");
-    // The </details> inside the fenced block is content; the block still closes once per failure.
-    assert_eq!(md.matches("\n</details>\n\n").count(), 2);
+    // The </details> inside the fenced block is content; the block still closes once per failure
+    // (and per warning and error).
+    assert_eq!(md.matches("\n</details>\n\n").count(), 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +387,7 @@ fn redacted_values_stay_redacted_in_every_format() {
         target: "https://[REDACTED]@id.example.com".into(),
         embedded_target: false,
         insecure: false,
+        strict: false,
         started_at: chrono::DateTime::UNIX_EPOCH,
         duration: Duration::from_millis(5),
         notes: vec!["session token [REDACTED] supplied".into()],
@@ -353,6 +397,7 @@ fn redacted_values_stay_redacted_in_every_format() {
             operation: "createNativeRecoveryFlow".into(),
             rule: "r".into(),
             source: RuleSource::ObservedKratos,
+            level: Level::Required,
             status: Status::Failed,
             detail: "sent Cookie: ory_kratos_session=[REDACTED]".into(),
             evidence: vec![Evidence {
@@ -408,8 +453,9 @@ fn markdown_stays_small_with_huge_evidence() {
         }];
     }
     let md = markdown::render(&report);
-    assert!(md.len() < 5 * 5_000, "summary.md is {} bytes", md.len());
-    assert_eq!(md.matches("more bytes in conformance.json").count(), 5);
+    let n = report.checks.len();
+    assert!(md.len() < n * 5_000, "summary.md is {} bytes", md.len());
+    assert_eq!(md.matches("more bytes in conformance.json").count(), n);
     // The JSON keeps everything.
     assert!(json::render(&report).contains(&huge));
 }

@@ -1,11 +1,11 @@
-//! `write_check_reports`: the three files land in the report directory, created on demand,
+//! `write_check_reports`: the four files land in the report directory, created on demand,
 //! replacing earlier ones whole, and an unwritable location is an error that names the path.
 
 mod report_fixture;
 
 use recovery_harness::report::{
-    json, junit, markdown, write_check_reports, ReportError, CONFORMANCE_JSON, JUNIT_XML,
-    SUMMARY_MD,
+    html_check, json, junit, markdown, write_check_reports, ReportError, CONFORMANCE_JSON,
+    JUNIT_XML, REPORT_HTML, SUMMARY_MD,
 };
 use report_fixture::sample_report;
 use std::fs;
@@ -21,7 +21,8 @@ fn creates_the_directory_and_its_parents() {
         [
             dir.join(CONFORMANCE_JSON),
             dir.join(JUNIT_XML),
-            dir.join(SUMMARY_MD)
+            dir.join(SUMMARY_MD),
+            dir.join(REPORT_HTML)
         ]
     );
     assert_eq!(
@@ -36,13 +37,20 @@ fn creates_the_directory_and_its_parents() {
         fs::read_to_string(&written[2]).expect("md"),
         markdown::render(&report)
     );
+    assert_eq!(
+        fs::read_to_string(&written[3]).expect("html"),
+        html_check::render(&report)
+    );
     // No temporary file is left behind.
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("list dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["conformance.json", "junit.xml", "summary.md"]);
+    assert_eq!(
+        names,
+        ["conformance.json", "junit.xml", "report.html", "summary.md"]
+    );
 }
 
 #[test]
@@ -51,10 +59,10 @@ fn replaces_earlier_files_and_keeps_unrelated_ones() {
     let dir = tmp.path();
     // A longer earlier file: a non-truncating write would leave its tail behind.
     let stale = "x".repeat(1 << 20);
-    for name in [CONFORMANCE_JSON, JUNIT_XML, SUMMARY_MD] {
+    for name in [CONFORMANCE_JSON, JUNIT_XML, SUMMARY_MD, REPORT_HTML] {
         fs::write(dir.join(name), &stale).expect("seed stale file");
     }
-    fs::write(dir.join("report.html"), "load report").expect("seed unrelated file");
+    fs::write(dir.join("load-summary.json"), "load report").expect("seed unrelated file");
 
     let mut report = sample_report();
     write_check_reports(&report, dir).expect("first write");
@@ -74,7 +82,11 @@ fn replaces_earlier_files_and_keeps_unrelated_ones() {
         markdown::render(&report)
     );
     assert_eq!(
-        fs::read_to_string(dir.join("report.html")).expect("html"),
+        fs::read_to_string(dir.join(REPORT_HTML)).expect("html"),
+        html_check::render(&report)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("load-summary.json")).expect("unrelated"),
         "load report"
     );
 }
@@ -157,6 +169,8 @@ fn concurrent_writers_to_one_directory_each_leave_whole_files() {
     assert!(reports.iter().any(|r| junit::render(r) == xml));
     let md = fs::read_to_string(dir.join(SUMMARY_MD)).expect("md");
     assert!(reports.iter().any(|r| markdown::render(r) == md));
+    let html = fs::read_to_string(dir.join(REPORT_HTML)).expect("html");
+    assert!(reports.iter().any(|r| html_check::render(r) == html));
     let count = fs::read_dir(&dir).expect("list dir").count();
-    assert_eq!(count, 3, "no temporary file left behind");
+    assert_eq!(count, 4, "no temporary file left behind");
 }

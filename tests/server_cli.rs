@@ -47,6 +47,7 @@ fn serve_prints_url_and_token_and_stops_on_sigterm() {
         .enable_all()
         .build()
         .expect("rt");
+    recovery_harness::tls::install_default_provider();
     let status = rt.block_on(async {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -1,6 +1,7 @@
 //! Property tests of the reference server: whatever the client sends (query strings, `return_to`,
 //! header values, cookies, flow ids, JSON/form/garbage bodies, methods), the server never answers
-//! 5xx and never panics, and every non-2xx answer is a valid errorGeneric — or, on the update
+//! 5xx and never panics, and every non-2xx answer is a valid errorGeneric (Go's plain-text 404 and
+//! 405 for unknown paths and wrong methods, as Kratos's router sends them) — or, on the update
 //! endpoint, a documented alternative (a 400 flow with errors, the 422
 //! `browser_location_change_required`, a redirect with `Location`).
 //!
@@ -76,6 +77,26 @@ fn check(path: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> 
         return match header("location") {
             Some(l) if !l.is_empty() => Ok(()),
             _ => Err(format!("{status} without Location on {path}")),
+        };
+    }
+    // Go's router answers unknown paths and wrong methods in plain text, exactly these bytes.
+    if header("content-type") == Some("text/plain; charset=utf-8") {
+        let expected: &[u8] = match status {
+            404 => b"404 page not found\n",
+            405 => b"Method Not Allowed\n",
+            _ => {
+                return Err(format!(
+                    "{status} on {path}: plain text is only for 404/405"
+                ))
+            }
+        };
+        return if body == expected || body.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{status} on {path}: plain body {:?}",
+                String::from_utf8_lossy(body)
+            ))
         };
     }
     let parse = || -> Result<Value, String> {

@@ -17,6 +17,7 @@ fn schemas() -> &'static Schemas {
 }
 
 fn client() -> Client {
+    recovery_harness::tls::install_default_provider();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
@@ -90,6 +91,15 @@ fn assert_error(r: &Resp, status: u16, id: Option<&str>) -> Value {
     assert_eq!(v["error"]["id"].as_str(), id, "{}", r.text);
     assert_eq!(r.header("ory-error-id"), Some(id.unwrap_or("")));
     v
+}
+
+/// Go's `http.Error` answer: plain text, `nosniff`, the exact body.
+fn assert_plain(r: &Resp, status: u16, body: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("vary"), Some("Cookie"));
+    assert_eq!(r.text, body);
 }
 
 fn top_keys(text: &str) -> Vec<String> {
@@ -375,7 +385,13 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Path=/"));
     let pair = set_cookie.split(';').next().expect("pair").to_owned();
     let token = pair.split_once('=').expect("=").1.to_owned();
-    assert_eq!(v["ui"]["nodes"][0]["attributes"]["value"], token.as_str());
+    // The node holds nosurf's masked token (pad + pad XOR token), never the cookie itself.
+    let masked = v["ui"]["nodes"][0]["attributes"]["value"]
+        .as_str()
+        .expect("csrf value")
+        .to_owned();
+    assert_eq!(masked.len(), 88, "{masked}");
+    assert_eq!(token.len(), 44, "{token}");
     let id = flow_id(&v);
     let get = format!("{}/self-service/recovery/flows?id={id}", s.base_url());
     let r = send(client().get(&get)).await;
@@ -408,8 +424,10 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
     .await;
     assert!(r.headers.get(SET_COOKIE).is_none());
     assert_eq!(
-        assert_flow(&r)["ui"]["nodes"][0]["attributes"]["value"],
-        token.as_str()
+        assert_flow(&r)["ui"]["nodes"][0]["attributes"]["value"]
+            .as_str()
+            .map(str::len),
+        Some(88)
     );
     // Signed in: JSON → 400, browser → 302 to the default return URL.
     let r = send(
@@ -423,14 +441,14 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
     let r = send(client().get(&url).header(COOKIE, s.session_cookie())).await;
     assert_eq!(r.status, 302);
     assert_eq!(r.location(), "http://127.0.0.1:4455/");
-    // A browser flow submitted with its CSRF token works; without it a new flow is forced.
+    // A browser flow submitted with its (masked) CSRF token works; without it: 403, as nosurf.
     let post = format!("{}/self-service/recovery?flow={id}", s.base_url());
     let r = send(
         client()
             .post(&post)
             .header(ACCEPT, "application/json")
             .header(COOKIE, &pair)
-            .json(&json!({"method":"code","email":"b@example.org","csrf_token":token})),
+            .json(&json!({"method":"code","email":"b@example.org","csrf_token":masked})),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -443,8 +461,22 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
             .json(&json!({"method":"code","email":"b@example.org"})),
     )
     .await;
+    let v = assert_error(&r, 403, Some("security_csrf_violation"));
+    assert!(v["error"]["details"]["reject_reason"]
+        .as_str()
+        .expect("reject_reason")
+        .contains("do not match"));
+    assert!(r.headers.get(SET_COOKIE).is_some(), "nosurf regenerates");
+    // Without JSON the error manager sends the browser to the error UI.
+    let r = send(
+        client()
+            .post(&post)
+            .header(COOKIE, &pair)
+            .form(&[("method", "code")]),
+    )
+    .await;
     assert_eq!(r.status, 303);
-    assert!(r.location().contains("/self-service/recovery/flows?id="));
+    assert!(r.location().starts_with("http://127.0.0.1:4455/error?id="));
     // A form post from a browser goes back to the UI.
     let r = send(client().post(&post).header(COOKIE, &pair).form(&[
         ("method", "code"),
@@ -649,6 +681,24 @@ async fn code_recovery_end_to_end() {
     .await;
     let v = assert_flow(&g);
     assert_eq!(v["state"], "passed_challenge");
+    assert!(
+        v.get("transient_payload").is_none(),
+        "only update answers echo it"
+    );
+    // The used code again: a new flow carrying 4000001 "already used" (as real Kratos answers).
+    let r = submit(&s, &id, json!({"code":code})).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let v = assert_flow(&send(client().get(r.location())).await);
+    assert_eq!(message_ids(&v), vec![4000001]);
+    assert_eq!(
+        v["ui"]["messages"][0]["text"],
+        "The code was already used. Please request another code."
+    );
+    assert_eq!(
+        v["request_url"],
+        format!("{}/self-service/recovery?flow={id}", s.base_url()),
+        "a replacing flow records the submit it answered"
+    );
     // A later submit with an email: the flow is done, a new one carries 4060001.
     let r = submit(
         &s,
@@ -755,7 +805,10 @@ async fn validation_errors_are_flows_with_messages() {
         v["ui"]["nodes"][1]["messages"][0]["context"]["value"],
         "not-an-email"
     );
-    assert_eq!(v["ui"]["nodes"][1]["attributes"]["value"], "not-an-email");
+    assert!(
+        v["ui"]["nodes"][1]["attributes"].get("value").is_none(),
+        "Kratos shows no value on the errored email input: {v}"
+    );
     let r = submit(
         &s,
         &id,
@@ -768,7 +821,7 @@ async fn validation_errors_are_flows_with_messages() {
     for (ct, body) in [
         ("application/json", "{not json"),
         ("application/json", "[1,2]"),
-        ("application/json", r#"{"email":5}"#),
+        ("application/json", r#"{"email":[5]}"#),
         ("text/plain", "x"),
     ] {
         let r = send(
@@ -915,22 +968,26 @@ async fn update_errors_and_limits() {
     )
     .await;
     assert_error(&r, 413, None);
-    // Wrong methods: 405 with Allow, in the envelope; unknown routes: 404.
+    // Wrong methods and unknown routes: Go's plain-text answers, as real Kratos sends them.
     let r = send(client().delete(format!("{base}/self-service/recovery/api"))).await;
-    assert_error(&r, 405, None);
+    assert_plain(&r, 405, "Method Not Allowed\n");
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
     let r = send(client().put(format!("{base}/self-service/recovery"))).await;
-    assert_error(&r, 405, None);
+    assert_plain(&r, 405, "Method Not Allowed\n");
     assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     let r = send(client().get(format!("{base}/self-service/nothing"))).await;
-    assert_error(&r, 404, None);
+    assert_plain(&r, 404, "404 page not found\n");
+    assert_eq!(
+        r.header(CACHE_CONTROL.as_str()),
+        Some("private, no-cache, no-store, must-revalidate")
+    );
     // Queries too long to store are refused rather than letting one flow hold them.
     let long = format!("{base}/self-service/recovery/api?x={}", "y".repeat(5000));
     assert_error(&send(client().get(long)).await, 414, None);
-    // X-Request-ID is echoed in `request`.
+    // X-Request-ID is echoed in `request` of an error envelope.
     let r = send(
         client()
-            .get(format!("{base}/nothing"))
+            .get(format!("{base}/self-service/recovery/flows?id=x"))
             .header("X-Request-ID", "req-42"),
     )
     .await;
@@ -953,7 +1010,7 @@ async fn base_path_prefixes_every_route() {
         .starts_with(&format!("{}/self-service/recovery?flow=", s.base_url())));
     let root = s.base_url().trim_end_matches("/auth").to_owned();
     let r = send(client().get(format!("{root}/self-service/recovery/api"))).await;
-    assert_error(&r, 404, None);
+    assert_plain(&r, 404, "404 page not found\n");
     s.shutdown().await;
     let bad = spawn(ServerConfig {
         base_path: "auth".into(),
@@ -1084,4 +1141,188 @@ async fn shutdown_stops_serving() {
     assert_eq!(send(client().get(&url)).await.status, 200);
     s.shutdown().await;
     assert!(client().get(&url).send().await.is_err());
+}
+
+#[tokio::test]
+async fn kratos_middleware_headers_and_nosurf() {
+    let s = start(ServerConfig::default()).await;
+    let base = s.base_url().to_owned();
+    // HEAD is served by every GET route, without Cache-Control (only GET answers carry it).
+    let r = send(client().head(format!("{base}/self-service/recovery/api"))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get(CACHE_CONTROL).is_none());
+    assert_eq!(r.header("vary"), Some("Cookie"));
+    // Paths nosurf guards issue the anti-CSRF cookie to a request without one, even on a 404.
+    let r = send(client().get(format!("{base}/self-service/recovery/flows?id=x"))).await;
+    assert_error(&r, 404, None);
+    let cookie = r
+        .header(SET_COOKIE.as_str())
+        .expect("csrf cookie")
+        .to_owned();
+    assert!(cookie.starts_with("csrf_token_"), "{cookie}");
+    let r = send(client().get(format!("{base}/nothing"))).await;
+    assert!(r.headers.get(SET_COOKIE).is_some());
+    // …and refuse unsafe methods before routing: 403, not 405.
+    for path in [
+        "/self-service/recovery/flows",
+        "/self-service/recovery/browser",
+        "/x",
+    ] {
+        let r = send(client().post(format!("{base}{path}"))).await;
+        let v = assert_error(&r, 403, Some("security_csrf_violation"));
+        assert_eq!(
+            v["error"]["details"]["reject_reason"],
+            "The HTTP Cookie Header is empty or not set."
+        );
+        assert!(r.headers.get(SET_COOKIE).is_some());
+    }
+    // The paths it ignores get the router's 405 and no cookie.
+    let r = send(client().post(format!("{base}/self-service/recovery/api"))).await;
+    assert_plain(&r, 405, "Method Not Allowed\n");
+    assert!(r.headers.get(SET_COOKIE).is_none());
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_url_is_the_request_as_kratos_saw_it() {
+    let s = start(ServerConfig::default()).await;
+    let url = format!("{}/self-service/recovery/api?x=1", s.base_url());
+    let r = send(
+        client()
+            .get(&url)
+            .header("X-Forwarded-Host", "accounts.example.test")
+            .header("X-Forwarded-Proto", "https"),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(
+        v["request_url"],
+        "https://accounts.example.test/self-service/recovery/api?x=1"
+    );
+    // `ui.action` stays on the configured public base URL.
+    assert!(v["ui"]["action"]
+        .as_str()
+        .expect("action")
+        .starts_with(s.base_url()));
+    let r = send(client().get(&url).header("Host", "other.test:8080")).await;
+    assert_eq!(
+        assert_flow(&r)["request_url"],
+        "http://other.test:8080/self-service/recovery/api?x=1"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn recovery_v2_chooses_the_address_as_kratos_does() {
+    let s = start(ServerConfig {
+        choose_recovery_address: true,
+        ..Default::default()
+    })
+    .await;
+    let v = create_api(&s).await;
+    assert_eq!(v["state"], "recovery_awaiting_address");
+    let names = |v: &Value| -> Vec<String> {
+        v["ui"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}:{}",
+                    n["attributes"]["name"].as_str().unwrap_or(""),
+                    n["attributes"]["type"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(&v),
+        [
+            "csrf_token:hidden",
+            "recovery_address:text",
+            "method:submit"
+        ]
+    );
+    assert_eq!(v["ui"]["nodes"][1]["meta"]["label"]["id"], 1070016);
+    let id = flow_id(&v);
+    // `email` is not the v2 field.
+    let r = submit(&s, &id, json!({"method":"code","email":"v2@example.org"})).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        assert_flow(&r)["ui"]["nodes"][1]["messages"][0]["text"],
+        "Property recovery_address is missing."
+    );
+    let r = submit(
+        &s,
+        &id,
+        json!({"method":"code","recovery_address":"v2@example.org"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_awaiting_code");
+    assert_eq!(message_ids(&v), vec![1060004]);
+    assert_eq!(
+        v["ui"]["messages"][0]["context"]["masked_address"],
+        "v2****@example.org"
+    );
+    assert_eq!(
+        names(&v),
+        [
+            "csrf_token:hidden",
+            "code:text",
+            "method:submit",
+            "method:hidden",
+            "recovery_confirm_address:submit",
+            "recovery_address:hidden",
+            "screen:submit"
+        ]
+    );
+    // Unknown addresses: the same answer, nothing sent.
+    let other = flow_id(&create_api(&s).await);
+    let u = submit(
+        &s,
+        &other,
+        json!({"method":"code","recovery_address":"nobody@unknown.test"}),
+    )
+    .await;
+    assert_eq!(u.status, 200);
+    assert_eq!(assert_flow(&u)["state"], "recovery_awaiting_code");
+    assert!(courier(&s, "?recipient=nobody@unknown.test")
+        .await
+        .is_empty());
+    // A wrong code, then the right one.
+    let code = last_code(&s, "v2@example.org").await;
+    let r = submit(&s, &id, json!({"method":"code","code":"12345x"})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(message_ids(&assert_flow(&r)), vec![4060006]);
+    let r = submit(&s, &id, json!({"method":"code","code":code})).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    // "Back" returns to the address screen.
+    let r = submit(&s, &other, json!({"method":"code","screen":"previous"})).await;
+    assert_eq!(assert_flow(&r)["state"], "recovery_awaiting_address");
+    // An address typed differently from the stored one: the choice screen.
+    let third = flow_id(&create_api(&s).await);
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_address":"V2@Example.org"}),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_awaiting_address_choice");
+    assert_eq!(message_ids(&v), vec![1060006]);
+    let choice = v["ui"]["nodes"][1]["attributes"]["value"]
+        .as_str()
+        .expect("choice")
+        .to_owned();
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_select_address":choice}),
+    )
+    .await;
+    assert_eq!(assert_flow(&r)["state"], "recovery_awaiting_code");
+    assert_eq!(courier(&s, "?recipient=v2@example.org").await.len(), 2);
+    s.shutdown().await;
 }

@@ -339,6 +339,7 @@ impl Client {
             reqwest::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
+        crate::tls::install_default_provider();
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("recovery-harness/", env!("CARGO_PKG_VERSION")))

@@ -15,7 +15,7 @@ pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Base URL of the deployment's public API, including any prefix (https://host/auth). Omitted: the embedded reference server.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_TARGET")]
     pub target: Option<String>,
     /// Session token of a signed-in identity, for the "already signed in" checks (not used
     /// without --target: the embedded server has its own). Prefer the environment variable: a
@@ -28,30 +28,62 @@ pub struct CheckArgs {
     )]
     pub session_token: Option<String>,
     /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
-    #[arg(long, value_name = "NAME=VALUE")]
+    #[arg(
+        long,
+        value_name = "NAME=VALUE",
+        env = "RECOVERY_HARNESS_SESSION_COOKIE",
+        hide_env_values = true
+    )]
     pub session_cookie: Option<String>,
     /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
     /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
-    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "reports/check",
+        env = "RECOVERY_HARNESS_REPORT_DIR"
+    )]
     pub report_dir: PathBuf,
     /// Per-request timeout (connect, headers and body).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
     /// Overall deadline of the run: checks still waiting then fail with that reason.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_DEADLINE")]
     pub deadline: Duration,
     /// Run only the checks whose id matches (prefix at a dot boundary, or a glob with `*`); repeatable or comma-separated.
     /// Prerequisites of a selected check run too.
-    #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        value_delimiter = ',',
+        env = "RECOVERY_HARNESS_ONLY"
+    )]
     pub only: Vec<String>,
+    /// Leave out the checks whose id matches (the same syntax as --only); repeatable or comma-separated.
+    /// A check left out is not run even when another check needs it (that one runs without it).
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        value_delimiter = ',',
+        env = "RECOVERY_HARNESS_SKIP"
+    )]
+    pub skip: Vec<String>,
+    /// Make warnings (failed recommended checks) fail the run (exit 1).
+    #[arg(long, env = "RECOVERY_HARNESS_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict: bool,
     /// Generated requests per property-based probe (0 skips the probes).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 64,
+        env = "RECOVERY_HARNESS_FUZZ_CASES"
+    )]
     pub fuzz_cases: u32,
     /// Seed of the property-based probing (printed in the report; the same seed replays the same requests).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", env = "RECOVERY_HARNESS_SEED")]
     pub seed: Option<u64>,
     /// Do not verify the target's TLS certificate (reported loudly).
-    #[arg(long)]
+    #[arg(long, env = "RECOVERY_HARNESS_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure: bool,
     /// Largest response body read; a longer body fails its checks and is not read further (e.g. 4MiB, 512KiB).
     #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
@@ -60,7 +92,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::cli::parse_duration)]
     pub clock_tolerance: Duration,
     /// A `return_to` the deployment allows (default: TARGET/self-service/recovery-harness, which Kratos always allows when TARGET is its public base URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_RETURN_TO")]
     pub return_to: Option<String>,
     /// A `return_to` the deployment must refuse.
     #[arg(
@@ -73,27 +105,33 @@ pub struct CheckArgs {
     #[arg(
         long,
         value_name = "EMAIL",
-        default_value = "recovery-harness@example.com"
+        default_value = "recovery-harness@example.com",
+        env = "RECOVERY_HARNESS_EMAIL"
     )]
     pub email: String,
     /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        env = "RECOVERY_HARNESS_CONCURRENCY"
+    )]
     pub concurrency: usize,
     /// The deployment's admin API serving Kratos's `GET /admin/courier/messages` (bodies are
     /// readable only under `kratos serve --dev`): where the code checks read the sent code.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_COURIER_URL")]
     pub courier_url: Option<String>,
     /// A Mailpit mail catcher that receives the deployment's mail: where the code checks read
     /// the sent code.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
     pub mailpit_url: Option<String>,
     /// An address that has an identity (and receives mail at the code source): the enumeration
     /// check compares its answer with an unknown address's; the code checks recover it.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", env = "RECOVERY_HARNESS_KNOWN_EMAIL")]
     pub known_email: Option<String>,
     /// Opt-in expiry checks: wait this long for a new flow to expire (the deployment's flow
     /// lifespan must be at most this, e.g. Kratos `selfservice.flows.recovery.lifespan: 3s`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
     pub expiry_wait: Option<Duration>,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
@@ -112,10 +150,12 @@ impl Default for CheckArgs {
             target: None,
             session_token: None,
             session_cookie: None,
-            report_dir: PathBuf::from("reports/latest"),
+            report_dir: PathBuf::from("reports/check"),
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
             only: Vec::new(),
+            skip: Vec::new(),
+            strict: false,
             fuzz_cases: 64,
             seed: None,
             insecure: false,
@@ -220,6 +260,23 @@ pub const EMBEDDED_KNOWN_EMAIL: &str = "recovery-harness-known@example.org";
 /// The flow lifespan of the embedded server's short-lived twin that the expiry checks use.
 pub const EMBEDDED_EXPIRY_LIFESPAN: Duration = Duration::from_millis(300);
 
+/// Trimmed, non-empty patterns of `--only`/`--skip`; an all-empty list (an unset shell variable)
+/// is an error rather than a silent widening or no-op.
+fn patterns(flag: &'static str, given: &[String]) -> Result<Vec<String>, CheckError> {
+    let kept: Vec<String> = given
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !given.is_empty() && kept.is_empty() {
+        return Err(bad_flag(
+            flag,
+            "is empty; give an id prefix such as create_native or a glob such as *.400 (see --list)",
+        ));
+    }
+    Ok(kept)
+}
+
 /// Largest `--concurrency`: far above any useful value, far below tokio's semaphore limit.
 pub const MAX_CONCURRENCY: usize = 1_000_000;
 
@@ -241,6 +298,10 @@ pub struct RunConfig {
     pub deadline: Duration,
     /// `--only` patterns.
     pub only: Vec<String>,
+    /// `--skip` patterns.
+    pub skip: Vec<String>,
+    /// `--strict`: warnings fail the run.
+    pub strict: bool,
     /// Fuzz cases per probe.
     pub fuzz_cases: u32,
     /// Fuzz seed (chosen at random when not given, and reported).
@@ -325,19 +386,9 @@ impl RunConfig {
                 "must be an email address such as qa@example.com",
             ));
         }
-        let only: Vec<String> = args
-            .only
-            .iter()
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect();
         // `--only ''` (an unset shell variable) would otherwise run everything: a silent widening.
-        if !args.only.is_empty() && only.is_empty() {
-            return Err(bad_flag(
-                "only",
-                "is empty; give an id prefix such as create_native or a glob such as *.400 (see --list)",
-            ));
-        }
+        let only = patterns("only", &args.only)?;
+        let skip = patterns("skip", &args.skip)?;
         let code_source = match (&args.courier_url, &args.mailpit_url) {
             (Some(_), Some(_)) => {
                 return Err(bad_flag(
@@ -386,6 +437,8 @@ impl RunConfig {
             timeout: args.timeout,
             deadline: args.deadline,
             only,
+            skip,
+            strict: args.strict,
             fuzz_cases: args.fuzz_cases,
             seed: args.seed.unwrap_or_else(rand::random),
             insecure: args.insecure,
@@ -401,7 +454,7 @@ impl RunConfig {
             expiry_target: None,
         };
         // Fail on a pattern that selects nothing before any request is sent.
-        super::catalogue::select(&config.only)?;
+        super::catalogue::select(&config.only, &config.skip)?;
         Ok(config)
     }
 

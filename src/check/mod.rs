@@ -10,7 +10,7 @@
 //! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
 //! | [`catalogue`] | the checks as data: `catalogue/<first id segment>.rs` |
 //! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
-//! | [`runner`] | selection (`--only`), dependencies, concurrency, the deadline, the [`RunReport`] |
+//! | [`runner`] | selection (`--only`, `--skip`), levels, dependencies, concurrency, the deadline, the [`RunReport`] |
 
 pub mod catalogue;
 pub mod client;
@@ -61,6 +61,14 @@ pub enum CheckError {
         /// The patterns given.
         pattern: String,
     },
+    /// A `--skip` pattern matched nothing (a typo would otherwise run everything).
+    #[error(
+        "--skip {pattern} matches no check id; `recovery-harness check --list` prints every id"
+    )]
+    NothingSkipped {
+        /// The pattern given.
+        pattern: String,
+    },
     /// The report directory cannot be created or written.
     #[error(
         "report directory {path} is not writable ({source}); choose another with --report-dir"
@@ -103,6 +111,7 @@ pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
             crate::report::CONFORMANCE_JSON,
             crate::report::JUNIT_XML,
             crate::report::SUMMARY_MD,
+            crate::report::REPORT_HTML,
         ]
         .iter()
         .any(|name| dir.join(name).exists())
@@ -165,7 +174,7 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
         }
     };
 
-    let total = catalogue::select(&config.only)?.len() as u64;
+    let total = catalogue::select(&config.only, &config.skip)?.len() as u64;
     let progress = crate::report::terminal::Progress::detect(total, quiet);
     let result = run(
         config,
@@ -210,9 +219,10 @@ fn print_catalogue() {
         // `--list | head` closes the pipe early: stop quietly, it is not an error.
         if writeln!(
             out,
-            "{:<44} {:<28} {}",
+            "{:<44} {:<28} {:<12} {}",
             check.id,
             check.operation.name(),
+            check.level.as_str(),
             check.title
         )
         .is_err()

@@ -43,6 +43,8 @@ pub struct Logged {
     pub exchange: Arc<Exchange>,
     /// Statuses the probe was designed to provoke (others are "unexpected").
     pub expected: &'static [u16],
+    /// Sent to a method or path the spec does not declare: outside the `default` rule.
+    pub undeclared: bool,
 }
 
 type Cell = OnceCell<Arc<Exchange>>;
@@ -60,7 +62,8 @@ struct Cells {
     get_flow: Cell,
     get_unknown: Cell,
     get_malformed: Cell,
-    wrong_method: Cell,
+    undeclared_method: Cell,
+    undeclared_path: Cell,
     create_browser: Cell,
     update_flow: Cell,
     update_email: Cell,
@@ -124,6 +127,7 @@ impl Ctx {
             log.push(Logged {
                 exchange: ex.clone(),
                 expected,
+                undeclared: false,
             });
         }
         ex
@@ -297,14 +301,43 @@ impl Ctx {
         .await
     }
 
-    /// A method the creation route does not allow.
-    pub async fn wrong_method(&self) -> &Exchange {
-        self.memo(&self.cells.wrong_method, &[405], || {
-            let mut r = Request::get("default.method_not_allowed", self.url(paths::CREATE_NATIVE));
-            r.method = reqwest::Method::DELETE;
-            r
-        })
-        .await
+    /// A method the spec does not declare for the creation path.
+    pub async fn undeclared_method(&self) -> &Exchange {
+        self.cells
+            .undeclared_method
+            .get_or_init(|| async {
+                let mut r =
+                    Request::get("default.undeclared_method", self.url(paths::CREATE_NATIVE));
+                r.method = reqwest::Method::DELETE;
+                self.send_undeclared(r).await
+            })
+            .await
+    }
+
+    /// A path the spec does not declare, next to the recovery routes.
+    pub async fn undeclared_path(&self) -> &Exchange {
+        self.cells
+            .undeclared_path
+            .get_or_init(|| async {
+                let r = Request::get(
+                    "default.undeclared_path",
+                    self.url("/self-service/recovery/recovery-harness-undeclared"),
+                );
+                self.send_undeclared(r).await
+            })
+            .await
+    }
+
+    async fn send_undeclared(&self, request: Request) -> Arc<Exchange> {
+        let ex = Arc::new(self.client.send(request).await);
+        if let Ok(mut log) = self.log.lock() {
+            log.push(Logged {
+                exchange: ex.clone(),
+                expected: &[],
+                undeclared: true,
+            });
+        }
+        ex
     }
 
     /// The browser flow creation, asking for JSON.

@@ -10,7 +10,7 @@ use super::config::RunConfig;
 use super::probes::Ctx;
 use super::CheckError;
 use crate::report::terminal::Progress;
-use crate::report::{redact, CheckResult, RunReport, Status};
+use crate::report::{redact, CheckResult, Level, RunReport, Status};
 use crate::schema::Schemas;
 use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use std::collections::HashMap;
@@ -68,6 +68,14 @@ impl<'a> Runner<'a> {
                     Status::Failed => {
                         break 'verdict Verdict::skip(format!("prerequisite {dep} failed"))
                     }
+                    Status::Warning => {
+                        break 'verdict Verdict::skip(format!(
+                            "prerequisite {dep} warned (its recommended rule was broken)"
+                        ))
+                    }
+                    Status::Error => {
+                        break 'verdict Verdict::skip(format!("prerequisite {dep} got no answer"))
+                    }
                     Status::Skipped => {
                         break 'verdict Verdict::skip(format!(
                             "prerequisite {dep} was skipped: {}",
@@ -90,7 +98,10 @@ impl<'a> Runner<'a> {
         let secrets = self.ctx.client.secrets();
         let (status, detail, evidence) = match verdict {
             Verdict::Passed { detail, evidence } => (Status::Passed, detail, evidence),
-            Verdict::Failed { detail, evidence } => (Status::Failed, detail, evidence),
+            Verdict::Failed { detail, evidence } => match check.level {
+                Level::Required => (Status::Failed, detail, evidence),
+                Level::Recommended => (Status::Warning, detail, evidence),
+            },
             Verdict::Skipped { reason } => (Status::Skipped, reason, Vec::new()),
         };
         CheckResult {
@@ -99,6 +110,7 @@ impl<'a> Runner<'a> {
             operation: check.operation.name().to_owned(),
             rule: check.rule.to_owned(),
             source: check.source,
+            level: check.level,
             status,
             // Evidence is built redacted; the detail may quote a body, so redact it too.
             detail: redact(&detail, secrets),
@@ -141,7 +153,7 @@ pub async fn run(
         config.concurrency,
         secrets.clone(),
     )?;
-    let selected = catalogue::select(&config.only)?;
+    let selected = catalogue::select(&config.only, &config.skip)?;
     let config = Arc::new(config);
     let ctx = Ctx::new(config.clone(), client, schemas);
     let runner = Runner {
@@ -206,11 +218,21 @@ pub async fn run(
             config.only.join(",")
         ));
     }
+    if config.strict {
+        notes.push("--strict: warnings (failed recommended checks) fail the run".to_owned());
+    }
+    if !config.skip.is_empty() {
+        notes.push(format!(
+            "left out the checks matching --skip {}",
+            config.skip.join(",")
+        ));
+    }
     Ok(RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         target: redact(&shown_base, &secrets),
         embedded_target: config.embedded,
         insecure: config.insecure,
+        strict: config.strict,
         started_at,
         duration: start.elapsed(),
         notes,

@@ -193,6 +193,7 @@ impl CodeSource {
         }
         let path = base.path().trim_end_matches('/').to_owned();
         base.set_path(&path);
+        crate::tls::install_default_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -283,7 +284,7 @@ impl CodeSource {
             reason,
         })?;
         // Newest first; a stable sort keeps the source's order for equal or unknown times.
-        mails.sort_by(|a, b| b.created.cmp(&a.created));
+        mails.sort_by_key(|m| std::cmp::Reverse(m.created));
         Ok(mails)
     }
 

@@ -71,7 +71,7 @@ impl Baseline {
         Ok(Baseline {
             path: file,
             text,
-            figures: Figures::aggregated(&metrics),
+            figures: super::summary::aggregated(&metrics),
         })
     }
 

@@ -21,11 +21,12 @@
 //!   "started_at": "2026-11-25T15:00:00.000Z",
 //!   "duration_ms": 412.5,
 //!   "outcome": "failed",
-//!   "summary": { "passed": 30, "failed": 1, "skipped": 3, "total": 34 },
+//!   "strict": false,
+//!   "summary": { "passed": 30, "failed": 1, "skipped": 3, "warnings": 1, "errors": 0, "total": 35 },
 //!   "notes": [],
 //!   "checks": [
-//!     { "id": "create_native.200.status", "title": "...", "status": "passed", "detail": "...",
-//!       "operation": "createNativeRecoveryFlow", "rule": "...", "source": "open_api",
+//!     { "id": "create_native.200", "title": "...", "status": "passed", "detail": "...",
+//!       "level": "required", "operation": "createNativeRecoveryFlow", "rule": "...", "source": "open_api",
 //!       "duration_ms": 3.2, "evidence": [ ... ] }
 //!   ]
 //! }
@@ -70,6 +71,7 @@ struct Document<'a> {
     target: &'a str,
     embedded_target: bool,
     insecure: bool,
+    strict: bool,
     started_at: String,
     duration_ms: f64,
     outcome: &'static str,
@@ -83,6 +85,8 @@ struct SummaryView {
     passed: usize,
     failed: usize,
     skipped: usize,
+    warnings: usize,
+    errors: usize,
     total: usize,
 }
 
@@ -92,6 +96,7 @@ struct Check<'a> {
     title: &'a str,
     status: &'static str,
     detail: &'a str,
+    level: &'static str,
     operation: &'a str,
     rule: &'a str,
     source: &'static str,
@@ -129,16 +134,19 @@ impl<'a> From<&'a RunReport> for Document<'a> {
             target: &r.target,
             embedded_target: r.embedded_target,
             insecure: r.insecure,
+            strict: r.strict,
             started_at: r.started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             duration_ms: millis(r.duration),
             outcome: match r.outcome() {
                 crate::exit::Outcome::Passed => "passed",
-                crate::exit::Outcome::Failed => "failed",
+                _ => "failed",
             },
             summary: SummaryView {
                 passed: s.passed,
                 failed: s.failed,
                 skipped: s.skipped,
+                warnings: s.warnings,
+                errors: s.errors,
                 total: s.total(),
             },
             notes: &r.notes,
@@ -154,6 +162,7 @@ impl<'a> From<&'a CheckResult> for Check<'a> {
             title: &c.title,
             status: c.status.as_str(),
             detail: &c.detail,
+            level: c.level.as_str(),
             operation: &c.operation,
             rule: &c.rule,
             source: c.source.as_str(),

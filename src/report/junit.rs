@@ -12,7 +12,11 @@
 //! - a failed check has `<failure message="detail" type="conformance|transport">` whose text is
 //!   the rule, its source and the evidence (request, status, pointer = value, curl line);
 //! - a skipped check has `<skipped message="reason"/>`;
-//! - `errors` is always 0: a run that cannot be carried out writes no report, it exits 2.
+//! - a warning (a failed `recommended` check) passes with the warning and its evidence in its
+//!   `<system-out>`; under `--strict` it is a `<failure type="warning">`;
+//! - a check whose probe got no answer even when retried alone has `<error type="no_answer">`:
+//!   an error of the run, not a broken rule. A run that cannot be carried out at all writes no
+//!   report (exit 2).
 //!
 //! ```xml
 //! <?xml version="1.0" encoding="UTF-8"?>
@@ -45,9 +49,10 @@ pub fn render(report: &RunReport) -> String {
     let _ = writeln!(x, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(
         x,
-        r#"<testsuites name="recovery-harness conformance" tests="{}" failures="{}" errors="0" skipped="{}" time="{}">"#,
+        r#"<testsuites name="recovery-harness conformance" tests="{}" failures="{}" errors="{}" skipped="{}" time="{}">"#,
         total.total(),
-        total.failed,
+        failures(&total, report.strict),
+        total.errors,
         total.skipped,
         seconds(report.duration),
     );
@@ -59,16 +64,17 @@ pub fn render(report: &RunReport) -> String {
         let time: Duration = checks.iter().map(|c| c.duration).sum();
         let _ = writeln!(
             x,
-            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="{}" time="{}" timestamp="{timestamp}">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}" skipped="{}" time="{}" timestamp="{timestamp}">"#,
             escape_attr(operation),
             s.total(),
-            s.failed,
+            failures(&s, report.strict),
+            s.errors,
             s.skipped,
             seconds(time),
         );
         write_properties(&mut x, report);
         for check in checks {
-            write_testcase(&mut x, check);
+            write_testcase(&mut x, check, report.strict);
         }
         if let Some(text) = &system_out {
             let _ = writeln!(x, "    <system-out>{}</system-out>", escape_text(text));
@@ -106,7 +112,12 @@ fn write_properties(x: &mut String, report: &RunReport) {
     let _ = writeln!(x, "    </properties>");
 }
 
-fn write_testcase(x: &mut String, c: &CheckResult) {
+/// Warnings count as failures only under `--strict`: a CI reporter must agree with the exit code.
+fn failures(s: &Summary, strict: bool) -> usize {
+    s.failed + if strict { s.warnings } else { 0 }
+}
+
+fn write_testcase(x: &mut String, c: &CheckResult, strict: bool) {
     let open = format!(
         r#"    <testcase classname="{}" name="{}" time="{}""#,
         escape_attr(&c.operation),
@@ -141,6 +152,40 @@ fn write_testcase(x: &mut String, c: &CheckResult) {
             );
             let _ = writeln!(x, "    </testcase>");
         }
+        // Under --strict a warning fails the run, so it is a failure to the reporter too;
+        // otherwise the test passed and the warning is its output, which reporters show.
+        Status::Warning if strict => {
+            let _ = writeln!(x, "{open}>");
+            let _ = writeln!(
+                x,
+                r#"      <failure message="{}" type="warning">{}</failure>"#,
+                escape_attr(&c.detail),
+                escape_text(&failure_text(c)),
+            );
+            let _ = writeln!(x, "    </testcase>");
+        }
+        Status::Warning => {
+            let _ = writeln!(x, "{open}>");
+            let _ = writeln!(
+                x,
+                "      <system-out>{}</system-out>",
+                escape_text(&format!(
+                    "WARNING (recommended rule, not a failure without --strict): {}",
+                    failure_text(c)
+                )),
+            );
+            let _ = writeln!(x, "    </testcase>");
+        }
+        Status::Error => {
+            let _ = writeln!(x, "{open}>");
+            let _ = writeln!(
+                x,
+                r#"      <error message="{}" type="no_answer">{}</error>"#,
+                escape_attr(&c.detail),
+                escape_text(&failure_text(c)),
+            );
+            let _ = writeln!(x, "    </testcase>");
+        }
     }
 }
 
@@ -149,7 +194,13 @@ fn write_testcase(x: &mut String, c: &CheckResult) {
 fn failure_text(c: &CheckResult) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "{}", c.detail);
-    let _ = writeln!(t, "rule: {} ({})", c.rule, c.source.as_str());
+    let _ = writeln!(
+        t,
+        "rule: {} ({}, {})",
+        c.rule,
+        c.level.as_str(),
+        c.source.as_str()
+    );
     for ev in &c.evidence {
         t.push('\n');
         for line in super::evidence_lines(ev) {

@@ -1,5 +1,5 @@
 //! `summary.md`: the conformance run as GitHub-flavoured Markdown, fit for
-//! `$GITHUB_STEP_SUMMARY` (`cat reports/latest/summary.md >> "$GITHUB_STEP_SUMMARY"`) and for
+//! `$GITHUB_STEP_SUMMARY` (`cat reports/check/summary.md >> "$GITHUB_STEP_SUMMARY"`) and for
 //! pull-request comments.
 //!
 //! Layout: a headline with the verdict and the counts; the target, start time and duration; the
@@ -22,8 +22,10 @@ use std::io::Write;
 pub fn render(report: &RunReport) -> String {
     let mut m = String::with_capacity(4096);
     let s = report.summary();
-    let (icon, verdict) = if s.failed > 0 {
+    let (icon, verdict) = if report.outcome() != crate::exit::Outcome::Passed {
         ("❌", "failed")
+    } else if s.warnings > 0 {
+        ("⚠️", "passed with warnings")
     } else {
         ("✅", "passed")
     };
@@ -75,14 +77,15 @@ pub fn write(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
 fn write_operation(m: &mut String, operation: &str, checks: &[&CheckResult]) {
     let s = Summary::of(checks.iter().copied());
     let _ = writeln!(m, "### {} — {}\n", text(operation), counts(&s));
-    let _ = writeln!(m, "| | Check | Title | Time |");
-    let _ = writeln!(m, "|---|---|---|---:|");
+    let _ = writeln!(m, "| | Check | Level | Title | Time |");
+    let _ = writeln!(m, "|---|---|---|---|---:|");
     for c in checks {
         let _ = writeln!(
             m,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             emoji(c.status),
             cell(&code_span(&c.id)),
+            c.level.as_str(),
             cell(&text(&c.title)),
             match c.status {
                 Status::Skipped => "—".to_owned(),
@@ -93,17 +96,29 @@ fn write_operation(m: &mut String, operation: &str, checks: &[&CheckResult]) {
     m.push('\n');
     let failed: Vec<_> = checks
         .iter()
-        .filter(|c| c.status == Status::Failed)
+        .filter(|c| matches!(c.status, Status::Failed | Status::Warning | Status::Error))
         .collect();
     for c in failed {
         let _ = writeln!(
             m,
-            "<details><summary>❌ <code>{}</code> — {}</summary>\n",
+            "<details><summary>{} <code>{}</code> — {}{}</summary>\n",
+            emoji(c.status),
             html(&c.id),
             html(&c.title),
+            match c.status {
+                Status::Warning => " (warning: recommended rule)",
+                Status::Error => " (error: no answer, even alone)",
+                _ => "",
+            },
         );
         let _ = writeln!(m, "{}\n", paragraph(&c.detail));
-        let _ = writeln!(m, "Rule ({}): {}\n", c.source.as_str(), paragraph(&c.rule));
+        let _ = writeln!(
+            m,
+            "Rule ({}, {}): {}\n",
+            c.level.as_str(),
+            c.source.as_str(),
+            paragraph(&c.rule)
+        );
         if !c.evidence.is_empty() {
             let mut block = String::new();
             for (i, ev) in c.evidence.iter().enumerate() {
@@ -161,10 +176,17 @@ fn shorten(block: &str, max: usize) -> String {
 }
 
 fn counts(s: &Summary) -> String {
-    format!(
-        "{} passed, {} failed, {} skipped",
-        s.passed, s.failed, s.skipped
-    )
+    let mut text = format!(
+        "{} passed, {} failed, {}, {} skipped",
+        s.passed,
+        s.failed,
+        super::count(s.warnings, "warning"),
+        s.skipped
+    );
+    if s.errors > 0 {
+        text.push_str(&format!(", {}", super::count(s.errors, "error")));
+    }
+    text
 }
 
 fn emoji(status: Status) -> &'static str {
@@ -172,6 +194,8 @@ fn emoji(status: Status) -> &'static str {
         Status::Passed => "✅",
         Status::Failed => "❌",
         Status::Skipped => "⏭️",
+        Status::Warning => "⚠️",
+        Status::Error => "💥",
     }
 }
 

@@ -11,25 +11,33 @@
 //! | [`json`] | `conformance.json` | machines: the contract of `CONTRACT.md`, pinned by [`json::SCHEMA`] |
 //! | [`junit`] | `junit.xml` | CI test reporters (GitHub actions, GitLab, Jenkins) |
 //! | [`markdown`] | `summary.md` | `$GITHUB_STEP_SUMMARY` and pull-request comments |
+//! | [`html_check`] | `report.html` | people: one self-contained page, offline, readable in print |
+//! | [`html_load`] | `report.html` (load) | the load run's page, charts as inline SVG, from [`load_report`] |
 //! | [`load_summary`] | `load-summary.json` | the load run's summary (owned by the load work) |
 //!
 //! INTERFACE (`check/` and `load/` code against these names):
-//! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md` into a directory;
+//! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md`, `report.html` into a
+//!   directory;
 //!   [`remove_check_reports`] removes them (a run that could not be carried out).
 //! - [`terminal::render`] with [`terminal::TerminalOptions`] (built by
 //!   [`terminal::TerminalOptions::detect`]): the human view of a finished run.
 //! - [`terminal::Progress`]: the live indicator while a run is in progress (stderr, TTY only).
 //! - [`json::SCHEMA`]: the committed JSON Schema of `conformance.json`.
 //! - [`load_summary`]: the `load-summary.json` model and writer.
+//! - [`load_report::LoadReport`] and [`write_load_html`]: the load run's `report.html`.
 
+pub mod html;
+pub mod html_check;
+pub mod html_load;
 pub mod json;
 pub mod junit;
+pub mod load_report;
 pub mod load_summary;
 pub mod markdown;
 pub mod model;
 pub mod terminal;
 
-pub use model::{redact, CheckResult, Evidence, RuleSource, RunReport, Status, Summary};
+pub use model::{redact, CheckResult, Evidence, Level, RuleSource, RunReport, Status, Summary};
 
 use std::fs;
 use std::io::Write;
@@ -41,6 +49,8 @@ pub const CONFORMANCE_JSON: &str = "conformance.json";
 pub const JUNIT_XML: &str = "junit.xml";
 /// File name of the Markdown summary ([`markdown`]).
 pub const SUMMARY_MD: &str = "summary.md";
+/// File name of the HTML report ([`html_check`], [`html_load`]).
+pub const REPORT_HTML: &str = html::FILE_NAME;
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +66,7 @@ pub enum ReportError {
     },
 }
 
-/// Writes `conformance.json`, `junit.xml` and `summary.md` into `dir` (created with its parents if
+/// Writes `conformance.json`, `junit.xml`, `summary.md` and `report.html` into `dir` (created with its parents if
 /// missing, earlier files of those names replaced) and returns the paths written, in that order.
 ///
 /// Every file is rendered in memory, written to a temporary file in `dir` and renamed over its
@@ -71,6 +81,7 @@ pub fn write_check_reports(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf
         (CONFORMANCE_JSON, json::render(report)),
         (JUNIT_XML, junit::render(report)),
         (SUMMARY_MD, markdown::render(report)),
+        (REPORT_HTML, html_check::render(report)),
     ];
     let mut written = Vec::with_capacity(files.len());
     for (name, contents) in files {
@@ -84,15 +95,35 @@ pub fn write_check_reports(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf
     Ok(written)
 }
 
-/// Removes `conformance.json`, `junit.xml` and `summary.md` from `dir` and returns the paths that
+/// Removes `conformance.json`, `junit.xml`, `summary.md` and `report.html` from `dir` and returns the paths that
 /// existed. Called when a run could not be carried out, so that an earlier run's verdict is not
 /// taken for this one's. Best effort: a file that cannot be removed is left (and not returned).
 pub fn remove_check_reports(dir: &Path) -> Vec<PathBuf> {
-    [CONFORMANCE_JSON, JUNIT_XML, SUMMARY_MD]
+    [CONFORMANCE_JSON, JUNIT_XML, SUMMARY_MD, REPORT_HTML]
         .into_iter()
         .map(|name| dir.join(name))
         .filter(|path| fs::remove_file(path).is_ok())
         .collect()
+}
+
+/// Writes the load run's `report.html` into `dir` (created if missing) the same atomic way as the
+/// check reports, and returns its path.
+pub fn write_load_html(
+    report: &load_report::LoadReport,
+    dir: &Path,
+) -> Result<PathBuf, ReportError> {
+    fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(REPORT_HTML);
+    replace_file(dir, REPORT_HTML, html_load::render(report).as_bytes()).map_err(|source| {
+        ReportError::Io {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    Ok(path)
 }
 
 /// Replaces `dir/name` by `contents` through a temporary sibling and a rename (atomic on one
@@ -149,7 +180,7 @@ pub(crate) fn evidence_lines(ev: &Evidence) -> Vec<String> {
 }
 
 /// The empty JSON pointer is the whole document; printed bare it would be invisible.
-fn show_pointer(pointer: &str) -> &str {
+pub(crate) fn show_pointer(pointer: &str) -> &str {
     if pointer.is_empty() {
         "(document root)"
     } else {
@@ -178,6 +209,15 @@ pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn needs_escape(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
+}
+
+/// `1 warning`, `2 warnings`: the summary lines count with words people read.
+pub(crate) fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Formats milliseconds for people: one decimal under 10 ms (a fast local check is not "0 ms"),

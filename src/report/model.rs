@@ -11,10 +11,38 @@ use std::time::Duration;
 pub enum Status {
     /// The target behaved as the rule says.
     Passed,
-    /// The target broke the rule, or could not be asked (the evidence says which).
+    /// The target broke a `required` rule.
     Failed,
+    /// The target broke a `recommended` rule: reported everywhere, fails the run only under
+    /// `--strict`.
+    Warning,
     /// The check did not run; `detail` says why (missing credentials, a failed prerequisite, `--only`).
     Skipped,
+    /// The run could not get the answer this check needs: the probe timed out under concurrency
+    /// and again when retried alone. An error of the run, not a verdict on the rule (JUnit
+    /// `<error>`); it fails the run.
+    Error,
+}
+
+/// How binding a check's rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The spec (its schemas, statuses or prose) states the rule: a failure fails the run.
+    #[default]
+    Required,
+    /// Kratos practice or hardening: a failure is a warning (exit 0 unless `--strict`).
+    Recommended,
+}
+
+impl Level {
+    /// The lowercase word used by every report (`required`, `recommended`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Required => "required",
+            Level::Recommended => "recommended",
+        }
+    }
 }
 
 /// Where the rule a check enforces comes from.
@@ -75,6 +103,8 @@ pub struct CheckResult {
     pub rule: String,
     /// Where the rule comes from.
     pub source: RuleSource,
+    /// How binding the rule is.
+    pub level: Level,
     /// The verdict.
     pub status: Status,
     /// What was expected, what was seen, the JSON pointer of the failing value; the skip reason.
@@ -96,6 +126,10 @@ pub struct Summary {
     pub failed: usize,
     /// Skipped checks.
     pub skipped: usize,
+    /// Recommended checks whose rule was broken.
+    pub warnings: usize,
+    /// Checks that could not get their answer (errors of the run).
+    pub errors: usize,
 }
 
 impl Summary {
@@ -107,6 +141,8 @@ impl Summary {
                 Status::Passed => s.passed += 1,
                 Status::Failed => s.failed += 1,
                 Status::Skipped => s.skipped += 1,
+                Status::Warning => s.warnings += 1,
+                Status::Error => s.errors += 1,
             }
         }
         s
@@ -114,17 +150,20 @@ impl Summary {
 
     /// Number of checks counted.
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.skipped
+        self.passed + self.failed + self.skipped + self.warnings + self.errors
     }
 }
 
 impl Status {
-    /// The lowercase word used by every report (`passed`, `failed`, `skipped`).
+    /// The lowercase word used by every report (`passed`, `failed`, `warning`, `skipped`,
+    /// `error`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Passed => "passed",
             Status::Failed => "failed",
+            Status::Warning => "warning",
             Status::Skipped => "skipped",
+            Status::Error => "error",
         }
     }
 }
@@ -151,6 +190,8 @@ pub struct RunReport {
     pub embedded_target: bool,
     /// Whether TLS verification was switched off (`--insecure`), said loudly by every format.
     pub insecure: bool,
+    /// Whether warnings fail the run (`--strict`).
+    pub strict: bool,
     /// When the run started.
     pub started_at: DateTime<Utc>,
     /// Wall time of the run (reports excluded).
@@ -182,9 +223,11 @@ impl RunReport {
         groups
     }
 
-    /// Exit verdict: failed when any check failed.
+    /// Exit verdict: failed when any check failed or could not get its answer, or (under
+    /// `--strict`) any recommended check warned.
     pub fn outcome(&self) -> crate::exit::Outcome {
-        if self.summary().failed > 0 {
+        let s = self.summary();
+        if s.failed > 0 || s.errors > 0 || (self.strict && s.warnings > 0) {
             crate::exit::Outcome::Failed
         } else {
             crate::exit::Outcome::Passed
@@ -310,6 +353,7 @@ mod tests {
             operation: op.to_owned(),
             rule: String::new(),
             source: RuleSource::OpenApi,
+            level: Level::Required,
             status,
             detail: String::new(),
             evidence: Vec::new(),
@@ -324,6 +368,7 @@ mod tests {
             target: "t".into(),
             embedded_target: false,
             insecure: false,
+            strict: false,
             started_at: DateTime::<Utc>::UNIX_EPOCH,
             duration: Duration::ZERO,
             notes: Vec::new(),

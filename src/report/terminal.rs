@@ -14,7 +14,7 @@
 //!   SKIP create_native.signed_in.cookie.400  Signed-in cookie gets 400
 //!        skipped: no --session-cookie given
 //!
-//! 1 passed, 1 failed, 1 skipped in 412 ms
+//! 1 passed, 1 failed, 0 warnings, 1 skipped in 412 ms
 //! ```
 //!
 //! Colour only when [`TerminalOptions::color`] (the caller decides, see
@@ -118,7 +118,9 @@ pub fn render(
     for (operation, checks) in report.by_operation() {
         let shown: Vec<&&CheckResult> = checks
             .iter()
-            .filter(|c| !opts.quiet || c.status == Status::Failed)
+            .filter(|c| {
+                !opts.quiet || matches!(c.status, Status::Failed | Status::Warning | Status::Error)
+            })
             .collect();
         if shown.is_empty() {
             continue;
@@ -146,11 +148,26 @@ pub fn render(
     if wrote_any {
         writeln!(out)?;
     }
+    let warnings = super::count(s.warnings, "warning");
+    let warnings_style = if s.warnings > 0 {
+        Style::new().magenta().bold()
+    } else {
+        Style::new()
+    };
+    let errors = if s.errors > 0 {
+        format!(
+            ", {}",
+            p.paint(&super::count(s.errors, "error"), Style::new().red().bold())
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{}, {}, {} in {}",
+        "{}, {}, {}, {}{errors} in {}",
         p.paint(&format!("{} passed", s.passed), Style::new().green()),
         p.paint(&failed, failed_style),
+        p.paint(&warnings, warnings_style),
         p.paint(&format!("{} skipped", s.skipped), Style::new().yellow()),
         human_ms(report.duration),
     )
@@ -164,6 +181,8 @@ fn write_check(out: &mut dyn Write, p: &Painter, c: &CheckResult) -> std::io::Re
         Status::Passed => ("PASS", Style::new().green()),
         Status::Failed => ("FAIL", Style::new().red().bold()),
         Status::Skipped => ("SKIP", Style::new().yellow()),
+        Status::Warning => ("WARN", Style::new().magenta().bold()),
+        Status::Error => ("ERR ", Style::new().red().bold()),
     };
     // A skipped check did not run: a duration would only be noise.
     let duration = match c.status {
@@ -191,8 +210,13 @@ fn write_check(out: &mut dyn Write, p: &Painter, c: &CheckResult) -> std::io::Re
             &format!("skipped: {}", c.detail),
             Style::new().dimmed(),
         ),
-        Status::Failed => {
-            write_block(out, p, &c.detail, Style::new().red())?;
+        Status::Failed | Status::Warning | Status::Error => {
+            let detail = match c.status {
+                Status::Warning => format!("recommended: {}", c.detail),
+                Status::Error => format!("error of the run: {}", c.detail),
+                _ => c.detail.clone(),
+            };
+            write_block(out, p, &detail, Style::new().red())?;
             for ev in &c.evidence {
                 for line in evidence_lines(ev) {
                     let style = if line.starts_with("curl ") {

@@ -11,16 +11,30 @@
 //!   `admin_url`, `shutdown`), [`router`] (the app for `oneshot` tests).
 //! - [`ServeArgs`] and [`run_cli`] for `recovery-harness serve`.
 //!
-//! Layout: `app` (routes, handlers, state machine), `store` (compact sharded flow store),
-//! `render` (bodies written on the way out), `json` (escaping, timestamps), `http` (negotiation,
-//! cookies, `return_to`, body decoding), `courier` (outbox and sessions).
+//! Layout: `app` (configuration, router, the Kratos layer every answer passes through), one
+//! module per route family (`create`, `get_flow`, `update`, `courier_admin`), `machine` (the
+//! update state machine: code v1 and v2, link), `error` (the one [`KratosError`] type), `reply`
+//! (flow bodies, redirects, Go's plain-text errors), `csrf` (nosurf's tokens and 403s), `store`
+//! (compact sharded flow store), `render` (bodies written on the way out), `json` (escaping,
+//! timestamps), `http` (negotiation, cookies, `return_to`, body decoding), `courier` (outbox and
+//! sessions).
+//!
+//! [`KratosError`]: error::KratosError
 
 mod app;
 mod courier;
+mod courier_admin;
+mod create;
+mod csrf;
+mod error;
+mod get_flow;
 mod http;
 mod json;
+mod machine;
 mod render;
+mod reply;
 mod store;
+mod update;
 
 use crate::exit::Outcome;
 use std::net::SocketAddr;
@@ -43,25 +57,45 @@ pub enum RecoveryMethod {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on (loopback by default; any other address is served with a warning).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433", value_parser = parse_listen)]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433", value_parser = parse_listen, env = "RECOVERY_HARNESS_LISTEN")]
     pub listen: SocketAddr,
     /// Path prefix of every route, e.g. `/auth`.
-    #[arg(long, value_name = "PREFIX", default_value = "")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "",
+        env = "RECOVERY_HARNESS_BASE_PATH"
+    )]
     pub base_path: String,
     /// A session token the server accepts as signed in (repeatable); one is generated and printed at start when none is given.
-    #[arg(long = "session-token", value_name = "TOKEN")]
+    #[arg(
+        long = "session-token",
+        value_name = "TOKEN",
+        env = "RECOVERY_HARNESS_SESSION_TOKEN",
+        hide_env_values = true
+    )]
     pub session_tokens: Vec<String>,
     /// How long a flow lives (an expired flow answers 410/303 for one more lifespan, then is purged).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_LIFESPAN")]
     pub lifespan: Duration,
     /// At most this many flows are kept; the oldest are evicted first.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1_000_000,
+        env = "RECOVERY_HARNESS_MAX_FLOWS"
+    )]
     pub max_flows: usize,
     /// Name of the session cookie (Kratos `session.cookie.name`; Connhex uses `chx_auth_session`).
-    #[arg(long, value_name = "NAME", default_value = "ory_kratos_session")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "ory_kratos_session",
+        env = "RECOVERY_HARNESS_SESSION_COOKIE_NAME"
+    )]
     pub session_cookie_name: String,
     /// Recovery strategy of new flows.
-    #[arg(long, value_enum, default_value_t = RecoveryMethod::Code)]
+    #[arg(long, value_enum, default_value_t = RecoveryMethod::Code, env = "RECOVERY_HARNESS_METHOD")]
     pub method: RecoveryMethod,
     /// Answer as Kratos does with recovery switched off (its default): 400 / 303 to the error UI.
     #[arg(long)]
@@ -70,11 +104,20 @@ pub struct ServeArgs {
     #[arg(long = "allowed-return-url", value_name = "URL")]
     pub allowed_return_urls: Vec<String>,
     /// Base URL of the self-service UI (recovery, settings and error pages live under it).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4455")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:4455",
+        env = "RECOVERY_HARNESS_UI_URL"
+    )]
     pub ui_url: String,
     /// Kratos `feature_flags.use_continue_with_transitions`: a correct code answers 200 with `continue_with`.
     #[arg(long)]
     pub continue_with_transitions: bool,
+    /// Kratos `feature_flags.choose_recovery_address` (recovery v2): flows start in
+    /// `recovery_awaiting_address` and take `recovery_address`, as real Kratos does with the flag.
+    #[arg(long)]
+    pub choose_recovery_address: bool,
     /// Which addresses are known recovery addresses (repeatable glob, `*` = any run; case-insensitive).
     #[arg(long = "identity", value_name = "PATTERN", default_values_t = default_identities())]
     pub identities: Vec<String>,
@@ -123,6 +166,8 @@ pub struct ServerConfig {
     pub ui_url: String,
     /// `use_continue_with_transitions`.
     pub continue_with_transitions: bool,
+    /// `choose_recovery_address` (recovery v2, code method only).
+    pub choose_recovery_address: bool,
     /// Known recovery addresses (globs).
     pub identities: Vec<String>,
     /// Body limit in bytes.
@@ -147,6 +192,7 @@ impl Default for ServerConfig {
             allowed_return_urls: Vec::new(),
             ui_url: "http://127.0.0.1:4455".to_owned(),
             continue_with_transitions: false,
+            choose_recovery_address: false,
             identities: default_identities(),
             max_body: 64 * 1024,
             courier_capacity: 10_000,
@@ -170,6 +216,7 @@ impl ServerConfig {
             allowed_return_urls: args.allowed_return_urls.clone(),
             ui_url: args.ui_url.clone(),
             continue_with_transitions: args.continue_with_transitions,
+            choose_recovery_address: args.choose_recovery_address,
             identities: args.identities.clone(),
             max_body: args.max_body,
             courier_capacity: args.courier_capacity,
@@ -307,6 +354,9 @@ pub async fn spawn_with(
     config: ServerConfig,
     wrap: impl FnOnce(axum::Router) -> axum::Router,
 ) -> Result<RunningServer, ServerError> {
+    // An in-process server shares its process with the clients that talk to it (tests, the
+    // embedded target of `check` and `load`); they need the process's TLS provider.
+    crate::tls::install_default_provider();
     let config = with_token(config);
     // Validate before binding so a bad flag does not hold the port.
     app::normalize_base_path(&config.base_path)?;

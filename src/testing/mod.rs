@@ -502,15 +502,23 @@ async fn apply(State(state): State<Arc<(Fault, Memory)>>, req: Request, next: Ne
             let bytes = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .unwrap_or_default();
-            let out = match serde_json::from_slice::<Value>(&bytes) {
-                Ok(mut v) => {
-                    let status = f(&mut v, &info, memory, parts.status.as_u16());
-                    parts.status =
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    Bytes::from(v.to_string())
-                }
-                Err(_) => bytes,
+            // A body that is not JSON (a redirect's) reaches the rewrite as `null`.
+            let mut v = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+            let status = f(&mut v, &info, memory, parts.status.as_u16());
+            let out = if v.is_null() {
+                bytes
+            } else {
+                parts.headers.insert(
+                    "content-type",
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                );
+                Bytes::from(v.to_string())
             };
+            if status != parts.status.as_u16() && !(300..400).contains(&status) {
+                parts.headers.remove("location");
+            }
+            parts.status =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             parts.headers.remove("content-length");
             Response::from_parts(parts, Body::from(out))
         }
@@ -649,16 +657,6 @@ async fn sent_codes(base: &str, address: &str) -> Vec<String> {
         .iter()
         .filter_map(|m| m.body.as_deref().and_then(crate::codes::code_in))
         .collect()
-}
-
-/// Rewrites `ui.action` as a URL.
-fn edit_action(v: &mut Value, f: impl FnOnce(&mut url::Url)) {
-    if let Some(a) = v.pointer_mut("/ui/action") {
-        if let Some(mut url) = a.as_str().and_then(|s| url::Url::parse(s).ok()) {
-            f(&mut url);
-            *a = Value::String(url.to_string());
-        }
-    }
 }
 
 /// Sets the `csrf_token` body field to the request's anti-CSRF cookie (as if unchecked).
@@ -887,25 +885,39 @@ pub const FAULTS: &[Fault] = &[
         }),
     ),
     Fault::new(
-        "action_other_flow",
-        "ui.action names another flow (same host)",
+        "request_url_other_path",
+        "request_url names another path (the browser endpoint)",
         Match::route(Route::CreateNative).status(200),
         Action::Json(|v, _, _| {
-            edit_action(v, |url| {
-                url.query_pairs_mut()
-                    .clear()
-                    .append_pair("flow", "00000000-0000-4000-8000-000000000000");
-            })
+            if let Some(u) = v.get_mut("request_url") {
+                if let Some(s) = u.as_str() {
+                    *u = json!(s.replace("/recovery/api", "/recovery/browser"));
+                }
+            }
         }),
     ),
     Fault::new(
-        "action_other_host",
-        "ui.action names another host (same flow)",
+        "action_other_flow",
+        "ui.action carries another flow's id (host and path right)",
         Match::route(Route::CreateNative).status(200),
         Action::Json(|v, _, _| {
-            edit_action(v, |url| {
-                let _ = url.set_host(Some("kratos.internal"));
-            })
+            if let (Some(id), Some(a)) = (id_of(v), v.pointer_mut("/ui/action")) {
+                if let Some(s) = a.as_str() {
+                    *a = json!(s.replace(&id, "00000000-0000-4000-8000-000000000000"));
+                }
+            }
+        }),
+    ),
+    Fault::new(
+        "action_internal_host",
+        "ui.action names an internal host (the classic wrong serve.public.base_url), flow id right",
+        Match::route(Route::CreateNative).status(200),
+        Action::Json(|v, _, _| {
+            if let Some(a) = v.pointer_mut("/ui/action") {
+                if let Some(flow) = a.as_str().and_then(|s| s.split_once("/self-service/")) {
+                    *a = json!(format!("http://kratos:4433/self-service/{}", flow.1));
+                }
+            }
         }),
     ),
     Fault::new(
@@ -1046,8 +1058,28 @@ pub const FAULTS: &[Fault] = &[
         }),
     ),
     Fault::new(
+        "undeclared_method_500",
+        "a method the spec does not declare breaks the server (500)",
+        Match::route(Route::CreateNative).when(|i| i.method == Method::DELETE),
+        Action::Replace {
+            status: 500,
+            content_type: "application/json",
+            body: SERVER_ERROR,
+        },
+    ),
+    Fault::new(
+        "undeclared_path_502",
+        "an unknown path gets a proxy's HTML 502",
+        Match::route(Route::Any).when(|i| i.route.is_none()),
+        Action::Replace {
+            status: 502,
+            content_type: "text/html",
+            body: "<html><body>502 Bad Gateway</body></html>",
+        },
+    ),
+    Fault::new(
         "method_not_allowed_plain",
-        "a wrong method gets a plain-text 405 (a non-JSON error)",
+        "a wrong method gets Go's plain-text 405, as real Kratos answers (not a fault: nothing may fail)",
         Match::route(Route::Any).status(405),
         Action::Replace {
             status: 405,

@@ -6,7 +6,7 @@
 
 use chrono::{TimeZone, Utc};
 use quick_xml::events::Event;
-use recovery_harness::report::{CheckResult, Evidence, RuleSource, RunReport, Status};
+use recovery_harness::report::{CheckResult, Evidence, Level, RuleSource, RunReport, Status};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ pub fn sample_report() -> RunReport {
         target: "https://id.example.com/auth".into(),
         embedded_target: false,
         insecure: true,
+        strict: false,
         started_at: Utc
             .with_ymd_and_hms(2026, 11, 25, 15, 4, 5)
             .single()
@@ -34,6 +35,7 @@ pub fn sample_report() -> RunReport {
                 operation: "createNativeRecoveryFlow".into(),
                 rule: "GET /self-service/recovery/api answers 200 with a recoveryFlow".into(),
                 source: RuleSource::OpenApi,
+                level: Level::Required,
                 status: Status::Passed,
                 detail: "status 200 as expected".into(),
                 evidence: vec![Evidence {
@@ -53,6 +55,7 @@ pub fn sample_report() -> RunReport {
                        \"session_already_available\""
                     .into(),
                 source: RuleSource::SpecProse,
+                level: Level::Required,
                 status: Status::Failed,
                 detail: "expected status 400, got 200; /error/id: expected 'session_already_available'\n\
                          seen | a `flow` instead"
@@ -84,10 +87,29 @@ pub fn sample_report() -> RunReport {
                 operation: "createNativeRecoveryFlow".into(),
                 rule: "A valid session cookie makes flow creation fail with 400".into(),
                 source: RuleSource::ObservedKratos,
+                level: Level::Required,
                 status: Status::Skipped,
                 detail: "no --session-cookie NAME=VALUE given".into(),
                 evidence: Vec::new(),
                 duration: Duration::ZERO,
+            },
+            CheckResult {
+                id: "create_native.cache_control".into(),
+                title: "The flow is not cacheable".into(),
+                operation: "createNativeRecoveryFlow".into(),
+                rule: "the 200 answer carries Cache-Control with no-store".into(),
+                source: RuleSource::ObservedKratos,
+                level: Level::Recommended,
+                status: Status::Warning,
+                detail: "expected Cache-Control with no-store, got `public, max-age=300`".into(),
+                evidence: vec![Evidence {
+                    method: "GET".into(),
+                    url: "https://id.example.com/auth/self-service/recovery/api".into(),
+                    status: Some(200),
+                    response_headers: vec![("cache-control".into(), "public, max-age=300".into())],
+                    ..Evidence::default()
+                }],
+                duration: Duration::from_micros(1_500),
             },
             CheckResult {
                 id: "get.unknown_id.404".into(),
@@ -95,8 +117,9 @@ pub fn sample_report() -> RunReport {
                 operation: "getRecoveryFlow".into(),
                 rule: "Every non-200/400 status carries an errorGeneric body".into(),
                 source: RuleSource::OpenApi,
-                status: Status::Failed,
-                detail: "no response: the request timed out".into(),
+                level: Level::Required,
+                status: Status::Error,
+                detail: "no answer: the request timed out under concurrency 16 and again alone".into(),
                 evidence: vec![Evidence {
                     method: "GET".into(),
                     url: "https://id.example.com/auth/self-service/recovery/flows?id=00000000-0000-4000-8000-000000000000".into(),
@@ -112,6 +135,7 @@ pub fn sample_report() -> RunReport {
                 operation: "getRecoveryFlow".into(),
                 rule: "getRecoveryFlow returns the created flow".into(),
                 source: RuleSource::OpenApi,
+                level: Level::Required,
                 status: Status::Passed,
                 detail: "same id, type and state".into(),
                 evidence: Vec::new(),

@@ -194,6 +194,7 @@ pub fn start(dev: bool, env: &[(&str, &str)]) -> Option<Stack> {
 
 /// Registers `email` (password method) and returns the new session token.
 pub async fn register(stack: &Stack, email: &str) -> String {
+    recovery_harness::tls::install_default_provider();
     let http = ::reqwest::Client::new();
     let flow: serde_json::Value = http
         .get(format!("{}/self-service/registration/api", stack.public))

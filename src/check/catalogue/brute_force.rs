@@ -5,7 +5,7 @@
 
 use super::{scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::security_probes::{brute_force, judged_on, redirect_flow, MAX_CODE_SUBMISSIONS};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[Check {
@@ -14,6 +14,7 @@ pub const CHECKS: &[Check] = &[Check {
     operation: Operation::Update,
     rule: "after 5 wrong codes on one flow (Kratos's default max_submissions), the 6th submission is not judged on that flow: Kratos answers 303 to a new flow (§5.4 B); a deployment that keeps answering the same flow keeps taking guesses",
     source: RuleSource::ObservedKratos,
+    level: Level::Required,
     requires: &["update.wrong_code.200"],
     needs: Needs::Nothing,
     phase: Phase::Main,

@@ -4,7 +4,7 @@
 use super::{
     equals, json_with_status, schema, status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
 };
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 
 const fn check(
@@ -12,6 +12,7 @@ const fn check(
     title: &'static str,
     rule: &'static str,
     source: RuleSource,
+    level: Level,
     requires: &'static [&'static str],
     judge: super::JudgeFn,
 ) -> Check {
@@ -21,6 +22,7 @@ const fn check(
         operation: Operation::CreateBrowser,
         rule,
         source,
+        level,
         requires,
         needs: Needs::Nothing,
         phase: Phase::Main,
@@ -31,11 +33,11 @@ const fn check(
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     check("create_browser.200", "A browser flow asked for JSON answers 200 JSON",
-        "GET /self-service/recovery/browser with Accept: application/json answers 200 application/json (not a redirect)", RuleSource::ObservedKratos, &["preflight.recovery_enabled"], status_200),
+        "GET /self-service/recovery/browser with Accept: application/json answers 200 application/json (not a redirect)", RuleSource::ObservedKratos, Level::Required, &["preflight.recovery_enabled"], status_200),
     check("create_browser.schema", "The browser flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, &["create_browser.200"], schema_valid),
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["create_browser.200"], schema_valid),
     check("create_browser.type", "The browser flow's type is browser",
-        "type == \"browser\"", RuleSource::SpecProse, &["create_browser.200"], flow_type),
+        "type == \"browser\"", RuleSource::SpecProse, Level::Required, &["create_browser.200"], flow_type),
 ];
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {

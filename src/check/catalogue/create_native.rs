@@ -6,7 +6,7 @@ use super::{
     Judged, Needs, Operation, Phase, Step, Verdict,
 };
 use crate::check::client::Exchange;
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -15,11 +15,14 @@ use url::Url;
 const OK: &[&str] = &["create_native.200"];
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
+// One row per check reads best as one call with every column.
+#[allow(clippy::too_many_arguments)]
 const fn check(
     id: &'static str,
     title: &'static str,
     rule: &'static str,
     source: RuleSource,
+    level: Level,
     requires: &'static [&'static str],
     needs: Needs,
     judge: super::JudgeFn,
@@ -30,6 +33,7 @@ const fn check(
         operation: Operation::CreateNative,
         rule,
         source,
+        level,
         requires,
         needs,
         phase: Phase::Main,
@@ -40,47 +44,49 @@ const fn check(
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     check("create_native.200", "Creating a native flow answers 200",
-        "GET /self-service/recovery/api without credentials answers 200", RuleSource::OpenApi, PRE, Needs::Nothing, status_200),
+        "GET /self-service/recovery/api without credentials answers 200", RuleSource::OpenApi, Level::Required, PRE, Needs::Nothing, status_200),
     check("create_native.content_type", "The flow is sent as JSON",
-        "the 200 answer has Content-Type application/json", RuleSource::OpenApi, OK, Needs::Nothing, content_type),
+        "the 200 answer has Content-Type application/json", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, content_type),
     check("create_native.cache_control", "The flow is not cacheable",
-        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another", RuleSource::ObservedKratos, OK, Needs::Nothing, cache_control),
+        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, cache_control),
     check("create_native.schema", "The flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, OK, Needs::Nothing, schema_valid),
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, schema_valid),
     check("create_native.type", "The flow type is api",
-        "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, OK, Needs::Nothing, flow_type),
+        "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, flow_type),
     check("create_native.state", "A new flow is in choose_method",
-        "state == \"choose_method\" on creation", RuleSource::SpecProse, OK, Needs::Nothing, state),
+        "state == \"choose_method\" on creation", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
     check("create_native.id.uuid", "The flow id is a UUID",
-        "id is a UUID", RuleSource::OpenApi, OK, Needs::Nothing, id_uuid),
+        "id is a UUID", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, id_uuid),
     check("create_native.id.unique", "Each creation gets a new id",
-        "two creations return different ids", RuleSource::SpecProse, OK, Needs::Nothing, id_unique),
+        "two creations return different ids", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, id_unique),
     check("create_native.timestamps.order", "issued_at is not after expires_at",
-        "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at", RuleSource::SpecProse, OK, Needs::Nothing, timestamps_order),
+        "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, timestamps_order),
     check("create_native.timestamps.issued_now", "issued_at is now",
-        "issued_at is within --clock-tolerance of this machine's clock at the time of the request", RuleSource::SpecProse, OK, Needs::Nothing, issued_now),
+        "issued_at is within --clock-tolerance of this machine's clock at the time of the request", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, issued_now),
     check("create_native.timestamps.not_expired", "A new flow is not already expired",
-        "expires_at is later than the moment the answer arrived", RuleSource::SpecProse, OK, Needs::Nothing, not_expired),
-    check("create_native.request_url", "request_url is the URL requested",
-        "request_url equals the URL the client requested (scheme, host, path with prefix, query)", RuleSource::SpecProse, OK, Needs::Nothing, request_url),
-    check("create_native.ui.action", "ui.action targets the update endpoint for this flow",
-        "ui.action is the update endpoint (…/self-service/recovery) on the target's host and port, with flow=<id>", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_action),
+        "expires_at is later than the moment the answer arrived", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, not_expired),
+    check("create_native.request_url", "request_url is the path and query requested",
+        "request_url is an absolute URL with the path requested (with or without the target's prefix: a proxy may strip it) and the same query", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, request_url),
+    check("create_native.request_url.host", "request_url names the public scheme, host and port",
+        "request_url has the scheme, host and port the client requested (Kratos takes them from X-Forwarded-Host/-Proto behind a proxy)", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, request_url_host),
+    check("create_native.ui.action", "ui.action is the public update endpoint for this flow",
+        "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_action),
     check("create_native.ui.method", "ui.method is POST",
-        "ui.method == \"POST\"", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_method),
+        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_method),
     check("create_native.ui.nodes", "The form has the email input and the active method's submit",
-        "ui.nodes holds an input `email` of type email and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, OK, Needs::Nothing, ui_nodes),
+        "ui.nodes holds an input `email` of type email and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
     check("create_native.return_to.echo", "An allowed return_to is echoed",
-        "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, OK, Needs::Nothing, return_to_echo),
+        "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, return_to_echo),
     check("create_native.return_to.forbidden.400", "A forbidden return_to is refused",
-        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden", RuleSource::ObservedKratos, PRE, Needs::Nothing, return_to_forbidden),
+        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::Nothing, return_to_forbidden),
     check("create_native.signed_in.token.400", "Signed in via X-Session-Token: 400",
-        "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, PRE, Needs::SessionToken, signed_in_token),
+        "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, Level::Required, PRE, Needs::SessionToken, signed_in_token),
     check("create_native.signed_in.cookie.400", "Signed in via the session cookie: 400",
-        "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, PRE, Needs::SessionCookie, signed_in_cookie),
+        "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, Level::Required, PRE, Needs::SessionCookie, signed_in_cookie),
     check("create_native.signed_in.bearer.400", "Signed in via Authorization: Bearer: 400",
-        "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available", RuleSource::ObservedKratos, PRE, Needs::SessionToken, signed_in_bearer),
+        "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::SessionToken, signed_in_bearer),
     check("create_native.invalid_token.200", "An invalid session token does not block recovery",
-        "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)", RuleSource::ObservedKratos, PRE, Needs::Nothing, invalid_token),
+        "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::Nothing, invalid_token),
 ];
 
 /// The 200 flow of the plain creation.
@@ -323,31 +329,102 @@ fn url_diffs(got: &Url, want: &Url) -> Vec<String> {
     diffs
 }
 
+/// The part of the target's path before the API (`/auth` for `https://host/auth`), empty at
+/// the root.
+fn prefix(ctx: &Ctx) -> String {
+    ctx.url("").path().trim_end_matches('/').to_owned()
+}
+
+fn request_url_of<'a>(ex: &Exchange, body: &'a Value) -> Step<(&'a str, Url)> {
+    let got = string_at(ex, body, "/request_url")?;
+    match Url::parse(got) {
+        Ok(parsed) => Ok((got, parsed)),
+        Err(_) => Err(Verdict::fail(format!(
+            "request_url `{got}` is not an absolute URL; expected {}",
+            ex.request.url
+        ))
+        .with(ex.evidence_at("/request_url", body.get("request_url")))),
+    }
+}
+
+/// Path and query: a proxy that strips the target's prefix (`/auth`) before Kratos sees the
+/// request makes Kratos report the path without it, and that is still the URL Kratos was asked
+/// for (the spec's "the initial URL that was requested from Ory Kratos").
 fn request_url(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
-        let got = string_at(ex, body, "/request_url")?;
+        let (got, parsed) = request_url_of(ex, body)?;
         let want = &ex.request.url;
-        let Ok(parsed) = Url::parse(got) else {
-            return Ok(Verdict::fail(format!(
-                "request_url `{got}` is not an absolute URL; expected {want}"
-            ))
-            .with(ex.evidence_at("/request_url", body.get("request_url"))));
-        };
-        let diffs = url_diffs(&parsed, want);
-        if diffs.is_empty() {
-            Ok(Verdict::pass(format!("request_url is {got}")))
-        } else {
-            Ok(Verdict::fail(format!(
-                "request_url `{got}` is not the URL requested ({want}): {}. Behind a proxy, set Kratos's \
-                 serve.public.base_url to the public URL and forward X-Forwarded-Host/Proto.",
-                diffs.join(", ")
-            ))
-            .with(ex.evidence_at("/request_url", body.get("request_url"))))
+        let prefix = prefix(ctx);
+        let stripped = want
+            .path()
+            .strip_prefix(prefix.as_str())
+            .filter(|_| !prefix.is_empty());
+        let path_ok = parsed.path() == want.path() || Some(parsed.path()) == stripped;
+        let query_ok = parsed.query() == want.query();
+        if path_ok && query_ok {
+            let how = if parsed.path() == want.path() {
+                "the path requested"
+            } else {
+                "the path requested without the target's prefix (a prefix-stripping proxy)"
+            };
+            return Ok(Verdict::pass(format!("request_url is {got}: {how}")));
         }
+        let mut diffs = Vec::new();
+        if !path_ok {
+            diffs.push(match stripped {
+                Some(s) => format!(
+                    "path `{}` instead of `{}` (or `{s}` behind a proxy that strips `{prefix}`)",
+                    parsed.path(),
+                    want.path()
+                ),
+                None => format!("path `{}` instead of `{}`", parsed.path(), want.path()),
+            });
+        }
+        if !query_ok {
+            diffs.push(format!(
+                "query `{}` instead of `{}`",
+                parsed.query().unwrap_or_default(),
+                want.query().unwrap_or_default()
+            ));
+        }
+        Ok(Verdict::fail(format!(
+            "request_url `{got}` is not the URL requested ({want}): {}",
+            diffs.join(", ")
+        ))
+        .with(ex.evidence_at("/request_url", body.get("request_url"))))
     })
 }
 
+/// Scheme, host and port: Kratos takes them from the request's Host, or from
+/// `X-Forwarded-Host` / `X-Forwarded-Proto` when a proxy sets them. Kratos practice, not spec:
+/// a proxy that forwards neither makes Kratos report its internal address.
+fn request_url_host(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let (got, parsed) = request_url_of(ex, body)?;
+        let want = &ex.request.url;
+        let diffs: Vec<String> = url_diffs(&parsed, want)
+            .into_iter()
+            .filter(|d| d.starts_with("scheme") || d.starts_with("host"))
+            .collect();
+        if diffs.is_empty() {
+            return Ok(Verdict::pass(format!(
+                "request_url {got} names the scheme, host and port requested"
+            )));
+        }
+        Ok(Verdict::fail(format!(
+            "request_url `{got}` does not name the public address requested ({want}): {}. Kratos builds \
+             request_url from the Host it saw, or from X-Forwarded-Host and X-Forwarded-Proto: make the \
+             proxy in front of Kratos forward both",
+            diffs.join(", ")
+        ))
+        .with(ex.evidence_at("/request_url", body.get("request_url"))))
+    })
+}
+
+/// Browsers post the form to `ui.action`, so it must be the public update endpoint: the
+/// target's scheme, host, port and prefix (Kratos builds it from `serve.public.base_url`).
 fn ui_action(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
@@ -360,28 +437,14 @@ fn ui_action(ctx: &Ctx) -> Judged<'_> {
         let Ok(url) = Url::parse(action) else {
             return fail("is not an absolute URL".to_owned());
         };
-        if !url
-            .path()
-            .trim_end_matches('/')
-            .ends_with(crate::check::probes::paths::UPDATE)
-        {
-            return fail(format!("does not target the update endpoint (path `{}` does not end in /self-service/recovery)", url.path()));
-        }
-        // The form must post back to this deployment: a browser sends it wherever it points.
-        let target = ctx.url("");
-        let origin = |u: &Url| {
-            (
-                u.host_str().map(str::to_ascii_lowercase),
-                u.port_or_known_default(),
-            )
-        };
-        if origin(&url) != origin(&target) {
+        let want = ctx.url(crate::check::probes::paths::UPDATE);
+        let mut diffs = url_diffs(&url, &want);
+        diffs.retain(|d| !d.starts_with("query"));
+        if !diffs.is_empty() {
             return fail(format!(
-                "names host {}:{} but the deployment is at {}:{}",
-                url.host_str().unwrap_or_default(),
-                url.port_or_known_default().unwrap_or_default(),
-                target.host_str().unwrap_or_default(),
-                target.port_or_known_default().unwrap_or_default()
+                "is not the public update endpoint {want}: {}. A browser posts the form there; set \
+                 Kratos's serve.public.base_url to the public URL, prefix included",
+                diffs.join(", ")
             ));
         }
         let flows: Vec<String> = url

@@ -7,7 +7,7 @@ use super::{
     error_generic, json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
 };
 use crate::check::security_probes::{browser_csrf, redirect_flow};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
@@ -27,6 +27,7 @@ const fn check(
         operation,
         rule,
         source: RuleSource::ObservedKratos,
+        level: Level::Required,
         requires,
         needs: Needs::Nothing,
         phase: Phase::Main,

@@ -7,7 +7,7 @@
 use super::{scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::client::Exchange;
 use crate::check::security_probes::{enumeration, Submission};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ pub const CHECKS: &[Check] = &[Check {
     operation: Operation::Update,
     rule: "submitting --known-email and an address without identity gives the same status, state, ui.messages (ids and texts) and ui.nodes (the submitted address and the CSRF token aside); the latency difference is reported, not judged (§5.4 A, anti-enumeration)",
     source: RuleSource::SpecProse,
+    level: Level::Required,
     requires: &["update.email.200"],
     needs: Needs::Nothing,
     phase: Phase::Main,

@@ -7,7 +7,7 @@ use super::{
     Operation, Phase, Verdict,
 };
 use crate::check::security_probes::{expiry, redirect_flow};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
@@ -20,6 +20,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::GetFlow,
         rule: "getRecoveryFlow of an expired API flow answers 410 errorGeneric, error.id self_service_flow_expired, with error.details.api naming where to start a new flow (§4 step 4)",
         source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
         requires: PRE,
         needs: Needs::Nothing,
         phase: Phase::Main,
@@ -31,6 +32,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::Update,
         rule: "a submit to an expired API flow answers 303 to getRecoveryFlow of a new flow, whose ui.messages carry 4060005 \"The recovery flow expired …\" (§5.6, flag off)",
         source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
         requires: PRE,
         needs: Needs::Nothing,
         phase: Phase::Main,

@@ -5,7 +5,7 @@
 
 use super::{Check, Ctx, Judged, Needs, Operation, Phase};
 use crate::check::fuzz::{self, Target};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
@@ -17,6 +17,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::CreateNative,
         rule: "for generated query strings, return_to values, session headers and cookies: never 5xx, every 200 a valid recoveryFlow of type api, every other answer errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
+        level: Level::Required,
         requires: PRE,
         needs: Needs::FuzzCases,
         phase: Phase::Main,
@@ -28,6 +29,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::GetFlow,
         rule: "for generated flow ids (real, unknown, malformed, missing, repeated): never 5xx, every 200 a valid recoveryFlow with the id asked for, every other answer errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
+        level: Level::Required,
         requires: PRE,
         needs: Needs::FuzzCases,
         phase: Phase::Main,
@@ -39,6 +41,7 @@ pub const CHECKS: &[Check] = &[
         operation: Operation::Update,
         rule: "for generated JSON and form bodies (methods, emails, codes, garbage) on fresh flows: never 5xx, every 200 a valid recoveryFlow, every 400 a recoveryFlow or errorGeneric, a 303 names its Location, every other answer errorGeneric JSON",
         source: RuleSource::OpenApi,
+        level: Level::Required,
         requires: PRE,
         needs: Needs::FuzzCases,
         phase: Phase::Main,

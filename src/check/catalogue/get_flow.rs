@@ -5,7 +5,7 @@ use super::{
     error_generic, json_with_status, precondition, schema, status, Check, Ctx, Judged, Needs,
     Operation, Phase, Verdict,
 };
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
 
@@ -14,6 +14,7 @@ const fn check(
     title: &'static str,
     rule: &'static str,
     source: RuleSource,
+    level: Level,
     requires: &'static [&'static str],
     judge: super::JudgeFn,
 ) -> Check {
@@ -23,6 +24,7 @@ const fn check(
         operation: Operation::GetFlow,
         rule,
         source,
+        level,
         requires,
         needs: Needs::Nothing,
         phase: Phase::Main,
@@ -33,15 +35,15 @@ const fn check(
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     check("get_flow.200", "A created flow is retrievable",
-        "getRecoveryFlow with the id of a flow just created answers 200", RuleSource::OpenApi, &["create_native.200"], status_200),
+        "getRecoveryFlow with the id of a flow just created answers 200", RuleSource::OpenApi, Level::Required, &["create_native.200"], status_200),
     check("get_flow.schema", "The retrieved flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, &["get_flow.200"], schema_valid),
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["get_flow.200"], schema_valid),
     check("get_flow.same_flow", "The retrieved flow is the created one",
-        "the retrieved flow has the created flow's id, type and state", RuleSource::SpecProse, &["get_flow.200"], same_flow),
+        "the retrieved flow has the created flow's id, type and state", RuleSource::SpecProse, Level::Required, &["get_flow.200"], same_flow),
     check("get_flow.unknown_id.404", "An unknown flow id answers 404",
-        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, &["preflight.recovery_enabled"], unknown_id),
+        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::OpenApi, Level::Required, &["preflight.recovery_enabled"], unknown_id),
     check("get_flow.malformed_id.404", "A malformed flow id answers 404",
-        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, &["preflight.recovery_enabled"], malformed_id),
+        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, Level::Recommended, &["preflight.recovery_enabled"], malformed_id),
 ];
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {

@@ -25,7 +25,7 @@ pub mod update;
 use super::client::{Exchange, Response};
 use super::probes::Ctx;
 use super::CheckError;
-use crate::report::{Evidence, RuleSource};
+use crate::report::{Evidence, Level, RuleSource};
 use crate::schema::Component;
 use futures::future::LocalBoxFuture;
 use serde_json::Value;
@@ -156,6 +156,9 @@ pub struct Check {
     pub rule: &'static str,
     /// Where the rule comes from.
     pub source: RuleSource,
+    /// How binding the rule is: `Required` (the spec or its prose) fails the run,
+    /// `Recommended` (Kratos practice, hardening) is a warning unless `--strict`.
+    pub level: Level,
     /// Checks that must pass first (otherwise this one is skipped, naming them).
     pub requires: &'static [&'static str],
     /// Inputs without which it is skipped.
@@ -219,8 +222,37 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     }
 }
 
-/// The checks selected by `--only` (all when empty) plus their prerequisites, in catalogue order.
-pub fn select(only: &[String]) -> Result<Vec<&'static Check>, CheckError> {
+/// The checks selected by `--only` (all when empty) plus their prerequisites, minus those
+/// matched by `--skip`, in catalogue order. A `--skip` pattern that matches no id is an error
+/// (a typo would otherwise silently run everything).
+pub fn select(only: &[String], skip: &[String]) -> Result<Vec<&'static Check>, CheckError> {
+    for pattern in skip {
+        if !all().any(|c| matches(pattern, c.id)) {
+            return Err(CheckError::NothingSkipped {
+                pattern: pattern.clone(),
+            });
+        }
+    }
+    let kept = |c: &&'static Check| !skip.iter().any(|p| matches(p, c.id));
+    let chosen = select_only(only)?;
+    let left: Vec<&'static Check> = chosen.into_iter().filter(kept).collect();
+    if left.is_empty() {
+        return Err(CheckError::NothingSelected {
+            pattern: format!(
+                "{} minus --skip {}",
+                if only.is_empty() {
+                    "every check".to_owned()
+                } else {
+                    only.join(",")
+                },
+                skip.join(",")
+            ),
+        });
+    }
+    Ok(left)
+}
+
+fn select_only(only: &[String]) -> Result<Vec<&'static Check>, CheckError> {
     if only.is_empty() {
         return Ok(all().collect());
     }
@@ -461,12 +493,32 @@ mod tests {
 
     #[test]
     fn selection_adds_prerequisites() {
-        let picked = select(&["update.wrong_code.message".to_owned()]).expect("selects");
+        let picked = select(&["update.wrong_code.message".to_owned()], &[]).expect("selects");
         let ids: Vec<&str> = picked.iter().map(|c| c.id).collect();
         assert!(ids.contains(&"update.wrong_code.message"));
         assert!(ids.contains(&"update.email.state"), "{ids:?}");
         assert!(ids.contains(&"preflight.recovery_enabled"), "{ids:?}");
-        assert!(select(&["nope".to_owned()]).is_err());
+        assert!(select(&["nope".to_owned()], &[]).is_err());
+    }
+
+    #[test]
+    fn skip_mirrors_only() {
+        let all_count = all().count();
+        let picked = select(&[], &["fuzz".to_owned(), "*.400".to_owned()]).expect("selects");
+        assert!(picked
+            .iter()
+            .all(|c| !c.id.starts_with("fuzz.") && !c.id.ends_with(".400")));
+        assert!(picked.len() < all_count);
+        // A prerequisite left out is left out, even when a selected check needs it.
+        let picked =
+            select(&["update.email".to_owned()], &["preflight".to_owned()]).expect("selects");
+        assert!(picked.iter().all(|c| c.id != "preflight.recovery_enabled"));
+        assert!(select(&[], &["nope".to_owned()]).is_err());
+        assert!(select(
+            &["fuzz".to_owned()],
+            &["fuzz".to_owned(), "preflight".to_owned()]
+        )
+        .is_err());
     }
 
     #[test]

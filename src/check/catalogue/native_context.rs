@@ -7,7 +7,7 @@ use super::{
     json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
 };
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
@@ -24,6 +24,7 @@ const fn check(
         operation: Operation::Update,
         rule,
         source: RuleSource::ObservedKratos,
+        level: Level::Required,
         requires: PRE,
         needs: Needs::Nothing,
         phase: Phase::Main,

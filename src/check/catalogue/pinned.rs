@@ -7,7 +7,7 @@ use super::{
     Judged, Needs, Operation, Phase, Verdict,
 };
 use crate::check::security_probes as sp;
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
 
@@ -28,6 +28,7 @@ const fn check(
         operation,
         rule,
         source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
         requires,
         needs,
         phase: Phase::Main,

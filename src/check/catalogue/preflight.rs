@@ -3,7 +3,7 @@
 //! check that depends on it is skipped instead of failing twenty times.
 
 use super::{answered, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
 /// The reason Kratos gives when `selfservice.flows.recovery.enabled` is false.
@@ -16,6 +16,7 @@ pub const CHECKS: &[Check] = &[Check {
     operation: Operation::CreateNative,
     rule: "createNativeRecoveryFlow must not answer Kratos's \"Recovery is not allowed because it was disabled.\" error",
     source: RuleSource::ObservedKratos,
+    level: Level::Required,
     requires: &[],
     needs: Needs::Nothing,
     phase: Phase::Main,

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::check::client::Exchange;
 use crate::check::security_probes::{recovery, redirect_flow};
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
 const fn check(
@@ -25,6 +25,7 @@ const fn check(
         operation: Operation::Update,
         rule,
         source: RuleSource::ObservedKratos,
+        level: Level::Required,
         requires,
         needs: Needs::Nothing,
         phase: Phase::Main,

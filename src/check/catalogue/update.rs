@@ -8,7 +8,7 @@ use super::{
     Needs, Operation, Phase, Verdict,
 };
 use crate::check::probes::flow_method;
-use crate::report::RuleSource;
+use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
 
@@ -19,6 +19,7 @@ const fn check(
     title: &'static str,
     rule: &'static str,
     source: RuleSource,
+    level: Level,
     requires: &'static [&'static str],
     judge: super::JudgeFn,
 ) -> Check {
@@ -28,6 +29,7 @@ const fn check(
         operation: Operation::Update,
         rule,
         source,
+        level,
         requires,
         needs: Needs::Nothing,
         phase: Phase::Main,
@@ -42,6 +44,7 @@ pub const CHECKS: &[Check] = &[
         "Submitting an email answers 200 JSON",
         "POST {method, email} to a new flow answers 200 application/json",
         RuleSource::OpenApi,
+        Level::Required,
         PRE,
         email_200,
     ),
@@ -50,6 +53,7 @@ pub const CHECKS: &[Check] = &[
         "The answer to an email is a valid recoveryFlow",
         "the 200 body validates against recoveryFlow",
         RuleSource::OpenApi,
+        Level::Required,
         &["update.email.200"],
         email_schema,
     ),
@@ -58,6 +62,7 @@ pub const CHECKS: &[Check] = &[
         "After the email the flow is in sent_email",
         "state == \"sent_email\" after the --email address is submitted (known and unknown addresses are compared by enumeration.same_answer)",
         RuleSource::SpecProse,
+        Level::Required,
         &["update.email.200"],
         email_state,
     ),
@@ -66,6 +71,7 @@ pub const CHECKS: &[Check] = &[
         "After the email the flow says the message was sent",
         "ui.messages holds the info message 1060003 (code) or 1060002 (link)",
         RuleSource::ObservedKratos,
+        Level::Recommended,
         &["update.email.200"],
         email_message,
     ),
@@ -74,6 +80,7 @@ pub const CHECKS: &[Check] = &[
         "Submitting without email answers 400",
         "POST {method} without email answers 400",
         RuleSource::OpenApi,
+        Level::Required,
         PRE,
         missing_400,
     ),
@@ -82,6 +89,7 @@ pub const CHECKS: &[Check] = &[
         "The 400 is a recoveryFlow with errors",
         "the 400 body validates against recoveryFlow (a flow with validation messages)",
         RuleSource::OpenApi,
+        Level::Required,
         &["update.missing_email.400"],
         missing_schema,
     ),
@@ -90,6 +98,7 @@ pub const CHECKS: &[Check] = &[
         "The email node says what is missing",
         "the `email` node carries a message of type error",
         RuleSource::ObservedKratos,
+        Level::Recommended,
         &["update.missing_email.400"],
         missing_message,
     ),
@@ -98,6 +107,7 @@ pub const CHECKS: &[Check] = &[
         "A wrong code answers 200",
         "POST {method: code, code: <wrong>} in sent_email answers 200 (not 400)",
         RuleSource::ObservedKratos,
+        Level::Recommended,
         &["update.email.state"],
         wrong_200,
     ),
@@ -106,6 +116,7 @@ pub const CHECKS: &[Check] = &[
         "The answer to a wrong code is a valid recoveryFlow",
         "the 200 body validates against recoveryFlow",
         RuleSource::OpenApi,
+        Level::Required,
         &["update.wrong_code.200"],
         wrong_schema,
     ),
@@ -114,6 +125,7 @@ pub const CHECKS: &[Check] = &[
         "A wrong code keeps the flow in sent_email",
         "state stays \"sent_email\"",
         RuleSource::SpecProse,
+        Level::Required,
         &["update.wrong_code.200"],
         wrong_state,
     ),
@@ -122,6 +134,7 @@ pub const CHECKS: &[Check] = &[
         "A wrong code is reported as an error",
         "ui.messages holds a message of type error (Kratos: 4060006)",
         RuleSource::ObservedKratos,
+        Level::Recommended,
         &["update.wrong_code.200"],
         wrong_message,
     ),

@@ -1,0 +1,129 @@
+//! `completions` and `man`: what a packaged command-line tool installs next to its binary, both
+//! generated from the same clap definition as `--help`, so they cannot drift from the flags.
+
+use clap::{Args, CommandFactory};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Name the scripts and pages are generated for (the installed binary's name).
+const BIN: &str = "recovery-harness";
+
+/// `recovery-harness completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate the completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `recovery-harness man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `recovery-harness.1` and one page per command (`recovery-harness-check.1`, ...) into
+    /// DIR (created if missing) instead of printing the main page to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Why a completion script or man page could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolingError {
+    /// Standard output is closed or full.
+    #[error("cannot write to standard output")]
+    Stdout(#[source] std::io::Error),
+    /// The man page directory could not be created or written.
+    #[error("cannot write man pages to {}", .0.display())]
+    ManDir(PathBuf, #[source] std::io::Error),
+}
+
+/// The completion script for `shell`, as bytes.
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut super::Cli::command(), BIN, &mut out);
+    out
+}
+
+/// The main man page (roff), listing every command.
+pub fn man_page() -> Vec<u8> {
+    let mut out = Vec::new();
+    // Rendering into memory cannot fail.
+    let _ = clap_mangen::Man::new(super::Cli::command()).render(&mut out);
+    out
+}
+
+/// Writes the main page and one page per command into `dir`; returns the files written.
+pub fn write_man_pages(dir: &Path) -> Result<Vec<PathBuf>, ToolingError> {
+    let fail = |e| ToolingError::ManDir(dir.to_owned(), e);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    clap_mangen::generate_to(super::Cli::command(), dir).map_err(fail)?;
+    // The names clap_mangen chose (`recovery-harness-check.1`, ...), for the message.
+    let mut cmd = super::Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut written = vec![dir.join(format!("{BIN}.1"))];
+    written.extend(cmd.get_subcommands().map(|sub| {
+        dir.join(format!(
+            "{}.1",
+            sub.get_display_name().unwrap_or(sub.get_name())
+        ))
+    }));
+    Ok(written)
+}
+
+/// Runs `completions`.
+pub fn run_completions(args: &CompletionsArgs) -> Result<(), ToolingError> {
+    write_stdout(&completion_script(args.shell))
+}
+
+/// Runs `man`.
+pub fn run_man(args: &ManArgs) -> Result<(), ToolingError> {
+    match &args.out_dir {
+        None => write_stdout(&man_page()),
+        Some(dir) => {
+            for path in write_man_pages(dir)? {
+                crate::say!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), ToolingError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(ToolingError::Stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shell_gets_a_script_naming_every_command() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+            clap_complete::Shell::Elvish,
+            clap_complete::Shell::PowerShell,
+        ] {
+            let script = String::from_utf8(completion_script(shell)).expect("utf-8");
+            for word in ["serve", "check", "load", "completions", "--target"] {
+                assert!(script.contains(word), "{shell:?} script lacks {word}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_man_page_is_roff_with_the_commands() {
+        let page = String::from_utf8(man_page()).expect("utf-8");
+        assert!(
+            page.starts_with(".ie") || page.contains(".TH recovery-harness"),
+            "{page:.200}"
+        );
+        for word in ["check", "load", "serve", "man"] {
+            assert!(page.contains(word), "man page lacks {word}");
+        }
+    }
+}

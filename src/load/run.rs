@@ -1,0 +1,334 @@
+//! Running a checked [`Plan`]: the report directory ([`Reports`]), the target (the in-process
+//! reference server, or `--target` probed once), the Goose attack executed with the live progress
+//! line, and the summary handed to [`super::summary`].
+
+use super::baseline::Baseline;
+use super::plan::Plan;
+use super::steps::{LiveStats, Shared};
+use super::summary::{self, RunFacts};
+use super::{console, flag, goose_error, redact_url, LoadError, TargetSpec, EMBEDDED_MAX_FLOWS};
+use crate::exit::Outcome;
+use crate::report::load_summary::{self, LoadSummary};
+use crate::schema::Schemas;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The files of a run in the report directory.
+///
+/// Goose writes its reports into `staging` (a hidden directory inside `dir`); [`Reports::publish`]
+/// moves each finished file into `dir` with a rename, so a reader never sees a half-written
+/// report, and a run that dies leaves no empty file in `dir`.
+#[derive(Debug, Clone)]
+pub struct Reports {
+    /// The report directory.
+    pub dir: PathBuf,
+    /// Where Goose writes before the files are published.
+    pub staging: PathBuf,
+    /// Goose's HTML report.
+    pub html: PathBuf,
+    /// Goose's JSON report.
+    pub json: PathBuf,
+    /// Goose's Markdown report.
+    pub md: PathBuf,
+    /// Our summary.
+    pub summary: PathBuf,
+    /// The baseline copy handed to Goose.
+    pub baseline: Option<PathBuf>,
+}
+
+impl Reports {
+    /// Prepares `dir`: creates it, removes the previous run's files of these names (so that no
+    /// stale report survives a failed run), checks it is writable, copies the baseline in.
+    pub fn prepare(dir: &Path, baseline: Option<&Baseline>) -> Result<Reports, LoadError> {
+        let err = |source| LoadError::ReportDir {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let staging = dir.join(format!(".partial-{}", std::process::id()));
+        let reports = Reports {
+            dir: dir.to_path_buf(),
+            staging: staging.clone(),
+            html: dir.join("report.html"),
+            json: dir.join("report.json"),
+            md: dir.join("report.md"),
+            summary: dir.join(load_summary::FILE_NAME),
+            baseline: baseline.map(|_| dir.join("baseline.json")),
+        };
+        // The baseline is read into memory before anything here is removed, so a baseline that
+        // is this directory's own report.json survives as baseline.json.
+        for file in reports.published() {
+            match std::fs::remove_file(file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err(e)),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(err)?;
+        let probe = staging.join(".recovery-harness-write-test");
+        std::fs::write(&probe, b"").map_err(err)?;
+        let _ = std::fs::remove_file(&probe);
+        if let (Some(b), Some(path)) = (baseline, &reports.baseline) {
+            std::fs::write(path, &b.text).map_err(err)?;
+        }
+        Ok(reports)
+    }
+
+    /// The files a finished run leaves in the directory.
+    pub fn published(&self) -> [&PathBuf; 4] {
+        [&self.html, &self.json, &self.md, &self.summary]
+    }
+
+    /// Where Goose writes `file` (one of [`Reports::published`]) before it is published.
+    pub fn staged(&self, file: &Path) -> PathBuf {
+        self.staging.join(file.file_name().unwrap_or_default())
+    }
+
+    /// Moves every report Goose finished from the staging directory into the report directory
+    /// (a rename each: atomic), skipping an empty one, and removes the staging directory.
+    pub fn publish(&self) -> Result<(), LoadError> {
+        let err = |source| LoadError::ReportDir {
+            path: self.dir.clone(),
+            source,
+        };
+        for file in [&self.html, &self.json, &self.md] {
+            let staged = self.staged(file);
+            match std::fs::metadata(&staged) {
+                Ok(m) if m.len() > 0 => std::fs::rename(&staged, file).map_err(err)?,
+                _ => {}
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.staging);
+        Ok(())
+    }
+
+    /// Removes the staging directory (a run that could not finish).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+    }
+
+    /// The reports present in the directory, for the summary's list.
+    pub fn written(&self) -> Vec<String> {
+        self.published()
+            .into_iter()
+            .filter(|p| *p == &self.summary || p.exists())
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+}
+
+/// Sends one request to `url` to learn whether anything answers there (any HTTP status will do).
+async fn probe(
+    what: &'static str,
+    url: &str,
+    timeout: Duration,
+    insecure: bool,
+) -> Result<(), LoadError> {
+    let unreachable = |reason: String| LoadError::Unreachable {
+        what,
+        url: redact_url(url),
+        reason,
+    };
+    crate::tls::install_default_provider();
+    let client = reqwest::Client::builder()
+        .timeout(timeout.min(Duration::from_secs(10)))
+        .tls_danger_accept_invalid_certs(insecure)
+        .build()
+        .map_err(|e| unreachable(crate::error::render(&e)))?;
+    client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| unreachable(crate::error::render(&e)))
+}
+
+/// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
+/// and prints the summary. Returns the verdict and the summary written.
+pub async fn run(
+    plan: &Plan,
+    schemas: Arc<Schemas>,
+) -> Result<(Outcome, LoadSummary), crate::Error> {
+    // Goose builds one reqwest client per user.
+    crate::tls::install_default_provider();
+    let reports = Reports::prepare(&plan.report_dir, plan.baseline.as_ref())?;
+
+    let mut embedded = None;
+    let target = match &plan.target {
+        TargetSpec::External(url) => Target {
+            base: url.clone(),
+            kind: "external",
+            session_token: None,
+            admin: None,
+        },
+        TargetSpec::Embedded => {
+            let server = crate::server::spawn(crate::server::ServerConfig {
+                max_flows: EMBEDDED_MAX_FLOWS,
+                ..crate::server::ServerConfig::default()
+            })
+            .await?;
+            let target = Target {
+                base: server.base_url().to_owned(),
+                kind: "embedded",
+                session_token: Some(server.session_token().to_owned()),
+                admin: Some(server.admin_url().to_owned()),
+            };
+            embedded = Some(server);
+            target
+        }
+    };
+    let result = attack(plan, schemas, &reports, target).await;
+    if result.is_err() {
+        reports.discard();
+    }
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    result
+}
+
+/// Where the attack goes, once the target is up.
+struct Target {
+    base: String,
+    /// `embedded` or `external`.
+    kind: &'static str,
+    /// The embedded server's own session token.
+    session_token: Option<String>,
+    /// The embedded server's admin API.
+    admin: Option<String>,
+}
+
+fn announce(plan: &Plan, target: &Target, shown_target: &str) {
+    if plan.quiet {
+        return;
+    }
+    if target.kind == "embedded" {
+        crate::say!(
+            "no --target: started the reference server in-process at {shown_target} (ephemeral loopback port)"
+        );
+    }
+    let thresholds = if plan.thresholds.is_empty() {
+        String::new()
+    } else {
+        let rules: Vec<&str> = plan.thresholds.iter().map(|(r, _)| r.as_str()).collect();
+        format!(", thresholds {}", rules.join(" "))
+    };
+    crate::say!(
+        "load: scenario {} against {shown_target}: {} users, hatch rate {}/s, {}s, validate {}{thresholds}",
+        plan.scenario.name,
+        plan.users,
+        plan.hatch_rate,
+        plan.duration_s,
+        plan.validate,
+    );
+}
+
+async fn attack(
+    plan: &Plan,
+    schemas: Arc<Schemas>,
+    reports: &Reports,
+    target: Target,
+) -> Result<(Outcome, LoadSummary), crate::Error> {
+    let base = target.base.as_str();
+    let shown_target = redact_url(base);
+    announce(plan, &target, &shown_target);
+
+    probe(
+        "target",
+        &format!("{base}/self-service/recovery/api"),
+        plan.timeout,
+        plan.insecure,
+    )
+    .await?;
+    let admin_base = plan
+        .admin_url
+        .clone()
+        .or(target.admin)
+        .unwrap_or_else(|| base.to_owned());
+    if plan.scenario.reads_courier() {
+        probe(
+            "admin API",
+            &format!("{admin_base}/admin/courier/messages"),
+            plan.timeout,
+            plan.insecure,
+        )
+        .await?;
+    }
+
+    // The embedded server only knows its own sessions: a token from the flag or the environment
+    // would turn signed-in-rejection into 100% errors against a faithful server (as for `check`).
+    if target.session_token.is_some() && plan.session_token.is_some() && !plan.quiet {
+        crate::say!(
+            "note: --session-token / RECOVERY_HARNESS_SESSION_TOKEN is not used without --target: the embedded server's own session is"
+        );
+    }
+    let token = target
+        .session_token
+        .or_else(|| plan.session_token.clone())
+        .and_then(|t| reqwest::header::HeaderValue::from_str(&t).ok());
+    let stats = Arc::new(LiveStats::default());
+    let shared = Arc::new(
+        Shared::new(
+            schemas,
+            plan.validate,
+            base.to_owned(),
+            admin_base,
+            token,
+            plan.scenario.email_template().to_owned(),
+            stats.clone(),
+        )
+        .map_err(|m| flag("--target", m))?
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
+    );
+    let attack = plan.goose_attack(base, reports, shared)?;
+
+    if let Some(at) = plan.start_at {
+        super::shard::wait_until(at, plan.quiet).await;
+    }
+    let started_at = chrono::Utc::now();
+    let progress = (!plan.quiet).then(|| console::Progress::start(stats.clone(), plan.planned()));
+    let executed = attack.execute().await;
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let finished_at = chrono::Utc::now();
+    let metrics = match executed {
+        Ok(m) => m,
+        Err(goose::GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
+        Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
+    };
+
+    let responses = LiveStats::get(&stats.responses);
+    if responses == 0 {
+        return Err(LoadError::NoResponse {
+            url: shown_target,
+            requests: LiveStats::get(&stats.requests),
+            transport_errors: LiveStats::get(&stats.transport_errors),
+        }
+        .into());
+    }
+
+    reports.publish()?;
+    let facts = RunFacts {
+        target: shown_target,
+        target_kind: target.kind,
+        started_at,
+        finished_at,
+        stats: &stats,
+        reports,
+    };
+    let (outcome, summary) = summary::summarize(plan, &metrics, facts);
+    load_summary::write(&summary, &plan.report_dir)?;
+    // A closed stdout (`load | head -1`) ends the output, not the process.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(console::render(&summary, plan.quiet).as_bytes())
+            .and_then(|()| out.flush());
+    }
+    Ok((outcome, summary))
+}

@@ -1,0 +1,514 @@
+//! Sharding one load run over N processes that need no coordinator (`load --shard I/N`, or
+//! `--shards N` in a Kubernetes Indexed Job pod, which sets `JOB_COMPLETION_INDEX`).
+//!
+//! This module owns the arithmetic of a shard (its share of the users, the hatch rate and the
+//! throttle, the global number of its first user, the common start moment) and the `"shard"`
+//! object of `load-summary.json`. Every function here is pure: the environment and the clock are
+//! passed in, so the rules are property-tested (tests/load_shard_props.rs).
+//!
+//! Shard indexes are 0-based, `0..N`, as Kubernetes numbers an Indexed Job's completions
+//! (`JOB_COMPLETION_INDEX` runs from 0 to `completions - 1`), so `--shard I/N` and a pod with
+//! `JOB_COMPLETION_INDEX=I` are the same shard.
+
+use super::{flag, LoadError, Plan};
+use crate::report::load_summary::ShardSummary;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The environment variable a Kubernetes Indexed Job sets in each pod.
+pub const JOB_COMPLETION_INDEX: &str = "JOB_COMPLETION_INDEX";
+/// The most shards of one run (Kubernetes caps an Indexed Job's completions at 100,000; a
+/// merge of more than this many report directories is not a load test any more).
+pub const MAX_SHARDS: usize = 1000;
+/// How far ahead `--start-at` may be: long enough for a cluster to pull an image and schedule
+/// every pod, short enough that a typo in the date does not park the pods for days.
+pub const MAX_START_DELAY: Duration = Duration::from_secs(3600);
+
+/// The sharding flags of `recovery-harness load`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ShardArgs {
+    /// Run as shard I of N (I from 0 to N-1, as Kubernetes' JOB_COMPLETION_INDEX counts): this
+    /// process runs its share of --users and --throttle; `load merge` joins the shards.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shards")]
+    pub shard: Option<(usize, usize)>,
+    /// Run as one of N shards, the index taken from JOB_COMPLETION_INDEX (set by a Kubernetes
+    /// Indexed Job in each pod).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// Start the users at this moment (RFC 3339, e.g. 2026-12-01T21:30:00Z), so that every shard's
+    /// window is the same; at most an hour ahead, never in the past.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
+    pub start_at: Option<DateTime<Utc>>,
+    /// Judge this shard's thresholds on its own figures, and exit as a single run would (by
+    /// default a shard leaves the verdict to `load merge` and exits 0 once its reports are
+    /// written).
+    #[arg(long)]
+    pub judge_shard: bool,
+}
+
+/// Which shard this process is; `count == 1` is a run of one shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    /// 0-based index, `0..count`.
+    pub index: usize,
+    /// How many shards the run has.
+    pub count: usize,
+}
+
+/// `I/N` as `--shard` takes it: two whole numbers, `I < N`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.trim().split_once('/').ok_or_else(|| {
+        format!("`{s}` is not I/N; give e.g. 0/4 (shard indexes run from 0 to N-1)")
+    })?;
+    let number = |part: &str, what: &str| {
+        part.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{s}`: {what} `{part}` is not a whole number; give e.g. 0/4"))
+    };
+    let (index, count) = (number(i, "index")?, number(n, "shard count")?);
+    ShardSpec::new(index, count)
+        .map(|spec| (spec.index, spec.count))
+        .map_err(|e| format!("`{s}`: {e}"))
+}
+
+/// An RFC 3339 moment, as `--start-at` takes it.
+pub fn parse_start_at(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{s}` is not an RFC 3339 time ({e}); give e.g. 2026-12-01T21:30:00Z"))
+}
+
+impl ShardSpec {
+    /// Shard `index` of `count`; the reason when that is no shard.
+    pub fn new(index: usize, count: usize) -> Result<ShardSpec, String> {
+        if count == 0 {
+            return Err("a run has at least 1 shard".to_owned());
+        }
+        if count > MAX_SHARDS {
+            return Err(format!("{count} shards; give at most {MAX_SHARDS}"));
+        }
+        if index >= count {
+            return Err(format!(
+                "shard index {index} is not below the shard count {count} (indexes run from 0 to {})",
+                count - 1
+            ));
+        }
+        Ok(ShardSpec { index, count })
+    }
+
+    /// The shard the flags and `job_completion_index` (the variable's value, if set) make this
+    /// process; `None` when it is no shard. `--shard` wins over the variable.
+    pub fn from_args(
+        args: &ShardArgs,
+        job_completion_index: Option<&str>,
+    ) -> Result<Option<ShardSpec>, LoadError> {
+        match (args.shard, args.shards) {
+            (Some(_), Some(_)) => Err(flag(
+                "--shard",
+                "give either --shard I/N or --shards N (with JOB_COMPLETION_INDEX), not both",
+            )),
+            (Some((index, count)), None) => ShardSpec::new(index, count)
+                .map(Some)
+                .map_err(|m| flag("--shard", m)),
+            (None, Some(count)) => {
+                let raw = job_completion_index.ok_or_else(|| {
+                    flag(
+                        "--shards",
+                        format!(
+                            "{JOB_COMPLETION_INDEX} is not set: --shards N is for the pods of a Kubernetes Indexed Job, which set it; elsewhere give --shard I/N"
+                        ),
+                    )
+                })?;
+                let index = raw.trim().parse::<usize>().map_err(|_| {
+                    flag(
+                        "--shards",
+                        format!("{JOB_COMPLETION_INDEX}=`{raw}` is not a whole number"),
+                    )
+                })?;
+                ShardSpec::new(index, count)
+                    .map(Some)
+                    .map_err(|m| {
+                        flag(
+                            "--shards",
+                            format!("{JOB_COMPLETION_INDEX}={index}: {m}; the Job's completions must equal --shards"),
+                        )
+                    })
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// This shard's share of `total` (users, requests/s): `total / count`, the first
+    /// `total % count` shards one more, so the shares add up to `total` and differ by at most 1.
+    pub fn share(self, total: usize) -> usize {
+        total / self.count + usize::from(self.index < total % self.count)
+    }
+
+    /// How much of `total` the shards before this one have: the number of this shard's first
+    /// user minus one.
+    pub fn offset(self, total: usize) -> usize {
+        self.index * (total / self.count) + self.index.min(total % self.count)
+    }
+
+    /// The run-wide number (1-based) of this shard's user `local` (0-based, as Goose's
+    /// `weighted_users_index`), for `{user}` templates: unique over all shards.
+    pub fn global_user(self, total_users: usize, local: usize) -> usize {
+        self.offset(total_users) + local + 1
+    }
+
+    /// This shard's users of `total`; every shard needs at least one.
+    pub fn users(self, total: usize) -> Result<usize, LoadError> {
+        if total < self.count {
+            return Err(flag(
+                "--users",
+                format!(
+                    "{total} users cannot be shared by {} shards: give at least one user per shard",
+                    self.count
+                ),
+            ));
+        }
+        Ok(self.share(total))
+    }
+
+    /// This shard's part of the `--throttle` cap (requests/s, all users together); every shard
+    /// needs at least 1 request/s, as Goose has no fractional throttle.
+    pub fn throttle(self, total: Option<usize>) -> Result<Option<usize>, LoadError> {
+        match total {
+            None => Ok(None),
+            Some(t) if t < self.count => Err(flag(
+                "--throttle",
+                format!(
+                    "{t} requests/s cannot be shared by {} shards: give at least 1 request/s per shard",
+                    self.count
+                ),
+            )),
+            Some(t) => Ok(Some(self.share(t))),
+        }
+    }
+
+    /// The hatch rate that starts this shard's `users` of `total_users` in the time the whole
+    /// run's `rate` would start all of them, so every shard's ramp-up ends at the same moment.
+    pub fn hatch_rate(self, rate: f64, users: usize, total_users: usize) -> f64 {
+        rate * users as f64 / total_users as f64
+    }
+}
+
+/// Checks `--start-at` against the clock: not in the past, at most [`MAX_START_DELAY`] ahead.
+/// Returns how long to wait.
+pub fn start_delay(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Duration, LoadError> {
+    let shown = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ahead = at.signed_duration_since(now);
+    if ahead < chrono::TimeDelta::zero() {
+        let ago = (-ahead).to_std().unwrap_or_default();
+        return Err(flag(
+            "--start-at",
+            format!(
+                "{shown} is {} in the past (now {}): give a moment every shard reaches before it starts",
+                humantime::format_duration(Duration::from_secs(ago.as_secs().max(1))),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ));
+    }
+    let ahead = ahead.to_std().unwrap_or_default();
+    if ahead > MAX_START_DELAY {
+        return Err(flag(
+            "--start-at",
+            format!(
+                "{shown} is {} ahead; give a moment at most {} ahead",
+                humantime::format_duration(Duration::from_secs(ahead.as_secs())),
+                humantime::format_duration(MAX_START_DELAY)
+            ),
+        ));
+    }
+    Ok(ahead)
+}
+
+/// A shard's part of a run, every value checked; what the plan runs and the summary records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardPlan {
+    /// Which shard.
+    pub spec: ShardSpec,
+    /// The whole run's users.
+    pub total_users: usize,
+    /// The whole run's throttle.
+    pub total_throttle: Option<usize>,
+    /// The number of this shard's first user minus one.
+    pub user_offset: usize,
+    /// Whether this shard judges its thresholds on its own figures.
+    pub judge: bool,
+}
+
+impl ShardPlan {
+    /// The shard part of a plan of `total_users` users and `total_throttle`; returns it with the
+    /// shard's users, hatch rate and throttle.
+    pub fn new(
+        spec: ShardSpec,
+        judge: bool,
+        total_users: usize,
+        hatch_rate: f64,
+        total_throttle: Option<usize>,
+    ) -> Result<(ShardPlan, usize, f64, Option<usize>), LoadError> {
+        let users = spec.users(total_users)?;
+        let throttle = spec.throttle(total_throttle)?;
+        let rate = spec.hatch_rate(hatch_rate, users, total_users);
+        Ok((
+            ShardPlan {
+                spec,
+                total_users,
+                total_throttle,
+                user_offset: spec.offset(total_users),
+                judge,
+            },
+            users,
+            rate,
+            throttle,
+        ))
+    }
+
+    /// Whether the shard hands its thresholds to Goose and lets its verdict set its exit code.
+    pub fn judges(&self) -> bool {
+        self.judge
+    }
+
+    /// The `"shard"` object of this shard's `load-summary.json`. Goose measures from the moment
+    /// every user started (it resets its metrics then) for `measured_s`: the window starts one
+    /// ramp-up after `started_at`, which `--start-at` and the shared ramp-up time
+    /// ([`ShardSpec::hatch_rate`]) make the same moment on every shard.
+    pub fn summary(&self, plan: &Plan, started_at: DateTime<Utc>, measured_s: u64) -> ShardSummary {
+        let ms = chrono::SecondsFormat::Millis;
+        let ramp = Duration::from_secs_f64((plan.users as f64 / plan.hatch_rate).min(86_400.0));
+        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
+        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
+        ShardSummary {
+            index: self.spec.index,
+            count: self.spec.count,
+            scenario_digest: scenario_digest(&plan.scenario),
+            total_users: self.total_users,
+            user_offset: self.user_offset,
+            total_throttle: self.total_throttle,
+            threshold_rules: plan.thresholds.iter().map(|(r, _)| r.clone()).collect(),
+            judged: self.judge,
+            start_at: plan.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
+            window_start: start.to_rfc3339_opts(ms, true),
+            window_end: end.to_rfc3339_opts(ms, true),
+        }
+    }
+}
+
+impl ShardSpec {
+    /// [`ShardSpec::from_args`] with the process's `JOB_COMPLETION_INDEX`.
+    pub fn from_env(args: &ShardArgs) -> Result<Option<ShardSpec>, LoadError> {
+        ShardSpec::from_args(args, std::env::var(JOB_COMPLETION_INDEX).ok().as_deref())
+    }
+}
+
+/// What a plan becomes for `spec`: the shard part, and the shard's users, hatch rate, throttle
+/// and report directory (the whole run's when `spec` is `None`). Checks `--start-at`.
+pub fn apply(
+    spec: Option<ShardSpec>,
+    args: &ShardArgs,
+    users: usize,
+    hatch_rate: f64,
+    throttle: Option<usize>,
+    report_dir: &Path,
+) -> Result<(Option<ShardPlan>, usize, f64, Option<usize>, PathBuf), LoadError> {
+    if let Some(at) = args.start_at {
+        start_delay(at, Utc::now())?;
+    }
+    match spec {
+        None => Ok((None, users, hatch_rate, throttle, report_dir.to_path_buf())),
+        Some(spec) => {
+            let (plan, users, rate, throttle) =
+                ShardPlan::new(spec, args.judge_shard, users, hatch_rate, throttle)?;
+            Ok((
+                Some(plan),
+                users,
+                rate,
+                throttle,
+                self::report_dir(report_dir, spec),
+            ))
+        }
+    }
+}
+
+/// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
+/// reports are written, because the verdict is `load merge`'s and a failed pod would make
+/// Kubernetes run the shard again.
+pub fn exit_outcome(plan: &Plan, outcome: crate::exit::Outcome) -> crate::exit::Outcome {
+    let Some(s) = &plan.shard else {
+        return outcome;
+    };
+    if !plan.quiet {
+        crate::say!(
+            "shard {} of {} ({} of {} users): {}",
+            s.spec.index,
+            s.spec.count,
+            plan.users,
+            s.total_users,
+            if s.judges() {
+                "thresholds judged on this shard's figures (--judge-shard)"
+            } else {
+                "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
+            }
+        );
+    }
+    if s.judges() {
+        outcome
+    } else {
+        crate::exit::Outcome::Passed
+    }
+}
+
+/// A shard's report directory: `{shard}` in `--report-dir` becomes its index, so that the pods
+/// of one Job, given one argument list, write one directory each.
+pub fn report_dir(dir: &Path, spec: ShardSpec) -> PathBuf {
+    match dir.to_str() {
+        Some(s) if s.contains("{shard}") => {
+            PathBuf::from(s.replace("{shard}", &spec.index.to_string()))
+        }
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// Sleeps until `at` (already checked by [`start_delay`] when the plan was made); a moment that
+/// passed meanwhile (the target probe, Goose's start) starts at once.
+pub async fn wait_until(at: DateTime<Utc>, quiet: bool) {
+    let ahead = at
+        .signed_duration_since(Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    if !quiet && !ahead.is_zero() {
+        crate::say!(
+            "waiting {} for --start-at {}",
+            humantime::format_duration(Duration::from_millis(ahead.as_millis() as u64)),
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
+    tokio::time::sleep(ahead).await;
+}
+
+/// A stable digest of what a scenario makes the users do (its name, defaults, variables and
+/// steps, not where it was read from): shards of one run must agree on it. `sha256:<hex>`.
+pub fn scenario_digest(scenario: &super::scenario::Scenario) -> String {
+    // The Debug form holds every field the steps run with; it is stable within one tool
+    // version, and `load merge` refuses shards of different tool versions anyway.
+    let text = format!(
+        "{:?}\n{:?}\n{:?}\n{:?}",
+        scenario.name, scenario.defaults, scenario.vars, scenario.steps
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(7 + 64);
+    hex.push_str("sha256:");
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(shard: Option<&str>, shards: Option<usize>) -> ShardArgs {
+        ShardArgs {
+            shard: shard.map(|s| parse_shard(s).expect("valid")),
+            shards,
+            ..ShardArgs::default()
+        }
+    }
+
+    #[test]
+    fn bad_shards_are_refused_clearly() {
+        for (s, want) in [
+            ("0/0", "at least 1 shard"),
+            ("3/2", "not below the shard count 2"),
+            ("2/2", "indexes run from 0 to 1"),
+            ("1", "not I/N"),
+            ("a/2", "not a whole number"),
+            ("-1/2", "not a whole number"),
+            ("0/5000", "at most 1000"),
+        ] {
+            let e = parse_shard(s).expect_err(s);
+            assert!(e.contains(want), "{s}: {e}");
+        }
+        assert_eq!(parse_shard(" 1/3 "), Ok((1, 3)));
+    }
+
+    #[test]
+    fn the_job_index_makes_the_shard() {
+        let a = args(None, Some(4));
+        assert_eq!(
+            ShardSpec::from_args(&a, Some("3")).expect("valid"),
+            Some(ShardSpec { index: 3, count: 4 })
+        );
+        let missing = ShardSpec::from_args(&a, None).expect_err("needs the variable");
+        assert!(missing
+            .to_string()
+            .contains("JOB_COMPLETION_INDEX is not set"));
+        let high = ShardSpec::from_args(&a, Some("4")).expect_err("index 4 of 4");
+        assert!(high.to_string().contains("completions must equal --shards"));
+        let junk = ShardSpec::from_args(&a, Some("x")).expect_err("not a number");
+        assert!(junk.to_string().contains("not a whole number"));
+        // --shard wins over the variable.
+        let explicit = args(Some("1/2"), None);
+        assert_eq!(
+            ShardSpec::from_args(&explicit, Some("0")).expect("valid"),
+            Some(ShardSpec { index: 1, count: 2 })
+        );
+        let both = ShardArgs {
+            shard: Some((0, 2)),
+            shards: Some(2),
+            ..ShardArgs::default()
+        };
+        assert!(ShardSpec::from_args(&both, Some("0"))
+            .expect_err("both")
+            .to_string()
+            .contains("not both"));
+        assert_eq!(
+            ShardSpec::from_args(&ShardArgs::default(), Some("2")).ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn start_at_is_bounded() {
+        let now = parse_start_at("2026-12-01T21:00:00Z").expect("valid");
+        let at = |s: &str| parse_start_at(s).expect("valid");
+        assert_eq!(
+            start_delay(at("2026-12-01T21:00:30Z"), now).expect("ahead"),
+            Duration::from_secs(30)
+        );
+        assert_eq!(start_delay(now, now).expect("now"), Duration::ZERO);
+        let past = start_delay(at("2026-12-01T20:59:00Z"), now).expect_err("past");
+        assert!(past.to_string().contains("1m in the past"), "{past}");
+        let far = start_delay(at("2026-12-02T21:00:00Z"), now).expect_err("far");
+        assert!(far.to_string().contains("at most 1h ahead"), "{far}");
+        assert!(parse_start_at("tomorrow").is_err());
+        assert_eq!(
+            at("2026-12-01T22:00:00+01:00"),
+            now,
+            "offsets are converted to UTC"
+        );
+    }
+
+    #[test]
+    fn too_few_users_or_requests_per_shard_are_refused() {
+        let s = ShardSpec::new(0, 4).expect("valid");
+        assert!(s
+            .users(3)
+            .expect_err("3 users")
+            .to_string()
+            .contains("--users"));
+        assert!(s
+            .throttle(Some(2))
+            .expect_err("2 rps")
+            .to_string()
+            .contains("--throttle"));
+        assert_eq!(s.users(10).expect("valid"), 3);
+        assert_eq!(s.throttle(None).expect("none"), None);
+        assert_eq!(s.throttle(Some(10)).expect("valid"), Some(3));
+    }
+}

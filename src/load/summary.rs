@@ -1,0 +1,290 @@
+//! From a finished attack to the plain summary: Goose's [`GooseMetrics`] become the figures of
+//! [`crate::report::load_summary`] (percentiles computed exactly as Goose's own "Aggregated" row),
+//! the run's counters are added, and the verdict is judged. This is the only place that reads
+//! Goose's metrics; `report/` and every renderer get the plain model.
+
+use super::plan::Plan;
+use super::run::Reports;
+use super::scenario::Scenario;
+use super::steps::LiveStats;
+use crate::exit::Outcome;
+use crate::report::load_summary::{
+    FailureReason, Figures, LoadSummary, StepSummary, ThresholdVerdict,
+};
+use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData, TimeBuckets};
+
+/// What the run knows besides Goose's metrics.
+pub struct RunFacts<'a> {
+    /// The target's base URL, credentials redacted.
+    pub target: String,
+    /// `embedded` or `external`.
+    pub target_kind: &'static str,
+    /// When the attack started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// When it ended.
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+    /// The run's counters.
+    pub stats: &'a LiveStats,
+    /// The report files.
+    pub reports: &'a Reports,
+}
+
+/// Every request of `metrics` together, the way Goose's "Aggregated" row adds them.
+pub fn aggregated(metrics: &GooseMetrics) -> Figures {
+    let mut times = GooseRequestMetricTimingData::default();
+    let mut buckets = TimeBuckets::new();
+    let (mut requests, mut errors) = (0u64, 0u64);
+    for agg in metrics.requests.values() {
+        requests += (agg.success_count + agg.fail_count) as u64;
+        errors += agg.fail_count as u64;
+        merge(&mut times, &mut buckets, &agg.raw_data);
+    }
+    times.times_us = buckets;
+    figures_of(&times, requests, errors, metrics.duration as u64)
+}
+
+/// One request's figures.
+pub fn figures_of(
+    times: &GooseRequestMetricTimingData,
+    requests: u64,
+    errors: u64,
+    seconds: u64,
+) -> Figures {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let has = times.counter > 0;
+    let pct = |p: f32| if has { ms(times.percentile_us(p)) } else { 0.0 };
+    Figures {
+        requests,
+        errors,
+        rps: if seconds == 0 {
+            0.0
+        } else {
+            requests as f64 / seconds as f64
+        },
+        p50_ms: pct(0.50),
+        p95_ms: pct(0.95),
+        p99_ms: pct(0.99),
+        avg_ms: if has { times.average_ms() } else { 0.0 },
+        max_ms: ms(times.maximum_time_us),
+        seconds,
+    }
+}
+
+fn merge(
+    into: &mut GooseRequestMetricTimingData,
+    buckets: &mut TimeBuckets,
+    other: &GooseRequestMetricTimingData,
+) {
+    for (bucket, count) in other.times_us.iter() {
+        let had = buckets.get(bucket).copied().unwrap_or(0);
+        buckets.insert(*bucket, had + count);
+    }
+    if other.counter > 0 && (into.counter == 0 || other.minimum_time_us < into.minimum_time_us) {
+        into.minimum_time_us = other.minimum_time_us;
+    }
+    into.maximum_time_us = into.maximum_time_us.max(other.maximum_time_us);
+    into.total_time_us += other.total_time_us;
+    into.counter += other.counter;
+}
+
+/// Per-request figures of `metrics`, sorted by request name.
+pub fn step_summaries(metrics: &GooseMetrics) -> Vec<StepSummary> {
+    let mut out: Vec<StepSummary> = metrics
+        .requests
+        .iter()
+        .map(|(key, agg)| {
+            let f = figures_of(
+                &agg.raw_data,
+                (agg.success_count + agg.fail_count) as u64,
+                agg.fail_count as u64,
+                metrics.duration as u64,
+            );
+            StepSummary {
+                request: key.clone(),
+                requests: f.requests,
+                errors: f.errors,
+                rps: f.rps,
+                p50_ms: f.p50_ms,
+                p95_ms: f.p95_ms,
+                p99_ms: f.p99_ms,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.request.cmp(&b.request));
+    out
+}
+
+/// The `limit` most frequent failure reasons Goose recorded.
+pub fn failure_reasons(metrics: &GooseMetrics, limit: usize) -> Vec<FailureReason> {
+    let mut out: Vec<FailureReason> = metrics
+        .errors
+        .values()
+        .map(|e| FailureReason {
+            reason: format!("{} {}: {}", e.method_label(), e.name, e.error),
+            count: e.occurrences as u64,
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    out.truncate(limit);
+    out
+}
+
+/// Goose's threshold results, each with where its rule came from.
+fn threshold_verdicts(plan: &Plan, metrics: &GooseMetrics) -> Vec<ThresholdVerdict> {
+    metrics
+        .thresholds
+        .iter()
+        .map(|r| ThresholdVerdict {
+            rule: r.rule.clone(),
+            source: plan
+                .thresholds
+                .iter()
+                .find(|(rule, _)| *rule == r.rule)
+                .map(|(_, s)| (*s).to_owned())
+                .unwrap_or_else(|| "--threshold".to_owned()),
+            observed: r.observed.clone(),
+            value: r.value,
+            passed: r.passed,
+            aborted: r.aborted,
+        })
+        .collect()
+}
+
+/// Steps in the order the scenario runs them (Goose keys them in a hash map).
+fn in_scenario_order(mut steps: Vec<StepSummary>, scenario: &Scenario) -> Vec<StepSummary> {
+    let keys: Vec<String> = scenario.steps.iter().map(|s| s.request_key()).collect();
+    steps.sort_by_key(|s| {
+        keys.iter()
+            .position(|k| *k == s.request)
+            .unwrap_or(usize::MAX)
+    });
+    steps
+}
+
+/// The summary of a finished attack and its verdict.
+pub fn summarize(
+    plan: &Plan,
+    metrics: &GooseMetrics,
+    facts: RunFacts<'_>,
+) -> (Outcome, LoadSummary) {
+    let stats = facts.stats;
+    let figures = aggregated(metrics);
+    let status_mismatches = LiveStats::get(&stats.status_mismatches);
+    let body_violations = LiveStats::get(&stats.body_violations);
+    let schema_failures = status_mismatches + body_violations;
+    let thresholds = threshold_verdicts(plan, metrics);
+    let baseline = plan
+        .baseline
+        .as_ref()
+        .map(|b| b.compare(&figures, plan.max_regression));
+
+    let mut failed_because = Vec::new();
+    for t in thresholds.iter().filter(|t| !t.passed) {
+        failed_because.push(format!(
+            "threshold {} failed: observed {}",
+            t.rule, t.observed
+        ));
+    }
+    if schema_failures > 0 {
+        failed_because.push(format!(
+            "{schema_failures} responses broke the spec ({status_mismatches} with a status the step does not allow, {body_violations} with a body that breaks the schema)"
+        ));
+    }
+    if let Some(b) = baseline.as_ref().filter(|b| !b.passed) {
+        failed_because.push(format!(
+            "regression beyond {}% against the baseline: rps {:+.1}%, p95 {:+.1}%",
+            b.max_regression_pct.unwrap_or_default(),
+            b.rps_change_pct,
+            b.p95_change_pct
+        ));
+    }
+    let outcome = if failed_because.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    };
+
+    let summary = LoadSummary {
+        tool: format!("recovery-harness {}", env!("CARGO_PKG_VERSION")),
+        target: facts.target,
+        target_kind: facts.target_kind.to_owned(),
+        scenario: plan.scenario.name.clone(),
+        scenario_origin: plan.scenario.origin.clone(),
+        started_at: facts
+            .started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        finished_at: facts
+            .finished_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        duration_s: plan.duration_s,
+        measured_s: figures.seconds,
+        users: plan.users,
+        hatch_rate: plan.hatch_rate,
+        throttle: plan.throttle,
+        validate: plan.validate.to_string(),
+        requests: figures.requests,
+        rps: figures.rps,
+        p50_ms: figures.p50_ms,
+        p95_ms: figures.p95_ms,
+        p99_ms: figures.p99_ms,
+        avg_ms: figures.avg_ms,
+        max_ms: figures.max_ms,
+        errors: figures.errors,
+        schema_failures,
+        status_mismatches,
+        body_violations,
+        transport_errors: LiveStats::get(&stats.transport_errors),
+        validated_bodies: LiveStats::get(&stats.validated),
+        steps: in_scenario_order(step_summaries(metrics), &plan.scenario),
+        failure_reasons: failure_reasons(metrics, 20),
+        thresholds,
+        baseline,
+        verdict: if outcome == Outcome::Passed {
+            "passed"
+        } else {
+            "failed"
+        }
+        .to_owned(),
+        failed_because,
+        reports: facts.reports.written(),
+        shard: plan
+            .shard
+            .as_ref()
+            .map(|s| s.summary(plan, facts.started_at, figures.seconds)),
+        merge: None,
+    };
+    (outcome, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregated_figures_of_no_requests_are_zero() {
+        let f = aggregated(&GooseMetrics::default());
+        assert_eq!(f.requests, 0);
+        assert_eq!(f.p95_ms, 0.0);
+        assert_eq!(f.rps, 0.0);
+    }
+
+    #[test]
+    fn merged_timings_keep_totals() {
+        let mut a = GooseRequestMetricTimingData::default();
+        a.times_us.insert(1000, 3);
+        a.counter = 3;
+        a.total_time_us = 3000;
+        a.minimum_time_us = 1000;
+        a.maximum_time_us = 1000;
+        let mut into = GooseRequestMetricTimingData::default();
+        let mut buckets = TimeBuckets::new();
+        merge(&mut into, &mut buckets, &a);
+        merge(&mut into, &mut buckets, &a);
+        assert_eq!(into.counter, 6);
+        assert_eq!(buckets.get(&1000), Some(&6));
+        into.times_us = buckets;
+        let f = figures_of(&into, 6, 0, 2);
+        assert_eq!(f.rps, 3.0);
+        assert!((f.p50_ms - 1.0).abs() < 0.1, "{f:?}");
+    }
+}

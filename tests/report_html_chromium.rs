@@ -1,0 +1,266 @@
+//! Both `report.html` files in a real browser: headless Chromium renders each page once
+//! (`--dump-dom`), and the test reads what it rendered and what it tried to fetch.
+//!
+//! How "no request leaves the file" is proven: every run records Chromium's network log
+//! (`--log-net-log`), which lists each URL request the network stack starts together with the
+//! network isolation key of the frame it was made for. A request made for the page carries the
+//! page's site (`file://`); Chromium's own background requests (component updates, account
+//! lookups) carry none, so they are told apart without a list of hosts. The report pages must
+//! start no such request. A control page with an external stylesheet and image, rendered the same
+//! way, must show both in the log: that proves the log would have caught a fetch. Meanwhile
+//! nothing can actually leave the machine: all traffic goes to a proxy on a closed loopback port
+//! and every host name resolves to nothing.
+//!
+//! Chromium is `RECOVERY_HARNESS_CHROMIUM`, else `chromium` (or `chromium-browser`,
+//! `google-chrome`) on `PATH`. Missing, the tests are skipped with one loud line; with
+//! `RECOVERY_HARNESS_REQUIRE_TOOLS=1` (CI) they fail instead.
+
+mod html_fixture;
+mod report_fixture;
+
+use html_fixture::{sample_load_report, KNOWN_SCHEMA_FAILURE};
+use recovery_harness::report::{html_check, html_load};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A rendering that has not finished by then is a failure, not a hang.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RECOVERY_HARNESS_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
+}
+
+fn require_chromium(test: &str) -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        if std::env::var_os("RECOVERY_HARNESS_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+            panic!("{test}: Chromium not found (RECOVERY_HARNESS_CHROMIUM or chromium on PATH) and RECOVERY_HARNESS_REQUIRE_TOOLS=1");
+        }
+        // Straight to the process's stderr: the test harness captures eprintln! of passing tests,
+        // and a skip must be seen.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!!!! SKIPPED: {test}: Chromium not found (set RECOVERY_HARNESS_CHROMIUM or put chromium on PATH) !!!!!"
+        );
+    }
+    found
+}
+
+/// Kills the browser if the test ends before it does.
+struct Browser(Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// What one headless run gave: the serialised DOM and the URLs requested on the page's behalf.
+struct Rendered {
+    dom: String,
+    page_requests: Vec<String>,
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn render(chromium: &Path, page: &Path, work: &Path) -> Rendered {
+    let netlog = work.join("netlog.json");
+    let profile = work.join("profile");
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .arg(format!("--proxy-server=http://127.0.0.1:{}", closed_port()))
+    .arg("--proxy-bypass-list=<-loopback>")
+    .arg("--host-resolver-rules=MAP * ~NOTFOUND")
+    .arg(format!("--log-net-log={}", netlog.display()))
+    .arg("--dump-dom")
+    .arg(format!("file://{}", page.display()))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("start chromium");
+    let mut browser = Browser(child);
+    let stdout = browser.0.stdout.take().expect("piped stdout");
+    let stderr = browser.0.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = browser.0.try_wait().expect("wait for chromium") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < BROWSER_TIMEOUT,
+            "chromium did not finish rendering {} within {BROWSER_TIMEOUT:?}",
+            page.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let dom = out.join().expect("stdout reader");
+    let stderr = err.join().expect("stderr reader");
+    assert!(
+        status.success() && dom.contains("</html>"),
+        "chromium failed on {} ({status}):\n{stderr}",
+        page.display()
+    );
+    Rendered {
+        dom,
+        page_requests: page_requests(&netlog),
+    }
+}
+
+/// The URLs of the network log's requests made for a frame whose site is `file://`.
+fn page_requests(netlog: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(netlog)
+        .unwrap_or_else(|e| panic!("no network log at {} ({e})", netlog.display()));
+    let log: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("unreadable network log {} ({e})", netlog.display()));
+    let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_u64()
+        .expect("the network log names URL_REQUEST_START_JOB");
+    log["events"]
+        .as_array()
+        .expect("the network log has events")
+        .iter()
+        .filter(|e| e["type"].as_u64() == Some(start_job))
+        .filter(|e| {
+            let key = e["params"]["network_isolation_key"].as_str().unwrap_or("");
+            let initiator = e["params"]["initiator"].as_str().unwrap_or("");
+            key.contains("file://") || initiator.starts_with("file://")
+        })
+        .filter_map(|e| e["params"]["url"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn page(dir: &Path, name: &str, html: &str) -> PathBuf {
+    let work = dir.join(name);
+    std::fs::create_dir_all(&work).expect("work dir");
+    let path = work.join("report.html");
+    std::fs::write(&path, html).expect("write page");
+    path
+}
+
+/// One test, three browser runs in parallel (the check report, the load report, the control
+/// page): each page is rendered once.
+#[test]
+fn both_reports_render_offline_in_chromium_and_fetch_nothing() {
+    let Some(chromium) = require_chromium("both_reports_render_offline_in_chromium") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let check_page = page(
+        tmp.path(),
+        "check",
+        &html_check::render(&report_fixture::sample_report()),
+    );
+    let load_page = page(
+        tmp.path(),
+        "load",
+        &html_load::render(&sample_load_report()),
+    );
+    let control_page = page(
+        tmp.path(),
+        "control",
+        "<!DOCTYPE html><html><head><title>control</title>\
+         <link rel=\"stylesheet\" href=\"https://control.invalid/style.css\"></head>\
+         <body><img src=\"http://control.invalid/pixel.png\" alt=\"\"></body></html>",
+    );
+    let [check, load, control] = std::thread::scope(|s| {
+        let run = |p: &Path| {
+            let work = p.parent().expect("page dir").to_path_buf();
+            let chromium = chromium.clone();
+            let p = p.to_path_buf();
+            s.spawn(move || render(&chromium, &p, &work))
+        };
+        let handles = [run(&check_page), run(&load_page), run(&control_page)];
+        handles.map(|h| h.join().expect("browser run"))
+    });
+
+    // The detector sees a page's fetches...
+    let mut seen = control.page_requests.clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "http://control.invalid/pixel.png",
+            "https://control.invalid/style.css"
+        ],
+        "the network log must show the control page's requests"
+    );
+    // ...and the reports make none.
+    assert_eq!(
+        check.page_requests,
+        Vec::<String>::new(),
+        "check report.html fetched"
+    );
+    assert_eq!(
+        load.page_requests,
+        Vec::<String>::new(),
+        "load report.html fetched"
+    );
+
+    // The check report: the verdict and a known failure's evidence, as the browser built them.
+    let dom = &check.dom;
+    assert!(
+        dom.contains(
+            "<h1>Failed: 1 of 6 checks broke a required rule; 1 check could not get an answer</h1>"
+        ),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<code>/ui/nodes/0/attributes/value</code>"),
+        "{dom}"
+    );
+    assert!(dom.contains(
+        "<pre class=\"curl\">curl -sS -H 'Accept: application/json' -H 'X-Session-Token: [REDACTED]' \
+         'https://id.example.com/auth/self-service/recovery/api?return_to=a&amp;b=&lt;c&gt;'</pre>"
+    ), "{dom}");
+    assert!(dom.contains("A signed-in token gets 400 &lt;session_already_available&gt;"));
+    assert!(!dom.contains("<script") && !dom.contains("<c>"), "{dom}");
+
+    // The load report: verdict, the breached threshold, the known schema failure, the charts.
+    let dom = &load.dom;
+    assert!(dom.contains("<h1>Failed</h1>"), "{dom}");
+    assert!(
+        dom.contains("<span class=\"badge failed\">breached</span>"),
+        "{dom}"
+    );
+    assert!(dom.contains(KNOWN_SCHEMA_FAILURE), "{dom}");
+    assert_eq!(dom.matches("<svg ").count(), 2, "one chart per step");
+    assert!(
+        dom.matches("<polyline").count() >= 6,
+        "three lines per chart"
+    );
+    assert!(dom.contains("<code>https://id.example.com/auth</code>"));
+}

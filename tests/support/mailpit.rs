@@ -1,0 +1,187 @@
+//! The Mailpit mail catcher as Kratos's SMTP server in tests.
+//!
+//! ```ignore
+//! let Some(mailpit) = support::mailpit::Mailpit::start() else { return }; // skipped
+//! let kratos = KratosOptions::new().mailpit(&mailpit).start();            // courier -> Mailpit
+//! // mailpit.api_url() = http://127.0.0.1:P (GET /api/v1/messages, /api/v1/message/{ID})
+//! ```
+//!
+//! The program is `RECOVERY_HARNESS_MAILPIT_BIN`, else `mailpit` on `PATH`. It listens on two free
+//! loopback ports (SMTP and HTTP), keeps its database in a temp dir, never looks for updates
+//! (`--disable-version-check`), makes no reverse-DNS lookups (`--smtp-disable-rdns`), logs errors
+//! only, and accepts any SMTP credentials (a Kratos URI with a user still delivers). POP3 stays
+//! off (it starts only with an auth file). Missing: one `!!!!! SKIPPED ... !!!!!` line and `None`,
+//! or a panic under `RECOVERY_HARNESS_REQUIRE_TOOLS=1`. Dropping it stops it by its PID.
+
+use super::process::{wait_ready, Guarded};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Names another Mailpit binary.
+pub const BIN_VAR: &str = "RECOVERY_HARNESS_MAILPIT_BIN";
+/// When `1`, a missing tool is a failure instead of a skip.
+pub const REQUIRE_VAR: &str = "RECOVERY_HARNESS_REQUIRE_TOOLS";
+
+/// A running Mailpit.
+#[derive(Debug)]
+pub struct Mailpit {
+    smtp_port: u16,
+    http_port: u16,
+    process: Guarded,
+    dir: tempfile::TempDir,
+}
+
+/// The Mailpit binary, or `None` after the skip line (a panic when tools are required).
+pub fn binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(BIN_VAR).filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Some(p);
+        }
+        super::skip_or_panic(
+            "Mailpit",
+            &format!("{BIN_VAR}={} is not a file", p.display()),
+            REQUIRE_VAR,
+        );
+        return None;
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("mailpit"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        super::skip_or_panic(
+            "Mailpit",
+            &format!("mailpit is not on PATH and {BIN_VAR} is not set"),
+            REQUIRE_VAR,
+        );
+    }
+    found
+}
+
+impl Mailpit {
+    /// Starts Mailpit (see the module doc); panics when the program exists but does not start.
+    pub fn start() -> Option<Mailpit> {
+        let bin = binary()?;
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Mailpit::start_once(&bin) {
+                Ok(m) => return Some(m),
+                Err(e) => last = e,
+            }
+        }
+        panic!("Mailpit ({}) did not start: {last}", bin.display())
+    }
+
+    fn start_once(bin: &std::path::Path) -> Result<Mailpit, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("mailpit-test-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let smtp_port = super::free_port();
+        let mut http_port = super::free_port();
+        while http_port == smtp_port {
+            http_port = super::free_port();
+        }
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(dir.path())
+            .arg("--smtp")
+            .arg(format!("127.0.0.1:{smtp_port}"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{http_port}"))
+            .arg("--database")
+            .arg(dir.path().join("mailpit.db"))
+            .args([
+                "--disable-version-check",
+                "--smtp-disable-rdns",
+                "--smtp-auth-accept-any",
+                "--smtp-auth-allow-insecure",
+                "--block-remote-css-and-fonts",
+                "--quiet",
+            ]);
+        let mut process = Guarded::spawn("mailpit", &cmd, &dir.path().join("mailpit.log"))?;
+        if let Err(e) = wait_ready(
+            &mut process,
+            &format!("127.0.0.1:{http_port}"),
+            "/readyz",
+            Duration::from_secs(20),
+        ) {
+            let tail = process.log_tail(40);
+            process.stop();
+            return Err(format!("{e}\n----- mailpit output -----\n{tail}\n-----"));
+        }
+        Ok(Mailpit {
+            smtp_port,
+            http_port,
+            process,
+            dir,
+        })
+    }
+
+    /// Kratos's `courier.smtp.connection_uri` for this Mailpit.
+    pub fn smtp_uri(&self) -> String {
+        format!("smtp://127.0.0.1:{}/?disable_starttls=true", self.smtp_port)
+    }
+
+    /// Mailpit's HTTP API and UI, `http://127.0.0.1:P` (the `--mailpit-url` of a run).
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Prints the tail of Mailpit's output.
+    pub fn print_log_tail(&self, why: &str) {
+        self.process.print_tail(why);
+    }
+
+    /// `GET /api/v1/messages` as JSON (`messages` newest first, each with `ID`, `To`, `Subject`).
+    pub fn messages(&self) -> serde_json::Value {
+        let url = format!("{}/api/v1/messages?limit=200", self.api_url());
+        super::block_on(async move { get_json(&url).await }).expect("Mailpit's message list")
+    }
+
+    /// Waits (bounded by `within`) for a message to `recipient` and returns its plain-text body.
+    pub fn wait_for_text_to(&self, recipient: &str, within: Duration) -> Option<String> {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            let list = self.messages();
+            let id = list["messages"].as_array().and_then(|msgs| {
+                msgs.iter()
+                    .find(|m| {
+                        m["To"].as_array().is_some_and(|to| {
+                            to.iter().any(|t| {
+                                t["Address"]
+                                    .as_str()
+                                    .is_some_and(|a| a.eq_ignore_ascii_case(recipient))
+                            })
+                        })
+                    })
+                    .and_then(|m| m["ID"].as_str().map(str::to_owned))
+            });
+            if let Some(id) = id {
+                let url = format!("{}/api/v1/message/{id}", self.api_url());
+                let msg = super::block_on(async move { get_json(&url).await }).ok()?;
+                return msg["Text"].as_str().map(str::to_owned);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+async fn get_json(url: &str) -> Result<serde_json::Value, String> {
+    recovery_harness::tls::install_default_provider();
+    let resp = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{url}: {status}: {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+}
