@@ -133,7 +133,7 @@ fn same_answer(ctx: &Ctx) -> Judged<'_> {
             }
         }
         let (tk, tu) = (median(&s.known), median(&s.unknown));
-        let diff = if tk > tu { tk - tu } else { tu - tk };
+        let diff = tk.abs_diff(tu);
         Ok(Verdict::pass(format!(
             "{} pairs gave the same status, state, messages and nodes; latency (median, not judged): known {}, unknown {}, difference {}",
             s.known.len(),

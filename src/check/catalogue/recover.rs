@@ -97,7 +97,7 @@ fn right_code(ctx: &Ctx) -> Judged<'_> {
                     .with(ex.evidence_at("/error/id", id)));
                 }
                 let to = body.get("redirect_browser_to");
-                if !to.and_then(Value::as_str).is_some_and(|t| url::Url::parse(t).is_ok()) {
+                if to.and_then(Value::as_str).is_none_or(|t| url::Url::parse(t).is_err()) {
                     return Ok(Verdict::fail(format!(
                         "the 422 has no redirect_browser_to URL (got {})",
                         to.unwrap_or(&Value::Null)
@@ -116,7 +116,7 @@ fn right_code(ctx: &Ctx) -> Judged<'_> {
                     .with(ex.evidence_at("/state", state)));
                 }
                 let cw = body.get("continue_with");
-                if !cw.and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+                if cw.and_then(Value::as_array).is_none_or(|a| a.is_empty()) {
                     return Ok(Verdict::fail("200 passed_challenge without continue_with (use_continue_with_transitions answers where to go next)")
                         .with(ex.evidence_at("/continue_with", cw)));
                 }
