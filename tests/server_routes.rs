@@ -1326,10 +1326,32 @@ async fn recovery_v2_chooses_the_address_as_kratos_does() {
         .as_str()
         .expect("choice")
         .to_owned();
+    // Without the hidden address the form carries: 4000002 on it.
     let r = submit(
         &s,
         &third,
         json!({"method":"code","recovery_select_address":choice}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        assert_flow(&r)["ui"]["nodes"][3]["messages"][0]["id"],
+        4000002
+    );
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_select_address":choice,"recovery_address":"V2@Example.org"}),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_confirming_address");
+    assert_eq!(message_ids(&v), vec![1060005]);
+    // The chosen address typed in full: the code is sent.
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_confirm_address":"v2@example.org","recovery_address":"V2@Example.org"}),
     )
     .await;
     assert_eq!(assert_flow(&r)["state"], "recovery_awaiting_code");

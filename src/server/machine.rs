@@ -334,10 +334,9 @@ fn decide_v2(
     let cfg = &app.cfg;
     let tp = transient.as_deref();
     let nonempty = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    match b.method.as_deref() {
-        Some("code") => {}
-        None if flow.state != State::RecoveryAwaitingAddress => {}
-        _ => return not_code(cfg, id, flow, Ok(&b)),
+    // The v2 machine reads its own fields, not `method` (real Kratos takes any method but link).
+    if b.method.as_deref() == Some("link") {
+        return not_code(cfg, id, flow, Ok(&b));
     }
     if flow.state == State::PassedChallenge {
         if nonempty(&b.recovery_address) || nonempty(&b.recovery_confirm_address) {
@@ -374,25 +373,63 @@ fn decide_v2(
         }
     }
     if flow.state == State::RecoveryAwaitingAddressChoice {
-        if let Some(choice) = b
+        let bad = |flow: &mut Flow, node_msg: NodeMsg, msg: Msg| {
+            flow.msg = msg;
+            flow.node_msg = node_msg;
+            Next::Flow {
+                status: StatusCode::BAD_REQUEST,
+                body: render::flow(cfg, id, flow, None),
+            }
+        };
+        let Some(choice) = b
             .recovery_select_address
             .as_deref()
             .filter(|s| !s.is_empty())
-        {
-            let address = flow.email().unwrap_or("").to_lowercase();
-            let message = if choice == render::address_choice_value(&address) {
-                code_message(app, flow, &address, now)
-            } else {
-                None
-            };
-            flow.state = State::RecoveryAwaitingCode;
-            flow.msg = Msg::AddressSent;
-            flow.node_msg = NodeMsg::None;
-            let extra = flow.extra_mut();
-            extra.email = Some(address.as_str().into());
-            extra.v2_field = Some(address.into());
-            return send_or_flow(message, ok_flow(cfg, id, flow, tp));
+        else {
+            return bad(flow, NodeMsg::ChoiceMissing, Msg::None);
+        };
+        if !nonempty(&b.recovery_address) {
+            return bad(flow, NodeMsg::AddressMissing, Msg::None);
         }
+        let address = flow.email().unwrap_or("").to_lowercase();
+        if choice != render::address_choice_value(&address) {
+            flow.extra_mut().msg_text = Some("The selected recovery address is not valid.".into());
+            return bad(flow, NodeMsg::None, Msg::Generic);
+        }
+        // The chosen address must be typed in full before a code is sent.
+        flow.state = State::RecoveryConfirmingAddress;
+        flow.msg = Msg::ConfirmAddress;
+        flow.node_msg = NodeMsg::None;
+        flow.extra_mut().v2_field = b.recovery_address.map(Into::into);
+        return Next::Flow {
+            status: StatusCode::OK,
+            body: ok_flow(cfg, id, flow, tp),
+        };
+    }
+    if flow.state == State::RecoveryConfirmingAddress {
+        let Some(typed) = b.recovery_confirm_address.filter(|s| !s.is_empty()) else {
+            flow.msg = Msg::None;
+            flow.node_msg = NodeMsg::ConfirmMissing;
+            return Next::Flow {
+                status: StatusCode::BAD_REQUEST,
+                body: render::flow(cfg, id, flow, None),
+            };
+        };
+        let chosen = flow.email().unwrap_or("").to_lowercase();
+        // A wrong address gets the same answer and no code (anti-enumeration).
+        let message = if typed.to_lowercase() == chosen {
+            code_message(app, flow, &chosen, now)
+        } else {
+            flow.code = NO_CODE;
+            None
+        };
+        flow.state = State::RecoveryAwaitingCode;
+        flow.msg = Msg::AddressSent;
+        flow.node_msg = NodeMsg::None;
+        let extra = flow.extra_mut();
+        extra.email = Some(typed.into());
+        extra.v2_field = Some(b.recovery_address.unwrap_or_default().into());
+        return send_or_flow(message, ok_flow(cfg, id, flow, tp));
     }
     // The address screen (any state that was sent a new address).
     let Some(address) = b.recovery_address.filter(|a| !a.is_empty()) else {

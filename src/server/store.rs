@@ -59,6 +59,7 @@ pub(crate) enum State {
     PassedChallenge,
     RecoveryAwaitingAddress,
     RecoveryAwaitingAddressChoice,
+    RecoveryConfirmingAddress,
     RecoveryAwaitingCode,
 }
 
@@ -70,6 +71,7 @@ impl State {
             State::PassedChallenge => "passed_challenge",
             State::RecoveryAwaitingAddress => "recovery_awaiting_address",
             State::RecoveryAwaitingAddressChoice => "recovery_awaiting_address_choice",
+            State::RecoveryConfirmingAddress => "recovery_confirming_address",
             State::RecoveryAwaitingCode => "recovery_awaiting_code",
         }
     }
@@ -101,6 +103,8 @@ pub(crate) enum Msg {
     AddressSent,
     /// 1060006 v2: "How do you want to recover your account?"
     ChooseAddress,
+    /// 1060005 v2: "Recover access to your account by providing your recovery address in full."
+    ConfirmAddress,
     /// 4060001
     AlreadyCompleted,
     /// 4060004
@@ -121,6 +125,10 @@ pub(crate) enum NodeMsg {
     EmailTooLong,
     /// v2: 4000002 "Property recovery_address is missing." on the `recovery_address` node.
     AddressMissing,
+    /// v2: 4000002 on the `recovery_select_address` button of the choice screen.
+    ChoiceMissing,
+    /// v2: 4000002 on the `recovery_confirm_address` input of the confirmation screen.
+    ConfirmMissing,
 }
 
 /// What a completed recovery produced (for `continue_with`).
