@@ -669,6 +669,7 @@ pub fn merge(
         validated_bodies: sum(&|f| f.validated_bodies),
         steps,
         failure_reasons: failure_reasons(&metrics, 20),
+        top_reasons: failure_reasons(&metrics, 10),
         thresholds,
         baseline: None,
         verdict: verdict.to_owned(),
