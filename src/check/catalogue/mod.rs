@@ -3,8 +3,10 @@
 //! `create_native.rs`); adding a check is adding one item to that file's `CHECKS` (and, in
 //! `tests/check_faults.rs`, the broken server that proves it can fail).
 //!
-//! Judging functions read shared exchanges from [`Ctx`] (each sent once per run) and return a
-//! [`Verdict`]; the helpers below turn the usual expectations (status, JSON, schema, the
+//! The common rules are declarative ([`judge::Judge`] through [`judge!`](crate::judge): status,
+//! content type, schema component, error envelope, pointer equals value, on a
+//! [`Probe`](crate::check::probes::Probe)). Other judging functions read shared exchanges from
+//! [`Ctx`] (each sent once per run) and return a [`Verdict`]; the helpers below turn the usual expectations (status, JSON, schema, the
 //! errorGeneric envelope) into verdicts with evidence, so a check body reads as its rule.
 
 pub mod brute_force;
@@ -18,6 +20,7 @@ pub mod fuzz;
 pub mod get_flow;
 pub mod native_context;
 pub mod pinned;
+pub mod judge;
 pub mod preflight;
 pub mod recover;
 pub mod update;
