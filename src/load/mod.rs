@@ -23,6 +23,7 @@ pub mod plan;
 pub mod run;
 pub mod scenario;
 pub mod shard;
+pub mod signals;
 pub mod steps;
 pub mod summary;
 
@@ -146,6 +147,7 @@ pub async fn run_cli(args: LoadArgs) -> Result<Outcome, crate::Error> {
         return merge::run_cli(m);
     }
     let plan = Plan::from_args(&args)?;
+    signals::install();
     let schemas = Arc::new(Schemas::load(&args.more.schema.source())?);
     let (outcome, _summary) = run(&plan, schemas).await?;
     Ok(shard::exit_outcome(&plan, outcome))

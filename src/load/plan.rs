@@ -49,6 +49,10 @@ pub struct LoadArgs {
         env = "RECOVERY_HARNESS_THRESHOLD"
     )]
     pub thresholds: Vec<String>,
+    /// Stop the run at the first threshold breach (k6's abortOnFail). By default thresholds are
+    /// judged over the whole run, once every user runs.
+    #[arg(long)]
+    pub abort_on_fail: bool,
     /// Where report.html, report.json, report.md and load-summary.json are written.
     #[arg(
         long,
@@ -146,6 +150,8 @@ pub struct Plan {
     pub throttle: Option<usize>,
     /// Threshold rules and where each came from (`--threshold` or `scenario`).
     pub thresholds: Vec<(String, &'static str)>,
+    /// Stop at the first threshold breach.
+    pub abort_on_fail: bool,
     /// Body validation.
     pub validate: ValidateMode,
     /// Report directory.
@@ -301,7 +307,13 @@ impl Plan {
             return Err(flag("--timeout", "give 1ms to 300s"));
         }
 
-        let (shard, users, hatch_rate, throttle, report_dir) = super::shard::apply(
+        let super::shard::Applied {
+            shard,
+            users,
+            hatch_rate,
+            throttle,
+            report_dir,
+        } = super::shard::apply(
             spec,
             &args.sharding,
             users,
@@ -319,6 +331,7 @@ impl Plan {
             duration_s: duration.as_secs(),
             throttle,
             thresholds,
+            abort_on_fail: args.abort_on_fail,
             validate: args.validate,
             report_dir,
             baseline,
@@ -387,6 +400,8 @@ impl Plan {
         {
             c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
         }
+        // Goose stops at the first breach unless told not to; k6 (and this tool) judge at the end.
+        c.no_threshold_abort = !self.abort_on_fail && !c.threshold.is_empty();
         c.report_file = vec![
             path_string(&reports.staged(&reports.html)),
             path_string(&reports.staged(&reports.json)),

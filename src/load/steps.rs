@@ -70,6 +70,8 @@ pub struct LiveStats {
     pub other_failures: AtomicU64,
     /// Bodies validated against a schema.
     pub validated: AtomicU64,
+    /// Response times by step (keyed by the step's name) and second, for report.html's charts.
+    pub latency: crate::report::load_report::SeriesRecorder,
 }
 
 impl LiveStats {
@@ -474,6 +476,11 @@ async fn send(
         return Err(failed(request));
     };
     LiveStats::bump(&shared.stats.responses);
+    shared.stats.latency.record(
+        &step.name,
+        request.elapsed / 1000,
+        request.response_time_micros(),
+    );
     let status = response.status().as_u16();
     // Read the body in every case: an unread body costs the connection its keep-alive.
     let bytes = response.bytes().await;

@@ -68,13 +68,16 @@ pub struct LoadSummary {
     pub validated_bodies: u64,
     /// Per step (request name) figures.
     pub steps: Vec<StepSummary>,
-    /// The most frequent failure reasons, as Goose recorded them.
+    /// The most frequent failure reasons, as Goose recorded them (its error table, top 20).
     pub failure_reasons: Vec<FailureReason>,
+    /// The ten most frequent failure reasons: step, expectation, body excerpt, with counts.
+    #[serde(default)]
+    pub top_reasons: Vec<FailureReason>,
     /// Each threshold rule and its verdict.
     pub thresholds: Vec<ThresholdVerdict>,
     /// The comparison with `--baseline`, if given.
     pub baseline: Option<BaselineComparison>,
-    /// `passed` or `failed`.
+    /// `passed`, `failed` or `interrupted` (a signal stopped the run; never a pass).
     pub verdict: String,
     /// Why the run failed (empty when it passed).
     pub failed_because: Vec<String>,
