@@ -21,7 +21,9 @@ pub const CHECKS: &[Check] = &[Check {
     level: Level::Required,
     requires: &["update.email.200"],
     needs: Needs::Nothing,
-    phase: Phase::Main,
+    // With the recovery checks, after the concurrent ones (see recover.rs): its e-mails to the
+    // known address must not arrive while they wait for their codes.
+    phase: Phase::Final,
     judge: same_answer,
 }];
 
