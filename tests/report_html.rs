@@ -33,8 +33,8 @@ fn check_report_puts_the_verdict_first_and_shows_every_check() {
         .contains("Failed: 1 of 6 checks broke a required rule; 1 check could not get an answer"));
     for count in [
         "<li class=\"failed\"><b>1</b> failed</li>",
-        "<li class=\"warning\"><b>1</b> warnings</li>",
-        "<li class=\"error\"><b>1</b> errors</li>",
+        "<li class=\"warning\"><b>1</b> warning</li>",
+        "<li class=\"error\"><b>1</b> error</li>",
         "<li class=\"passed\"><b>2</b> passed</li>",
         "<li class=\"skipped\"><b>1</b> skipped</li>",
     ] {

@@ -816,8 +816,16 @@ async fn validation_errors_are_flows_with_messages() {
     )
     .await;
     assert_eq!(r.status, 400);
+    let v = assert_flow(&r);
+    assert_eq!(message_ids(&v), vec![4010005]);
+    assert_eq!(v["active"], "default");
+    // From then on the code strategy does not take this flow (Kratos's code strategy answers only
+    // while `active` is `code`): even a good submit finds no strategy, and `active` stays.
+    let r = submit(&s, &id, json!({"method":"code","email":"a@example.org"})).await;
+    assert_eq!(r.status, 400);
     assert_eq!(message_ids(&assert_flow(&r)), vec![4010005]);
-    // Malformed bodies: a 400 flow with a global 4000001.
+    // Malformed bodies: a 400 flow with a global 4000001 (`active` unchanged on a fresh flow).
+    let id = flow_id(&create_api(&s).await);
     for (ct, body) in [
         ("application/json", "{not json"),
         ("application/json", "[1,2]"),
@@ -832,7 +840,9 @@ async fn validation_errors_are_flows_with_messages() {
         )
         .await;
         assert_eq!(r.status, 400, "{ct} {body}: {}", r.text);
-        assert_eq!(message_ids(&assert_flow(&r)), vec![4000001]);
+        let v = assert_flow(&r);
+        assert_eq!(message_ids(&v), vec![4000001]);
+        assert_eq!(v["active"], "code");
     }
     // Form bodies are accepted.
     let r = send(
@@ -1316,10 +1326,32 @@ async fn recovery_v2_chooses_the_address_as_kratos_does() {
         .as_str()
         .expect("choice")
         .to_owned();
+    // Without the hidden address the form carries: 4000002 on it.
     let r = submit(
         &s,
         &third,
         json!({"method":"code","recovery_select_address":choice}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        assert_flow(&r)["ui"]["nodes"][3]["messages"][0]["id"],
+        4000002
+    );
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_select_address":choice,"recovery_address":"V2@Example.org"}),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_confirming_address");
+    assert_eq!(message_ids(&v), vec![1060005]);
+    // The chosen address typed in full: the code is sent.
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_confirm_address":"v2@example.org","recovery_address":"V2@Example.org"}),
     )
     .await;
     assert_eq!(assert_flow(&r)["state"], "recovery_awaiting_code");

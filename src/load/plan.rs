@@ -307,7 +307,13 @@ impl Plan {
             return Err(flag("--timeout", "give 1ms to 300s"));
         }
 
-        let (shard, users, hatch_rate, throttle, report_dir) = super::shard::apply(
+        let super::shard::Applied {
+            shard,
+            users,
+            hatch_rate,
+            throttle,
+            report_dir,
+        } = super::shard::apply(
             spec,
             &args.sharding,
             users,

@@ -324,6 +324,12 @@ async fn attack(
     };
     let (outcome, summary) = summary::summarize(plan, &metrics, facts);
     load_summary::write(&summary, &plan.report_dir)?;
+    // Our report.html replaces the engine's stock page (published above), whose charts load a
+    // script from a CDN and stay empty offline.
+    crate::report::write_load_html(
+        &crate::report::load_report::LoadReport::from_summary(&summary, series(plan, &stats)),
+        &plan.report_dir,
+    )?;
     // A closed stdout (`load | head -1`) ends the output, not the process.
     {
         use std::io::Write as _;
@@ -333,4 +339,19 @@ async fn attack(
             .and_then(|()| out.flush());
     }
     Ok((outcome, summary))
+}
+
+/// The per-step response-time series recorded during the run, each named by the step's request
+/// key (as the summary's steps are) and in scenario order.
+fn series(plan: &Plan, stats: &LiveStats) -> Vec<crate::report::load_report::StepSeries> {
+    let mut recorded = stats.latency.take();
+    let mut out = Vec::with_capacity(recorded.len());
+    for step in &plan.scenario.steps {
+        if let Some(i) = recorded.iter().position(|s| s.step == step.name) {
+            let mut s = recorded.swap_remove(i);
+            s.step = step.request_key();
+            out.push(s);
+        }
+    }
+    out
 }

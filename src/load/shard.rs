@@ -305,6 +305,21 @@ impl ShardSpec {
     }
 }
 
+/// What a plan's shape becomes for one shard (the whole run's shape for no shard).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The shard part, if the process is a shard.
+    pub shard: Option<ShardPlan>,
+    /// This process's users.
+    pub users: usize,
+    /// Its hatch rate.
+    pub hatch_rate: f64,
+    /// Its throttle.
+    pub throttle: Option<usize>,
+    /// Its report directory (`{shard}` replaced).
+    pub report_dir: PathBuf,
+}
+
 /// What a plan becomes for `spec`: the shard part, and the shard's users, hatch rate, throttle
 /// and report directory (the whole run's when `spec` is `None`). Checks `--start-at`.
 pub fn apply(
@@ -314,22 +329,28 @@ pub fn apply(
     hatch_rate: f64,
     throttle: Option<usize>,
     report_dir: &Path,
-) -> Result<(Option<ShardPlan>, usize, f64, Option<usize>, PathBuf), LoadError> {
+) -> Result<Applied, LoadError> {
     if let Some(at) = args.start_at {
         start_delay(at, Utc::now())?;
     }
     match spec {
-        None => Ok((None, users, hatch_rate, throttle, report_dir.to_path_buf())),
+        None => Ok(Applied {
+            shard: None,
+            users,
+            hatch_rate,
+            throttle,
+            report_dir: report_dir.to_path_buf(),
+        }),
         Some(spec) => {
-            let (plan, users, rate, throttle) =
+            let (plan, users, hatch_rate, throttle) =
                 ShardPlan::new(spec, args.judge_shard, users, hatch_rate, throttle)?;
-            Ok((
-                Some(plan),
+            Ok(Applied {
+                shard: Some(plan),
                 users,
-                rate,
+                hatch_rate,
                 throttle,
-                self::report_dir(report_dir, spec),
-            ))
+                report_dir: self::report_dir(report_dir, spec),
+            })
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct LiveStats {
     pub redacted_courier: AtomicU64,
     /// Every failure reason (step, expectation) with its count and a first body excerpt.
     pub reasons: std::sync::Mutex<std::collections::HashMap<String, (u64, String)>>,
+    /// Response times by step (keyed by the step's name) and second, for report.html's charts.
+    pub latency: crate::report::load_report::SeriesRecorder,
 }
 
 impl LiveStats {
@@ -554,6 +556,11 @@ async fn send(
         return Err(failed(request));
     };
     LiveStats::bump(&shared.stats.responses);
+    shared.stats.latency.record(
+        &step.name,
+        request.elapsed / 1000,
+        request.response_time_micros(),
+    );
     let status = response.status().as_u16();
     // Read the body in every case: an unread body costs the connection its keep-alive.
     let bytes = response.bytes().await;

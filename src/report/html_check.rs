@@ -44,6 +44,11 @@ pub fn render(report: &RunReport) -> String {
     ] {
         // An error count of 0 is noise: errors are rare and said when they happen.
         if n > 0 || class != "error" {
+            let word = if n == 1 {
+                word.trim_end_matches('s')
+            } else {
+                word
+            };
             let _ = write!(h, "<li class=\"{class}\"><b>{n}</b> {word}</li>");
         }
     }

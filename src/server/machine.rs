@@ -8,7 +8,7 @@
 use super::app::{generate_session_token, minutes_x100, new_id, App, ReqCtx, Resolved};
 use super::courier::Message;
 use super::http::{self, BodyError, UpdateBody};
-use super::store::{Completion, Flow, FlowType, Method, Msg, NodeMsg, State, NO_CODE};
+use super::store::{Active, Completion, Flow, FlowType, Method, Msg, NodeMsg, State, NO_CODE};
 use super::{csrf, json, render};
 use axum::http::{header, HeaderMap, StatusCode};
 
@@ -106,6 +106,9 @@ pub(crate) fn decide(app: &App, ctx: &ReqCtx, id: u128, flow: &mut Flow, s: &Sub
             return retry(FlowType::Browser, Msg::OriginBlocked);
         }
     }
+    if flow.method == Method::Code && flow.active != Active::Method {
+        return not_code(cfg, id, flow, decoded.as_ref());
+    }
     let b: UpdateBody = match decoded {
         Ok(b) => b,
         Err(e) => {
@@ -128,6 +131,31 @@ pub(crate) fn decide(app: &App, ctx: &ReqCtx, id: u128, flow: &mut Flow, s: &Sub
         Method::Link => decide_link(app, id, flow, headers, b, now),
         Method::Code if cfg.v2 => decide_v2(app, id, flow, headers, b, transient, now),
         Method::Code => decide_code(app, id, flow, headers, b, transient, now),
+    }
+}
+
+/// A submit the code strategy does not take: Kratos's link strategy (off here) looks at it next,
+/// and `active` names whichever answered (§5.3).
+fn not_code(
+    cfg: &Resolved,
+    id: u128,
+    flow: &mut Flow,
+    decoded: Result<&UpdateBody, &BodyError>,
+) -> Next {
+    match decoded {
+        Err(e) => {
+            flow.active = Active::Link;
+            flow.extra_mut().msg_text = Some(e.text().into());
+            flow_error(cfg, id, flow, Msg::Generic)
+        }
+        Ok(b) if b.method.as_deref() == Some("link") || b.token.is_some() => {
+            flow.active = Active::Link;
+            Next::MethodDisabled
+        }
+        Ok(_) => {
+            flow.active = Active::Default;
+            flow_error(cfg, id, flow, Msg::NoStrategy)
+        }
     }
 }
 
@@ -173,7 +201,6 @@ fn validate_email(
     };
     flow.msg = Msg::None;
     flow.node_msg = node_msg;
-    flow.active_default = false;
     flow.extra_mut().email = Some(email.into());
     Err(Next::Flow {
         status: StatusCode::BAD_REQUEST,
@@ -276,13 +303,8 @@ fn decide_code(
         // The method is not checked on the code branch (§5.4 B).
         return check_code(app, id, flow, &b, transient.as_deref());
     }
-    match b.method.as_deref() {
-        Some("code") => {}
-        Some("link") => return Next::MethodDisabled,
-        _ => {
-            flow.active_default = true;
-            return flow_error(cfg, id, flow, Msg::NoStrategy);
-        }
+    if b.method.as_deref() != Some("code") {
+        return not_code(cfg, id, flow, Ok(&b));
     }
     if app.has_session(headers) {
         return Next::Session;
@@ -295,7 +317,6 @@ fn decide_code(
     flow.state = State::SentEmail;
     flow.msg = Msg::CodeSent;
     flow.node_msg = NodeMsg::None;
-    flow.active_default = false;
     flow.extra_mut().email = Some(email.into());
     send_or_flow(message, ok_flow(cfg, id, flow, transient.as_deref()))
 }
@@ -313,14 +334,9 @@ fn decide_v2(
     let cfg = &app.cfg;
     let tp = transient.as_deref();
     let nonempty = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    match b.method.as_deref() {
-        Some("code") | None if flow.state != State::RecoveryAwaitingAddress => {}
-        Some("code") => {}
-        Some("link") => return Next::MethodDisabled,
-        _ => {
-            flow.active_default = true;
-            return flow_error(cfg, id, flow, Msg::NoStrategy);
-        }
+    // The v2 machine reads its own fields, not `method` (real Kratos takes any method but link).
+    if b.method.as_deref() == Some("link") {
+        return not_code(cfg, id, flow, Ok(&b));
     }
     if flow.state == State::PassedChallenge {
         if nonempty(&b.recovery_address) || nonempty(&b.recovery_confirm_address) {
@@ -357,25 +373,63 @@ fn decide_v2(
         }
     }
     if flow.state == State::RecoveryAwaitingAddressChoice {
-        if let Some(choice) = b
+        let bad = |flow: &mut Flow, node_msg: NodeMsg, msg: Msg| {
+            flow.msg = msg;
+            flow.node_msg = node_msg;
+            Next::Flow {
+                status: StatusCode::BAD_REQUEST,
+                body: render::flow(cfg, id, flow, None),
+            }
+        };
+        let Some(choice) = b
             .recovery_select_address
             .as_deref()
             .filter(|s| !s.is_empty())
-        {
-            let address = flow.email().unwrap_or("").to_lowercase();
-            let message = if choice == render::address_choice_value(&address) {
-                code_message(app, flow, &address, now)
-            } else {
-                None
-            };
-            flow.state = State::RecoveryAwaitingCode;
-            flow.msg = Msg::AddressSent;
-            flow.node_msg = NodeMsg::None;
-            let extra = flow.extra_mut();
-            extra.email = Some(address.as_str().into());
-            extra.v2_field = Some(address.into());
-            return send_or_flow(message, ok_flow(cfg, id, flow, tp));
+        else {
+            return bad(flow, NodeMsg::ChoiceMissing, Msg::None);
+        };
+        if !nonempty(&b.recovery_address) {
+            return bad(flow, NodeMsg::AddressMissing, Msg::None);
         }
+        let address = flow.email().unwrap_or("").to_lowercase();
+        if choice != render::address_choice_value(&address) {
+            flow.extra_mut().msg_text = Some("The selected recovery address is not valid.".into());
+            return bad(flow, NodeMsg::None, Msg::Generic);
+        }
+        // The chosen address must be typed in full before a code is sent.
+        flow.state = State::RecoveryConfirmingAddress;
+        flow.msg = Msg::ConfirmAddress;
+        flow.node_msg = NodeMsg::None;
+        flow.extra_mut().v2_field = b.recovery_address.map(Into::into);
+        return Next::Flow {
+            status: StatusCode::OK,
+            body: ok_flow(cfg, id, flow, tp),
+        };
+    }
+    if flow.state == State::RecoveryConfirmingAddress {
+        let Some(typed) = b.recovery_confirm_address.filter(|s| !s.is_empty()) else {
+            flow.msg = Msg::None;
+            flow.node_msg = NodeMsg::ConfirmMissing;
+            return Next::Flow {
+                status: StatusCode::BAD_REQUEST,
+                body: render::flow(cfg, id, flow, None),
+            };
+        };
+        let chosen = flow.email().unwrap_or("").to_lowercase();
+        // A wrong address gets the same answer and no code (anti-enumeration).
+        let message = if typed.to_lowercase() == chosen {
+            code_message(app, flow, &chosen, now)
+        } else {
+            flow.code = NO_CODE;
+            None
+        };
+        flow.state = State::RecoveryAwaitingCode;
+        flow.msg = Msg::AddressSent;
+        flow.node_msg = NodeMsg::None;
+        let extra = flow.extra_mut();
+        extra.email = Some(typed.into());
+        extra.v2_field = Some(b.recovery_address.unwrap_or_default().into());
+        return send_or_flow(message, ok_flow(cfg, id, flow, tp));
     }
     // The address screen (any state that was sent a new address).
     let Some(address) = b.recovery_address.filter(|a| !a.is_empty()) else {
@@ -391,7 +445,6 @@ fn decide_v2(
         return Next::Session;
     }
     flow.node_msg = NodeMsg::None;
-    flow.active_default = false;
     let known = app.is_known_address(&address);
     // Kratos stores addresses lowercased; an identity found by an address it does not hold as
     // typed is asked which of its addresses to use.

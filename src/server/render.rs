@@ -4,13 +4,15 @@
 
 use super::app::Resolved;
 use super::json;
-use super::store::{Flow, FlowType, Method, Msg, NodeMsg, State};
+use super::store::{Active, Flow, FlowType, Method, Msg, NodeMsg, State};
 
 const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
 const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
 const LABEL_RESEND: &str = r#"{"label":{"id":1070008,"text":"Resend code","type":"info"}}"#;
 const LABEL_CODE: &str = r#"{"label":{"id":1070010,"text":"Recovery code","type":"info"}}"#;
 const LABEL_ADDRESS: &str = r#"{"label":{"id":1070016,"text":"Recovery address","type":"info"}}"#;
+/// `"messages":[…]` of a v2 node whose `recovery_address` was not sent.
+const MISSING_ADDRESS: &str = r#""messages":[{"id":4000002,"text":"Property recovery_address is missing.","type":"error","context":{"property":"recovery_address"}}]"#;
 const LABEL_BACK: &str = r#"{"label":{"id":1060007,"text":"Back","type":"info"}}"#;
 
 pub(crate) const TEXT_CODE_SENT: &str = "An email containing a recovery code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.";
@@ -115,10 +117,10 @@ pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow, transient: Option<&str>) 
         json::push_str(&mut out, &rt);
     }
     out.push_str(",\"active\":\"");
-    out.push_str(if f.active_default {
-        "default"
-    } else {
-        f.method.as_str()
+    out.push_str(match f.active {
+        Active::Method => f.method.as_str(),
+        Active::Default => "default",
+        Active::Link => "link",
     });
     out.push_str("\",\"ui\":{\"action\":\"");
     out.push_str(&cfg.action_prefix_json);
@@ -199,7 +201,7 @@ fn email_input(out: &mut String, f: &Flow, group: &str, with_value: bool) {
                 ));
             }
         }
-        NodeMsg::AddressMissing => {}
+        NodeMsg::AddressMissing | NodeMsg::ChoiceMissing | NodeMsg::ConfirmMissing => {}
     }
     out.push_str("],\"meta\":");
     out.push_str(LABEL_EMAIL);
@@ -248,7 +250,7 @@ fn address_input(out: &mut String, f: &Flow) {
     node_open(out, "code");
     out.push_str("{\"name\":\"recovery_address\",\"type\":\"text\",\"required\":true,\"disabled\":false,\"node_type\":\"input\"},\"messages\":[");
     if f.node_msg == NodeMsg::AddressMissing {
-        out.push_str(r#"{"id":4000002,"text":"Property recovery_address is missing.","type":"error","context":{"property":"recovery_address"}}"#);
+        out.push_str(&MISSING_ADDRESS[12..MISSING_ADDRESS.len() - 1]);
     }
     out.push_str("],\"meta\":");
     out.push_str(LABEL_ADDRESS);
@@ -271,20 +273,55 @@ fn nodes(out: &mut String, f: &Flow) {
                 "{{\"label\":{{\"id\":1070000,\"text\":{},\"type\":\"info\"}}}}",
                 serde_json::Value::String(mask_address(address))
             );
+            let mut choice = String::new();
             button(
-                out,
+                &mut choice,
                 "recovery_select_address",
                 &address_choice_value(address),
                 &label,
             );
+            if f.node_msg == NodeMsg::ChoiceMissing {
+                choice = choice.replacen(
+                    "\"messages\":[]",
+                    r#""messages":[{"id":4000002,"text":"Property recovery_select_address is missing.","type":"error","context":{"property":"recovery_select_address"}}]"#,
+                    1,
+                );
+            }
+            out.push_str(&choice);
             out.push(',');
             hidden(out, "method", "code");
             out.push(',');
+            let mut field = String::new();
+            hidden(
+                &mut field,
+                "recovery_address",
+                f.extra().and_then(|e| e.v2_field.as_deref()).unwrap_or(""),
+            );
+            if f.node_msg == NodeMsg::AddressMissing {
+                field = field.replacen("\"messages\":[]", MISSING_ADDRESS, 1);
+            }
+            out.push_str(&field);
+        }
+        (_, State::RecoveryConfirmingAddress) => {
+            node_open(out, "code");
+            out.push_str("{\"name\":\"recovery_confirm_address\",\"type\":\"email\",\"value\":\"\",\"required\":true,\"disabled\":false,\"node_type\":\"input\"},\"messages\":[");
+            if f.node_msg == NodeMsg::ConfirmMissing {
+                out.push_str(r#"{"id":4000002,"text":"Property recovery_confirm_address is missing.","type":"error","context":{"property":"recovery_confirm_address"}}"#);
+            }
+            out.push_str("],\"meta\":");
+            out.push_str(LABEL_EMAIL);
+            out.push_str("},");
             hidden(
                 out,
                 "recovery_address",
                 f.extra().and_then(|e| e.v2_field.as_deref()).unwrap_or(""),
             );
+            out.push(',');
+            submit_node(out, Method::Code);
+            out.push(',');
+            hidden(out, "method", "code");
+            out.push(',');
+            button(out, "screen", "previous", LABEL_BACK);
         }
         (_, State::RecoveryAwaitingCode) => v2_code_nodes(out, f),
         (Method::Code, State::PassedChallenge)
@@ -358,6 +395,12 @@ fn message(out: &mut String, f: &Flow) {
         Msg::None => {}
         Msg::CodeSent => simple(out, 1_060_003, TEXT_CODE_SENT, "info"),
         Msg::LinkSent => simple(out, 1_060_002, TEXT_LINK_SENT, "info"),
+        Msg::ConfirmAddress => simple(
+            out,
+            1_060_005,
+            "Recover access to your account by providing your recovery address in full.",
+            "info",
+        ),
         Msg::ChooseAddress => simple(
             out,
             1_060_006,

@@ -38,6 +38,18 @@ impl Method {
     }
 }
 
+/// The flow's `active`. Kratos's code strategy takes a submit only while `active` is `code`;
+/// once a submit was not its own, `active` names the strategy that answered last and stays so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Active {
+    /// The flow's [`Method`].
+    Method,
+    /// No strategy took the last submit (4010005).
+    Default,
+    /// The link strategy answered (disabled, or the body did not decode).
+    Link,
+}
+
 /// The recovery states: v1 (`choose_method`, `sent_email`) and v2 (`recovery_*`), and
 /// `passed_challenge`, which both share (`selfservice/flow/state.go`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +59,7 @@ pub(crate) enum State {
     PassedChallenge,
     RecoveryAwaitingAddress,
     RecoveryAwaitingAddressChoice,
+    RecoveryConfirmingAddress,
     RecoveryAwaitingCode,
 }
 
@@ -58,6 +71,7 @@ impl State {
             State::PassedChallenge => "passed_challenge",
             State::RecoveryAwaitingAddress => "recovery_awaiting_address",
             State::RecoveryAwaitingAddressChoice => "recovery_awaiting_address_choice",
+            State::RecoveryConfirmingAddress => "recovery_confirming_address",
             State::RecoveryAwaitingCode => "recovery_awaiting_code",
         }
     }
@@ -89,6 +103,8 @@ pub(crate) enum Msg {
     AddressSent,
     /// 1060006 v2: "How do you want to recover your account?"
     ChooseAddress,
+    /// 1060005 v2: "Recover access to your account by providing your recovery address in full."
+    ConfirmAddress,
     /// 4060001
     AlreadyCompleted,
     /// 4060004
@@ -109,6 +125,10 @@ pub(crate) enum NodeMsg {
     EmailTooLong,
     /// v2: 4000002 "Property recovery_address is missing." on the `recovery_address` node.
     AddressMissing,
+    /// v2: 4000002 on the `recovery_select_address` button of the choice screen.
+    ChoiceMissing,
+    /// v2: 4000002 on the `recovery_confirm_address` input of the confirmation screen.
+    ConfirmMissing,
 }
 
 /// What a completed recovery produced (for `continue_with`).
@@ -160,8 +180,8 @@ pub(crate) struct Flow {
     pub(crate) submissions: u8,
     pub(crate) msg: Msg,
     pub(crate) node_msg: NodeMsg,
-    /// After a submit no strategy took, Kratos shows `active: "default"`.
-    pub(crate) active_default: bool,
+    /// What `active` shows: the flow's method until a submit moved it (§5.3).
+    pub(crate) active: Active,
 }
 
 impl Flow {
@@ -181,7 +201,7 @@ impl Flow {
             submissions: 0,
             msg: Msg::None,
             node_msg: NodeMsg::None,
-            active_default: false,
+            active: Active::Method,
         }
     }
 

@@ -58,9 +58,6 @@ pub(crate) async fn update(
     Extension(ctx): Extension<Arc<ReqCtx>>,
     req: Request,
 ) -> Result<Response, KratosError> {
-    if !app.cfg.recovery_enabled {
-        return Err(KratosError::recovery_disabled());
-    }
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -86,6 +83,10 @@ pub(crate) async fn update(
                 .reason("The recovery request could not be found. Please restart the flow.")
                 .forwarded());
         };
+        // The flow is looked up first: an unknown flow is a 404 even with recovery off.
+        if !app.cfg.recovery_enabled {
+            return Err(KratosError::recovery_disabled());
+        }
         let submit = Submit {
             headers,
             query: query.as_deref(),

@@ -174,7 +174,16 @@ pub enum Action {
     Reset,
     /// Answers 200 JSON with a body of this many bytes (chunked, no length announced).
     Oversize(usize),
+    /// Every request takes [`BUSY_WORK`]; one that arrives while more than this many others are
+    /// being worked on stalls for [`STALL`] (longer than any test timeout) instead, as Kratos
+    /// v1.x on SQLite stalls under concurrent requests and answers each one sent alone.
+    StallWhenBusy(usize),
 }
+
+/// How long each request of a [`Action::StallWhenBusy`] server is worked on.
+pub const BUSY_WORK: Duration = Duration::from_millis(20);
+/// How long a request that arrived while the [`Action::StallWhenBusy`] server was busy stalls.
+pub const STALL: Duration = Duration::from_secs(30);
 
 /// A deliberately broken variant of the reference server.
 #[derive(Debug, Clone, Copy)]
@@ -214,7 +223,11 @@ pub async fn spawn_faulty(fault: &Fault) -> Result<RunningServer, ServerError> {
     if let Some(f) = fault.config {
         f(&mut config);
     }
-    let state = Arc::new((*fault, Memory::default()));
+    let state = Arc::new((
+        *fault,
+        Memory::default(),
+        std::sync::atomic::AtomicUsize::new(0),
+    ));
     crate::server::spawn_with(config, move |router| {
         router.layer(axum::middleware::from_fn_with_state(state, apply))
     })
@@ -224,6 +237,19 @@ pub async fn spawn_faulty(fault: &Fault) -> Result<RunningServer, ServerError> {
 /// The faithful reference server on an ephemeral loopback port.
 pub async fn spawn_faithful() -> Result<RunningServer, ServerError> {
     crate::server::spawn(ServerConfig::default()).await
+}
+
+/// A server that stalls (answers after [`STALL`]) every request arriving while more than `over`
+/// others are in progress, and answers every request sent alone: a slow deployment, not a
+/// broken one. Not in [`FAULTS`]: no check may fail against it.
+pub async fn spawn_stalling_under_concurrency(over: usize) -> Result<RunningServer, ServerError> {
+    spawn_faulty(&Fault::new(
+        "stalls_under_concurrency",
+        "stalls while busy, answers every request sent alone",
+        Match::route(Route::Any),
+        Action::StallWhenBusy(over),
+    ))
+    .await
 }
 
 /// The fault named `name`.
@@ -262,15 +288,36 @@ fn info_of(req: &Request) -> RequestInfo {
     }
 }
 
-async fn apply(
-    State(state): State<Arc<(Fault, Memory)>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+type FaultState = (Fault, Memory, std::sync::atomic::AtomicUsize);
+
+/// Decrements the busy count when a request's work ends, however it ends.
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn apply(State(state): State<Arc<FaultState>>, mut req: Request, next: Next) -> Response {
     let (fault, memory) = (&state.0, &state.1);
     let info = info_of(&req);
     if !fault.matches.request_matches(&info) {
         return next.run(req).await;
+    }
+    if let Action::StallWhenBusy(over) = fault.action {
+        let others = state.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let busy = Busy(&state.2);
+        if others > over {
+            // A stalled request is not work: it must not keep a later lone request waiting.
+            drop(busy);
+            tokio::time::sleep(STALL).await;
+            return next.run(req).await;
+        }
+        tokio::time::sleep(BUSY_WORK).await;
+        let resp = next.run(req).await;
+        drop(busy);
+        return resp;
     }
     match fault.action {
         Action::DropHeader(name) => {
@@ -395,7 +442,11 @@ async fn apply(
                 .insert("content-type", HeaderValue::from_static("application/json"));
             resp
         }
-        Action::None | Action::DropHeader(_) | Action::DropParam(_) | Action::Delay(_) => resp,
+        Action::None
+        | Action::DropHeader(_)
+        | Action::DropParam(_)
+        | Action::Delay(_)
+        | Action::StallWhenBusy(_) => resp,
     }
 }
 

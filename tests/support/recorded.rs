@@ -97,7 +97,8 @@ impl Recording {
             ..ServerConfig::default()
         };
         match self {
-            Recording::Default | Recording::V2 => {}
+            Recording::Default => {}
+            Recording::V2 => c.choose_recovery_address = true,
             Recording::Disabled => c.recovery_disabled = true,
             Recording::ContinueWith => c.continue_with_transitions = true,
             Recording::Expiry => c.lifespan = SHORT_LIFESPAN,

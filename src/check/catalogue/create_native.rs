@@ -6,6 +6,7 @@ use super::{
     Judged, Needs, Operation, Phase, Step, Verdict,
 };
 use crate::check::client::Exchange;
+use crate::check::probes::Variant;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};
@@ -53,8 +54,8 @@ pub const CHECKS: &[Check] = &[
         "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, schema_valid),
     check("create_native.type", "The flow type is api",
         "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, flow_type),
-    check("create_native.state", "A new flow is in choose_method",
-        "state == \"choose_method\" on creation", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
+    check("create_native.state", "A new flow is in its initial state",
+        "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
     check("create_native.id.uuid", "The flow id is a UUID",
         "id is a UUID", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, id_uuid),
     check("create_native.id.unique", "Each creation gets a new id",
@@ -73,8 +74,8 @@ pub const CHECKS: &[Check] = &[
         "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_action),
     check("create_native.ui.method", "ui.method is POST",
         "ui.method == \"POST\": updateRecoveryFlow is declared for POST only", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_method),
-    check("create_native.ui.nodes", "The form has the email input and the active method's submit",
-        "ui.nodes holds an input `email` of type email and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
+    check("create_native.ui.nodes", "The form has the address input and the active method's submit",
+        "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
     check("create_native.return_to.echo", "An allowed return_to is echoed",
         "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, return_to_echo),
     check("create_native.return_to.forbidden.400", "A forbidden return_to is refused",
@@ -164,7 +165,14 @@ fn flow_type(ctx: &Ctx) -> Judged<'_> {
 fn state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
-        equals(ex, body, "/state", "choose_method")
+        let variant = Variant::of(ex);
+        equals(ex, body, "/state", variant.initial_state()).map(|v| match v {
+            Verdict::Passed { detail, evidence } => Verdict::Passed {
+                detail: format!("{detail}: recovery flow {}", variant.describe()),
+                evidence,
+            },
+            other => other,
+        })
     })
 }
 
@@ -482,9 +490,16 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
         };
         let in_group =
             |n: &Value| active.is_none_or(|a| n.get("group").and_then(Value::as_str) == Some(a));
+        let variant = Variant::of(ex);
+        let (field, kind) = match variant {
+            Variant::V1 => ("email", "email"),
+            Variant::V2 => ("recovery_address", "text"),
+        };
         let email = nodes.iter().position(|n| {
-            attr(n, "name").as_deref() == Some("email")
-                && attr(n, "type").as_deref() == Some("email")
+            attr(n, "name").as_deref() == Some(field)
+                && attr(n, "type").as_deref() == Some(kind)
+                && (variant == Variant::V1
+                    || n.pointer("/attributes/required").and_then(Value::as_bool) == Some(true))
                 && in_group(n)
         });
         let submit = nodes.iter().position(|n| {
@@ -496,12 +511,19 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
         let group = active.map_or("any group".to_owned(), |a| format!("group `{a}`"));
         match (email, submit) {
             (Some(e), Some(s)) => Ok(Verdict::pass(format!(
-                "ui.nodes/{e} is the email input and ui.nodes/{s} the submit, in {group}"
+                "ui.nodes/{e} is the {field} input and ui.nodes/{s} the submit, in {group}"
             ))),
             (e, s) => {
                 let mut missing = Vec::new();
                 if e.is_none() {
-                    missing.push(format!("an input named `email` of type `email` in {group}"));
+                    missing.push(format!(
+                        "an input named `{field}` of type `{kind}`{} in {group}",
+                        if variant == Variant::V2 {
+                            ", required,"
+                        } else {
+                            ""
+                        }
+                    ));
                 }
                 if s.is_none() {
                     missing.push(format!(

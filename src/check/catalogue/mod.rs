@@ -95,6 +95,14 @@ pub enum Verdict {
         /// Why.
         reason: String,
     },
+    /// The run could not establish a verdict: the target gave no answer even to the request
+    /// sent alone, or a generated failure did not reproduce (flaky). Not a broken rule.
+    Error {
+        /// What happened.
+        detail: String,
+        /// The exchanges involved.
+        evidence: Vec<Evidence>,
+    },
 }
 
 impl Verdict {
@@ -120,7 +128,10 @@ impl Verdict {
     }
     /// Adds evidence.
     pub fn with(mut self, ev: Evidence) -> Self {
-        if let Verdict::Passed { evidence, .. } | Verdict::Failed { evidence, .. } = &mut self {
+        if let Verdict::Passed { evidence, .. }
+        | Verdict::Failed { evidence, .. }
+        | Verdict::Error { evidence, .. } = &mut self
+        {
             evidence.push(ev);
         }
         self
@@ -268,8 +279,20 @@ fn select_only(only: &[String]) -> Result<Vec<&'static Check>, CheckError> {
 // ---------------------------------------------------------------------------------------------
 // Judging helpers shared by the catalogue files.
 
-/// The response, or a failure saying why none arrived.
+/// The response, or a failure saying why none arrived; an error of the run when the target did
+/// not answer even the request sent alone (a hang is not a broken rule).
 pub fn answered(ex: &Exchange) -> Step<&Response> {
+    if ex.no_answer_alone {
+        return Err(Verdict::Error {
+            detail: format!(
+                "no answer to {} {}: {}",
+                ex.request.method,
+                ex.redact(ex.request.url.as_str()),
+                ex.describe()
+            ),
+            evidence: vec![ex.evidence()],
+        });
+    }
     ex.response().ok_or_else(|| {
         Verdict::fail(format!(
             "no usable answer to {} {}: {}",
