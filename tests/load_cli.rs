@@ -193,7 +193,7 @@ fn failing_kratos(submit_ok: bool) -> Router {
             get(|| async {
                 json(
                     StatusCode::OK,
-                    r#"[{"id":"m1","recipient":"recovery-load-1@example.org","body":"<redacted-unless-dev-mode>","created_at":"2026-01-01T00:00:00Z"}]"#,
+                    r#"[{"id":"m1","recipient":"recovery-load-1@example.org","body":"\u003credacted-unless-dev-mode\u003e","created_at":"2026-01-01T00:00:00Z"}]"#,
                 )
             }),
         )

@@ -356,8 +356,7 @@ async fn run_action(
                 }
                 Err(reason) => {
                     LiveStats::bump(&shared.stats.other_failures);
-                    let redacted = memchr_find(&bytes, crate::codes::REDACTED_BODY.as_bytes());
-                    let reason = if redacted {
+                    let reason = if reason == REDACTED {
                         LiveStats::bump(&shared.stats.redacted_courier);
                         format!(
                             "courier: the message bodies read {}: {REDACTED_HINT}",
@@ -671,9 +670,8 @@ fn cut(s: &str) -> String {
 /// What to do about a courier that redacts its bodies.
 pub const REDACTED_HINT: &str = "Kratos runs without --dev and hides the codes; run it with `kratos serve --dev`, or give --mailpit-url of a mail catcher that receives its mail";
 
-fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
+/// [`newest_code`]'s answer when every candidate body is [`crate::codes::REDACTED_BODY`].
+const REDACTED: &str = "courier: the message bodies are redacted";
 
 /// Records `reason` for the step (with an excerpt of `body`) and fails the request with it, so
 /// that Goose's error table groups by the same reason.
@@ -802,12 +800,16 @@ pub fn newest_code(
         return Err("courier: the listing is not a JSON array of messages");
     };
     let mut best: Option<(&str, Option<&str>, String)> = None;
+    let mut redacted = false;
     for m in &messages {
         let id = m.get("id").and_then(Value::as_str);
         if id.is_some() && id == skip_id {
             continue;
         }
-        let Some(code) = m.get("body").and_then(Value::as_str).and_then(code_line) else {
+        let body = m.get("body").and_then(Value::as_str);
+        // Kratos's JSON escapes `<` and `>`: compared after decoding, not in the raw bytes.
+        redacted |= body == Some(crate::codes::REDACTED_BODY);
+        let Some(code) = body.and_then(code_line) else {
             continue;
         };
         let created = m.get("created_at").and_then(Value::as_str).unwrap_or("");
@@ -817,8 +819,11 @@ pub fn newest_code(
             best = Some((created, id, code));
         }
     }
-    best.map(|(_, id, code)| (id.map(str::to_owned), code))
-        .ok_or("courier: no unused recovery code for the recipient")
+    match best {
+        Some((_, id, code)) => Ok((id.map(str::to_owned), code)),
+        None if redacted => Err(REDACTED),
+        None => Err("courier: no unused recovery code for the recipient"),
+    }
 }
 
 fn code_line(body: &str) -> Option<String> {
