@@ -1,4 +1,4 @@
-//! Exit codes: the contract CI scripts rely on (`../shared/CONTRACT.md`).
+//! Exit codes: the contract CI scripts rely on (`docs/contract.md`).
 //!
 //! | code | meaning |
 //! |------|---------|

@@ -24,6 +24,7 @@ pub mod load;
 pub mod report;
 pub mod schema;
 pub mod server;
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
 pub mod tls;

@@ -8,6 +8,8 @@ use super::client::{Client, Exchange, Request};
 use super::config::RunConfig;
 use crate::schema::Schemas;
 use serde_json::{json, Value};
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use url::Url;
@@ -29,6 +31,10 @@ pub const INVALID_TOKEN: &str = "ory_st_recoveryharnessinvalidtoken00000000";
 
 /// A well-formed flow id no deployment has.
 pub const UNKNOWN_FLOW_ID: &str = "9d0a1f3c-5b7e-4c2a-8e6f-0123456789ab";
+
+/// A code that can never be valid (Kratos's codes are digits only), which Kratos still answers
+/// as a wrong code (200, 4060006). `000000` would be the right code once in a million runs.
+pub const WRONG_CODE: &str = "no-code";
 
 /// An exchange and the statuses its probe expects.
 #[derive(Debug, Clone)]
@@ -77,6 +83,7 @@ pub struct Ctx {
     pub schemas: Arc<Schemas>,
     cells: Cells,
     log: Mutex<Vec<Logged>>,
+    shared: Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Ctx {
@@ -88,7 +95,24 @@ impl Ctx {
             schemas,
             cells: Cells::default(),
             log: Mutex::new(Vec::new()),
+            shared: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Per-run state of probes defined outside this file (multi-step scenarios such as
+    /// [`super::security_probes`]): one `T` per `key` and run, created on first use.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self, key: &'static str) -> Arc<T> {
+        let Ok(mut map) = self.shared.lock() else {
+            return Arc::new(T::default());
+        };
+        let entry = map
+            .entry(key)
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        // A key used with two types gets a private value rather than a panic.
+        entry
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
     /// Every exchange sent by a probe so far.
@@ -367,7 +391,7 @@ impl Ctx {
                 Request::post_json(
                     "update.wrong_code",
                     self.url_with(paths::UPDATE, &[("flow", &id)]),
-                    &json!({"method": "code", "code": "000000"}),
+                    &json!({"method": "code", "code": WRONG_CODE}),
                 )
             })
             .await)

@@ -144,6 +144,10 @@ impl Mark {
     pub fn contains(&self, id: &str) -> bool {
         self.ids.contains(id)
     }
+    /// The message ids seen.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
     /// Records a message as seen (e.g. the one whose code was just used).
     pub fn insert(&mut self, id: impl Into<String>) {
         self.ids.insert(id.into());

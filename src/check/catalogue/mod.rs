@@ -7,12 +7,19 @@
 //! [`Verdict`]; the helpers below turn the usual expectations (status, JSON, schema, the
 //! errorGeneric envelope) into verdicts with evidence, so a check body reads as its rule.
 
+pub mod brute_force;
 pub mod create_browser;
 pub mod create_native;
+pub mod csrf;
 pub mod default;
+pub mod enumeration;
+pub mod expiry;
 pub mod fuzz;
 pub mod get_flow;
+pub mod native_context;
+pub mod pinned;
 pub mod preflight;
+pub mod recover;
 pub mod update;
 
 use super::client::{Exchange, Response};
@@ -189,6 +196,13 @@ pub fn all() -> impl Iterator<Item = &'static Check> {
         .chain(get_flow::CHECKS)
         .chain(create_browser::CHECKS)
         .chain(update::CHECKS)
+        .chain(csrf::CHECKS)
+        .chain(native_context::CHECKS)
+        .chain(brute_force::CHECKS)
+        .chain(recover::CHECKS)
+        .chain(enumeration::CHECKS)
+        .chain(expiry::CHECKS)
+        .chain(pinned::CHECKS)
         .chain(default::CHECKS)
         .chain(fuzz::CHECKS)
 }
@@ -417,6 +431,14 @@ pub fn string_at<'a>(ex: &Exchange, body: &'a Value, pointer: &str) -> Step<&'a 
     })
 }
 
+/// A multi-step scenario's exchanges, or a skip with the reason it could not be carried out
+/// (see [`crate::check::security_probes`]).
+pub fn scenario<T>(outcome: &Result<T, String>) -> Step<&T> {
+    outcome
+        .as_ref()
+        .map_err(|reason| Verdict::skip(reason.clone()))
+}
+
 /// A probe that could not be sent because its precondition failed becomes a skip.
 pub fn precondition<T>(r: Result<T, String>) -> Step<T> {
     r.map_err(Verdict::skip)
@@ -560,6 +582,13 @@ mod tests {
             ("get_flow", get_flow::CHECKS),
             ("create_browser", create_browser::CHECKS),
             ("update", update::CHECKS),
+            ("csrf", csrf::CHECKS),
+            ("native_context", native_context::CHECKS),
+            ("brute_force", brute_force::CHECKS),
+            ("recover", recover::CHECKS),
+            ("enumeration", enumeration::CHECKS),
+            ("expiry", expiry::CHECKS),
+            ("pinned", pinned::CHECKS),
             ("default", default::CHECKS),
             ("fuzz", fuzz::CHECKS),
         ];

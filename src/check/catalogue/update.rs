@@ -60,7 +60,7 @@ pub const CHECKS: &[Check] = &[
     check(
         "update.email.state",
         "After the address the flow awaits the code",
-        "state == \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2, choose_recovery_address): the answer to the submitted address (--email)",
+        "state == \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2, choose_recovery_address) after the --email address is submitted (known and unknown addresses are compared by enumeration.same_answer)",
         RuleSource::SpecProse,
         Level::Required,
         &["update.email.200"],
