@@ -141,6 +141,8 @@ struct ShardFile {
     body_violations: u64,
     transport_errors: u64,
     validated_bodies: u64,
+    #[serde(default)]
+    skipped_steps: u64,
     verdict: String,
     shard: Option<ShardSummary>,
 }
@@ -673,6 +675,7 @@ pub fn merge(
         body_violations,
         transport_errors: sum(&|f| f.transport_errors),
         validated_bodies: sum(&|f| f.validated_bodies),
+        skipped_steps: sum(&|f| f.skipped_steps),
         steps,
         failure_reasons: failure_reasons(&metrics, 20),
         top_reasons: failure_reasons(&metrics, 10),
