@@ -1,13 +1,15 @@
-//! The load runner's per-response work, isolated from the network and from Goose: parsing a
-//! `createNativeRecoveryFlow` body, validating it (`Schemas::is_valid` plus the step's state
-//! check), and reading a code from a courier listing. `bench/load.sh` measures the whole run;
+//! The load runner's per-response work, isolated from the network and from Goose: validating a
+//! `createNativeRecoveryFlow` body the way `--validate all` does (`check_bytes`: the fast path
+//! over the bytes), against the DOM way it replaced (parse into a `Value`, `Schemas::is_valid`,
+//! the step's state check), and reading a code from a courier listing. `bench/load.sh` measures the whole run;
 //! this says how much of a request's cost is ours.
 //!
 //! Run with `cargo bench --bench load_validate`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use recovery_harness::load::scenario::Expect;
-use recovery_harness::load::steps::{check_body, newest_code};
+use recovery_harness::load::steps::{check_body, check_bytes, newest_code};
+use recovery_harness::schema::fast;
 use recovery_harness::schema::{Component, Schemas};
 use serde_json::Value;
 use std::hint::black_box;
@@ -58,6 +60,41 @@ fn per_response(c: &mut Criterion) {
             let text = std::str::from_utf8(black_box(&body)).expect("UTF-8");
             let v: Value = serde_json::from_str(text).expect("JSON");
             check_body(&schemas, Component::RecoveryFlow, &expect, &v)
+        })
+    });
+    assert!(check_bytes(&schemas, Component::RecoveryFlow, &expect, &body).is_ok());
+    group.bench_function("fast path: check_bytes (what --validate all adds)", |b| {
+        b.iter(|| check_bytes(&schemas, Component::RecoveryFlow, &expect, black_box(&body)))
+    });
+    group.bench_function("fast path: verdict only", |b| {
+        b.iter(|| fast::check(Component::RecoveryFlow, black_box(&body)))
+    });
+    group.finish();
+
+    let sent = fixture("flow-sent-email.json");
+    let mut group = c.benchmark_group("sent-email body");
+    group.throughput(Throughput::Elements(1));
+    let expect_sent = Expect {
+        status: 200,
+        schema: Some(Component::RecoveryFlow),
+        state: Some("sent_email".to_owned()),
+        error_id: None,
+    };
+    assert!(check_bytes(&schemas, Component::RecoveryFlow, &expect_sent, &sent).is_ok());
+    group.bench_function("DOM: parse + check", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_slice(black_box(&sent)).expect("JSON");
+            check_body(&schemas, Component::RecoveryFlow, &expect_sent, &v)
+        })
+    });
+    group.bench_function("fast path: check_bytes", |b| {
+        b.iter(|| {
+            check_bytes(
+                &schemas,
+                Component::RecoveryFlow,
+                &expect_sent,
+                black_box(&sent),
+            )
         })
     });
     group.finish();

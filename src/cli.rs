@@ -27,7 +27,9 @@ pub enum Command {
     Serve(crate::server::ServeArgs),
     /// Run the conformance suite once against a deployment (or the embedded reference server).
     Check(crate::check::CheckArgs),
-    /// Run a Goose load scenario against flow creation.
+    /// Run a Goose load scenario against flow creation (`load merge DIR...` joins the shards of
+    /// a sharded run).
+    #[command(args_conflicts_with_subcommands = true)]
     Load(crate::load::LoadArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(tooling::CompletionsArgs),

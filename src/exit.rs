@@ -5,6 +5,7 @@
 //! | 0 | every check passed or was skipped / every load threshold held |
 //! | 1 | at least one check failed / a threshold failed or responses broke the schema |
 //! | 2 | the run could not be carried out (bad arguments, unreachable target, unwritable report directory) |
+//! | 130 / 143 | `load` was interrupted by SIGINT / SIGTERM (as shells report a signal: 128 + its number) |
 //!
 //! clap's own usage errors also exit 2, which is why 2 means "could not run".
 
@@ -22,6 +23,11 @@ pub enum Outcome {
     Passed,
     /// Exit 1.
     Failed,
+    /// Stopped by a signal: exit 128 + its number (130 SIGINT, 143 SIGTERM). Never a pass.
+    Interrupted {
+        /// The signal's number.
+        signal: i32,
+    },
 }
 
 impl Outcome {
@@ -30,6 +36,7 @@ impl Outcome {
         match self {
             Outcome::Passed => SUCCESS,
             Outcome::Failed => FAILURE,
+            Outcome::Interrupted { signal } => u8::try_from(128 + signal).unwrap_or(FAILURE),
         }
     }
 }
@@ -39,4 +46,5 @@ pub const TABLE: &str = "\
 Exit status:
   0  every check passed or was skipped / every load threshold held
   1  at least one check failed / a threshold failed or responses broke the schema
-  2  the run could not be carried out (bad arguments, unreachable target, unwritable report dir)";
+  2  the run could not be carried out (bad arguments, unreachable target, unwritable report dir)
+  130/143  load was interrupted by SIGINT/SIGTERM (its reports cover what ran)";

@@ -48,8 +48,10 @@ const TABLE: &[(&str, &[&str])] = &[
     ("issued_long_ago", &["create_native.timestamps.issued_now"]),
     ("issued_after_expiry", &["create_native.timestamps.order"]),
     ("already_expired", &["create_native.timestamps.not_expired"]),
-    ("request_url_internal", &["create_native.request_url"]),
+    ("request_url_internal", &["create_native.request_url.host"]),
+    ("request_url_other_path", &["create_native.request_url"]),
     ("action_other_flow", &["create_native.ui.action"]),
+    ("action_internal_host", &["create_native.ui.action"]),
     ("ui_method_get", &["create_native.ui.method"]),
     ("no_email_node", &["create_native.ui.nodes"]),
     ("return_to_dropped", &["create_native.return_to.echo"]),
@@ -99,10 +101,10 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("malformed_id_400", &["get_flow.malformed_id.404"]),
     ("error_code_mismatch", &["get_flow.unknown_id.404"]),
-    (
-        "method_not_allowed_plain",
-        &["default.method_not_allowed.405"],
-    ),
+    // Real Kratos's own answer to a method the spec does not declare: nothing may fail.
+    ("method_not_allowed_plain", &[]),
+    ("undeclared_method_500", &["default.undeclared_method"]),
+    ("undeclared_path_502", &["default.undeclared_path"]),
     ("browser_html", &["create_browser.200"]),
     (
         "browser_bad_gateway",

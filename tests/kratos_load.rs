@@ -13,6 +13,10 @@ use support::harness::load;
 
 const SECONDS: &str = "3s";
 
+/// The runs share one Kratos and take turns: SQLite lets one writer in at a time, and two load
+/// runs at once would measure each other (`database is locked`), not the scenario.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run_scenario(scenario: &str, extra: &[&str]) {
     let Some(kratos) = support::kratos::shared() else {
         return;
@@ -28,7 +32,10 @@ fn run_scenario(scenario: &str, extra: &[&str]) {
         "error-rate<1%",
     ];
     args.extend_from_slice(extra);
-    let run = load(&args);
+    let run = {
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        load(&args)
+    };
     if run.code != Some(0) {
         kratos.print_log_tail(&format!("load {scenario} failed"));
     }

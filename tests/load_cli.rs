@@ -106,6 +106,12 @@ fn broken_target_exits_1_with_schema_failures() {
     for f in ["report.html", "report.json", "report.md"] {
         assert!(dir.path().join(f).exists(), "{f} written");
     }
+    // Our own page: the verdict first and the schema failure's reason, nothing fetched.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    assert!(html.contains("<h1>Failed</h1>"), "{html}");
+    assert!(html.contains("breaks recoveryFlow"), "{html}");
+    assert!(html.contains("default-src 'none'"), "{html}");
+    assert!(!html.contains("(embedded"), "an outside target: {html}");
 }
 
 #[test]

@@ -61,6 +61,14 @@ fn passes(scenario: &str, extra: &[&str]) -> Value {
         let len = std::fs::metadata(dir.path().join(f)).map_or(0, |m| m.len());
         assert!(len > 0, "{f} is written and not empty");
     }
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    assert!(html.contains("<h1>Passed</h1>"), "{html}");
+    assert!(html.contains("(embedded reference server)"), "{html}");
+    // Per-step percentiles over time, as an inline SVG chart per step.
+    assert!(
+        html.contains("<figure class=\"chart\">") && html.contains("<svg "),
+        "{html}"
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("report dir")
         .filter_map(Result::ok)

@@ -29,8 +29,23 @@ fn check_report_puts_the_verdict_first_and_shows_every_check() {
     let html = html_check::render(&report);
     let verdict = position(&html, "<header class=\"verdict failed\" id=\"verdict\">");
     assert!(verdict < position(&html, "<section class=\"operation\""));
-    assert!(html.contains("Failed: 2 of 5 checks broke their rule"));
-    assert!(html.contains("<li class=\"failed\"><b>2</b> failed</li>"));
+    assert!(html
+        .contains("Failed: 1 of 6 checks broke a required rule; 1 check could not get an answer"));
+    for count in [
+        "<li class=\"failed\"><b>1</b> failed</li>",
+        "<li class=\"warning\"><b>1</b> warning</li>",
+        "<li class=\"error\"><b>1</b> error</li>",
+        "<li class=\"passed\"><b>2</b> passed</li>",
+        "<li class=\"skipped\"><b>1</b> skipped</li>",
+    ] {
+        assert!(html.contains(count), "{count}");
+    }
+    // Each check's level, in its row.
+    assert!(html.contains("<td class=\"level recommended\">recommended</td><td class=\"id\"><a href=\"#c-create_native.cache_control\">"));
+    assert_eq!(
+        html.matches("<td class=\"level ").count(),
+        report.checks.len()
+    );
     for c in &report.checks {
         assert!(
             html.contains(&format!("<code>{}</code>", c.id)),
@@ -49,8 +64,18 @@ fn check_report_puts_the_verdict_first_and_shows_every_check() {
     assert!(html.contains("TLS certificate verification was disabled"));
     // Failures before the tables (where a reader looks first), skips with their reason last.
     let failures = position(&html, "<section id=\"failures\">");
-    assert!(verdict < failures && failures < create);
+    let warnings = position(&html, "<section id=\"warnings\">");
+    assert!(verdict < failures && failures < warnings && warnings < create);
     assert!(get < position(&html, "<section id=\"skipped\">"));
+    // The error is listed with the failures (it fails the run), the warning with its reason.
+    assert!(
+        position(
+            &html,
+            "<article class=\"failure error\" id=\"c-get.unknown_id.404\">"
+        ) < warnings
+    );
+    assert!(html.contains("expected Cache-Control with no-store, got `public, max-age=300`"));
+    assert!(html.contains("they do not fail the run unless <code>--strict</code>"));
     assert!(html.contains("no --session-cookie NAME=VALUE given"));
 }
 

@@ -693,6 +693,9 @@ fn check_case(ours: &Schemas, official: &Schemas, case: &Case) {
             "{what}: {v:?}"
         );
     }
+    if let Some(d) = schema_support::fast_disagreement(ours, case.component, &body) {
+        panic!("{what}: {d}");
+    }
     let official_valid = official.is_valid(case.component, &body);
     match case.official {
         Rejects => assert!(

@@ -197,6 +197,8 @@ proptest! {
         }
         check(ours(), component, &body)?;
         check(theirs(), component, &body)?;
+        let disagreement = schema_support::fast_disagreement(ours(), component, &body);
+        prop_assert!(disagreement.is_none(), "{}", disagreement.unwrap_or_default());
     }
 
     #[test]

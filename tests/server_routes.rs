@@ -385,7 +385,13 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Path=/"));
     let pair = set_cookie.split(';').next().expect("pair").to_owned();
     let token = pair.split_once('=').expect("=").1.to_owned();
-    assert_eq!(v["ui"]["nodes"][0]["attributes"]["value"], token.as_str());
+    // The node holds nosurf's masked token (pad + pad XOR token), never the cookie itself.
+    let masked = v["ui"]["nodes"][0]["attributes"]["value"]
+        .as_str()
+        .expect("csrf value")
+        .to_owned();
+    assert_eq!(masked.len(), 88, "{masked}");
+    assert_eq!(token.len(), 44, "{token}");
     let id = flow_id(&v);
     let get = format!("{}/self-service/recovery/flows?id={id}", s.base_url());
     let r = send(client().get(&get)).await;
@@ -418,8 +424,10 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
     .await;
     assert!(r.headers.get(SET_COOKIE).is_none());
     assert_eq!(
-        assert_flow(&r)["ui"]["nodes"][0]["attributes"]["value"],
-        token.as_str()
+        assert_flow(&r)["ui"]["nodes"][0]["attributes"]["value"]
+            .as_str()
+            .map(str::len),
+        Some(88)
     );
     // Signed in: JSON → 400, browser → 302 to the default return URL.
     let r = send(
@@ -433,14 +441,14 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
     let r = send(client().get(&url).header(COOKIE, s.session_cookie())).await;
     assert_eq!(r.status, 302);
     assert_eq!(r.location(), "http://127.0.0.1:4455/");
-    // A browser flow submitted with its CSRF token works; without it a new flow is forced.
+    // A browser flow submitted with its (masked) CSRF token works; without it: 403, as nosurf.
     let post = format!("{}/self-service/recovery?flow={id}", s.base_url());
     let r = send(
         client()
             .post(&post)
             .header(ACCEPT, "application/json")
             .header(COOKIE, &pair)
-            .json(&json!({"method":"code","email":"b@example.org","csrf_token":token})),
+            .json(&json!({"method":"code","email":"b@example.org","csrf_token":masked})),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -453,8 +461,22 @@ async fn browser_flows_negotiate_and_need_their_csrf_cookie() {
             .json(&json!({"method":"code","email":"b@example.org"})),
     )
     .await;
+    let v = assert_error(&r, 403, Some("security_csrf_violation"));
+    assert!(v["error"]["details"]["reject_reason"]
+        .as_str()
+        .expect("reject_reason")
+        .contains("do not match"));
+    assert!(r.headers.get(SET_COOKIE).is_some(), "nosurf regenerates");
+    // Without JSON the error manager sends the browser to the error UI.
+    let r = send(
+        client()
+            .post(&post)
+            .header(COOKIE, &pair)
+            .form(&[("method", "code")]),
+    )
+    .await;
     assert_eq!(r.status, 303);
-    assert!(r.location().contains("/self-service/recovery/flows?id="));
+    assert!(r.location().starts_with("http://127.0.0.1:4455/error?id="));
     // A form post from a browser goes back to the UI.
     let r = send(client().post(&post).header(COOKIE, &pair).form(&[
         ("method", "code"),
@@ -659,6 +681,24 @@ async fn code_recovery_end_to_end() {
     .await;
     let v = assert_flow(&g);
     assert_eq!(v["state"], "passed_challenge");
+    assert!(
+        v.get("transient_payload").is_none(),
+        "only update answers echo it"
+    );
+    // The used code again: a new flow carrying 4000001 "already used" (as real Kratos answers).
+    let r = submit(&s, &id, json!({"code":code})).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let v = assert_flow(&send(client().get(r.location())).await);
+    assert_eq!(message_ids(&v), vec![4000001]);
+    assert_eq!(
+        v["ui"]["messages"][0]["text"],
+        "The code was already used. Please request another code."
+    );
+    assert_eq!(
+        v["request_url"],
+        format!("{}/self-service/recovery?flow={id}", s.base_url()),
+        "a replacing flow records the submit it answered"
+    );
     // A later submit with an email: the flow is done, a new one carries 4060001.
     let r = submit(
         &s,
@@ -765,7 +805,10 @@ async fn validation_errors_are_flows_with_messages() {
         v["ui"]["nodes"][1]["messages"][0]["context"]["value"],
         "not-an-email"
     );
-    assert_eq!(v["ui"]["nodes"][1]["attributes"]["value"], "not-an-email");
+    assert!(
+        v["ui"]["nodes"][1]["attributes"].get("value").is_none(),
+        "Kratos shows no value on the errored email input: {v}"
+    );
     let r = submit(
         &s,
         &id,
@@ -773,12 +816,20 @@ async fn validation_errors_are_flows_with_messages() {
     )
     .await;
     assert_eq!(r.status, 400);
+    let v = assert_flow(&r);
+    assert_eq!(message_ids(&v), vec![4010005]);
+    assert_eq!(v["active"], "default");
+    // From then on the code strategy does not take this flow (Kratos's code strategy answers only
+    // while `active` is `code`): even a good submit finds no strategy, and `active` stays.
+    let r = submit(&s, &id, json!({"method":"code","email":"a@example.org"})).await;
+    assert_eq!(r.status, 400);
     assert_eq!(message_ids(&assert_flow(&r)), vec![4010005]);
-    // Malformed bodies: a 400 flow with a global 4000001.
+    // Malformed bodies: a 400 flow with a global 4000001 (`active` unchanged on a fresh flow).
+    let id = flow_id(&create_api(&s).await);
     for (ct, body) in [
         ("application/json", "{not json"),
         ("application/json", "[1,2]"),
-        ("application/json", r#"{"email":5}"#),
+        ("application/json", r#"{"email":[5]}"#),
         ("text/plain", "x"),
     ] {
         let r = send(
@@ -789,7 +840,9 @@ async fn validation_errors_are_flows_with_messages() {
         )
         .await;
         assert_eq!(r.status, 400, "{ct} {body}: {}", r.text);
-        assert_eq!(message_ids(&assert_flow(&r)), vec![4000001]);
+        let v = assert_flow(&r);
+        assert_eq!(message_ids(&v), vec![4000001]);
+        assert_eq!(v["active"], "code");
     }
     // Form bodies are accepted.
     let r = send(
@@ -1098,4 +1151,210 @@ async fn shutdown_stops_serving() {
     assert_eq!(send(client().get(&url)).await.status, 200);
     s.shutdown().await;
     assert!(client().get(&url).send().await.is_err());
+}
+
+#[tokio::test]
+async fn kratos_middleware_headers_and_nosurf() {
+    let s = start(ServerConfig::default()).await;
+    let base = s.base_url().to_owned();
+    // HEAD is served by every GET route, without Cache-Control (only GET answers carry it).
+    let r = send(client().head(format!("{base}/self-service/recovery/api"))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get(CACHE_CONTROL).is_none());
+    assert_eq!(r.header("vary"), Some("Cookie"));
+    // Paths nosurf guards issue the anti-CSRF cookie to a request without one, even on a 404.
+    let r = send(client().get(format!("{base}/self-service/recovery/flows?id=x"))).await;
+    assert_error(&r, 404, None);
+    let cookie = r
+        .header(SET_COOKIE.as_str())
+        .expect("csrf cookie")
+        .to_owned();
+    assert!(cookie.starts_with("csrf_token_"), "{cookie}");
+    let r = send(client().get(format!("{base}/nothing"))).await;
+    assert!(r.headers.get(SET_COOKIE).is_some());
+    // …and refuse unsafe methods before routing: 403, not 405.
+    for path in [
+        "/self-service/recovery/flows",
+        "/self-service/recovery/browser",
+        "/x",
+    ] {
+        let r = send(client().post(format!("{base}{path}"))).await;
+        let v = assert_error(&r, 403, Some("security_csrf_violation"));
+        assert_eq!(
+            v["error"]["details"]["reject_reason"],
+            "The HTTP Cookie Header is empty or not set."
+        );
+        assert!(r.headers.get(SET_COOKIE).is_some());
+    }
+    // The paths it ignores get the router's 405 and no cookie.
+    let r = send(client().post(format!("{base}/self-service/recovery/api"))).await;
+    assert_plain(&r, 405, "Method Not Allowed\n");
+    assert!(r.headers.get(SET_COOKIE).is_none());
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_url_is_the_request_as_kratos_saw_it() {
+    let s = start(ServerConfig::default()).await;
+    let url = format!("{}/self-service/recovery/api?x=1", s.base_url());
+    let r = send(
+        client()
+            .get(&url)
+            .header("X-Forwarded-Host", "accounts.example.test")
+            .header("X-Forwarded-Proto", "https"),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(
+        v["request_url"],
+        "https://accounts.example.test/self-service/recovery/api?x=1"
+    );
+    // `ui.action` stays on the configured public base URL.
+    assert!(v["ui"]["action"]
+        .as_str()
+        .expect("action")
+        .starts_with(s.base_url()));
+    let r = send(client().get(&url).header("Host", "other.test:8080")).await;
+    assert_eq!(
+        assert_flow(&r)["request_url"],
+        "http://other.test:8080/self-service/recovery/api?x=1"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn recovery_v2_chooses_the_address_as_kratos_does() {
+    let s = start(ServerConfig {
+        choose_recovery_address: true,
+        ..Default::default()
+    })
+    .await;
+    let v = create_api(&s).await;
+    assert_eq!(v["state"], "recovery_awaiting_address");
+    let names = |v: &Value| -> Vec<String> {
+        v["ui"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}:{}",
+                    n["attributes"]["name"].as_str().unwrap_or(""),
+                    n["attributes"]["type"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(&v),
+        [
+            "csrf_token:hidden",
+            "recovery_address:text",
+            "method:submit"
+        ]
+    );
+    assert_eq!(v["ui"]["nodes"][1]["meta"]["label"]["id"], 1070016);
+    let id = flow_id(&v);
+    // `email` is not the v2 field.
+    let r = submit(&s, &id, json!({"method":"code","email":"v2@example.org"})).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        assert_flow(&r)["ui"]["nodes"][1]["messages"][0]["text"],
+        "Property recovery_address is missing."
+    );
+    let r = submit(
+        &s,
+        &id,
+        json!({"method":"code","recovery_address":"v2@example.org"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_awaiting_code");
+    assert_eq!(message_ids(&v), vec![1060004]);
+    assert_eq!(
+        v["ui"]["messages"][0]["context"]["masked_address"],
+        "v2****@example.org"
+    );
+    assert_eq!(
+        names(&v),
+        [
+            "csrf_token:hidden",
+            "code:text",
+            "method:submit",
+            "method:hidden",
+            "recovery_confirm_address:submit",
+            "recovery_address:hidden",
+            "screen:submit"
+        ]
+    );
+    // Unknown addresses: the same answer, nothing sent.
+    let other = flow_id(&create_api(&s).await);
+    let u = submit(
+        &s,
+        &other,
+        json!({"method":"code","recovery_address":"nobody@unknown.test"}),
+    )
+    .await;
+    assert_eq!(u.status, 200);
+    assert_eq!(assert_flow(&u)["state"], "recovery_awaiting_code");
+    assert!(courier(&s, "?recipient=nobody@unknown.test")
+        .await
+        .is_empty());
+    // A wrong code, then the right one.
+    let code = last_code(&s, "v2@example.org").await;
+    let r = submit(&s, &id, json!({"method":"code","code":"12345x"})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(message_ids(&assert_flow(&r)), vec![4060006]);
+    let r = submit(&s, &id, json!({"method":"code","code":code})).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    // "Back" returns to the address screen.
+    let r = submit(&s, &other, json!({"method":"code","screen":"previous"})).await;
+    assert_eq!(assert_flow(&r)["state"], "recovery_awaiting_address");
+    // An address typed differently from the stored one: the choice screen.
+    let third = flow_id(&create_api(&s).await);
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_address":"V2@Example.org"}),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_awaiting_address_choice");
+    assert_eq!(message_ids(&v), vec![1060006]);
+    let choice = v["ui"]["nodes"][1]["attributes"]["value"]
+        .as_str()
+        .expect("choice")
+        .to_owned();
+    // Without the hidden address the form carries: 4000002 on it.
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_select_address":choice}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        assert_flow(&r)["ui"]["nodes"][3]["messages"][0]["id"],
+        4000002
+    );
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_select_address":choice,"recovery_address":"V2@Example.org"}),
+    )
+    .await;
+    let v = assert_flow(&r);
+    assert_eq!(v["state"], "recovery_confirming_address");
+    assert_eq!(message_ids(&v), vec![1060005]);
+    // The chosen address typed in full: the code is sent.
+    let r = submit(
+        &s,
+        &third,
+        json!({"method":"code","recovery_confirm_address":"v2@example.org","recovery_address":"V2@Example.org"}),
+    )
+    .await;
+    assert_eq!(assert_flow(&r)["state"], "recovery_awaiting_code");
+    assert_eq!(courier(&s, "?recipient=v2@example.org").await.len(), 2);
+    s.shutdown().await;
 }

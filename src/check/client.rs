@@ -94,7 +94,7 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// A response that arrived in full (within the cap and the timeout).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Response {
     /// Status code.
     pub status: u16,
@@ -163,7 +163,7 @@ pub enum TransportKind {
 }
 
 /// A transport failure, with whatever part of the response arrived.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Transport {
     /// Its class.
     pub kind: TransportKind,
@@ -178,7 +178,7 @@ pub struct Transport {
 }
 
 /// One request and what came back.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Exchange {
     /// What was sent.
     pub request: Request,
@@ -322,6 +322,8 @@ pub struct Client {
     max_body: u64,
     secrets: Arc<[String]>,
     permits: Arc<Semaphore>,
+    /// Every exchange, in the order they completed, when the run records them (`--har`).
+    recorder: Option<Arc<std::sync::Mutex<Vec<Exchange>>>>,
 }
 
 impl Client {
@@ -355,7 +357,40 @@ impl Client {
             max_body,
             secrets: secrets.into(),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            recorder: None,
         })
+    }
+
+    /// Keeps a copy of every exchange from now on (for `--har`; bodies are shared, not copied).
+    pub fn recording(mut self) -> Self {
+        self.recorder = Some(Arc::default());
+        self
+    }
+
+    /// The exchanges recorded so far (empty unless [`Client::recording`]).
+    pub fn recorded(&self) -> Vec<Exchange> {
+        self.recorder
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|l| l.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The request headers as sent: the client's defaults, the probe header, the request's own
+    /// and its body's content type.
+    pub fn sent_headers(request: &Request) -> Vec<(String, String)> {
+        let mut headers = vec![
+            ("Accept".to_owned(), "application/json".to_owned()),
+            (
+                "User-Agent".to_owned(),
+                concat!("recovery-harness/", env!("CARGO_PKG_VERSION")).to_owned(),
+            ),
+            (PROBE_HEADER.to_owned(), request.probe.clone()),
+        ];
+        headers.extend(request.headers.iter().cloned());
+        if let Some((ct, _)) = &request.body {
+            headers.push(("Content-Type".to_owned(), ct.clone()));
+        }
+        headers
     }
 
     /// The secrets this client redacts.
@@ -382,14 +417,20 @@ impl Client {
                 partial_body: Bytes::new(),
             }),
         };
-        Exchange {
+        let ex = Exchange {
             request,
             sent_at,
             received_at: Utc::now(),
             elapsed: start.elapsed(),
             outcome,
             secrets: self.secrets.clone(),
+        };
+        if let Some(recorder) = &self.recorder {
+            if let Ok(mut list) = recorder.lock() {
+                list.push(ex.clone());
+            }
         }
+        ex
     }
 
     async fn exchange(&self, request: &Request) -> Result<Response, Transport> {

@@ -71,6 +71,9 @@ pub struct CheckArgs {
     /// Make warnings (failed recommended checks) fail the run (exit 1).
     #[arg(long, env = "RECOVERY_HARNESS_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
     pub strict: bool,
+    /// Record every exchange of the run as HAR 1.2 in FILE (secrets redacted; written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
     /// Generated requests per property-based probe (0 skips the probes).
     #[arg(
         long,
@@ -140,6 +143,7 @@ impl Default for CheckArgs {
             only: Vec::new(),
             skip: Vec::new(),
             strict: false,
+            har: None,
             fuzz_cases: 64,
             seed: None,
             insecure: false,
@@ -275,6 +279,8 @@ pub struct RunConfig {
     pub skip: Vec<String>,
     /// `--strict`: warnings fail the run.
     pub strict: bool,
+    /// `--har`: where every exchange is recorded.
+    pub har: Option<PathBuf>,
     /// Fuzz cases per probe.
     pub fuzz_cases: u32,
     /// Fuzz seed (chosen at random when not given, and reported).
@@ -365,6 +371,7 @@ impl RunConfig {
             only,
             skip,
             strict: args.strict,
+            har: args.har.clone(),
             fuzz_cases: args.fuzz_cases,
             seed: args.seed.unwrap_or_else(rand::random),
             insecure: args.insecure,

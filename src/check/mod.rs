@@ -10,12 +10,14 @@
 //! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
 //! | [`catalogue`] | the checks as data: `catalogue/<first id segment>.rs` |
 //! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
+//! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
 //! | [`runner`] | selection (`--only`, `--skip`), levels, dependencies, concurrency, the deadline, the [`RunReport`] |
 
 pub mod catalogue;
 pub mod client;
 pub mod config;
 pub mod fuzz;
+pub mod har;
 pub mod probes;
 pub mod runner;
 
@@ -74,6 +76,15 @@ pub enum CheckError {
     )]
     ReportDir {
         /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--har` file could not be written.
+    #[error("cannot write the HAR file {path} ({source}); choose another path with --har")]
+    Har {
+        /// The file.
         path: PathBuf,
         /// The I/O error.
         #[source]
@@ -141,6 +152,19 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
     }
     // Fail before probing anything: an unwritable directory would otherwise waste a whole run.
     config::ensure_writable(&report_dir)?;
+    if let Some(har) = &config.har {
+        let dir = har.parent().filter(|p| !p.as_os_str().is_empty());
+        if har.is_dir() || dir.is_some_and(|d| !d.is_dir()) {
+            return Err(CheckError::Har {
+                path: har.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "its directory does not exist, or the path is a directory",
+                ),
+            }
+            .into());
+        }
+    }
     // An interrupted run must not leave the earlier verdict behind either.
     crate::report::remove_check_reports(&report_dir);
 

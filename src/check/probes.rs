@@ -37,6 +37,8 @@ pub struct Logged {
     pub exchange: Arc<Exchange>,
     /// Statuses the probe was designed to provoke (others are "unexpected").
     pub expected: &'static [u16],
+    /// Sent to a method or path the spec does not declare: outside the `default` rule.
+    pub undeclared: bool,
 }
 
 type Cell = OnceCell<Arc<Exchange>>;
@@ -54,7 +56,8 @@ struct Cells {
     get_flow: Cell,
     get_unknown: Cell,
     get_malformed: Cell,
-    wrong_method: Cell,
+    undeclared_method: Cell,
+    undeclared_path: Cell,
     create_browser: Cell,
     update_flow: Cell,
     update_email: Cell,
@@ -100,6 +103,7 @@ impl Ctx {
             log.push(Logged {
                 exchange: ex.clone(),
                 expected,
+                undeclared: false,
             });
         }
         ex
@@ -273,14 +277,43 @@ impl Ctx {
         .await
     }
 
-    /// A method the creation route does not allow.
-    pub async fn wrong_method(&self) -> &Exchange {
-        self.memo(&self.cells.wrong_method, &[405], || {
-            let mut r = Request::get("default.method_not_allowed", self.url(paths::CREATE_NATIVE));
-            r.method = reqwest::Method::DELETE;
-            r
-        })
-        .await
+    /// A method the spec does not declare for the creation path.
+    pub async fn undeclared_method(&self) -> &Exchange {
+        self.cells
+            .undeclared_method
+            .get_or_init(|| async {
+                let mut r =
+                    Request::get("default.undeclared_method", self.url(paths::CREATE_NATIVE));
+                r.method = reqwest::Method::DELETE;
+                self.send_undeclared(r).await
+            })
+            .await
+    }
+
+    /// A path the spec does not declare, next to the recovery routes.
+    pub async fn undeclared_path(&self) -> &Exchange {
+        self.cells
+            .undeclared_path
+            .get_or_init(|| async {
+                let r = Request::get(
+                    "default.undeclared_path",
+                    self.url("/self-service/recovery/recovery-harness-undeclared"),
+                );
+                self.send_undeclared(r).await
+            })
+            .await
+    }
+
+    async fn send_undeclared(&self, request: Request) -> Arc<Exchange> {
+        let ex = Arc::new(self.client.send(request).await);
+        if let Ok(mut log) = self.log.lock() {
+            log.push(Logged {
+                exchange: ex.clone(),
+                expected: &[],
+                undeclared: true,
+            });
+        }
+        ex
     }
 
     /// The browser flow creation, asking for JSON.
@@ -304,12 +337,15 @@ impl Ctx {
         let flow = self.update_flow().await;
         let id = flow_id(flow)?;
         let method = flow_method(flow);
+        let field = Variant::of(flow).address_field();
         Ok(self
             .memo(&self.cells.update_email, &[200], || {
+                let mut body = json!({ "method": method });
+                body[field] = json!(self.cfg.email);
                 Request::post_json(
                     "update.email",
                     self.url_with(paths::UPDATE, &[("flow", &id)]),
-                    &json!({"method": method, "email": self.cfg.email}),
+                    &body,
                 )
             })
             .await)
@@ -395,4 +431,75 @@ pub fn flow_method(ex: &Exchange) -> String {
         .and_then(Value::as_str)
         .unwrap_or("code")
         .to_owned()
+}
+
+/// Which recovery flow Kratos runs: the classic one, or "recovery v2"
+/// (`feature_flags.choose_recovery_address`, Kratos v25.4.0 and later), whose flow asks for a
+/// `recovery_address` instead of an `email` and has its own states
+/// (`selfservice/flow/recovery/state.go`, `selfservice/strategy/code/strategy_recovery.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// `choose_method` → `sent_email` → `passed_challenge`, the address in `email`.
+    V1,
+    /// `recovery_awaiting_address` → (`recovery_awaiting_address_choice` →
+    /// `recovery_confirming_address` →) `recovery_awaiting_code` → `passed_challenge`, the
+    /// address in `recovery_address`.
+    V2,
+}
+
+impl Variant {
+    /// The variant a flow shows: v2 when its state is `recovery_awaiting_address` or it has a
+    /// `recovery_address` input; v1 otherwise (and when there is no flow to read).
+    pub fn of(ex: &Exchange) -> Variant {
+        let Some(body) = ex.json() else {
+            return Variant::V1;
+        };
+        let v2_state =
+            body.get("state").and_then(Value::as_str) == Some("recovery_awaiting_address");
+        let v2_node = body
+            .pointer("/ui/nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|n| {
+                n.pointer("/attributes/name").and_then(Value::as_str) == Some("recovery_address")
+            });
+        if v2_state || v2_node {
+            Variant::V2
+        } else {
+            Variant::V1
+        }
+    }
+
+    /// The state of a new flow.
+    pub fn initial_state(self) -> &'static str {
+        match self {
+            Variant::V1 => "choose_method",
+            Variant::V2 => "recovery_awaiting_address",
+        }
+    }
+
+    /// The field (and node) that carries the address.
+    pub fn address_field(self) -> &'static str {
+        match self {
+            Variant::V1 => "email",
+            Variant::V2 => "recovery_address",
+        }
+    }
+
+    /// The state after an address was submitted (known or unknown alike).
+    pub fn sent_state(self) -> &'static str {
+        match self {
+            Variant::V1 => "sent_email",
+            Variant::V2 => "recovery_awaiting_code",
+        }
+    }
+
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Variant::V1 => "v1 (state choose_method, the address in `email`)",
+            Variant::V2 => "v2, feature_flags.choose_recovery_address (state recovery_awaiting_address, the address in `recovery_address`)",
+        }
+    }
 }

@@ -146,13 +146,16 @@ pub async fn run(
     let base = config.base()?.clone();
     let shown_base = base.as_str().trim_end_matches('/').to_owned();
     let secrets = config.credentials.secrets();
-    let client = Client::new(
+    let mut client = Client::new(
         config.timeout,
         config.max_body_size,
         config.insecure,
         config.concurrency,
         secrets.clone(),
     )?;
+    if config.har.is_some() {
+        client = client.recording();
+    }
     let selected = catalogue::select(&config.only, &config.skip)?;
     let config = Arc::new(config);
     let ctx = Ctx::new(config.clone(), client, schemas);
@@ -190,6 +193,18 @@ pub async fn run(
         .filter_map(|c| runner.cells.get(c.id).and_then(OnceCell::get).cloned())
         .collect();
     let mut notes = Vec::new();
+    if let Some(path) = &config.har {
+        let recorded = ctx.client.recorded();
+        super::har::write(path, &recorded, &secrets).map_err(|source| CheckError::Har {
+            path: path.clone(),
+            source,
+        })?;
+        notes.push(format!(
+            "recorded {} exchanges as HAR 1.2 in {}",
+            recorded.len(),
+            path.display()
+        ));
+    }
     if config.embedded {
         notes.push(format!(
             "target: the embedded reference server at {shown_base} (started in-process, checked with its own session credentials)"
@@ -218,6 +233,9 @@ pub async fn run(
             config.only.join(",")
         ));
     }
+    if let Some(note) = variant_note(&log) {
+        notes.push(note);
+    }
     if config.strict {
         notes.push("--strict: warnings (failed recommended checks) fail the run".to_owned());
     }
@@ -238,4 +256,22 @@ pub async fn run(
         notes,
         checks,
     })
+}
+
+/// Which recovery flow variant the deployment runs, read from the first flow a creation
+/// returned (every report names it: the update checks judge each variant by its own states).
+fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
+    let flow = log.iter().find(|l| {
+        l.exchange.status() == Some(200)
+            && l.exchange
+                .request
+                .url
+                .path()
+                .ends_with(super::probes::paths::CREATE_NATIVE)
+            && l.exchange.json().is_some_and(|b| b.get("ui").is_some())
+    })?;
+    Some(format!(
+        "recovery flow variant seen: {}",
+        super::probes::Variant::of(&flow.exchange).describe()
+    ))
 }

@@ -91,10 +91,10 @@ fn ms(v: f64) -> String {
 /// Renders the final summary. `quiet`: the verdict and its reasons only.
 pub fn render(s: &LoadSummary, quiet: bool) -> String {
     let mut out = String::new();
-    let verdict = if s.verdict == "passed" {
-        "PASSED"
-    } else {
-        "FAILED"
+    let verdict = match s.verdict.as_str() {
+        "passed" => "PASSED",
+        "interrupted" => "INTERRUPTED",
+        _ => "FAILED",
     };
     if !quiet {
         let _ = writeln!(
@@ -140,9 +140,9 @@ pub fn render(s: &LoadSummary, quiet: bool) -> String {
             thousands(s.validated_bodies),
             thousands(s.transport_errors)
         );
-        if !s.failure_reasons.is_empty() {
-            let _ = writeln!(out, "\n  failures:");
-            for f in s.failure_reasons.iter().take(5) {
+        if !s.top_reasons.is_empty() {
+            let _ = writeln!(out, "\n  top failure reasons:");
+            for f in s.top_reasons.iter().take(5) {
                 let _ = writeln!(out, "    {:>10}  {}", thousands(f.count), f.reason);
             }
         }

@@ -18,14 +18,16 @@
 
 pub mod baseline;
 pub mod console;
+pub mod merge;
 pub mod plan;
 pub mod run;
 pub mod scenario;
 pub mod shard;
+pub mod signals;
 pub mod steps;
 pub mod summary;
 
-pub use plan::{LoadArgs, LoadMoreArgs, Plan};
+pub use plan::{LoadAction, LoadArgs, LoadMoreArgs, Plan};
 pub use run::{run, Reports};
 
 use crate::exit::Outcome;
@@ -89,6 +91,9 @@ pub enum LoadError {
         /// Requests without a response.
         transport_errors: u64,
     },
+    /// The shards could not be merged.
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
     /// Goose refused the configuration or failed.
     #[error("goose: {0}")]
     Goose(String),
@@ -138,10 +143,14 @@ pub fn redact_url(url: &str) -> String {
 }
 /// `recovery-harness load`.
 pub async fn run_cli(args: LoadArgs) -> Result<Outcome, crate::Error> {
+    if let Some(LoadAction::Merge(m)) = &args.action {
+        return merge::run_cli(m);
+    }
     let plan = Plan::from_args(&args)?;
+    signals::install();
     let schemas = Arc::new(Schemas::load(&args.more.schema.source())?);
     let (outcome, _summary) = run(&plan, schemas).await?;
-    Ok(outcome)
+    Ok(shard::exit_outcome(&plan, outcome))
 }
 
 pub(crate) fn goose_error(e: &goose::GooseError) -> String {

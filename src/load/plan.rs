@@ -49,6 +49,10 @@ pub struct LoadArgs {
         env = "RECOVERY_HARNESS_THRESHOLD"
     )]
     pub thresholds: Vec<String>,
+    /// Stop the run at the first threshold breach (k6's abortOnFail). By default thresholds are
+    /// judged over the whole run, once every user runs.
+    #[arg(long)]
+    pub abort_on_fail: bool,
     /// Where report.html, report.json, report.md and load-summary.json are written.
     #[arg(
         long,
@@ -68,6 +72,20 @@ pub struct LoadArgs {
     /// enum small).
     #[command(flatten)]
     pub more: Box<LoadMoreArgs>,
+    /// --shard, --shards, --start-at, --judge-shard.
+    #[command(flatten)]
+    pub sharding: super::shard::ShardArgs,
+    /// `load merge DIR...`.
+    #[command(subcommand)]
+    pub action: Option<LoadAction>,
+}
+
+/// What `recovery-harness load` does besides running a scenario.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LoadAction {
+    /// Merge the report directories of a sharded run (`load --shard I/N`) into one exact result
+    /// and one verdict, with the exit codes of a single run.
+    Merge(super::merge::MergeArgs),
 }
 
 /// The less frequent flags of `recovery-harness load`.
@@ -132,6 +150,8 @@ pub struct Plan {
     pub throttle: Option<usize>,
     /// Threshold rules and where each came from (`--threshold` or `scenario`).
     pub thresholds: Vec<(String, &'static str)>,
+    /// Stop at the first threshold breach.
+    pub abort_on_fail: bool,
     /// Body validation.
     pub validate: ValidateMode,
     /// Report directory.
@@ -148,6 +168,10 @@ pub struct Plan {
     pub insecure: bool,
     /// Quiet console.
     pub quiet: bool,
+    /// This process's part of a sharded run (`--shard I/N`), if it is one.
+    pub shard: Option<super::shard::ShardPlan>,
+    /// `--start-at`: when the users start.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Plan {
@@ -158,10 +182,13 @@ impl Plan {
         let d = &scenario.defaults;
 
         let users = args.users.or(d.users).unwrap_or(8);
-        if users == 0 || users > MAX_USERS {
+        let spec = super::shard::ShardSpec::from_env(&args.sharding)?;
+        // The bound is per process: a sharded run spreads its users over the shards.
+        let max_users = MAX_USERS * spec.map_or(1, |s| s.count);
+        if users == 0 || users > max_users {
             return Err(flag(
                 "--users",
-                format!("{users} users; give 1 to {MAX_USERS}"),
+                format!("{users} users; give 1 to {max_users}"),
             ));
         }
 
@@ -280,6 +307,21 @@ impl Plan {
             return Err(flag("--timeout", "give 1ms to 300s"));
         }
 
+        let super::shard::Applied {
+            shard,
+            users,
+            hatch_rate,
+            throttle,
+            report_dir,
+        } = super::shard::apply(
+            spec,
+            &args.sharding,
+            users,
+            hatch_rate,
+            throttle,
+            &args.report_dir,
+        )?;
+
         Ok(Plan {
             scenario,
             target,
@@ -289,14 +331,17 @@ impl Plan {
             duration_s: duration.as_secs(),
             throttle,
             thresholds,
+            abort_on_fail: args.abort_on_fail,
             validate: args.validate,
-            report_dir: args.report_dir.clone(),
+            report_dir,
             baseline,
             max_regression: args.more.max_regression,
             session_token,
             timeout: args.more.timeout,
             insecure: args.more.insecure,
             quiet: args.quiet,
+            shard,
+            start_at: args.sharding.start_at,
         })
     }
 
@@ -347,7 +392,16 @@ impl Plan {
         c.increase_rate = Some(format!("{}", self.hatch_rate));
         c.run_time = Some(self.duration_s.to_string());
         c.throttle_requests = self.throttle;
-        c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        // A shard leaves its thresholds to `load merge` unless told to judge them itself.
+        if self
+            .shard
+            .as_ref()
+            .is_none_or(super::shard::ShardPlan::judges)
+        {
+            c.threshold = self.thresholds.iter().map(|(r, _)| r.clone()).collect();
+        }
+        // Goose stops at the first breach unless told not to; k6 (and this tool) judge at the end.
+        c.no_threshold_abort = !self.abort_on_fail && !c.threshold.is_empty();
         c.report_file = vec![
             path_string(&reports.staged(&reports.html)),
             path_string(&reports.staged(&reports.json)),

@@ -280,10 +280,14 @@ async fn attack(
             plan.scenario.email_template().to_owned(),
             stats.clone(),
         )
-        .map_err(|m| flag("--target", m))?,
+        .map_err(|m| flag("--target", m))?
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
     );
     let attack = plan.goose_attack(base, reports, shared)?;
 
+    if let Some(at) = plan.start_at {
+        super::shard::wait_until(at, plan.quiet).await;
+    }
     let started_at = chrono::Utc::now();
     let progress = (!plan.quiet).then(|| console::Progress::start(stats.clone(), plan.planned()));
     let executed = attack.execute().await;
@@ -297,8 +301,9 @@ async fn attack(
         Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
     };
 
+    let interrupted = super::signals::received();
     let responses = LiveStats::get(&stats.responses);
-    if responses == 0 {
+    if responses == 0 && interrupted.is_none() {
         return Err(LoadError::NoResponse {
             url: shown_target,
             requests: LiveStats::get(&stats.requests),
@@ -315,9 +320,16 @@ async fn attack(
         finished_at,
         stats: &stats,
         reports,
+        interrupted,
     };
     let (outcome, summary) = summary::summarize(plan, &metrics, facts);
     load_summary::write(&summary, &plan.report_dir)?;
+    // Our report.html replaces the engine's stock page (published above), whose charts load a
+    // script from a CDN and stay empty offline.
+    crate::report::write_load_html(
+        &crate::report::load_report::LoadReport::from_summary(&summary, series(plan, &stats)),
+        &plan.report_dir,
+    )?;
     // A closed stdout (`load | head -1`) ends the output, not the process.
     {
         use std::io::Write as _;
@@ -327,4 +339,19 @@ async fn attack(
             .and_then(|()| out.flush());
     }
     Ok((outcome, summary))
+}
+
+/// The per-step response-time series recorded during the run, each named by the step's request
+/// key (as the summary's steps are) and in scenario order.
+fn series(plan: &Plan, stats: &LiveStats) -> Vec<crate::report::load_report::StepSeries> {
+    let mut recorded = stats.latency.take();
+    let mut out = Vec::with_capacity(recorded.len());
+    for step in &plan.scenario.steps {
+        if let Some(i) = recorded.iter().position(|s| s.step == step.name) {
+            let mut s = recorded.swap_remove(i);
+            s.step = step.request_key();
+            out.push(s);
+        }
+    }
+    out
 }

@@ -10,10 +10,12 @@
 //! (`JOB_COMPLETION_INDEX` runs from 0 to `completions - 1`), so `--shard I/N` and a pod with
 //! `JOB_COMPLETION_INDEX=I` are the same shard.
 
-use super::{flag, LoadError};
+use super::{flag, LoadError, Plan};
+use crate::report::load_summary::ShardSummary;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The environment variable a Kubernetes Indexed Job sets in each pod.
@@ -270,6 +272,143 @@ impl ShardPlan {
     pub fn judges(&self) -> bool {
         self.judge
     }
+
+    /// The `"shard"` object of this shard's `load-summary.json`. Goose measures from the moment
+    /// every user started (it resets its metrics then) for `measured_s`: the window starts one
+    /// ramp-up after `started_at`, which `--start-at` and the shared ramp-up time
+    /// ([`ShardSpec::hatch_rate`]) make the same moment on every shard.
+    pub fn summary(&self, plan: &Plan, started_at: DateTime<Utc>, measured_s: u64) -> ShardSummary {
+        let ms = chrono::SecondsFormat::Millis;
+        let ramp = Duration::from_secs_f64((plan.users as f64 / plan.hatch_rate).min(86_400.0));
+        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
+        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
+        ShardSummary {
+            index: self.spec.index,
+            count: self.spec.count,
+            scenario_digest: scenario_digest(&plan.scenario),
+            total_users: self.total_users,
+            user_offset: self.user_offset,
+            total_throttle: self.total_throttle,
+            threshold_rules: plan.thresholds.iter().map(|(r, _)| r.clone()).collect(),
+            judged: self.judge,
+            start_at: plan.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
+            window_start: start.to_rfc3339_opts(ms, true),
+            window_end: end.to_rfc3339_opts(ms, true),
+        }
+    }
+}
+
+impl ShardSpec {
+    /// [`ShardSpec::from_args`] with the process's `JOB_COMPLETION_INDEX`.
+    pub fn from_env(args: &ShardArgs) -> Result<Option<ShardSpec>, LoadError> {
+        ShardSpec::from_args(args, std::env::var(JOB_COMPLETION_INDEX).ok().as_deref())
+    }
+}
+
+/// What a plan's shape becomes for one shard (the whole run's shape for no shard).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The shard part, if the process is a shard.
+    pub shard: Option<ShardPlan>,
+    /// This process's users.
+    pub users: usize,
+    /// Its hatch rate.
+    pub hatch_rate: f64,
+    /// Its throttle.
+    pub throttle: Option<usize>,
+    /// Its report directory (`{shard}` replaced).
+    pub report_dir: PathBuf,
+}
+
+/// What a plan becomes for `spec`: the shard part, and the shard's users, hatch rate, throttle
+/// and report directory (the whole run's when `spec` is `None`). Checks `--start-at`.
+pub fn apply(
+    spec: Option<ShardSpec>,
+    args: &ShardArgs,
+    users: usize,
+    hatch_rate: f64,
+    throttle: Option<usize>,
+    report_dir: &Path,
+) -> Result<Applied, LoadError> {
+    if let Some(at) = args.start_at {
+        start_delay(at, Utc::now())?;
+    }
+    match spec {
+        None => Ok(Applied {
+            shard: None,
+            users,
+            hatch_rate,
+            throttle,
+            report_dir: report_dir.to_path_buf(),
+        }),
+        Some(spec) => {
+            let (plan, users, hatch_rate, throttle) =
+                ShardPlan::new(spec, args.judge_shard, users, hatch_rate, throttle)?;
+            Ok(Applied {
+                shard: Some(plan),
+                users,
+                hatch_rate,
+                throttle,
+                report_dir: self::report_dir(report_dir, spec),
+            })
+        }
+    }
+}
+
+/// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
+/// reports are written, because the verdict is `load merge`'s and a failed pod would make
+/// Kubernetes run the shard again.
+pub fn exit_outcome(plan: &Plan, outcome: crate::exit::Outcome) -> crate::exit::Outcome {
+    let Some(s) = &plan.shard else {
+        return outcome;
+    };
+    if !plan.quiet {
+        crate::say!(
+            "shard {} of {} ({} of {} users): {}",
+            s.spec.index,
+            s.spec.count,
+            plan.users,
+            s.total_users,
+            if s.judges() {
+                "thresholds judged on this shard's figures (--judge-shard)"
+            } else {
+                "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
+            }
+        );
+    }
+    if s.judges() {
+        outcome
+    } else {
+        crate::exit::Outcome::Passed
+    }
+}
+
+/// A shard's report directory: `{shard}` in `--report-dir` becomes its index, so that the pods
+/// of one Job, given one argument list, write one directory each.
+pub fn report_dir(dir: &Path, spec: ShardSpec) -> PathBuf {
+    match dir.to_str() {
+        Some(s) if s.contains("{shard}") => {
+            PathBuf::from(s.replace("{shard}", &spec.index.to_string()))
+        }
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// Sleeps until `at` (already checked by [`start_delay`] when the plan was made); a moment that
+/// passed meanwhile (the target probe, Goose's start) starts at once.
+pub async fn wait_until(at: DateTime<Utc>, quiet: bool) {
+    let ahead = at
+        .signed_duration_since(Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    if !quiet && !ahead.is_zero() {
+        crate::say!(
+            "waiting {} for --start-at {}",
+            humantime::format_duration(Duration::from_millis(ahead.as_millis() as u64)),
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
+    tokio::time::sleep(ahead).await;
 }
 
 /// A stable digest of what a scenario makes the users do (its name, defaults, variables and
@@ -288,34 +427,6 @@ pub fn scenario_digest(scenario: &super::scenario::Scenario) -> String {
         hex.push_str(&format!("{byte:02x}"));
     }
     hex
-}
-
-/// The `"shard"` object of a shard's `load-summary.json`: what `load merge` checks the shards
-/// against each other with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardSummary {
-    /// 0-based index.
-    pub index: usize,
-    /// How many shards the run has.
-    pub count: usize,
-    /// The scenario digest ([`scenario_digest`]).
-    pub scenario_digest: String,
-    /// The whole run's users.
-    pub total_users: usize,
-    /// The number of this shard's first user minus one (`{user}` numbering).
-    pub user_offset: usize,
-    /// The whole run's `--throttle`, if any.
-    pub total_throttle: Option<usize>,
-    /// The threshold rules `load merge` judges (`--threshold` or the scenario's).
-    pub threshold_rules: Vec<String>,
-    /// Whether this shard judged them on its own figures (`--judge-shard`).
-    pub judged: bool,
-    /// `--start-at`, if given (RFC 3339).
-    pub start_at: Option<String>,
-    /// The start of the measured window: Goose measures once every user started (RFC 3339).
-    pub window_start: String,
-    /// The end of the measured window (RFC 3339).
-    pub window_end: String,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! turns any mismatch into a Goose failure whose reason names what broke.
 
 use super::scenario::{Action, Credentials, Expect, Step};
+use crate::schema::fast::Fast;
 use crate::schema::{Component, Schemas};
 use goose::goose::{GooseMethod, GooseRequest, GooseUser, Transaction, TransactionError};
 use goose::prelude::TransactionResult;
@@ -69,6 +70,8 @@ pub struct LiveStats {
     pub other_failures: AtomicU64,
     /// Bodies validated against a schema.
     pub validated: AtomicU64,
+    /// Response times by step (keyed by the step's name) and second, for report.html's charts.
+    pub latency: crate::report::load_report::SeriesRecorder,
 }
 
 impl LiveStats {
@@ -97,6 +100,9 @@ pub struct Shared {
     pub email_template: String,
     /// The run's counters.
     pub stats: Arc<LiveStats>,
+    /// Added to each user's number in `{user}`: the users of the shards before this one
+    /// ([`super::shard::ShardSpec::offset`]), so numbers stay unique over a sharded run.
+    pub user_offset: usize,
     // Parsed once: reqwest would parse the string again on every request.
     create_url: reqwest::Url,
     json: HeaderValue,
@@ -128,7 +134,14 @@ impl Shared {
             create_url,
             json: HeaderValue::from_static("application/json"),
             no_email: Arc::from(""),
+            user_offset: 0,
         })
+    }
+
+    /// The same, numbering users from `offset + 1`.
+    pub fn with_user_offset(mut self, offset: usize) -> Self {
+        self.user_offset = offset;
+        self
     }
 }
 
@@ -193,11 +206,10 @@ fn state(user: &mut GooseUser, shared: &Shared) -> UserState {
     match user.get_session_data::<UserState>() {
         Some(s) => s.clone(),
         None => UserState {
-            email: Arc::from(
-                shared
-                    .email_template
-                    .replace("{user}", &(user.weighted_users_index + 1).to_string()),
-            ),
+            email: Arc::from(shared.email_template.replace(
+                "{user}",
+                &(shared.user_offset + user.weighted_users_index + 1).to_string(),
+            )),
             flow_id: None,
             code: None,
             last_message_id: None,
@@ -237,9 +249,9 @@ async fn run_action(
             st.flow_id = None;
             st.code = None;
             let rb = user.client.get(shared.create_url.clone());
-            let body = exchange(user, shared, rt, st, rb, rt.keeps_flow).await?;
+            let id = exchange(user, shared, rt, st, rb, rt.keeps_flow).await?;
             if rt.keeps_flow {
-                st.flow_id = body.and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+                st.flow_id = id;
             }
             Ok(())
         }
@@ -333,16 +345,16 @@ fn failed(request: goose::metrics::GooseRequestMetric) -> Box<TransactionError> 
     })
 }
 
-/// Sends `rb` as the step's request and checks the answer. Returns the parsed body when it was
-/// parsed (validated, or `want_body`).
+/// Sends `rb` as the step's request and checks the answer. Returns the flow's `id` when
+/// `want_id` and the body has one.
 async fn exchange(
     user: &mut GooseUser,
     shared: &Shared,
     rt: &StepRuntime,
     st: &mut UserState,
     mut rb: reqwest::RequestBuilder,
-    want_body: bool,
-) -> Result<Option<Value>, Box<TransactionError>> {
+    want_id: bool,
+) -> Result<Option<String>, Box<TransactionError>> {
     let step = &rt.step;
     rb = rb.header(ACCEPT, shared.json.clone());
     if step.credentials == Credentials::SessionToken {
@@ -364,43 +376,72 @@ async fn exchange(
     };
 
     st.responses += 1;
-    let validate = expect.schema.is_some()
-        && match shared.validate {
-            ValidateMode::All => true,
-            ValidateMode::Sample(n) => st.responses % n == 1,
-            ValidateMode::None => false,
-        };
-    let mut body = None;
-    if validate || want_body {
-        // One UTF-8 pass over the whole body, then the parser's unchecked string reads: ~10%
-        // cheaper than `from_slice`, which checks every string on its own.
-        let parsed = std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|text| serde_json::from_str::<Value>(text).ok());
-        match parsed {
-            Some(v) => body = Some(v),
-            None => {
-                LiveStats::bump(&shared.stats.body_violations);
-                let reason = format!("status {status}: body is not JSON");
-                user.set_failure(&reason, &mut request, None, None)?;
-                return Ok(None);
-            }
-        }
-    }
-    if validate {
-        if let (Some(v), Some(component)) = (&body, expect.schema) {
+    let validate = match (expect.schema, shared.validate) {
+        (None, _) | (_, ValidateMode::None) => None,
+        (Some(c), ValidateMode::All) => Some(c),
+        (Some(c), ValidateMode::Sample(n)) => (st.responses % n == 1).then_some(c),
+    };
+    let checked = match validate {
+        Some(component) => {
             LiveStats::bump(&shared.stats.validated);
-            if let Err(reason) = check_body(&shared.schemas, component, expect, v) {
-                LiveStats::bump(&shared.stats.body_violations);
-                user.set_failure(&reason, &mut request, None, None)?;
-                return Ok(None);
-            }
+            check_bytes(&shared.schemas, component, expect, &bytes)
         }
-    }
+        None if want_id => {
+            flow_id_of(&bytes).ok_or_else(|| format!("status {status}: body is not JSON"))
+        }
+        None => Ok(None),
+    };
+    let id = match checked {
+        Ok(id) => id,
+        Err(reason) => {
+            LiveStats::bump(&shared.stats.body_violations);
+            user.set_failure(&reason, &mut request, None, None)?;
+            return Ok(None);
+        }
+    };
     if index != 0 {
         user.set_success(&mut request)?;
     }
-    Ok(body)
+    Ok(id.filter(|_| want_id))
+}
+
+/// A flow body's `id`, read without building a DOM; `None` when the body is not JSON.
+fn flow_id_of(bytes: &[u8]) -> Option<Option<String>> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<IdOnly<'_>>(bytes) {
+        Ok(b) => Some(b.id.map(std::borrow::Cow::into_owned)),
+        // JSON, but not an object with a string id: nothing to remember.
+        Err(e) if e.is_data() => Some(None),
+        Err(_) => None,
+    }
+}
+
+/// Checks a body (its bytes) against the expectation: the fast path of the embedded schemas
+/// when it decides the body is valid, else the full validator, which also explains a rejection.
+/// Returns the body's `id`, if any.
+pub fn check_bytes(
+    schemas: &Schemas,
+    component: Component,
+    expect: &Expect,
+    bytes: &[u8],
+) -> Result<Option<String>, String> {
+    if let Some(Fast::Valid(facts)) = schemas.fast(component, bytes) {
+        let error_id = facts.error.as_ref().and_then(|e| e.id.as_deref());
+        expected_values(expect, facts.state, error_id)?;
+        return Ok(facts.id.map(std::borrow::Cow::into_owned));
+    }
+    // One UTF-8 pass over the whole body, then the parser's unchecked string reads: cheaper than
+    // `from_slice`, which checks every string on its own.
+    let body = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .ok_or_else(|| format!("status {}: body is not JSON", expect.status))?;
+    check_body(schemas, component, expect, &body)?;
+    Ok(body.get("id").and_then(Value::as_str).map(str::to_owned))
 }
 
 /// A response whose status the step allows, its body read.
@@ -435,6 +476,11 @@ async fn send(
         return Err(failed(request));
     };
     LiveStats::bump(&shared.stats.responses);
+    shared.stats.latency.record(
+        &step.name,
+        request.elapsed / 1000,
+        request.response_time_micros(),
+    );
     let status = response.status().as_u16();
     // Read the body in every case: an unread body costs the connection its keep-alive.
     let bytes = response.bytes().await;
@@ -476,26 +522,35 @@ pub fn check_body(
         .trim_end()
         .to_owned());
     }
+    let state = body.get("state").and_then(Value::as_str);
+    let error_id = body
+        .get("error")
+        .and_then(|e| e.get("id"))
+        .and_then(Value::as_str);
+    expected_values(expect, state, error_id)
+}
+
+/// The `state` and `error.id` the expectation names, if it names them.
+fn expected_values(
+    expect: &Expect,
+    state: Option<&str>,
+    error_id: Option<&str>,
+) -> Result<(), String> {
     if let Some(want) = &expect.state {
-        let got = body.get("state").and_then(Value::as_str);
-        if got != Some(want.as_str()) {
+        if state != Some(want.as_str()) {
             return Err(format!(
                 "status {}: state is {}, expected {want}",
                 expect.status,
-                got.map(cut).unwrap_or_else(|| "missing".to_owned())
+                state.map(cut).unwrap_or_else(|| "missing".to_owned())
             ));
         }
     }
     if let Some(want) = &expect.error_id {
-        let got = body
-            .get("error")
-            .and_then(|e| e.get("id"))
-            .and_then(Value::as_str);
-        if got != Some(want.as_str()) {
+        if error_id != Some(want.as_str()) {
             return Err(format!(
                 "status {}: error.id is {}, expected {want}",
                 expect.status,
-                got.map(cut).unwrap_or_else(|| "missing".to_owned())
+                error_id.map(cut).unwrap_or_else(|| "missing".to_owned())
             ));
         }
     }

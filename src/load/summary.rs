@@ -27,6 +27,8 @@ pub struct RunFacts<'a> {
     pub stats: &'a LiveStats,
     /// The report files.
     pub reports: &'a Reports,
+    /// The signal that stopped the run, if one did.
+    pub interrupted: Option<i32>,
 }
 
 /// Every request of `metrics` together, the way Goose's "Aggregated" row adds them.
@@ -179,6 +181,14 @@ pub fn summarize(
         .map(|b| b.compare(&figures, plan.max_regression));
 
     let mut failed_because = Vec::new();
+    if let Some(signal) = facts.interrupted {
+        let ran = (facts.finished_at - facts.started_at).num_milliseconds() as f64 / 1000.0;
+        failed_because.push(format!(
+            "interrupted by {} after {ran:.1}s of the planned {}s: the figures cover what ran",
+            super::signals::name(signal),
+            plan.planned().as_secs()
+        ));
+    }
     for t in thresholds.iter().filter(|t| !t.passed) {
         failed_because.push(format!(
             "threshold {} failed: observed {}",
@@ -198,10 +208,10 @@ pub fn summarize(
             b.p95_change_pct
         ));
     }
-    let outcome = if failed_because.is_empty() {
-        Outcome::Passed
-    } else {
-        Outcome::Failed
+    let outcome = match facts.interrupted {
+        Some(signal) => Outcome::Interrupted { signal },
+        None if failed_because.is_empty() => Outcome::Passed,
+        None => Outcome::Failed,
     };
 
     let summary = LoadSummary {
@@ -237,16 +247,22 @@ pub fn summarize(
         validated_bodies: LiveStats::get(&stats.validated),
         steps: in_scenario_order(step_summaries(metrics), &plan.scenario),
         failure_reasons: failure_reasons(metrics, 20),
+        top_reasons: failure_reasons(metrics, 10),
         thresholds,
         baseline,
-        verdict: if outcome == Outcome::Passed {
-            "passed"
-        } else {
-            "failed"
+        verdict: match outcome {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Interrupted { .. } => "interrupted",
         }
         .to_owned(),
         failed_because,
         reports: facts.reports.written(),
+        shard: plan
+            .shard
+            .as_ref()
+            .map(|s| s.summary(plan, facts.started_at, figures.seconds)),
+        merge: None,
     };
     (outcome, summary)
 }

@@ -107,7 +107,8 @@ a { color: inherit; }
 .badge { display: inline-block; min-width: 4.8em; text-align: center; border-radius: 999px; padding: 0 .6em;
   font-size: .78rem; font-weight: 600; text-transform: uppercase; letter-spacing: .03em; border: 1px solid; }
 .badge.passed { color: var(--pass); background: var(--pass-bg); }
-.badge.failed { color: var(--fail); background: var(--fail-bg); }
+.badge.failed, .badge.error { color: var(--fail); background: var(--fail-bg); }
+.badge.error { border-style: dashed; }
 .badge.warning { color: var(--warn); background: var(--warn-bg); }
 .badge.skipped { color: var(--skip); background: var(--skip-bg); }
 dl.run { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1.2em; margin: 0 0 1rem; }

@@ -14,14 +14,14 @@
 
 use super::html::{anchor, close_page, esc, open_page};
 use super::model::{CheckResult, Evidence, RunReport, Status, Summary};
-use super::{human_ms, show_pointer};
+use super::{count, human_ms, show_pointer};
 use std::fmt::Write as _;
 use std::io::Write;
 
 /// Renders `report` as the `report.html` document.
 pub fn render(report: &RunReport) -> String {
     let s = report.summary();
-    let verdict = verdict_word(&s);
+    let verdict = verdict_word(report, &s);
     let mut h = String::with_capacity(16 * 1024 + report.checks.len() * 512);
     open_page(
         &mut h,
@@ -33,31 +33,61 @@ pub fn render(report: &RunReport) -> String {
         h,
         "<header class=\"verdict {verdict}\" id=\"verdict\">\n\
          <p class=\"kicker\">Recovery conformance</p>\n<h1>{}</h1>\n<ul class=\"counts\">",
-        verdict_headline(&s)
+        verdict_headline(report, &s)
     );
-    for (n, word) in [
-        (s.failed, "failed"),
-        (s.passed, "passed"),
-        (s.skipped, "skipped"),
+    for (n, class, word) in [
+        (s.failed, "failed", "failed"),
+        (s.warnings, "warning", "warnings"),
+        (s.errors, "error", "errors"),
+        (s.passed, "passed", "passed"),
+        (s.skipped, "skipped", "skipped"),
     ] {
-        let _ = write!(h, "<li class=\"{word}\"><b>{n}</b> {word}</li>");
+        // An error count of 0 is noise: errors are rare and said when they happen.
+        if n > 0 || class != "error" {
+            let word = if n == 1 {
+                word.trim_end_matches('s')
+            } else {
+                word
+            };
+            let _ = write!(h, "<li class=\"{class}\"><b>{n}</b> {word}</li>");
+        }
     }
     let _ = writeln!(h, "<li><b>{}</b> checks</li></ul>\n</header>", s.total());
 
     write_run(&mut h, report);
 
-    let failed: Vec<&CheckResult> = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Failed)
-        .collect();
-    if !failed.is_empty() {
+    // Failures and errors fail the run; warnings are broken recommended rules. Both keep their
+    // whole evidence, before the long tables.
+    for (id, heading, statuses) in [
+        ("failures", "Failures", &[Status::Failed, Status::Error][..]),
+        ("warnings", "Warnings", &[Status::Warning][..]),
+    ] {
+        let listed: Vec<&CheckResult> = report
+            .checks
+            .iter()
+            .filter(|c| statuses.contains(&c.status))
+            .collect();
+        if listed.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             h,
-            "<section id=\"failures\">\n<h2>Failures ({})</h2>",
-            failed.len()
+            "<section id=\"{id}\">\n<h2>{heading} ({})</h2>",
+            listed.len()
         );
-        for c in failed {
+        if id == "warnings" {
+            let _ = writeln!(
+                h,
+                "<p class=\"muted\">Recommended rules (Kratos practice, hardening) the target broke: \
+                 {}.</p>",
+                if report.strict {
+                    "under <code>--strict</code> they fail the run"
+                } else {
+                    "reported, they do not fail the run unless <code>--strict</code>"
+                }
+            );
+        }
+        for c in listed {
             write_failure(&mut h, c);
         }
         h.push_str("</section>\n");
@@ -125,34 +155,62 @@ pub fn write(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(render(report).as_bytes())
 }
 
-/// The verdict's word: also the class that colours the header.
-fn verdict_word(s: &Summary) -> &'static str {
-    if s.failed > 0 {
+/// The verdict's word, from the run's own outcome (never recomputed here): also the class that
+/// colours the header. `warning`: passed, with recommended rules broken.
+fn verdict_word(report: &RunReport, s: &Summary) -> &'static str {
+    if report.outcome() != crate::exit::Outcome::Passed {
         "failed"
+    } else if s.warnings > 0 {
+        "warning"
     } else {
         "passed"
     }
 }
 
-fn verdict_headline(s: &Summary) -> String {
-    if s.failed > 0 {
-        format!(
-            "Failed: {} of {} checks broke their rule",
-            s.failed,
-            s.total()
-        )
+fn verdict_headline(report: &RunReport, s: &Summary) -> String {
+    if report.outcome() != crate::exit::Outcome::Passed {
+        let mut why = Vec::new();
+        if s.failed > 0 {
+            why.push(format!(
+                "{} of {} checks broke a required rule",
+                s.failed,
+                s.total()
+            ));
+        }
+        if s.errors > 0 {
+            why.push(format!(
+                "{} could not get an answer",
+                count(s.errors, "check")
+            ));
+        }
+        if report.strict && s.warnings > 0 {
+            why.push(format!("{} under --strict", count(s.warnings, "warning")));
+        }
+        format!("Failed: {}", why.join("; "))
     } else if s.total() == 0 {
         "Passed: no check was selected".to_owned()
+    } else if s.warnings > 0 {
+        format!(
+            "Passed with warnings: {} broke a recommended rule",
+            count(s.warnings, "check")
+        )
     } else {
         format!("Passed: every check that ran held ({} ran)", s.passed)
     }
 }
 
 fn counts_text(s: &Summary) -> String {
-    format!(
-        "{} failed, {} passed, {} skipped",
-        s.failed, s.passed, s.skipped
-    )
+    let mut text = format!(
+        "{} failed, {}, {} passed, {} skipped",
+        s.failed,
+        count(s.warnings, "warning"),
+        s.passed,
+        s.skipped
+    );
+    if s.errors > 0 {
+        text.push_str(&format!(", {}", count(s.errors, "error")));
+    }
+    text
 }
 
 fn write_run(h: &mut String, report: &RunReport) {
@@ -173,6 +231,11 @@ fn write_run(h: &mut String, report: &RunReport) {
         human_ms(report.duration),
         esc(&report.tool_version),
     );
+    if report.strict {
+        h.push_str(
+            "<p class=\"alert\"><code>--strict</code>: a broken recommended rule fails the run.</p>\n",
+        );
+    }
     if report.insecure {
         h.push_str(
             "<p class=\"alert fail\"><b>TLS certificate verification was disabled</b> \
@@ -193,7 +256,7 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
     let _ = writeln!(
         h,
         "<section class=\"operation\" id=\"{}\">\n<h2>{} <span class=\"muted\">— {}</span></h2>\n\
-         <table class=\"checks\">\n<thead><tr><th>Status</th><th>Check</th><th>Title</th>\
+         <table class=\"checks\">\n<thead><tr><th>Status</th><th>Level</th><th>Check</th><th>Title</th>\
          <th>Source</th><th class=\"num\">Time</th></tr></thead>\n<tbody>",
         anchor("op-", op),
         esc(op),
@@ -201,6 +264,7 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
     );
     for c in checks {
         let status = c.status.as_str();
+        let level = c.level.as_str();
         let id = match c.status {
             Status::Passed => format!("<code>{}</code>", esc(&c.id)),
             Status::Failed | Status::Warning | Status::Error | Status::Skipped => format!(
@@ -218,7 +282,7 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
         let _ = writeln!(
             h,
             "<tr class=\"{status}\"><td><span class=\"badge {status}\">{status}</span></td>\
-             <td class=\"id\">{id}</td><td class=\"title\">{}</td><td class=\"source\">{}</td>\
+             <td class=\"level {level}\">{level}</td><td class=\"id\">{id}</td><td class=\"title\">{}</td><td class=\"source\">{}</td>\
              <td class=\"num\">{time}</td></tr>",
             esc(&c.title),
             c.source.as_str(),
@@ -230,16 +294,18 @@ fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
 fn write_failure(h: &mut String, c: &CheckResult) {
     let _ = writeln!(
         h,
-        "<article class=\"failure\" id=\"{}\">\n<h3><span class=\"badge failed\">failed</span> \
+        "<article class=\"failure {status}\" id=\"{}\">\n<h3><span class=\"badge {status}\">{status}</span> \
          <code>{}</code> — {}</h3>\n<p class=\"detail\">{}</p>\n\
-         <p class=\"rule\"><span class=\"muted\">Rule ({}, {}):</span> {}</p>",
+         <p class=\"rule\"><span class=\"muted\">Rule ({}, {}, {}):</span> {}</p>",
         anchor("c-", &c.id),
         esc(&c.id),
         esc(&c.title),
         esc(&c.detail),
         esc(&c.operation),
+        c.level.as_str(),
         c.source.as_str(),
         esc(&c.rule),
+        status = c.status.as_str(),
     );
     for (i, ev) in c.evidence.iter().enumerate() {
         write_evidence(h, ev, i + 1, c.evidence.len());
@@ -332,7 +398,12 @@ table.checks td.source { color: var(--muted); font-size: .85em; white-space: now
 table.checks td { padding-top: .25em; padding-bottom: .25em; }
 table.checks td.id { overflow-wrap: anywhere; }
 table.checks td.title { color: var(--muted); font-size: .92em; }
-tr.failed td { background: var(--fail-bg); }
+tr.failed td, tr.error td { background: var(--fail-bg); }
+tr.warning td { background: var(--warn-bg); }
+table.checks td.level { font-size: .85em; color: var(--muted); }
+table.checks td.level.required { color: var(--ink); }
+article.failure.warning { border-left-color: var(--warn); }
+article.failure.warning .evidence .status { color: var(--warn); }
 article.failure { border: 1px solid var(--line); border-left: 4px solid var(--fail); border-radius: 4px;
   padding: .2rem 1rem .6rem; margin: 1rem 0; }
 article.failure h3 { margin-top: .8em; overflow-wrap: anywhere; }
@@ -343,13 +414,13 @@ table.headers { width: auto; margin: .2em 0; }
 table.headers td { border: 0; padding: .05em .5em; overflow-wrap: anywhere; }
 table.headers td.dir { color: var(--muted); }
 .label { margin: .6em 0 0; font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; }
-@media print { tr.failed td { background: none; } article.failure { border-left-width: 3px; } }
+@media print { tr.failed td, tr.error td, tr.warning td { background: none; } article.failure { border-left-width: 3px; } }
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{Evidence, RuleSource};
+    use crate::report::model::{Evidence, Level, RuleSource};
     use chrono::{DateTime, Utc};
     use std::time::Duration;
 
@@ -359,10 +430,10 @@ mod tests {
             target: "http://127.0.0.1:1/".into(),
             embedded_target: true,
             insecure: false,
+            strict: false,
             started_at: DateTime::<Utc>::UNIX_EPOCH,
             duration: Duration::from_millis(5),
             notes: Vec::new(),
-            strict: false,
             checks,
         }
     }
@@ -374,7 +445,7 @@ mod tests {
             operation: "op".into(),
             rule: "r".into(),
             source: RuleSource::OpenApi,
-            level: Default::default(),
+            level: Level::Required,
             status,
             detail: "d".into(),
             evidence: vec![Evidence {
@@ -403,11 +474,26 @@ mod tests {
     fn verdict_follows_the_failures() {
         let failed = render(&report(vec![check(Status::Failed, "")]));
         assert!(failed.contains("<header class=\"verdict failed\""));
-        assert!(failed.contains("Failed: 1 of 1 checks broke their rule"));
+        assert!(failed.contains("Failed: 1 of 1 checks broke a required rule"));
         let passed = render(&report(vec![check(Status::Passed, "")]));
         assert!(passed.contains("<header class=\"verdict passed\""));
         // A passed check's evidence is in conformance.json, not in the failures section.
         assert!(!passed.contains("id=\"failures\""));
+        let mut warned = check(Status::Warning, "");
+        warned.level = Level::Recommended;
+        let mut r = report(vec![warned]);
+        let html = render(&r);
+        assert!(html.contains("<header class=\"verdict warning\""));
+        assert!(html.contains("Passed with warnings: 1 check broke a recommended rule"));
+        assert!(html.contains("<section id=\"warnings\">"));
+        assert!(html.contains("<td class=\"level recommended\">recommended</td>"));
+        r.strict = true;
+        let html = render(&r);
+        assert!(html.contains("<header class=\"verdict failed\""));
+        assert!(html.contains("Failed: 1 warning under --strict"));
+        let errored = render(&report(vec![check(Status::Error, "")]));
+        assert!(errored.contains("Failed: 1 check could not get an answer"));
+        assert!(errored.contains("<span class=\"badge error\">error</span>"));
         let none = render(&report(Vec::new()));
         assert!(none.contains("Passed: no check was selected"));
     }

@@ -139,11 +139,18 @@ fn write_run(h: &mut String, r: &LoadReport) {
         Some(n) => format!("{n} req/s"),
         None => "none".to_owned(),
     };
+    // "embedded" is where the scenario came from (built into the binary), not the target: said
+    // in other words so that it is never read as the target's kind.
+    let origin = if r.scenario_origin == "embedded" {
+        "built-in scenario".to_owned()
+    } else {
+        format!("from <code>{}</code>", esc(&r.scenario_origin))
+    };
     let _ = writeln!(
         h,
         "<section id=\"run\">\n<h2>Run</h2>\n<dl class=\"run\">\n\
          <dt>Target</dt><dd><code>{}</code></dd>\n\
-         <dt>Scenario</dt><dd>{} <span class=\"muted\">({})</span></dd>\n\
+         <dt>Scenario</dt><dd>{} <span class=\"muted\">({origin})</span></dd>\n\
          <dt>Users</dt><dd>{} (started at {}/s)</dd>\n\
          <dt>Duration</dt><dd>{} s after the ramp-up</dd>\n\
          <dt>Throttle</dt><dd>{throttle}</dd>\n\
@@ -152,7 +159,6 @@ fn write_run(h: &mut String, r: &LoadReport) {
          <dt>Tool</dt><dd>recovery-harness {}</dd>\n</dl>\n</section>",
         esc(&r.target.label()),
         esc(&r.scenario),
-        esc(&r.scenario_origin),
         r.users,
         trim_float(r.hatch_rate),
         r.duration_s,
@@ -186,7 +192,7 @@ fn write_validation(h: &mut String, r: &LoadReport) {
             h.push_str("<p class=\"muted\">The reasons of these failures were not recorded.</p>\n");
         }
     } else {
-        h.push_str("<h3>Spec failures by reason</h3>\n");
+        h.push_str("<h3>Failures by reason</h3>\n");
         reasons_table(h, &v.failures);
     }
     h.push_str("</section>\n");
@@ -217,9 +223,16 @@ fn write_charts(h: &mut String, series: &[StepSeries]) {
         );
         return;
     }
-    h.push_str(
-        "<p class=\"muted\">Per second: median (p50), 95th and 99th percentile of the step's \
-         response times, in milliseconds.</p>\n",
+    let width = drawn[0].bucket_s;
+    let per = if width <= 1 {
+        "Per second".to_owned()
+    } else {
+        format!("Per {width} s")
+    };
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">{per}: median (p50), 95th and 99th percentile of the step's \
+         response times, in milliseconds.</p>"
     );
     for s in drawn {
         let _ = writeln!(
@@ -273,7 +286,8 @@ fn chart_svg(s: &StepSeries) -> Result<String, String> {
             .configure_mesh()
             .x_desc("seconds since start")
             .y_desc("ms")
-            .x_labels(10)
+            // Whole seconds only: a short run must not repeat a rounded label.
+            .x_labels(((x_end - first) as usize + 1).min(10))
             .y_labels(6)
             .max_light_lines(1)
             .x_label_formatter(&|x| format!("{x:.0}"))
@@ -343,8 +357,8 @@ fn figures_row(h: &mut String, name: &str, f: &LoadFigures, class: &str) {
         ms(f.p50_ms),
         ms(f.p95_ms),
         ms(f.p99_ms),
-        ms(f.avg_ms),
-        ms(f.max_ms),
+        f.avg_ms.map_or_else(|| "—".to_owned(), ms),
+        f.max_ms.map_or_else(|| "—".to_owned(), ms),
     );
 }
 

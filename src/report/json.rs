@@ -139,7 +139,8 @@ impl<'a> From<&'a RunReport> for Document<'a> {
             duration_ms: millis(r.duration),
             outcome: match r.outcome() {
                 crate::exit::Outcome::Passed => "passed",
-                _ => "failed",
+                crate::exit::Outcome::Failed => "failed",
+                crate::exit::Outcome::Interrupted { .. } => "interrupted",
             },
             summary: SummaryView {
                 passed: s.passed,

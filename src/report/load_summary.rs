@@ -68,18 +68,73 @@ pub struct LoadSummary {
     pub validated_bodies: u64,
     /// Per step (request name) figures.
     pub steps: Vec<StepSummary>,
-    /// The most frequent failure reasons, as Goose recorded them.
+    /// The most frequent failure reasons, as Goose recorded them (its error table, top 20).
     pub failure_reasons: Vec<FailureReason>,
+    /// The ten most frequent failure reasons: step, expectation, body excerpt, with counts.
+    #[serde(default)]
+    pub top_reasons: Vec<FailureReason>,
     /// Each threshold rule and its verdict.
     pub thresholds: Vec<ThresholdVerdict>,
     /// The comparison with `--baseline`, if given.
     pub baseline: Option<BaselineComparison>,
-    /// `passed` or `failed`.
+    /// `passed`, `failed` or `interrupted` (a signal stopped the run; never a pass).
     pub verdict: String,
     /// Why the run failed (empty when it passed).
     pub failed_because: Vec<String>,
     /// Report files written next to this one.
     pub reports: Vec<String>,
+    /// For a shard of a sharded run (`load --shard I/N`): which shard, and what `load merge`
+    /// checks the shards against each other with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSummary>,
+    /// For the result of `load merge`: the shards it joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeSummary>,
+}
+
+/// The `"shard"` object of a shard's `load-summary.json`: what `load merge` checks the shards
+/// against each other with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardSummary {
+    /// 0-based index.
+    pub index: usize,
+    /// How many shards the run has.
+    pub count: usize,
+    /// The scenario digest (`sha256:<hex>` of what the scenario makes the users do).
+    pub scenario_digest: String,
+    /// The whole run's users.
+    pub total_users: usize,
+    /// The number of this shard's first user minus one (`{user}` numbering).
+    pub user_offset: usize,
+    /// The whole run's `--throttle`, if any.
+    pub total_throttle: Option<usize>,
+    /// The threshold rules `load merge` judges (`--threshold` or the scenario's).
+    pub threshold_rules: Vec<String>,
+    /// Whether this shard judged them on its own figures (`--judge-shard`).
+    pub judged: bool,
+    /// `--start-at`, if given (RFC 3339).
+    pub start_at: Option<String>,
+    /// The start of the measured window: Goose measures once every user started (RFC 3339).
+    pub window_start: String,
+    /// The end of the measured window (RFC 3339).
+    pub window_end: String,
+}
+
+/// The `"merge"` object of a merged `load-summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeSummary {
+    /// How many shards were merged.
+    pub shards: usize,
+    /// Their report directories, by index.
+    pub dirs: Vec<String>,
+    /// The earliest start of a shard's measured window (RFC 3339).
+    pub window_start: String,
+    /// The latest end of one (RFC 3339).
+    pub window_end: String,
+    /// The share (0 to 1) of that span during which every shard was measuring.
+    pub window_overlap: f64,
+    /// What the merge warned about (windows that barely overlap, shards that judged alone).
+    pub warnings: Vec<String>,
 }
 
 /// One request name's figures.

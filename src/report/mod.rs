@@ -129,7 +129,7 @@ pub fn write_load_html(
 /// Replaces `dir/name` by `contents` through a temporary sibling and a rename (atomic on one
 /// file system). No fsync: the guarantee sought is "no half file after a failed run", not
 /// durability across a power cut, and a sync per report would cost more than the whole rendering.
-fn replace_file(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn replace_file(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
     // Unique per process and per call: two runs (or two tests of one process) writing the same
     // directory at once must not share a temporary file; the last rename wins, whole.
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

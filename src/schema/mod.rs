@@ -4,7 +4,9 @@
 //! INTERFACE (owned by the schema work; other modules code against exactly these names):
 //! - [`Schemas::load`] / [`Schemas::embedded`]: compile every component once; share with `Arc`.
 //! - [`Schemas::validate`]: `Ok(())` or every [`Violation`] (JSON pointer, rule, offending value).
-//! - [`Schemas::is_valid`]: the hot path for load tests (no error collection).
+//! - [`Schemas::is_valid`]: a verdict without error collection.
+//! - [`Schemas::fast`]: the load runner's hot path: the verdict straight from the body's bytes,
+//!   no DOM ([`fast`]), for the embedded schemas.
 //!
 //! The schemas are JSON Schema draft 2020-12 documents, one per OpenAPI component, linked by relative
 //! `$ref` (`"$ref": "uiContainer.json"`) under one base URI ([`BASE_URI`]). Nothing is fetched: the
@@ -19,6 +21,7 @@
 //! ```
 
 mod embedded;
+pub mod fast;
 mod openapi;
 mod violation;
 
@@ -268,6 +271,8 @@ enum LocationStyle {
 #[derive(Debug)]
 pub struct Schemas {
     validators: Vec<Validator>,
+    /// The embedded schemas, whose rules [`fast`] implements.
+    fast: bool,
     source: SchemaSource,
     style: LocationStyle,
 }
@@ -297,6 +302,7 @@ impl Schemas {
         let validators = compile(source, &resources)?;
         Ok(Schemas {
             validators,
+            fast: *source == SchemaSource::Embedded,
             source: source.clone(),
             style,
         })
@@ -337,7 +343,18 @@ impl Schemas {
         Err(out)
     }
 
-    /// Whether `instance` is valid against `component` (the allocation-free hot path).
+    /// The fast verdict on `body` (its bytes) against `component`, when these schemas have a fast
+    /// path (the embedded ones); `None` for `--schemas`/`--spec`, which need the full validator.
+    pub fn fast<'a>(&self, component: Component, body: &'a [u8]) -> Option<fast::Fast<'a>> {
+        self.fast.then(|| fast::check(component, body))
+    }
+
+    /// Whether these schemas have a fast path ([`Schemas::fast`]).
+    pub fn has_fast_path(&self) -> bool {
+        self.fast
+    }
+
+    /// Whether `instance` is valid against `component` (no error collection).
     pub fn is_valid(&self, component: Component, instance: &Value) -> bool {
         self.validators[component.index()].is_valid(instance)
     }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 pub(crate) struct Message {
     pub(crate) id: u128,
     pub(crate) recipient: Box<str>,
-    pub(crate) subject: &'static str,
+    pub(crate) subject: Box<str>,
     pub(crate) body: Box<str>,
     pub(crate) template_type: &'static str,
     pub(crate) created_ns: i64,
@@ -106,10 +106,10 @@ fn render_message(out: &mut String, m: &Message) {
     out.push_str(",\"body\":");
     json::push_str(out, &m.body);
     out.push_str(",\"subject\":");
-    json::push_str(out, m.subject);
+    json::push_str(out, &m.subject);
     out.push_str(",\"template_type\":");
     json::push_str(out, m.template_type);
-    out.push_str(",\"send_count\":1,\"created_at\":\"");
+    out.push_str(",\"channel\":\"email\",\"send_count\":1,\"created_at\":\"");
     json::push_timestamp(out, m.created_ns);
     out.push_str("\",\"updated_at\":\"");
     json::push_timestamp(out, m.created_ns);
@@ -175,7 +175,7 @@ mod tests {
         Message {
             id,
             recipient: to.into(),
-            subject: "s",
+            subject: "s".into(),
             body: "b".into(),
             template_type: "recovery_code_valid",
             created_ns: 0,

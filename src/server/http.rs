@@ -229,17 +229,60 @@ pub(crate) struct UpdateBody {
     pub(crate) csrf_token: Option<String>,
     pub(crate) token: Option<String>,
     pub(crate) transient_payload: Option<String>,
+    /// v2 (`choose_recovery_address`) fields.
+    pub(crate) recovery_address: Option<String>,
+    pub(crate) recovery_select_address: Option<String>,
+    pub(crate) recovery_confirm_address: Option<String>,
+    pub(crate) screen: Option<String>,
 }
 
-/// Why an update body could not be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl UpdateBody {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "method" => &mut self.method,
+            "email" => &mut self.email,
+            "code" => &mut self.code,
+            "csrf_token" => &mut self.csrf_token,
+            "token" => &mut self.token,
+            "recovery_address" => &mut self.recovery_address,
+            "recovery_select_address" => &mut self.recovery_select_address,
+            "recovery_confirm_address" => &mut self.recovery_confirm_address,
+            "screen" => &mut self.screen,
+            _ => return None,
+        })
+    }
+}
+
+/// Why an update body could not be decoded; [`BodyError::text`] is Kratos's message for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BodyError {
-    /// Not JSON / not an object / not a form.
-    Malformed,
-    /// A known field had the wrong JSON type.
+    /// Not JSON.
+    MalformedJson,
+    /// JSON, but not an object.
+    NotObject,
+    /// A known field had a JSON type that does not become a string.
     WrongType,
-    /// Neither JSON nor a form.
-    UnsupportedMedia,
+    /// Neither JSON nor a form (the `Content-Type` sent).
+    UnsupportedMedia(String),
+    /// The code strategy decodes POST bodies only.
+    Method,
+}
+
+impl BodyError {
+    /// The text of the 4000001 message Kratos shows for it (`ory/x/decoderx`).
+    pub(crate) fn text(&self) -> String {
+        match self {
+            BodyError::MalformedJson => "Unable to decode form as JSON.".to_owned(),
+            BodyError::NotObject => {
+                "Expected JSON sent in request body to be an object but got: JSON".to_owned()
+            }
+            BodyError::WrongType => "Unable to decode form as JSON: a field has the wrong type.".to_owned(),
+            BodyError::UnsupportedMedia(ct) => format!(
+                "HTTP POST Request used unknown HTTP Header \"Content-Type: {ct}\", only [multipart/form-data application/x-www-form-urlencoded application/json] are supported."
+            ),
+            BodyError::Method => "Unable to decode body because HTTP Request Method was \"GET\" but only [POST] are supported.".to_owned(),
+        }
+    }
 }
 
 /// Decodes an update body by its `Content-Type`; query parameters fill fields the body lacks
@@ -249,34 +292,28 @@ pub(crate) fn decode_update(
     query: Option<&str>,
     body: &[u8],
 ) -> Result<UpdateBody, BodyError> {
-    let ct = headers
+    let raw_ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let mut out = match ct.as_deref() {
-        Some("application/json") => decode_json(body)?,
-        Some("application/x-www-form-urlencoded") => decode_form(body),
-        None | Some("") if body.is_empty() => UpdateBody::default(),
-        _ => return Err(BodyError::UnsupportedMedia),
+        .unwrap_or("");
+    let ct = raw_ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let mut out = match ct.as_str() {
+        "application/json" => decode_json(body)?,
+        "application/x-www-form-urlencoded" => decode_form(body),
+        "" if body.is_empty() => UpdateBody::default(),
+        _ => return Err(BodyError::UnsupportedMedia(raw_ct.to_owned())),
     };
     if let Some(q) = query {
         for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
-            let slot = match k.as_ref() {
-                "method" => &mut out.method,
-                "email" => &mut out.email,
-                "code" => &mut out.code,
-                "csrf_token" => &mut out.csrf_token,
-                "token" => &mut out.token,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(v.into_owned());
+            if let Some(slot) = out.slot(&k) {
+                if slot.is_none() {
+                    *slot = Some(v.into_owned());
+                }
             }
         }
     }
@@ -285,45 +322,42 @@ pub(crate) fn decode_update(
 
 fn decode_json(body: &[u8]) -> Result<UpdateBody, BodyError> {
     let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| BodyError::Malformed)?;
+        serde_json::from_slice(body).map_err(|_| BodyError::MalformedJson)?;
     let serde_json::Value::Object(map) = value else {
-        return Err(BodyError::Malformed);
+        return Err(BodyError::NotObject);
     };
-    let text = |key: &str| -> Result<Option<String>, BodyError> {
-        match map.get(key) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(BodyError::WrongType),
+    let mut out = UpdateBody::default();
+    for (key, v) in &map {
+        if key == "transient_payload" {
+            out.transient_payload = match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::Object(_) => Some(v.to_string()),
+                _ => return Err(BodyError::WrongType),
+            };
+            continue;
         }
-    };
-    let transient_payload = match map.get("transient_payload") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
-        Some(_) => return Err(BodyError::WrongType),
-    };
-    Ok(UpdateBody {
-        method: text("method")?,
-        email: text("email")?,
-        code: text("code")?,
-        csrf_token: text("csrf_token")?,
-        token: text("token")?,
-        transient_payload,
-    })
+        let Some(slot) = out.slot(key) else {
+            continue;
+        };
+        // Kratos's decoder coerces scalars to the schema's string type (`{"email":5}` is "5").
+        *slot = match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            _ => return Err(BodyError::WrongType),
+        };
+    }
+    Ok(out)
 }
 
 fn decode_form(body: &[u8]) -> UpdateBody {
     let mut out = UpdateBody::default();
     for (k, v) in url::form_urlencoded::parse(body) {
-        let slot = match k.as_ref() {
-            "method" => &mut out.method,
-            "email" => &mut out.email,
-            "code" => &mut out.code,
-            "csrf_token" => &mut out.csrf_token,
-            "token" => &mut out.token,
-            _ => continue,
-        };
-        if slot.is_none() {
-            *slot = Some(v.into_owned());
+        if let Some(slot) = out.slot(&k) {
+            if slot.is_none() {
+                *slot = Some(v.into_owned());
+            }
         }
     }
     out
@@ -469,16 +503,22 @@ mod tests {
         assert_eq!(b.method.as_deref(), Some("code"));
         assert_eq!(
             decode_update(&h, None, b"[1]").err(),
-            Some(BodyError::Malformed)
+            Some(BodyError::NotObject)
         );
         assert_eq!(
-            decode_update(&h, None, br#"{"email":5}"#).err(),
+            decode_update(&h, None, b"{x").err(),
+            Some(BodyError::MalformedJson)
+        );
+        let coerced = decode_update(&h, None, br#"{"email":5}"#).expect("coerced");
+        assert_eq!(coerced.email.as_deref(), Some("5"));
+        assert_eq!(
+            decode_update(&h, None, br#"{"email":[5]}"#).err(),
             Some(BodyError::WrongType)
         );
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert_eq!(
             decode_update(&h, None, b"x").err(),
-            Some(BodyError::UnsupportedMedia)
+            Some(BodyError::UnsupportedMedia("text/plain".to_owned()))
         );
     }
 }

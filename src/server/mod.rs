@@ -11,16 +11,30 @@
 //!   `admin_url`, `shutdown`), [`router`] (the app for `oneshot` tests).
 //! - [`ServeArgs`] and [`run_cli`] for `recovery-harness serve`.
 //!
-//! Layout: `app` (routes, handlers, state machine), `store` (compact sharded flow store),
-//! `render` (bodies written on the way out), `json` (escaping, timestamps), `http` (negotiation,
-//! cookies, `return_to`, body decoding), `courier` (outbox and sessions).
+//! Layout: `app` (configuration, router, the Kratos layer every answer passes through), one
+//! module per route family (`create`, `get_flow`, `update`, `courier_admin`), `machine` (the
+//! update state machine: code v1 and v2, link), `error` (the one [`KratosError`] type), `reply`
+//! (flow bodies, redirects, Go's plain-text errors), `csrf` (nosurf's tokens and 403s), `store`
+//! (compact sharded flow store), `render` (bodies written on the way out), `json` (escaping,
+//! timestamps), `http` (negotiation, cookies, `return_to`, body decoding), `courier` (outbox and
+//! sessions).
+//!
+//! [`KratosError`]: error::KratosError
 
 mod app;
 mod courier;
+mod courier_admin;
+mod create;
+mod csrf;
+mod error;
+mod get_flow;
 mod http;
 mod json;
+mod machine;
 mod render;
+mod reply;
 mod store;
+mod update;
 
 use crate::exit::Outcome;
 use std::net::SocketAddr;
@@ -100,6 +114,10 @@ pub struct ServeArgs {
     /// Kratos `feature_flags.use_continue_with_transitions`: a correct code answers 200 with `continue_with`.
     #[arg(long)]
     pub continue_with_transitions: bool,
+    /// Kratos `feature_flags.choose_recovery_address` (recovery v2): flows start in
+    /// `recovery_awaiting_address` and take `recovery_address`, as real Kratos does with the flag.
+    #[arg(long)]
+    pub choose_recovery_address: bool,
     /// Which addresses are known recovery addresses (repeatable glob, `*` = any run; case-insensitive).
     #[arg(long = "identity", value_name = "PATTERN", default_values_t = default_identities())]
     pub identities: Vec<String>,
@@ -148,6 +166,8 @@ pub struct ServerConfig {
     pub ui_url: String,
     /// `use_continue_with_transitions`.
     pub continue_with_transitions: bool,
+    /// `choose_recovery_address` (recovery v2, code method only).
+    pub choose_recovery_address: bool,
     /// Known recovery addresses (globs).
     pub identities: Vec<String>,
     /// Body limit in bytes.
@@ -172,6 +192,7 @@ impl Default for ServerConfig {
             allowed_return_urls: Vec::new(),
             ui_url: "http://127.0.0.1:4455".to_owned(),
             continue_with_transitions: false,
+            choose_recovery_address: false,
             identities: default_identities(),
             max_body: 64 * 1024,
             courier_capacity: 10_000,
@@ -195,6 +216,7 @@ impl ServerConfig {
             allowed_return_urls: args.allowed_return_urls.clone(),
             ui_url: args.ui_url.clone(),
             continue_with_transitions: args.continue_with_transitions,
+            choose_recovery_address: args.choose_recovery_address,
             identities: args.identities.clone(),
             max_body: args.max_body,
             courier_capacity: args.courier_capacity,

@@ -4,18 +4,21 @@
 
 use super::app::Resolved;
 use super::json;
-use super::store::{Flow, FlowType, Method, Msg, NodeMsg, State};
+use super::store::{Active, Flow, FlowType, Method, Msg, NodeMsg, State};
 
 const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
 const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
 const LABEL_RESEND: &str = r#"{"label":{"id":1070008,"text":"Resend code","type":"info"}}"#;
 const LABEL_CODE: &str = r#"{"label":{"id":1070010,"text":"Recovery code","type":"info"}}"#;
+const LABEL_ADDRESS: &str = r#"{"label":{"id":1070016,"text":"Recovery address","type":"info"}}"#;
+/// `"messages":[…]` of a v2 node whose `recovery_address` was not sent.
+const MISSING_ADDRESS: &str = r#""messages":[{"id":4000002,"text":"Property recovery_address is missing.","type":"error","context":{"property":"recovery_address"}}]"#;
+const LABEL_BACK: &str = r#"{"label":{"id":1060007,"text":"Back","type":"info"}}"#;
 
 pub(crate) const TEXT_CODE_SENT: &str = "An email containing a recovery code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.";
 pub(crate) const TEXT_LINK_SENT: &str = "An email containing a recovery link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.";
 pub(crate) const REASON_COOKIE: &str = "The HTTP Request Header included the \"Cookie\" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.";
 pub(crate) const REASON_ORIGIN: &str = "The HTTP Request Header included the \"Origin\" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.";
-pub(crate) const REASON_CSRF: &str = "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.";
 
 /// Text of a `4000001` message kind.
 fn generic_reason(msg: Msg) -> &'static str {
@@ -23,17 +26,78 @@ fn generic_reason(msg: Msg) -> &'static str {
         Msg::TooOften => "The request was submitted too often. Please request another code.",
         Msg::CookieBlocked => REASON_COOKIE,
         Msg::OriginBlocked => REASON_ORIGIN,
-        Msg::CsrfMismatch => REASON_CSRF,
-        Msg::MalformedBody => {
-            "Unable to decode the request body: it is neither a JSON object nor a form."
-        }
-        Msg::WrongType => "Unable to decode the request body: method, email, code, csrf_token and token must be strings and transient_payload an object.",
-        _ => "Unable to decode body because HTTP Request Header Content-Type is not supported. Use application/json or application/x-www-form-urlencoded.",
+        Msg::UsedCode => "The code was already used. Please request another code.",
+        _ => "The recovery flow must be retried.",
     }
 }
 
-/// The whole flow body (with the trailing newline Go's encoder writes).
-pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow) -> String {
+/// The `reason` of the error that announces a retry's new flow (continue_with transitions).
+pub(crate) fn retry_reason(msg: Msg) -> &'static str {
+    match msg {
+        Msg::AlreadyCompleted => {
+            "The request was already completed successfully and can not be retried."
+        }
+        Msg::InvalidToken => {
+            "The recovery token is invalid or has already been used. Please retry the flow."
+        }
+        other => generic_reason(other),
+    }
+}
+
+/// Kratos's masked address in v2 messages and choices: `kn****@example.org`, `+49****78`.
+pub(crate) fn mask_address(address: &str) -> String {
+    if let Some((local, domain)) = address.rsplit_once('@') {
+        let mut chars = local.chars();
+        let head: String = chars.by_ref().take(2).collect();
+        if head.chars().count() < 2 {
+            return address.to_owned();
+        }
+        return format!("{head}****@{domain}");
+    }
+    let chars: Vec<char> = address.chars().collect();
+    if address.starts_with('+') && chars.len() > 5 {
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 2..].iter().collect();
+        return format!("{head}****{tail}");
+    }
+    address.to_owned()
+}
+
+/// The opaque value of a v2 `recovery_select_address` button for `address`.
+pub(crate) fn address_choice_value(address: &str) -> String {
+    let hex = json::sha256_hex(address.to_lowercase().as_bytes());
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    super::csrf::b64_encode(&bytes)
+}
+
+/// The flow's `request_url`.
+pub(crate) fn request_url(cfg: &Resolved, f: &Flow) -> String {
+    let mut out = String::new();
+    push_request_url(&mut out, cfg, f);
+    serde_json::from_str::<String>(&format!("\"{out}\"")).unwrap_or(out)
+}
+
+/// `request_url`, JSON-escaped, without quotes.
+fn push_request_url(out: &mut String, cfg: &Resolved, f: &Flow) {
+    if let Some(url) = f.extra().and_then(|e| e.request_url.as_deref()) {
+        json::push_str_inner(out, url);
+        return;
+    }
+    out.push_str(match f.flow_type {
+        FlowType::Api => &cfg.api_request_url_json,
+        FlowType::Browser => &cfg.browser_request_url_json,
+    });
+    if let Some(q) = f.query() {
+        out.push('?');
+        json::push_str_inner(out, q);
+    }
+}
+
+/// The whole flow body (with the trailing newline Go's encoder writes); `transient` is the
+/// `transient_payload` an update answer echoes (JSON text), `None` elsewhere.
+pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow, transient: Option<&str>) -> String {
     let mut out = String::with_capacity(1800);
     out.push_str("{\"id\":\"");
     json::push_uuid(&mut out, id);
@@ -45,22 +109,19 @@ pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow) -> String {
     out.push_str("\",\"issued_at\":\"");
     json::push_timestamp(&mut out, f.issued_ns);
     out.push_str("\",\"request_url\":\"");
-    out.push_str(match f.flow_type {
-        FlowType::Api => &cfg.api_request_url_json,
-        FlowType::Browser => &cfg.browser_request_url_json,
-    });
+    push_request_url(&mut out, cfg, f);
     let query = f.query();
-    if let Some(q) = query {
-        out.push('?');
-        json::push_str_inner(&mut out, q);
-    }
     out.push('"');
     if let Some(rt) = super::http::query_param(query, "return_to").filter(|v| !v.is_empty()) {
         out.push_str(",\"return_to\":");
         json::push_str(&mut out, &rt);
     }
     out.push_str(",\"active\":\"");
-    out.push_str(f.method.as_str());
+    out.push_str(match f.active {
+        Active::Method => f.method.as_str(),
+        Active::Default => "default",
+        Active::Link => "link",
+    });
     out.push_str("\",\"ui\":{\"action\":\"");
     out.push_str(&cfg.action_prefix_json);
     json::push_uuid(&mut out, id);
@@ -88,7 +149,7 @@ pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow) -> String {
         json::push_str(&mut out, &cfg.settings_url(done.settings_flow));
         out.push_str("}}]");
     }
-    if let Some(tp) = f.extra().and_then(|e| e.transient.as_deref()) {
+    if let Some(tp) = transient {
         out.push_str(",\"transient_payload\":");
         out.push_str(tp);
     }
@@ -126,13 +187,21 @@ fn email_input(out: &mut String, f: &Flow, group: &str, with_value: bool) {
         NodeMsg::EmailMissing => out.push_str(
             r#"{"id":4000002,"text":"Property email is missing.","type":"error","context":{"property":"email"}}"#,
         ),
-        NodeMsg::EmailInvalid => {
+        NodeMsg::EmailInvalid | NodeMsg::EmailTooLong => {
+            let email = f.email().unwrap_or("");
             out.push_str(
                 r#"{"id":4000040,"text":"Enter a valid email address","type":"error","context":{"value":"#,
             );
-            json::push_str(out, f.email().unwrap_or(""));
+            json::push_str(out, email);
             out.push_str("}}");
+            if f.node_msg == NodeMsg::EmailTooLong {
+                let n = email.chars().count();
+                out.push_str(&format!(
+                    r#",{{"id":4000017,"text":"length must be <= 320, but got {n}","type":"error","context":{{"actual_length":{n},"max_length":320}}}}"#
+                ));
+            }
         }
+        NodeMsg::AddressMissing | NodeMsg::ChoiceMissing | NodeMsg::ConfirmMissing => {}
     }
     out.push_str("],\"meta\":");
     out.push_str(LABEL_EMAIL);
@@ -148,13 +217,120 @@ fn submit_node(out: &mut String, method: Method) {
     out.push('}');
 }
 
+fn code_input(out: &mut String) {
+    node_open(out, "code");
+    out.push_str("{\"name\":\"code\",\"type\":\"text\",\"required\":true,\"autocomplete\":\"one-time-code\",\"pattern\":\"[0-9]+\",\"disabled\":false,\"maxlength\":6,\"node_type\":\"input\"},\"messages\":[],\"meta\":");
+    out.push_str(LABEL_CODE);
+    out.push('}');
+}
+
+fn hidden(out: &mut String, name: &str, value: &str) {
+    node_open(out, "code");
+    out.push_str("{\"name\":");
+    json::push_str(out, name);
+    out.push_str(",\"type\":\"hidden\",\"value\":");
+    json::push_str(out, value);
+    out.push_str(",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":{}}");
+}
+
+/// A submit button in group `code` with a label object (raw JSON).
+fn button(out: &mut String, name: &str, value: &str, label: &str) {
+    node_open(out, "code");
+    out.push_str("{\"name\":");
+    json::push_str(out, name);
+    out.push_str(",\"type\":\"submit\",\"value\":");
+    json::push_str(out, value);
+    out.push_str(",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":");
+    out.push_str(label);
+    out.push('}');
+}
+
+/// v2: the `recovery_address` input of the address screen.
+fn address_input(out: &mut String, f: &Flow) {
+    node_open(out, "code");
+    out.push_str("{\"name\":\"recovery_address\",\"type\":\"text\",\"required\":true,\"disabled\":false,\"node_type\":\"input\"},\"messages\":[");
+    if f.node_msg == NodeMsg::AddressMissing {
+        out.push_str(&MISSING_ADDRESS[12..MISSING_ADDRESS.len() - 1]);
+    }
+    out.push_str("],\"meta\":");
+    out.push_str(LABEL_ADDRESS);
+    out.push('}');
+}
+
 fn nodes(out: &mut String, f: &Flow) {
     csrf_node(out, f);
     out.push(',');
     let errored = f.node_msg != NodeMsg::None;
+    let address = f.email().unwrap_or("");
     match (f.method, f.state) {
+        (_, State::RecoveryAwaitingAddress) => {
+            address_input(out, f);
+            out.push(',');
+            submit_node(out, Method::Code);
+        }
+        (_, State::RecoveryAwaitingAddressChoice) => {
+            let label = format!(
+                "{{\"label\":{{\"id\":1070000,\"text\":{},\"type\":\"info\"}}}}",
+                serde_json::Value::String(mask_address(address))
+            );
+            let mut choice = String::new();
+            button(
+                &mut choice,
+                "recovery_select_address",
+                &address_choice_value(address),
+                &label,
+            );
+            if f.node_msg == NodeMsg::ChoiceMissing {
+                choice = choice.replacen(
+                    "\"messages\":[]",
+                    r#""messages":[{"id":4000002,"text":"Property recovery_select_address is missing.","type":"error","context":{"property":"recovery_select_address"}}]"#,
+                    1,
+                );
+            }
+            out.push_str(&choice);
+            out.push(',');
+            hidden(out, "method", "code");
+            out.push(',');
+            let mut field = String::new();
+            hidden(
+                &mut field,
+                "recovery_address",
+                f.extra().and_then(|e| e.v2_field.as_deref()).unwrap_or(""),
+            );
+            if f.node_msg == NodeMsg::AddressMissing {
+                field = field.replacen("\"messages\":[]", MISSING_ADDRESS, 1);
+            }
+            out.push_str(&field);
+        }
+        (_, State::RecoveryConfirmingAddress) => {
+            node_open(out, "code");
+            out.push_str("{\"name\":\"recovery_confirm_address\",\"type\":\"email\",\"value\":\"\",\"required\":true,\"disabled\":false,\"node_type\":\"input\"},\"messages\":[");
+            if f.node_msg == NodeMsg::ConfirmMissing {
+                out.push_str(r#"{"id":4000002,"text":"Property recovery_confirm_address is missing.","type":"error","context":{"property":"recovery_confirm_address"}}"#);
+            }
+            out.push_str("],\"meta\":");
+            out.push_str(LABEL_EMAIL);
+            out.push_str("},");
+            hidden(
+                out,
+                "recovery_address",
+                f.extra().and_then(|e| e.v2_field.as_deref()).unwrap_or(""),
+            );
+            out.push(',');
+            submit_node(out, Method::Code);
+            out.push(',');
+            hidden(out, "method", "code");
+            out.push(',');
+            button(out, "screen", "previous", LABEL_BACK);
+        }
+        (_, State::RecoveryAwaitingCode) => v2_code_nodes(out, f),
+        (Method::Code, State::PassedChallenge)
+            if f.extra().is_some_and(|e| e.v2_field.is_some()) =>
+        {
+            v2_code_nodes(out, f)
+        }
         (m, State::ChooseMethod) => {
-            email_input(out, f, m.as_str(), errored);
+            email_input(out, f, m.as_str(), false);
             out.push(',');
             submit_node(out, m);
         }
@@ -164,29 +340,45 @@ fn nodes(out: &mut String, f: &Flow) {
             submit_node(out, Method::Link);
         }
         (Method::Code, _) => {
-            node_open(out, "code");
-            out.push_str("{\"name\":\"code\",\"type\":\"text\",\"required\":true,\"autocomplete\":\"one-time-code\",\"pattern\":\"[0-9]+\",\"disabled\":false,\"maxlength\":6,\"node_type\":\"input\"},\"messages\":[],\"meta\":");
-            out.push_str(LABEL_CODE);
-            out.push_str("},");
-            node_open(out, "code");
-            out.push_str("{\"name\":\"method\",\"type\":\"hidden\",\"value\":\"code\",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":{}},");
+            code_input(out);
+            out.push(',');
+            hidden(out, "method", "code");
+            out.push(',');
             submit_node(out, Method::Code);
             out.push(',');
             if errored {
                 // Kratos upserts the email input over the resend button on a failed resend.
                 email_input(out, f, "code", true);
             } else {
-                node_open(out, "code");
-                out.push_str("{\"name\":\"email\",\"type\":\"submit\",\"value\":");
-                json::push_str(out, f.email().unwrap_or(""));
-                out.push_str(
-                    ",\"disabled\":false,\"node_type\":\"input\"},\"messages\":[],\"meta\":",
-                );
-                out.push_str(LABEL_RESEND);
-                out.push('}');
+                button(out, "email", address, LABEL_RESEND);
             }
         }
     }
+}
+
+/// v2 `recovery_awaiting_code`: the code, the submit before the hidden method (unlike v1),
+/// "Resend code", the address as typed last, and "Back".
+fn v2_code_nodes(out: &mut String, f: &Flow) {
+    code_input(out);
+    out.push(',');
+    submit_node(out, Method::Code);
+    out.push(',');
+    hidden(out, "method", "code");
+    out.push(',');
+    button(
+        out,
+        "recovery_confirm_address",
+        f.email().unwrap_or(""),
+        LABEL_RESEND,
+    );
+    out.push(',');
+    hidden(
+        out,
+        "recovery_address",
+        f.extra().and_then(|e| e.v2_field.as_deref()).unwrap_or(""),
+    );
+    out.push(',');
+    button(out, "screen", "previous", LABEL_BACK);
 }
 
 fn message(out: &mut String, f: &Flow) {
@@ -203,6 +395,26 @@ fn message(out: &mut String, f: &Flow) {
         Msg::None => {}
         Msg::CodeSent => simple(out, 1_060_003, TEXT_CODE_SENT, "info"),
         Msg::LinkSent => simple(out, 1_060_002, TEXT_LINK_SENT, "info"),
+        Msg::ConfirmAddress => simple(
+            out,
+            1_060_005,
+            "Recover access to your account by providing your recovery address in full.",
+            "info",
+        ),
+        Msg::ChooseAddress => simple(
+            out,
+            1_060_006,
+            "How do you want to recover your account?",
+            "info",
+        ),
+        Msg::AddressSent => {
+            let masked = mask_address(f.email().unwrap_or(""));
+            out.push_str("{\"id\":1060004,\"text\":");
+            json::push_str(out, &format!("A recovery code has been sent to {masked}. If you have not received it, check the spelling of the address and make sure to use the address you registered with."));
+            out.push_str(",\"type\":\"info\",\"context\":{\"masked_address\":");
+            json::push_str(out, &masked);
+            out.push_str("}}");
+        }
         Msg::InvalidCode => simple(
             out,
             4_060_006,
@@ -243,7 +455,10 @@ fn message(out: &mut String, f: &Flow) {
             out.push_str("}}");
         }
         other => {
-            let reason = generic_reason(other);
+            let reason = match other {
+                Msg::Generic => f.extra().and_then(|e| e.msg_text.as_deref()).unwrap_or(""),
+                _ => generic_reason(other),
+            };
             out.push_str("{\"id\":4000001,\"text\":");
             json::push_str(out, reason);
             out.push_str(",\"type\":\"error\",\"context\":{\"reason\":");
@@ -350,8 +565,13 @@ mod tests {
     #[test]
     fn api_flow_is_byte_exact_in_kratos_order() {
         let app = app();
-        let f = Flow::new(FlowType::Api, Method::Code, 1_785_319_200_000_000_000);
-        let got = flow(&app.cfg, 1, &f);
+        let f = Flow::new(
+            FlowType::Api,
+            Method::Code,
+            false,
+            1_785_319_200_000_000_000,
+        );
+        let got = flow(&app.cfg, 1, &f, None);
         let id = "00000000-0000-0000-0000-000000000001";
         let expected = format!(
             concat!(
@@ -371,11 +591,11 @@ mod tests {
     #[test]
     fn sent_email_nodes_and_message_in_kratos_order() {
         let app = app();
-        let mut f = Flow::new(FlowType::Api, Method::Code, 0);
+        let mut f = Flow::new(FlowType::Api, Method::Code, false, 0);
         f.state = State::SentEmail;
         f.msg = Msg::CodeSent;
         f.extra_mut().email = Some("a@example.org".into());
-        let got = flow(&app.cfg, 1, &f);
+        let got = flow(&app.cfg, 1, &f, None);
         assert!(got.contains(r#"{"name":"code","type":"text","required":true,"autocomplete":"one-time-code","pattern":"[0-9]+","disabled":false,"maxlength":6,"node_type":"input"}"#), "{got}");
         assert!(got.contains(r#"{"name":"email","type":"submit","value":"a@example.org","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1070008,"text":"Resend code","type":"info"}}"#), "{got}");
         assert!(

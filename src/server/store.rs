@@ -38,12 +38,29 @@ impl Method {
     }
 }
 
-/// The v1 recovery states.
+/// The flow's `active`. Kratos's code strategy takes a submit only while `active` is `code`;
+/// once a submit was not its own, `active` names the strategy that answered last and stays so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Active {
+    /// The flow's [`Method`].
+    Method,
+    /// No strategy took the last submit (4010005).
+    Default,
+    /// The link strategy answered (disabled, or the body did not decode).
+    Link,
+}
+
+/// The recovery states: v1 (`choose_method`, `sent_email`) and v2 (`recovery_*`), and
+/// `passed_challenge`, which both share (`selfservice/flow/state.go`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
     ChooseMethod,
     SentEmail,
     PassedChallenge,
+    RecoveryAwaitingAddress,
+    RecoveryAwaitingAddressChoice,
+    RecoveryConfirmingAddress,
+    RecoveryAwaitingCode,
 }
 
 impl State {
@@ -52,6 +69,10 @@ impl State {
             State::ChooseMethod => "choose_method",
             State::SentEmail => "sent_email",
             State::PassedChallenge => "passed_challenge",
+            State::RecoveryAwaitingAddress => "recovery_awaiting_address",
+            State::RecoveryAwaitingAddressChoice => "recovery_awaiting_address_choice",
+            State::RecoveryConfirmingAddress => "recovery_confirming_address",
+            State::RecoveryAwaitingCode => "recovery_awaiting_code",
         }
     }
 }
@@ -74,14 +95,16 @@ pub(crate) enum Msg {
     CookieBlocked,
     /// 4000001 API flow submitted with an Origin header
     OriginBlocked,
-    /// 4000001 browser flow submitted without a matching CSRF token
-    CsrfMismatch,
-    /// 4000001 body not decodable
-    MalformedBody,
-    /// 4000001 a known field had the wrong JSON type
-    WrongType,
-    /// 4000001 content type neither JSON nor form
-    UnsupportedMedia,
+    /// 4000001 with the text in [`Extra::msg_text`] (a body Kratos could not decode)
+    Generic,
+    /// 4000001 "The code was already used."
+    UsedCode,
+    /// 1060004 v2: a code was sent to the masked address in [`Extra::email`]
+    AddressSent,
+    /// 1060006 v2: "How do you want to recover your account?"
+    ChooseAddress,
+    /// 1060005 v2: "Recover access to your account by providing your recovery address in full."
+    ConfirmAddress,
     /// 4060001
     AlreadyCompleted,
     /// 4060004
@@ -98,6 +121,14 @@ pub(crate) enum NodeMsg {
     EmailMissing,
     /// 4000040 "Enter a valid email address" (context: the input, kept in [`Extra::email`]).
     EmailInvalid,
+    /// 4000040 and 4000017 "length must be <= 320" (an address over 320 characters).
+    EmailTooLong,
+    /// v2: 4000002 "Property recovery_address is missing." on the `recovery_address` node.
+    AddressMissing,
+    /// v2: 4000002 on the `recovery_select_address` button of the choice screen.
+    ChoiceMissing,
+    /// v2: 4000002 on the `recovery_confirm_address` input of the confirmation screen.
+    ConfirmMissing,
 }
 
 /// What a completed recovery produced (for `continue_with`).
@@ -114,10 +145,15 @@ pub(crate) struct Extra {
     pub(crate) query: Option<Box<str>>,
     /// The submitted email (node value, resend button, 4000040 context).
     pub(crate) email: Option<Box<str>>,
-    /// Browser flows: the CSRF token the flow is bound to.
+    /// Browser flows: the masked anti-CSRF token the flow is bound to (its `csrf_token` node).
     pub(crate) csrf: Option<Box<str>>,
-    /// The last `transient_payload`, as JSON text.
-    pub(crate) transient: Option<Box<str>>,
+    /// `request_url` when it is not the server's own `<base_url><route>[?query]`: a request
+    /// through a proxy (`X-Forwarded-*`, another `Host`), or a flow that replaced another.
+    pub(crate) request_url: Option<Box<str>>,
+    /// v2: the value of the hidden `recovery_address` node (what the last submit carried).
+    pub(crate) v2_field: Option<Box<str>>,
+    /// The text of a [`Msg::Generic`] message.
+    pub(crate) msg_text: Option<Box<str>>,
     /// Set after a correct code.
     pub(crate) completion: Option<Completion>,
     /// For [`Msg::Expired`]: (expired_at of the old flow in ns, minutes ago ×100).
@@ -144,20 +180,28 @@ pub(crate) struct Flow {
     pub(crate) submissions: u8,
     pub(crate) msg: Msg,
     pub(crate) node_msg: NodeMsg,
+    /// What `active` shows: the flow's method until a submit moved it (§5.3).
+    pub(crate) active: Active,
 }
 
 impl Flow {
-    pub(crate) fn new(flow_type: FlowType, method: Method, issued_ns: i64) -> Flow {
+    /// A new flow; `v2` starts it in `recovery_awaiting_address` (`choose_recovery_address`).
+    pub(crate) fn new(flow_type: FlowType, method: Method, v2: bool, issued_ns: i64) -> Flow {
         Flow {
             issued_ns,
             extra: None,
             code: NO_CODE,
             flow_type,
             method,
-            state: State::ChooseMethod,
+            state: if v2 && method == Method::Code {
+                State::RecoveryAwaitingAddress
+            } else {
+                State::ChooseMethod
+            },
             submissions: 0,
             msg: Msg::None,
             node_msg: NodeMsg::None,
+            active: Active::Method,
         }
     }
 
@@ -340,7 +384,7 @@ mod tests {
     fn evicts_oldest_first_when_full() {
         let store = Store::new(3, Duration::from_secs(3600));
         for id in 1..=5u128 {
-            store.insert(id, Flow::new(FlowType::Api, Method::Code, 0), 0);
+            store.insert(id, Flow::new(FlowType::Api, Method::Code, false, 0), 0);
         }
         assert_eq!(store.len(), 3);
         assert!(store.get(1).flow().is_none());
@@ -353,8 +397,8 @@ mod tests {
     #[test]
     fn purges_long_expired_flows() {
         let store = Store::new(100, Duration::from_nanos(10));
-        store.insert(1, Flow::new(FlowType::Api, Method::Code, 0), 0);
-        store.insert(2, Flow::new(FlowType::Api, Method::Code, 100), 100);
+        store.insert(1, Flow::new(FlowType::Api, Method::Code, false, 0), 0);
+        store.insert(2, Flow::new(FlowType::Api, Method::Code, false, 100), 100);
         assert!(store.get(1).flow().is_none());
         assert!(store.get(2).flow().is_some());
     }

@@ -595,12 +595,38 @@ pub const FAULTS: &[Fault] = &[
         }),
     ),
     Fault::new(
+        "request_url_other_path",
+        "request_url names another path (the browser endpoint)",
+        Match::route(Route::CreateNative).status(200),
+        Action::Json(|v, _, _| {
+            if let Some(u) = v.get_mut("request_url") {
+                if let Some(s) = u.as_str() {
+                    *u = json!(s.replace("/recovery/api", "/recovery/browser"));
+                }
+            }
+        }),
+    ),
+    Fault::new(
         "action_other_flow",
-        "ui.action points at another flow",
+        "ui.action carries another flow's id (host and path right)",
+        Match::route(Route::CreateNative).status(200),
+        Action::Json(|v, _, _| {
+            if let (Some(id), Some(a)) = (id_of(v), v.pointer_mut("/ui/action")) {
+                if let Some(s) = a.as_str() {
+                    *a = json!(s.replace(&id, "00000000-0000-4000-8000-000000000000"));
+                }
+            }
+        }),
+    ),
+    Fault::new(
+        "action_internal_host",
+        "ui.action names an internal host (the classic wrong serve.public.base_url), flow id right",
         Match::route(Route::CreateNative).status(200),
         Action::Json(|v, _, _| {
             if let Some(a) = v.pointer_mut("/ui/action") {
-                *a = json!("http://127.0.0.1:1/self-service/recovery?flow=00000000-0000-4000-8000-000000000000");
+                if let Some(flow) = a.as_str().and_then(|s| s.split_once("/self-service/")) {
+                    *a = json!(format!("http://kratos:4433/self-service/{}", flow.1));
+                }
             }
         }),
     ),
@@ -740,8 +766,28 @@ pub const FAULTS: &[Fault] = &[
         }),
     ),
     Fault::new(
+        "undeclared_method_500",
+        "a method the spec does not declare breaks the server (500)",
+        Match::route(Route::CreateNative).when(|i| i.method == Method::DELETE),
+        Action::Replace {
+            status: 500,
+            content_type: "application/json",
+            body: SERVER_ERROR,
+        },
+    ),
+    Fault::new(
+        "undeclared_path_502",
+        "an unknown path gets a proxy's HTML 502",
+        Match::route(Route::Any).when(|i| i.route.is_none()),
+        Action::Replace {
+            status: 502,
+            content_type: "text/html",
+            body: "<html><body>502 Bad Gateway</body></html>",
+        },
+    ),
+    Fault::new(
         "method_not_allowed_plain",
-        "a wrong method gets a plain-text 405 (a non-JSON error)",
+        "a wrong method gets Go's plain-text 405, as real Kratos answers (not a fault: nothing may fail)",
         Match::route(Route::Any).status(405),
         Action::Replace {
             status: 405,

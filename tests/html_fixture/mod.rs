@@ -43,8 +43,8 @@ pub fn sample_load_report() -> LoadReport {
         p50_ms: p50,
         p95_ms: p95,
         p99_ms: p99,
-        avg_ms: p50 * 1.1,
-        max_ms: p99 * 3.0,
+        avg_ms: Some(p50 * 1.1),
+        max_ms: Some(p99 * 3.0),
     };
     LoadReport {
         tool_version: "0.2.0".into(),

@@ -12,11 +12,13 @@
 //! - each value registered with [`Recorder::secret`] becomes its placeholder (session tokens,
 //!   recovery codes);
 //! - the value of every cookie (`Cookie` and `Set-Cookie`) becomes `[REDACTED]`, names and
-//!   attributes stay;
+//!   attributes stay; the CSRF cookies a response sets become `[REDACTED:csrf_cookie#N]`
+//!   (numbered in order), so that a replay can tell which one a later request sent back;
 //! - `X-Session-Token` and `Authorization` values become `[REDACTED]` unless a registered secret
 //!   already named them;
-//! - every JSON `csrf_token` value (the node's `attributes.value` and a submitted field) and the
-//!   `csrf_token` form field become `[REDACTED:csrf_token]`.
+//! - every CSRF token a response hands out (a `csrf_token` node's value, a `csrf_token` field)
+//!   becomes `[REDACTED:csrf_token]`, in responses and wherever a request sends it back; a
+//!   made-up token a request submits stays readable.
 //!
 //! Each entry's `comment` is its step label; [`Entry`] reads entries back for replays.
 
@@ -57,6 +59,11 @@ impl Req {
         self.headers
             .push(("Content-Type".to_owned(), "application/json".to_owned()));
         self.body = Some(body.to_string());
+        self
+    }
+    /// A body sent as is (its content type is the caller's header).
+    pub fn body_text(mut self, body: &str) -> Req {
+        self.body = Some(body.to_owned());
         self
     }
     /// A form body (sets `Content-Type: application/x-www-form-urlencoded`).
@@ -153,6 +160,7 @@ pub async fn send(client: &reqwest::Client, req: &Req) -> Result<Resp, String> {
 pub struct Recorder {
     client: reqwest::Client,
     secrets: Vec<(String, String)>,
+    csrf_cookies: usize,
     entries: Vec<(String, Req, Resp, chrono::DateTime<chrono::Utc>, Duration)>,
 }
 
@@ -161,13 +169,14 @@ impl Recorder {
         Recorder {
             client,
             secrets: Vec::new(),
+            csrf_cookies: 0,
             entries: Vec::new(),
         }
     }
 
     /// Every occurrence of `value` becomes `placeholder` in the HAR.
     pub fn secret(&mut self, value: &str, placeholder: &str) {
-        if !value.is_empty() {
+        if !value.is_empty() && !self.secrets.iter().any(|(v, _)| v == value) {
             self.secrets
                 .push((value.to_owned(), placeholder.to_owned()));
         }
@@ -181,6 +190,23 @@ impl Recorder {
         let resp = send(&self.client, &req)
             .await
             .unwrap_or_else(|e| panic!("{label}: {e}"));
+        // Every CSRF token the target hands out is a secret; a made-up token a script submits (to
+        // prove a mismatch is refused) is not one and stays readable.
+        let mut tokens = Vec::new();
+        if let Ok(v) = serde_json::from_str::<Value>(&resp.body) {
+            csrf_values(&v, &mut tokens);
+        }
+        for t in tokens {
+            self.secret(&t, "[REDACTED:csrf_token]");
+        }
+        // CSRF cookies are numbered, so that a replay can send back the one each request sent.
+        for (name, value) in resp.cookies() {
+            if name.starts_with("csrf_token_") && !self.secrets.iter().any(|(v, _)| *v == value) {
+                self.csrf_cookies += 1;
+                let placeholder = format!("[REDACTED:csrf_cookie#{}]", self.csrf_cookies);
+                self.secret(&value, &placeholder);
+            }
+        }
         self.entries
             .push((label.to_owned(), req, resp.clone(), started, t.elapsed()));
         resp
@@ -278,6 +304,9 @@ fn entry_json(
 fn redact_cookie_list(v: &str) -> String {
     v.split(';')
         .map(|pair| match pair.split_once('=') {
+            Some((n, v)) if v.trim().starts_with("[REDACTED") => {
+                format!("{}={}", n.trim(), v.trim())
+            }
             Some((n, _)) => format!("{}=[REDACTED]", n.trim()),
             None => pair.trim().to_owned(),
         })
@@ -290,6 +319,7 @@ fn redact_set_cookie(v: &str) -> String {
     let first = parts.next().unwrap_or("");
     let rest = parts.next();
     let first = match first.split_once('=') {
+        Some((n, v)) if v.trim().starts_with("[REDACTED") => format!("{}={}", n.trim(), v.trim()),
         Some((n, _)) => format!("{}=[REDACTED]", n.trim()),
         None => first.to_owned(),
     };
@@ -320,7 +350,7 @@ fn csrf_values(v: &Value, out: &mut Vec<String>) {
 
 /// A body with its `csrf_token` values replaced in the text itself, so that its serialisation
 /// (key order is part of what a replay compares) stays as the server sent it.
-fn redact_body(text: &str, mime: &str) -> String {
+pub fn redact_body(text: &str, mime: &str) -> String {
     let mut values = Vec::new();
     if mime.contains("x-www-form-urlencoded") {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).unwrap_or_default();
@@ -344,12 +374,38 @@ fn redact_body(text: &str, mime: &str) -> String {
     text
 }
 
+/// Replaces each secret where it stands as a whole word (a 6-digit code can also occur inside a
+/// timestamp's nanoseconds, which must stay).
 fn replace_secrets(s: &str, secrets: &[(String, String)]) -> String {
     let mut s = s.to_owned();
     for (value, placeholder) in secrets {
-        if s.contains(value.as_str()) {
-            s = s.replace(value.as_str(), placeholder);
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find(value.as_str()) {
+            let before = rest[..i].chars().next_back();
+            let after = rest[i + value.len()..].chars().next();
+            // A code stands between non-digits (`\n123456\n` in a JSON string); other secrets
+            // between characters that cannot continue them.
+            let digits = value.bytes().all(|b| b.is_ascii_digit());
+            let bounded = |c: Option<char>| {
+                c.is_none_or(|c| {
+                    if digits {
+                        !c.is_ascii_digit()
+                    } else {
+                        !c.is_ascii_alphanumeric()
+                    }
+                })
+            };
+            out.push_str(&rest[..i]);
+            if bounded(before) && bounded(after) {
+                out.push_str(placeholder);
+            } else {
+                out.push_str(value);
+            }
+            rest = &rest[i + value.len()..];
         }
+        out.push_str(rest);
+        s = out;
     }
     s
 }
@@ -388,11 +444,7 @@ pub fn redact(doc: &mut Value, secrets: &[(String, String)]) {
             q["value"] = json!(replace_secrets(&v, secrets));
         }
         if let Some(text) = e["request"]["postData"]["text"].as_str() {
-            let mime = e["request"]["postData"]["mimeType"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            let t = redact_body(&replace_secrets(text, secrets), &mime);
+            let t = replace_secrets(text, secrets);
             e["request"]["postData"]["text"] = json!(t);
         }
         if let Some(text) = e["response"]["content"]["text"].as_str() {

@@ -1,7 +1,8 @@
 //! Shared support of the integration tests that drive real external programs: the real Ory Kratos
 //! ([`kratos`]), the Mailpit mail catcher ([`mailpit`]), a prefix-stripping reverse proxy as an
 //! ingress puts in front of Kratos ([`proxy`]), and a HAR 1.2 recorder of scripted exchanges
-//! ([`har`]), and the built binary's `check` with its report read back ([`harness`]). A test file uses it with `mod support;`.
+//! ([`har`]), the recordings of real Kratos ([`recorded`]) and the shape two answers are compared
+//! by ([`shape`]), and the built binary's `check` with its report read back ([`harness`]). A test file uses it with `mod support;`.
 //!
 //! Every helper here is synchronous (it runs its HTTP on a private runtime thread, see
 //! [`block_on`]), so it works the same from `#[test]` and from `#[tokio::test]`.
@@ -18,6 +19,8 @@ pub mod kratos;
 pub mod mailpit;
 pub mod process;
 pub mod proxy;
+pub mod recorded;
+pub mod shape;
 
 use std::future::Future;
 

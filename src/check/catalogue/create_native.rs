@@ -6,6 +6,7 @@ use super::{
     Judged, Needs, Operation, Phase, Step, Verdict,
 };
 use crate::check::client::Exchange;
+use crate::check::probes::Variant;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};
@@ -53,8 +54,8 @@ pub const CHECKS: &[Check] = &[
         "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, schema_valid),
     check("create_native.type", "The flow type is api",
         "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, flow_type),
-    check("create_native.state", "A new flow is in choose_method",
-        "state == \"choose_method\" on creation", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
+    check("create_native.state", "A new flow is in its initial state",
+        "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
     check("create_native.id.uuid", "The flow id is a UUID",
         "id is a UUID", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, id_uuid),
     check("create_native.id.unique", "Each creation gets a new id",
@@ -65,14 +66,16 @@ pub const CHECKS: &[Check] = &[
         "issued_at is within --clock-tolerance of this machine's clock at the time of the request", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, issued_now),
     check("create_native.timestamps.not_expired", "A new flow is not already expired",
         "expires_at is later than the moment the answer arrived", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, not_expired),
-    check("create_native.request_url", "request_url is the URL requested",
-        "request_url equals the URL the client requested (scheme, host, path with prefix, query)", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, request_url),
-    check("create_native.ui.action", "ui.action targets the update endpoint for this flow",
-        "ui.action is the update endpoint (…/self-service/recovery) with flow=<id>", RuleSource::ObservedKratos, Level::Required, OK, Needs::Nothing, ui_action),
+    check("create_native.request_url", "request_url is the path and query requested",
+        "request_url is an absolute URL with the path requested (with or without the target's prefix: a proxy may strip it) and the same query", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, request_url),
+    check("create_native.request_url.host", "request_url names the public scheme, host and port",
+        "request_url has the scheme, host and port the client requested (Kratos takes them from X-Forwarded-Host/-Proto behind a proxy)", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, request_url_host),
+    check("create_native.ui.action", "ui.action is the public update endpoint for this flow",
+        "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_action),
     check("create_native.ui.method", "ui.method is POST",
-        "ui.method == \"POST\"", RuleSource::ObservedKratos, Level::Required, OK, Needs::Nothing, ui_method),
-    check("create_native.ui.nodes", "The form has the email input and the active method's submit",
-        "ui.nodes holds an input `email` of type email and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
+        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_method),
+    check("create_native.ui.nodes", "The form has the address input and the active method's submit",
+        "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
     check("create_native.return_to.echo", "An allowed return_to is echoed",
         "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, return_to_echo),
     check("create_native.return_to.forbidden.400", "A forbidden return_to is refused",
@@ -162,7 +165,14 @@ fn flow_type(ctx: &Ctx) -> Judged<'_> {
 fn state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
-        equals(ex, body, "/state", "choose_method")
+        let variant = Variant::of(ex);
+        equals(ex, body, "/state", variant.initial_state()).map(|v| match v {
+            Verdict::Passed { detail, evidence } => Verdict::Passed {
+                detail: format!("{detail}: recovery flow {}", variant.describe()),
+                evidence,
+            },
+            other => other,
+        })
     })
 }
 
@@ -327,31 +337,102 @@ fn url_diffs(got: &Url, want: &Url) -> Vec<String> {
     diffs
 }
 
+/// The part of the target's path before the API (`/auth` for `https://host/auth`), empty at
+/// the root.
+fn prefix(ctx: &Ctx) -> String {
+    ctx.url("").path().trim_end_matches('/').to_owned()
+}
+
+fn request_url_of<'a>(ex: &Exchange, body: &'a Value) -> Step<(&'a str, Url)> {
+    let got = string_at(ex, body, "/request_url")?;
+    match Url::parse(got) {
+        Ok(parsed) => Ok((got, parsed)),
+        Err(_) => Err(Verdict::fail(format!(
+            "request_url `{got}` is not an absolute URL; expected {}",
+            ex.request.url
+        ))
+        .with(ex.evidence_at("/request_url", body.get("request_url")))),
+    }
+}
+
+/// Path and query: a proxy that strips the target's prefix (`/auth`) before Kratos sees the
+/// request makes Kratos report the path without it, and that is still the URL Kratos was asked
+/// for (the spec's "the initial URL that was requested from Ory Kratos").
 fn request_url(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
-        let got = string_at(ex, body, "/request_url")?;
+        let (got, parsed) = request_url_of(ex, body)?;
         let want = &ex.request.url;
-        let Ok(parsed) = Url::parse(got) else {
-            return Ok(Verdict::fail(format!(
-                "request_url `{got}` is not an absolute URL; expected {want}"
-            ))
-            .with(ex.evidence_at("/request_url", body.get("request_url"))));
-        };
-        let diffs = url_diffs(&parsed, want);
-        if diffs.is_empty() {
-            Ok(Verdict::pass(format!("request_url is {got}")))
-        } else {
-            Ok(Verdict::fail(format!(
-                "request_url `{got}` is not the URL requested ({want}): {}. Behind a proxy, set Kratos's \
-                 serve.public.base_url to the public URL and forward X-Forwarded-Host/Proto.",
-                diffs.join(", ")
-            ))
-            .with(ex.evidence_at("/request_url", body.get("request_url"))))
+        let prefix = prefix(ctx);
+        let stripped = want
+            .path()
+            .strip_prefix(prefix.as_str())
+            .filter(|_| !prefix.is_empty());
+        let path_ok = parsed.path() == want.path() || Some(parsed.path()) == stripped;
+        let query_ok = parsed.query() == want.query();
+        if path_ok && query_ok {
+            let how = if parsed.path() == want.path() {
+                "the path requested"
+            } else {
+                "the path requested without the target's prefix (a prefix-stripping proxy)"
+            };
+            return Ok(Verdict::pass(format!("request_url is {got}: {how}")));
         }
+        let mut diffs = Vec::new();
+        if !path_ok {
+            diffs.push(match stripped {
+                Some(s) => format!(
+                    "path `{}` instead of `{}` (or `{s}` behind a proxy that strips `{prefix}`)",
+                    parsed.path(),
+                    want.path()
+                ),
+                None => format!("path `{}` instead of `{}`", parsed.path(), want.path()),
+            });
+        }
+        if !query_ok {
+            diffs.push(format!(
+                "query `{}` instead of `{}`",
+                parsed.query().unwrap_or_default(),
+                want.query().unwrap_or_default()
+            ));
+        }
+        Ok(Verdict::fail(format!(
+            "request_url `{got}` is not the URL requested ({want}): {}",
+            diffs.join(", ")
+        ))
+        .with(ex.evidence_at("/request_url", body.get("request_url"))))
     })
 }
 
+/// Scheme, host and port: Kratos takes them from the request's Host, or from
+/// `X-Forwarded-Host` / `X-Forwarded-Proto` when a proxy sets them. Kratos practice, not spec:
+/// a proxy that forwards neither makes Kratos report its internal address.
+fn request_url_host(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let (ex, body) = flow(ctx).await?;
+        let (got, parsed) = request_url_of(ex, body)?;
+        let want = &ex.request.url;
+        let diffs: Vec<String> = url_diffs(&parsed, want)
+            .into_iter()
+            .filter(|d| d.starts_with("scheme") || d.starts_with("host"))
+            .collect();
+        if diffs.is_empty() {
+            return Ok(Verdict::pass(format!(
+                "request_url {got} names the scheme, host and port requested"
+            )));
+        }
+        Ok(Verdict::fail(format!(
+            "request_url `{got}` does not name the public address requested ({want}): {}. Kratos builds \
+             request_url from the Host it saw, or from X-Forwarded-Host and X-Forwarded-Proto: make the \
+             proxy in front of Kratos forward both",
+            diffs.join(", ")
+        ))
+        .with(ex.evidence_at("/request_url", body.get("request_url"))))
+    })
+}
+
+/// Browsers post the form to `ui.action`, so it must be the public update endpoint: the
+/// target's scheme, host, port and prefix (Kratos builds it from `serve.public.base_url`).
 fn ui_action(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
@@ -364,12 +445,15 @@ fn ui_action(ctx: &Ctx) -> Judged<'_> {
         let Ok(url) = Url::parse(action) else {
             return fail("is not an absolute URL".to_owned());
         };
-        if !url
-            .path()
-            .trim_end_matches('/')
-            .ends_with(crate::check::probes::paths::UPDATE)
-        {
-            return fail(format!("does not target the update endpoint (path `{}` does not end in /self-service/recovery)", url.path()));
+        let want = ctx.url(crate::check::probes::paths::UPDATE);
+        let mut diffs = url_diffs(&url, &want);
+        diffs.retain(|d| !d.starts_with("query"));
+        if !diffs.is_empty() {
+            return fail(format!(
+                "is not the public update endpoint {want}: {}. A browser posts the form there; set \
+                 Kratos's serve.public.base_url to the public URL, prefix included",
+                diffs.join(", ")
+            ));
         }
         let flows: Vec<String> = url
             .query_pairs()
@@ -406,9 +490,16 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
         };
         let in_group =
             |n: &Value| active.is_none_or(|a| n.get("group").and_then(Value::as_str) == Some(a));
+        let variant = Variant::of(ex);
+        let (field, kind) = match variant {
+            Variant::V1 => ("email", "email"),
+            Variant::V2 => ("recovery_address", "text"),
+        };
         let email = nodes.iter().position(|n| {
-            attr(n, "name").as_deref() == Some("email")
-                && attr(n, "type").as_deref() == Some("email")
+            attr(n, "name").as_deref() == Some(field)
+                && attr(n, "type").as_deref() == Some(kind)
+                && (variant == Variant::V1
+                    || n.pointer("/attributes/required").and_then(Value::as_bool) == Some(true))
                 && in_group(n)
         });
         let submit = nodes.iter().position(|n| {
@@ -420,12 +511,19 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
         let group = active.map_or("any group".to_owned(), |a| format!("group `{a}`"));
         match (email, submit) {
             (Some(e), Some(s)) => Ok(Verdict::pass(format!(
-                "ui.nodes/{e} is the email input and ui.nodes/{s} the submit, in {group}"
+                "ui.nodes/{e} is the {field} input and ui.nodes/{s} the submit, in {group}"
             ))),
             (e, s) => {
                 let mut missing = Vec::new();
                 if e.is_none() {
-                    missing.push(format!("an input named `email` of type `email` in {group}"));
+                    missing.push(format!(
+                        "an input named `{field}` of type `{kind}`{} in {group}",
+                        if variant == Variant::V2 {
+                            ", required,"
+                        } else {
+                            ""
+                        }
+                    ));
                 }
                 if s.is_none() {
                     missing.push(format!(

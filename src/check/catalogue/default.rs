@@ -1,29 +1,47 @@
-//! `default.*`: the spec's `default` response. Every status other than 200 and 400 must carry the
-//! errorGeneric envelope as JSON, with `error.code` equal to the status when present: a wrong
-//! method (405) and every unexpected status any probe of the run provoked.
+//! `default.*`: the spec's `default` response, a rule of the operations the spec declares: every
+//! status other than 200 and 400 that a probe of a declared operation provoked must carry the
+//! errorGeneric envelope as JSON, with `error.code` equal to the status when present.
+//!
+//! A method or a path the spec does not declare is outside that rule: Kratos answers them with
+//! Go's plain-text `405 Method Not Allowed` (`Allow: GET, HEAD`) and `404 page not found`, in
+//! every version (httprouter in v1.x behaves the same). Those probes report what was seen and fail
+//! only on a 5xx or no answer, which no faithful deployment gives.
 
-use super::{error_envelope, error_generic, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use super::{error_envelope, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::client::Exchange;
 use crate::report::{Level, RuleSource};
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     Check {
-        id: "default.method_not_allowed.405",
-        title: "A wrong HTTP method answers 405 in the error envelope",
+        id: "default.undeclared_method",
+        title: "A method the spec does not declare gets an answer, not a 5xx",
         operation: Operation::CreateNative,
-        rule: "DELETE /self-service/recovery/api answers 405 with an errorGeneric JSON body (error.code 405 when present)",
-        source: RuleSource::OpenApi,
+        rule: "DELETE /self-service/recovery/api (no such operation in the spec) answers without a 5xx and without hanging; any 4xx, plain text included (Kratos: 405 Method Not Allowed, Allow: GET, HEAD), is reported as seen",
+        source: RuleSource::ObservedKratos,
         level: Level::Required,
         requires: &[],
         needs: Needs::Nothing,
         phase: Phase::Main,
-        judge: method_not_allowed,
+        judge: undeclared_method,
+    },
+    Check {
+        id: "default.undeclared_path",
+        title: "A path the spec does not declare gets an answer, not a 5xx",
+        operation: Operation::Any,
+        rule: "GET of an unknown path under /self-service/recovery answers without a 5xx and without hanging; any 4xx, plain text included (Kratos: 404 page not found), is reported as seen",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        requires: &[],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: undeclared_path,
     },
     Check {
         id: "default.error_bodies",
         title: "Every unexpected status carries the error envelope",
         operation: Operation::Any,
-        rule: "any status other than 200 and 400 seen in the run, beyond the ones a check provoked on purpose, is errorGeneric JSON with error.code equal to the status",
+        rule: "any status other than 200 and 400 that a probe of a declared operation provoked, beyond the ones a check provoked on purpose, is errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
         level: Level::Required,
         requires: &[],
@@ -33,8 +51,45 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
-fn method_not_allowed(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { error_generic(ctx, ctx.wrong_method().await, 405, None) })
+fn undeclared_method(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move { Ok(undeclared(ctx.undeclared_method().await)) })
+}
+
+fn undeclared_path(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move { Ok(undeclared(ctx.undeclared_path().await)) })
+}
+
+/// Passes on any answer below 500, saying what it was; fails on a 5xx or no answer.
+fn undeclared(ex: &Exchange) -> Verdict {
+    let Some(resp) = ex.response() else {
+        return Verdict::fail(format!(
+            "no usable answer to {} {}: {}",
+            ex.request.method,
+            ex.redact(ex.request.url.as_str()),
+            ex.describe()
+        ))
+        .with(ex.evidence());
+    };
+    if resp.status >= 500 {
+        return Verdict::fail(format!(
+            "a request the spec does not declare must not break the server: got {}",
+            ex.describe()
+        ))
+        .with(ex.evidence());
+    }
+    let allow = resp
+        .header("allow")
+        .map(|a| format!(", Allow: {a}"))
+        .unwrap_or_default();
+    let shape = if resp.is_json_content_type() {
+        "a JSON body"
+    } else {
+        "a non-JSON body (as Kratos answers: Go's plain-text error)"
+    };
+    Verdict::pass(format!(
+        "answered {}{allow}, {shape}; the spec declares no such operation, so any answer below 500 is accepted",
+        ex.describe()
+    ))
 }
 
 fn error_bodies(ctx: &Ctx) -> Judged<'_> {
@@ -52,7 +107,11 @@ fn error_bodies(ctx: &Ctx) -> Judged<'_> {
         for entry in &log {
             let ex = &entry.exchange;
             let Some(resp) = ex.response() else { continue };
-            if resp.status == 200 || resp.status == 400 || entry.expected.contains(&resp.status) {
+            if entry.undeclared
+                || resp.status == 200
+                || resp.status == 400
+                || entry.expected.contains(&resp.status)
+            {
                 continue;
             }
             judged += 1;

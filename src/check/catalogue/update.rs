@@ -7,7 +7,7 @@ use super::{
     equals, has_ui_message, json_with_status, precondition, schema, status, Check, Ctx, Judged,
     Needs, Operation, Phase, Verdict,
 };
-use crate::check::probes::flow_method;
+use crate::check::probes::{flow_method, Variant};
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
@@ -59,8 +59,8 @@ pub const CHECKS: &[Check] = &[
     ),
     check(
         "update.email.state",
-        "After the email the flow is in sent_email",
-        "state == \"sent_email\" (for known and unknown addresses alike: no enumeration)",
+        "After the address the flow awaits the code",
+        "state == \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2, choose_recovery_address): the answer to the submitted address (--email)",
         RuleSource::SpecProse,
         Level::Required,
         &["update.email.200"],
@@ -68,8 +68,8 @@ pub const CHECKS: &[Check] = &[
     ),
     check(
         "update.email.message",
-        "After the email the flow says the message was sent",
-        "ui.messages holds the info message 1060003 (code) or 1060002 (link)",
+        "After the address the flow says the message was sent",
+        "ui.messages holds the info message 1060003 (code), 1060002 (link) or, in v2, 1060004 (sent to the masked address)",
         RuleSource::ObservedKratos,
         Level::Recommended,
         &["update.email.200"],
@@ -77,8 +77,8 @@ pub const CHECKS: &[Check] = &[
     ),
     check(
         "update.missing_email.400",
-        "Submitting without email answers 400",
-        "POST {method} without email answers 400",
+        "Submitting without an address answers 400",
+        "POST {method} without email (v2: recovery_address) answers 400",
         RuleSource::OpenApi,
         Level::Required,
         PRE,
@@ -95,8 +95,8 @@ pub const CHECKS: &[Check] = &[
     ),
     check(
         "update.missing_email.message",
-        "The email node says what is missing",
-        "the `email` node carries a message of type error",
+        "The address node says what is missing",
+        "the `email` node (v2: `recovery_address`) carries a message of type error",
         RuleSource::ObservedKratos,
         Level::Recommended,
         &["update.missing_email.400"],
@@ -105,7 +105,7 @@ pub const CHECKS: &[Check] = &[
     check(
         "update.wrong_code.200",
         "A wrong code answers 200",
-        "POST {method: code, code: <wrong>} in sent_email answers 200 (not 400)",
+        "POST {method: code, code: <wrong>} after the address answers 200 (not 400)",
         RuleSource::ObservedKratos,
         Level::Recommended,
         &["update.email.state"],
@@ -122,8 +122,8 @@ pub const CHECKS: &[Check] = &[
     ),
     check(
         "update.wrong_code.state",
-        "A wrong code keeps the flow in sent_email",
-        "state stays \"sent_email\"",
+        "A wrong code keeps the flow awaiting the code",
+        "state stays \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2)",
         RuleSource::SpecProse,
         Level::Required,
         &["update.wrong_code.200"],
@@ -166,7 +166,8 @@ fn email_state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.update_email().await)?;
         let body = json_with_status(ex, 200)?;
-        equals(ex, body, "/state", "sent_email")
+        let variant = Variant::of(ctx.update_flow().await);
+        equals(ex, body, "/state", variant.sent_state())
     })
 }
 
@@ -174,8 +175,13 @@ fn email_message(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.update_email().await)?;
         let body = json_with_status(ex, 200)?;
-        let (ids, what): (&[u64], _) = match flow_method(ctx.update_flow().await).as_str() {
-            "link" => (&[1060002], "the \"recovery link sent\" message"),
+        let flow = ctx.update_flow().await;
+        let (ids, what): (&[u64], _) = match (Variant::of(flow), flow_method(flow).as_str()) {
+            (Variant::V2, _) => (
+                &[1060004],
+                "the \"recovery code sent to <masked address>\" message",
+            ),
+            (_, "link") => (&[1060002], "the \"recovery link sent\" message"),
             _ => (&[1060003], "the \"recovery code sent\" message"),
         };
         has_ui_message(ex, body, "info", ids, what)
@@ -202,16 +208,17 @@ fn missing_message(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.update_missing_email().await)?;
         let body = json_with_status(ex, 400)?;
+        let field = Variant::of(ctx.missing_email_flow().await).address_field();
         let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
         let email =
             nodes.into_iter().flatten().enumerate().find(|(_, n)| {
-                n.pointer("/attributes/name").and_then(Value::as_str) == Some("email")
+                n.pointer("/attributes/name").and_then(Value::as_str) == Some(field)
             });
         let Some((i, node)) = email else {
-            return Ok(
-                Verdict::fail("the 400 flow has no `email` node to carry the message")
-                    .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))),
-            );
+            return Ok(Verdict::fail(format!(
+                "the 400 flow has no `{field}` node to carry the message"
+            ))
+            .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))));
         };
         let pointer = format!("/ui/nodes/{i}/messages");
         let error = node
@@ -222,11 +229,11 @@ fn missing_message(ctx: &Ctx) -> Judged<'_> {
             .find(|m| m.get("type").and_then(Value::as_str) == Some("error"));
         match error {
             Some(m) => Ok(Verdict::pass(format!(
-                "the email node says {}",
+                "the {field} node says {}",
                 m.get("text").unwrap_or(&Value::Null)
             ))),
             None => Ok(Verdict::fail(format!(
-                "the email node carries no error message ({pointer})"
+                "the {field} node carries no error message ({pointer})"
             ))
             .with(ex.evidence_at(&pointer, node.get("messages")))),
         }
@@ -253,7 +260,8 @@ fn wrong_state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = precondition(ctx.update_wrong_code().await)?;
         let body = json_with_status(ex, 200)?;
-        equals(ex, body, "/state", "sent_email")
+        let variant = Variant::of(ctx.update_flow().await);
+        equals(ex, body, "/state", variant.sent_state())
     })
 }
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Wall time of `recovery-harness check` with default flags (64 fuzz cases per operation,
+# concurrency 16), a session token and a session cookie, against the real Ory Kratos on loopback
+# (SQLite file database, `serve --dev`), end to end: process start to reports written. Release
+# build; neither the build nor Kratos's start is timed.
+#
+#   RECOVERY_HARNESS_KRATOS_BIN=/work/shared/kratos/kratos bench/kratos-check.sh     # 10 runs
+#   RUNS=20 RECOVERY_HARNESS_KRATOS_BIN=... bench/kratos-check.sh
+#
+# kratos.yml and identity.schema.json are read from the binary's directory. Kratos is stopped by
+# its PID when the script ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-10}
+kratos=${RECOVERY_HARNESS_KRATOS_BIN:?set RECOVERY_HARNESS_KRATOS_BIN to the kratos binary}
+home=$(cd "$(dirname "$kratos")" && pwd)
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --quiet --bin recovery-harness
+bin=${CARGO_TARGET_DIR:-target}/release/recovery-harness
+
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+dir=$(mktemp -d)
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+cp "$home/identity.schema.json" "$dir/"
+public=$(free_port)
+admin=$(free_port)
+while [ "$admin" = "$public" ]; do admin=$(free_port); done
+export DSN="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc" \
+    SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
+    SERVE_PUBLIC_BASE_URL=http://127.0.0.1:$public/ SERVE_ADMIN_BASE_URL=http://127.0.0.1:$admin/ \
+    IDENTITY_SCHEMAS="[{\"id\":\"default\",\"url\":\"file://$dir/identity.schema.json\"}]" \
+    COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:9/?disable_starttls=true"
+"$kratos" migrate sql -e --yes -c "$home/kratos.yml" >"$dir/migrate.log" 2>&1
+"$kratos" serve -c "$home/kratos.yml" --dev --watch-courier --sqa-opt-out >"$dir/kratos.log" 2>&1 &
+pid=$!
+base=http://127.0.0.1:$public
+for _ in $(seq 300); do
+    curl -sf "$base/health/ready" >/dev/null && break
+    sleep 0.1
+done
+curl -sf "$base/health/ready" >/dev/null || { echo "Kratos did not start:" >&2; tail "$dir/kratos.log" >&2; exit 1; }
+
+password='recovery-harness-Zq7v!long-enough-passphrase'
+flow=$(curl -sf "$base/self-service/registration/api" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+token=$(curl -sf -H 'Content-Type: application/json' -H 'Accept: application/json' \
+    -d "{\"method\":\"password\",\"traits\":{\"email\":\"bench-native@example.org\"},\"password\":\"$password\"}" \
+    "$base/self-service/registration?flow=$flow" | grep -o '"session_token":"[^"]*"' | cut -d'"' -f4)
+jar=$dir/jar
+flow_json=$(curl -sf -c "$jar" -H 'Accept: application/json' "$base/self-service/registration/browser")
+flow=$(echo "$flow_json" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+csrf=$(echo "$flow_json" | grep -o '"name":"csrf_token","type":"hidden","value":"[^"]*"' | cut -d'"' -f12)
+cookie=$(curl -sf -b "$jar" -c "$jar" -o /dev/null -D - -H 'Content-Type: application/json' -H 'Accept: application/json' \
+    -d "{\"method\":\"password\",\"csrf_token\":\"$csrf\",\"traits\":{\"email\":\"bench-browser@example.org\"},\"password\":\"$password\"}" \
+    "$base/self-service/registration?flow=$flow" | grep -io 'set-cookie: ory_kratos_session=[^;]*' | cut -d' ' -f2)
+[ -n "$token" ] && [ -n "$cookie" ] || { echo "registration failed" >&2; exit 1; }
+
+reports=$dir/reports
+run() { RECOVERY_HARNESS_SESSION_TOKEN=$token "$bin" check --quiet --target "$base" --session-cookie "$cookie" --report-dir "$reports" >/dev/null; }
+run || true # warm-up (page cache, Kratos's first queries)
+ms=()
+codes=()
+for _ in $(seq "$runs"); do
+    start=$(date +%s%N)
+    code=0
+    run || code=$?
+    end=$(date +%s%N)
+    ms+=($(((end - start) / 1000000)))
+    codes+=("$code")
+done
+sorted=$(printf '%s\n' "${ms[@]}" | sort -n)
+min=$(echo "$sorted" | head -1)
+max=$(echo "$sorted" | tail -1)
+median=$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")
+summary=$(grep -o '"summary":{[^}]*}' "$reports/conformance.json" || true)
+echo "recovery-harness check, real Kratos ($("$kratos" version 2>/dev/null | grep -i '^version' | tr -s ' \t' ' ' || echo unknown version)), default flags, $runs runs: min ${min} ms, median ${median} ms, max ${max} ms (wall, per run); exit codes: $(printf '%s\n' "${codes[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';'); last $summary"

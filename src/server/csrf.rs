@@ -1,0 +1,187 @@
+//! Kratos's anti-CSRF tokens as nosurf makes them (`x/nosurfx/nosurf.go`, nosurf `token.go`):
+//! the cookie holds 32 random bytes in standard base64; a flow's `csrf_token` node holds the
+//! *masked* token (a one-time pad followed by pad XOR token, 64 bytes, base64). A submitted
+//! token is accepted masked or unmasked. Also the `security_csrf_violation` answers with the
+//! hint and reject reason nosurf gives for each way a request can miss its cookie.
+
+use super::error::KratosError;
+use super::http;
+use axum::http::{header, HeaderMap, HeaderValue};
+
+const TOKEN_LEN: usize = 32;
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub(crate) fn b64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding; `None` for anything else.
+pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    let s = s.as_bytes();
+    if s.is_empty() || !s.len().is_multiple_of(4) {
+        return None;
+    }
+    let value = |c: u8| B64.iter().position(|&x| x == c).map(|p| p as u32);
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    for (i, quad) in s.chunks(4).enumerate() {
+        let last = i == s.len() / 4 - 1;
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &quad[..4 - pad] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
+/// A fresh cookie token.
+pub(crate) fn new_token() -> String {
+    b64_encode(&rand::random::<[u8; TOKEN_LEN]>())
+}
+
+/// Whether `value` is a token this server could have issued (32 bytes, base64).
+pub(crate) fn is_token(value: &str) -> bool {
+    value.len() <= 64 && b64_decode(value).is_some_and(|b| b.len() == TOKEN_LEN)
+}
+
+/// The masked form of `token` that a flow's `csrf_token` node carries.
+pub(crate) fn mask(token: &str) -> String {
+    let raw = b64_decode(token).unwrap_or_default();
+    let pad = rand::random::<[u8; TOKEN_LEN]>();
+    let mut out = Vec::with_capacity(2 * TOKEN_LEN);
+    out.extend_from_slice(&pad);
+    out.extend(
+        pad.iter()
+            .zip(raw.iter().chain(std::iter::repeat(&0)))
+            .map(|(p, t)| p ^ t),
+    );
+    b64_encode(&out)
+}
+
+fn unmask(value: &str) -> Option<Vec<u8>> {
+    let raw = b64_decode(value)?;
+    match raw.len() {
+        TOKEN_LEN => Some(raw),
+        n if n == 2 * TOKEN_LEN => {
+            let (pad, masked) = raw.split_at(TOKEN_LEN);
+            Some(pad.iter().zip(masked).map(|(p, m)| p ^ m).collect())
+        }
+        _ => None,
+    }
+}
+
+/// Whether a submitted (or stored) token, masked or not, belongs to the cookie token.
+pub(crate) fn matches(sent: &str, cookie: &str) -> bool {
+    match (unmask(sent), b64_decode(cookie)) {
+        (Some(a), Some(b)) => b.len() == TOKEN_LEN && a == b,
+        _ => false,
+    }
+}
+
+/// The `Set-Cookie` nosurf writes under `--dev` (no `Secure`, SameSite forced to Lax).
+pub(crate) fn cookie_header(name: &str, token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{name}={token}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
+    ))
+    .ok()
+}
+
+pub(crate) const REASON: &str = "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.";
+const MESSAGE: &str = "the request was rejected to protect you from Cross-Site-Request-Forgery";
+const DOCS: &str = "https://www.ory.com/docs/troubleshooting/csrf";
+const HINT_CALL: &str = "We detected a regular browser or server-side call. To debug browser calls check your Browser's Network Tab to see what cookies are included or excluded. If you are calling from a server ensure that the appropriate cookies are being forwarded and that the SDK method is called correctly.";
+const HINT_NO_TOKEN: &str = "The anti-CSRF cookie was found but the CSRF token was not included in the HTTP request body (csrf_token) nor in the HTTP Header (X-CSRF-Token).";
+
+/// What a submit's token check found, for nosurf's texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Miss {
+    /// The cookie is there; the flow (or request) names another token.
+    Mismatch,
+    /// The cookie is there; no token came with the request.
+    NoToken,
+}
+
+/// 403 `security_csrf_violation` with nosurf's details for `headers`.
+pub(crate) fn violation(headers: &HeaderMap, cookie_name: &str, miss: Miss) -> KratosError {
+    let mut details = format!("{{\"docs\":\"{DOCS}\",\"hint\":");
+    let reject = if headers.get(header::COOKIE).is_none() {
+        Some("The HTTP Cookie Header is empty or not set.")
+    } else if http::cookie(headers, cookie_name).is_none() {
+        Some("The HTTP Cookie Header was set but did not include the anti-CSRF cookie.")
+    } else if miss == Miss::Mismatch {
+        Some("The HTTP Cookie Header was set and a CSRF token was sent but they do not match. We recommend deleting all cookies for this domain and retrying the flow.")
+    } else {
+        None
+    };
+    match reject {
+        Some(r) => {
+            super::json::push_str(&mut details, HINT_CALL);
+            details.push_str(",\"reject_reason\":");
+            super::json::push_str(&mut details, r);
+        }
+        None => super::json::push_str(&mut details, HINT_NO_TOKEN),
+    }
+    details.push('}');
+    KratosError::new(403, MESSAGE)
+        .id("security_csrf_violation")
+        .reason(REASON)
+        .details(details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_and_rejects_junk() {
+        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
+            let e = b64_encode(data);
+            if !data.is_empty() {
+                assert_eq!(b64_decode(&e).as_deref(), Some(data), "{e}");
+            }
+        }
+        assert_eq!(b64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(b64_encode(b"fo"), "Zm8=");
+        assert!(b64_decode("Zm8").is_none());
+        assert!(b64_decode("Z=8=").is_none());
+        assert!(b64_decode("Zm8*").is_none());
+    }
+
+    #[test]
+    fn masked_and_plain_tokens_match_their_cookie_only() {
+        let t = new_token();
+        assert!(is_token(&t) && t.len() == 44);
+        let m = mask(&t);
+        assert_eq!(m.len(), 88);
+        assert_ne!(m, mask(&t), "a fresh pad every time");
+        assert!(matches(&m, &t));
+        assert!(matches(&t, &t));
+        let other = new_token();
+        assert!(!matches(&m, &other));
+        assert!(!matches("", &t));
+        assert!(!matches(&m, "not-a-token"));
+    }
+}

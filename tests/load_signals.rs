@@ -1,0 +1,152 @@
+//! Interruption is never a pass: SIGINT and SIGTERM sent to a real `recovery-harness load` process
+//! (a 60 s run against the in-process reference server) stop it within seconds, with exit
+//! 130 / 143, the verdict `interrupted` and complete reports of what ran (none left empty).
+
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the child when the test fails half-way.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path, scenario: &str) -> Guard {
+    let child = Command::new(env!("CARGO_BIN_EXE_recovery-harness"))
+        .args([
+            "load",
+            "--scenario",
+            scenario,
+            "--users",
+            "2",
+            "--duration",
+            "60s",
+            "--throttle",
+            "200",
+            "--report-dir",
+        ])
+        .arg(dir)
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    Guard(child)
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{name}");
+}
+
+/// Waits until the run has made requests (the summary line of Goose's metrics is not there yet:
+/// the users' requests show in the report directory's staging files only at the end, so the
+/// test waits a fixed while, bounded).
+fn wait_running() {
+    std::thread::sleep(Duration::from_secs(3));
+}
+
+fn finish(mut guard: Guard, within: Duration) -> (i32, String, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = guard.0.try_wait().expect("wait") {
+            let mut out = String::new();
+            let mut err = String::new();
+            if let Some(mut s) = guard.0.stdout.take() {
+                let _ = s.read_to_string(&mut out);
+            }
+            if let Some(mut s) = guard.0.stderr.take() {
+                let _ = s.read_to_string(&mut err);
+            }
+            return (status.code().unwrap_or(-1), out, err);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "load did not stop within {within:?} of the signal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn interrupted_run(sig: &str, want_code: i32, scenario: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = start(dir.path(), scenario);
+    wait_running();
+    signal(&child.0, sig);
+    let (code, stdout, stderr) = finish(child, Duration::from_secs(20));
+    assert_eq!(
+        code, want_code,
+        "{sig}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("load INTERRUPTED"),
+        "the console says so: {stdout}"
+    );
+    for f in [
+        "report.html",
+        "report.json",
+        "report.md",
+        "load-summary.json",
+    ] {
+        let len = std::fs::metadata(dir.path().join(f)).map_or(0, |m| m.len());
+        assert!(len > 0, "{sig}: {f} is written whole (len {len})\n{stderr}");
+    }
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let text = std::fs::read_to_string(dir.path().join("load-summary.json")).expect("summary");
+    let s: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(s["verdict"], "interrupted", "{s:#}");
+    assert!(
+        s["requests"].as_u64().unwrap_or(0) > 0,
+        "what ran is counted: {s:#}"
+    );
+    assert!(
+        s["failed_because"][0]
+            .as_str()
+            .is_some_and(|r| r.contains(&format!("interrupted by SIG{sig}"))),
+        "{s:#}"
+    );
+    let goose: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).expect("report.json"),
+    )
+    .expect("Goose's report.json is whole JSON");
+    assert!(goose.get("raw_metrics").is_some());
+}
+
+#[test]
+fn sigint_gives_130_interrupted_and_complete_reports() {
+    interrupted_run("INT", 130, "create-native-flow");
+}
+
+#[test]
+fn sigterm_gives_143_interrupted_and_complete_reports() {
+    interrupted_run("TERM", 143, "full-recovery");
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = start(dir.path(), "create-native-flow");
+    wait_running();
+    signal(&child.0, "INT");
+    signal(&child.0, "INT");
+    let (code, _, stderr) = finish(child, Duration::from_secs(10));
+    assert_eq!(code, 130, "{stderr}");
+}
