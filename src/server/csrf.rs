@@ -35,7 +35,7 @@ pub(crate) fn b64_encode(data: &[u8]) -> String {
 /// Standard base64 with padding; `None` for anything else.
 pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
     let s = s.as_bytes();
-    if s.is_empty() || s.len() % 4 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(4) {
         return None;
     }
     let value = |c: u8| B64.iter().position(|&x| x == c).map(|p| p as u32);
