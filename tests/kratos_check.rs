@@ -100,6 +100,33 @@ fn default_flags_with_token_and_cookie_pass() {
     );
 }
 
+/// `--har` against real Kratos: a HAR 1.2 file that the recordings' reader opens, one entry per
+/// exchange, and neither credential in it.
+#[test]
+fn har_of_a_run_against_kratos_is_readable_and_redacted() {
+    let Some(kratos) = support::kratos::shared() else {
+        return;
+    };
+    let (token, cookie) = credentials(kratos, "har");
+    let file = tempfile::NamedTempFile::new().expect("a temp file");
+    let har_path = file.path().to_string_lossy().into_owned();
+    let run = check_signed_in(kratos.public_url(), &token, &cookie, &["--har", &har_path]);
+    run.assert_no_failures();
+    let (_, entries) = support::har::read(file.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(entries.len() > 20, "{} entries", entries.len());
+    assert!(
+        entries.iter().any(|e| e.resp.status == 405),
+        "the undeclared-method probe is recorded"
+    );
+    let text = std::fs::read_to_string(file.path()).expect("read");
+    let cookie_value = cookie.split_once('=').map_or("", |(_, v)| v);
+    assert!(!text.contains(&token), "the session token is redacted");
+    assert!(
+        !text.contains(cookie_value),
+        "the session cookie is redacted"
+    );
+}
+
 #[test]
 fn recovery_disabled_fails_only_the_preflight_with_its_diagnosis() {
     let Some(kratos) = KratosOptions::new().recovery_disabled().start() else {
