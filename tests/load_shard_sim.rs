@@ -276,22 +276,26 @@ fn user_templates_number_users_across_shards() {
     assert!(!sent(5), "a user beyond the run's 4");
 }
 
-/// One blocking GET on loopback (the test has no HTTP client of its own besides the binary).
+/// One blocking HTTP/1.0 GET on loopback, plain TCP (no TLS stack needed for 127.0.0.1).
 fn reqwest_get(url: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        reqwest::Client::new()
-            .get(url)
-            .header("Accept", "application/json")
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .expect("courier listing answers")
-            .text()
-            .await
-            .expect("body")
-    })
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').expect("a path"));
+    let mut stream = std::net::TcpStream::connect(host).expect("courier listing answers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{head}"
+    );
+    body.to_owned()
 }
