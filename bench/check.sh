@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-20}
 CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --quiet
-bin=target/release/recovery-harness
+bin=${CARGO_TARGET_DIR:-target}/release/recovery-harness
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 

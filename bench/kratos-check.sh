@@ -6,6 +6,7 @@
 #
 #   RECOVERY_HARNESS_KRATOS_BIN=/work/shared/kratos/kratos bench/kratos-check.sh     # 10 runs
 #   RUNS=20 RECOVERY_HARNESS_KRATOS_BIN=... bench/kratos-check.sh
+#   PROFILE=dev ...                                                                   # a debug build
 #
 # kratos.yml and identity.schema.json are read from the binary's directory. Kratos is stopped by
 # its PID when the script ends.
@@ -14,8 +15,10 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-10}
 kratos=${RECOVERY_HARNESS_KRATOS_BIN:?set RECOVERY_HARNESS_KRATOS_BIN to the kratos binary}
 home=$(cd "$(dirname "$kratos")" && pwd)
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --quiet --bin recovery-harness
-bin=${CARGO_TARGET_DIR:-target}/release/recovery-harness
+profile=${PROFILE:-release}
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --profile "$profile" --quiet --bin recovery-harness
+if [ "$profile" = dev ]; then out=debug; else out=$profile; fi
+bin=${CARGO_TARGET_DIR:-target}/$out/recovery-harness
 
 free_port() {
     local p
@@ -85,5 +88,5 @@ sorted=$(printf '%s\n' "${ms[@]}" | sort -n)
 min=$(echo "$sorted" | head -1)
 max=$(echo "$sorted" | tail -1)
 median=$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")
-summary=$(grep -o '"summary":{[^}]*}' "$reports/conformance.json" || true)
-echo "recovery-harness check, real Kratos ($("$kratos" version 2>/dev/null | grep -i '^version' | tr -s ' \t' ' ' || echo unknown version)), default flags, $runs runs: min ${min} ms, median ${median} ms, max ${max} ms (wall, per run); exit codes: $(printf '%s\n' "${codes[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';'); last $summary"
+summary=$(tr -d " \n" <"$reports/conformance.json" | grep -o "\"summary\":{[^}]*}" || true)
+echo "recovery-harness check, real Kratos ($("$kratos" version 2>/dev/null | grep -i '^version' | tr -s ' \t' ' ' || echo unknown version)), default flags, $profile build, $runs runs: min ${min} ms, median ${median} ms, max ${max} ms (wall, per run); exit codes: $(printf '%s\n' "${codes[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';'); last $summary"

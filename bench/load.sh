@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load-runner benchmark: one command, same machine, same reference server, same connections.
 #
-#   bench/load.sh [SECONDS] [CONNECTIONS]     (defaults: 10 s per throughput run, 8 connections)
+#   bench/load.sh [SECONDS] [CONNECTIONS]     (defaults: 10 s per throughput run, 8 connections;
+#   the README quotes 8 and 32)
 #
 # 1. wrk on create-native-flow (GET /self-service/recovery/api) against a `serve` process;
 # 2. `load --validate none` and `load --validate all` on the same scenario, same users as wrk's
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 SECS="${1:-10}"
 CONNS="${2:-8}"
-BIN=target/release/recovery-harness
+BIN="${CARGO_TARGET_DIR:-target}/release/recovery-harness"
 OUT="${BENCH_OUT:-reports/bench-load}"
 PORT="${BENCH_PORT:-48433}"
 BASE="http://127.0.0.1:${PORT}"

@@ -11,6 +11,7 @@
 #    times (median): the cost of the verdict step.
 # On one machine the shards compete with the server for the same cores: the figure that matters
 # is whether one process was the limit. Not a test: nothing here asserts a number.
+# BENCH_BIN=path runs that binary instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,12 +20,12 @@ SECS="${2:-10}"
 USERS="${3:-8}"
 MERGE_SECS="${BENCH_MERGE_SECONDS:-60}"
 ROUNDS="${BENCH_ROUNDS:-5}"
-BIN="${CARGO_TARGET_DIR:-target}/release/recovery-harness"
+BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release/recovery-harness}"
 OUT="${BENCH_OUT:-reports/bench-shards}"
 PORT="${BENCH_PORT:-48533}"
 BASE="http://127.0.0.1:${PORT}"
 
-CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet
+[ -n "${BENCH_BIN:-}" ] || CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet
 rm -rf "$OUT"
 mkdir -p "$OUT"
 

@@ -60,8 +60,23 @@ async fn a_server_that_never_answers_fails_its_checks_by_timeout_and_the_run_con
     args.timeout = Duration::from_secs(1);
     let report = run(&args).await;
     let c = check(&report, "create_browser.200");
-    assert_eq!(c.status, Status::Failed);
+    // No answer even when sent alone: an error of the run, not a failure of the rule.
+    assert_eq!(c.status, Status::Error, "{c:?}");
     assert!(transport_error(c).contains("--timeout"), "{c:?}");
+    assert!(
+        transport_error(c).contains("again when sent alone"),
+        "{c:?}"
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("no answer even alone")),
+        "{:?}",
+        report.notes
+    );
+    let junit = recovery_harness::report::junit::render(&report);
+    assert!(junit.contains(r#"<error message="#), "{junit}");
     assert_eq!(
         check(&report, "create_browser.schema").status,
         Status::Skipped
@@ -341,12 +356,13 @@ async fn a_target_that_accepts_but_never_answers_fails_by_timeout_within_bounds(
     };
     let report = run(&args).await;
     let c = check(&report, "preflight.recovery_enabled");
-    assert_eq!(c.status, Status::Failed);
+    assert_eq!(c.status, Status::Error);
     assert!(transport_error(c).contains("--timeout"), "{c:?}");
     assert_eq!(check(&report, "create_native.200").status, Status::Skipped);
     assert_eq!(
         check(&report, "default.undeclared_method").status,
-        Status::Failed
+        Status::Failed,
+        "an undeclared request's hang fails (it is judged on no answer at all)"
     );
     holder.abort();
 }
@@ -366,5 +382,44 @@ async fn tls_is_required_when_the_target_says_https() {
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }
+    server.shutdown().await;
+}
+
+/// A deployment that stalls under concurrency and answers every request sent alone (Kratos v1.x
+/// on SQLite) is slow, not wrong: the timed-out probes are retried alone and judged on that
+/// answer, one note says so, and the verdict is the one of a run at --concurrency 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_stalls_under_concurrency_gets_the_verdict_of_concurrency_1() {
+    let server = testing::spawn_stalling_under_concurrency(2)
+        .await
+        .expect("server starts");
+    let mut args = args_for(&server);
+    args.timeout = Duration::from_millis(800);
+    args.fuzz_cases = 8;
+    args.concurrency = 16;
+    let busy = run(&args).await;
+    args.concurrency = 1;
+    let alone = run(&args).await;
+    let statuses = |r: &RunReport| -> Vec<(String, Status)> {
+        r.checks.iter().map(|c| (c.id.clone(), c.status)).collect()
+    };
+    let not_passed: Vec<String> = busy
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Passed)
+        .map(|c| format!("{} {:?}: {}", c.id, c.status, c.detail))
+        .collect();
+    assert!(not_passed.is_empty(), "{not_passed:#?}");
+    assert_eq!(statuses(&busy), statuses(&alone));
+    let notes = busy.notes.join("\n");
+    assert!(
+        notes.contains("hung under --concurrency 16 and answered at 1"),
+        "{notes}"
+    );
+    assert!(
+        !alone.notes.iter().any(|n| n.contains("hung under")),
+        "{:?}",
+        alone.notes
+    );
     server.shutdown().await;
 }

@@ -2,12 +2,14 @@
 //! embedded server's courier, and from real Kratos through its courier admin API and through real
 //! Mailpit; a Kratos outside `--dev` is diagnosed in one line.
 
-mod security_support;
+mod support;
 
 use recovery_harness::codes::{CodeError, CodeSource, Mark, SourceKind};
 use recovery_harness::server::{spawn, ServerConfig};
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::kratos::KratosOptions;
+use support::mailpit::Mailpit;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -111,22 +113,30 @@ async fn an_unreachable_or_wrong_source_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
-    let Some(stack) = security_support::start(true, &[]) else {
+    let Some(mail) = Mailpit::start() else {
+        return;
+    };
+    let Some(kratos) = KratosOptions::new().mailpit(&mail).start() else {
         return;
     };
     let email = "codes-known@example.org";
-    security_support::register(&stack, email).await;
+    kratos.register_native(email);
+    let (public, admin, mailpit_url) = (
+        kratos.public_url().to_owned(),
+        kratos.admin_url().to_owned(),
+        mail.api_url(),
+    );
     let http = reqwest::Client::new();
-    let courier = CodeSource::new(SourceKind::Courier, &stack.admin, Duration::from_secs(5))
-        .expect("courier");
-    let mailpit = CodeSource::new(SourceKind::Mailpit, &stack.mailpit, Duration::from_secs(5))
+    let courier =
+        CodeSource::new(SourceKind::Courier, &admin, Duration::from_secs(5)).expect("courier");
+    let mailpit = CodeSource::new(SourceKind::Mailpit, &mailpit_url, Duration::from_secs(5))
         .expect("mailpit");
 
     let (cm, mm) = (
         courier.mark(email).await.expect("mark"),
         mailpit.mark(email).await.expect("mark"),
     );
-    let flow = submit_email(&http, &stack.public, email).await;
+    let flow = submit_email(&http, &public, email).await;
     let by_courier = courier
         .code_after(email, &cm, WAIT)
         .await
@@ -141,7 +151,7 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     );
     assert_eq!(by_courier.code.len(), 6);
     assert_eq!(
-        submit_code(&http, &stack.public, &flow, &by_mail.code).await,
+        submit_code(&http, &public, &flow, &by_mail.code).await,
         422,
         "the code read from Mailpit recovers the account"
     );
@@ -149,7 +159,7 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     // The next flow's code is a new message at both sources.
     let mut mm2 = mailpit.mark(email).await.expect("mark");
     mm2.insert(by_mail.message_id.clone());
-    submit_email(&http, &stack.public, email).await;
+    submit_email(&http, &public, email).await;
     let next = mailpit
         .code_after(email, &mm2, WAIT)
         .await
@@ -159,16 +169,24 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
-    let Some(stack) = security_support::start(false, &[]) else {
+    let Some(mail) = Mailpit::start() else {
+        return;
+    };
+    let Some(kratos) = KratosOptions::new().mailpit(&mail).without_dev().start() else {
         return;
     };
     let email = "codes-redacted@example.org";
-    security_support::register(&stack, email).await;
+    kratos.register_native(email);
+    let (public, admin, mailpit_url) = (
+        kratos.public_url().to_owned(),
+        kratos.admin_url().to_owned(),
+        mail.api_url(),
+    );
     let http = reqwest::Client::new();
-    let courier = CodeSource::new(SourceKind::Courier, &stack.admin, Duration::from_secs(5))
-        .expect("courier");
+    let courier =
+        CodeSource::new(SourceKind::Courier, &admin, Duration::from_secs(5)).expect("courier");
     let mark = courier.mark(email).await.expect("mark");
-    submit_email(&http, &stack.public, email).await;
+    submit_email(&http, &public, email).await;
     let err = courier
         .code_after(email, &mark, WAIT)
         .await
@@ -181,7 +199,7 @@ async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
         "{text}"
     );
     // Mailpit still has the code.
-    let mailpit = CodeSource::new(SourceKind::Mailpit, &stack.mailpit, Duration::from_secs(5))
+    let mailpit = CodeSource::new(SourceKind::Mailpit, &mailpit_url, Duration::from_secs(5))
         .expect("mailpit");
     let code = mailpit
         .code_after(email, &Mark::empty(), WAIT)

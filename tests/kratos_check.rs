@@ -92,7 +92,12 @@ fn default_flags_with_token_and_cookie_pass() {
         run.context()
     );
     // A wrong method is reported with what was seen and never fails a faithful Kratos.
-    assert_ne!(run.status_of("default.undeclared_method"), "failed");
+    assert_eq!(
+        run.status_of("default.undeclared_method"),
+        "passed",
+        "{}",
+        run.context()
+    );
 }
 
 #[test]
@@ -188,7 +193,6 @@ fn recovery_v2_passes_with_the_v2_flow_checked() {
 }
 
 #[test]
-#[ignore = "needs --courier-url, --mailpit-url and --known-email (src/codes, security checks)"]
 fn with_code_sources_and_a_known_email_passes() {
     let Some((kratos, mailpit)) = support::kratos::shared_with_mailpit() else {
         return;
@@ -214,11 +218,17 @@ fn with_code_sources_and_a_known_email_passes() {
         }
         run.assert_no_failures();
         run.assert_passed(CORE);
-        // With a code source nothing is skipped: the right code, enumeration and CSRF all ran.
+        // With a code source nothing is skipped: the right code, enumeration and CSRF all ran
+        // (expiry is opt-in: --expiry-wait against a short lifespan, tests/security_kratos.rs).
+        let skipped: Vec<String> = run
+            .ids_with("skipped")
+            .into_iter()
+            .filter(|id| !id.starts_with("expiry."))
+            .collect();
         assert!(
-            run.ids_with("skipped").is_empty(),
+            skipped.is_empty(),
             "{} skipped with {}:\n{}",
-            run.ids_with("skipped").join(", "),
+            skipped.join(", "),
             source[0],
             run.context()
         );

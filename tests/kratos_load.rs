@@ -83,7 +83,6 @@ fn full_recovery_with_one_user_passes() {
 /// Outside `--dev` Kratos redacts every courier body; the run must say so instead of counting
 /// "no unused recovery code".
 #[test]
-#[ignore = "needs the load diagnosis of redacted courier bodies (src/load)"]
 fn full_recovery_without_dev_fails_with_the_diagnosis() {
     let Some(kratos) = support::kratos::KratosOptions::new().without_dev().start() else {
         return;

@@ -102,6 +102,22 @@ fn broken_target_exits_1_with_schema_failures() {
     assert_eq!(s["verdict"], "failed");
     let reasons = s["failure_reasons"].to_string();
     assert!(reasons.contains("breaks recoveryFlow"), "{reasons}");
+    // The top reason names the step, the expectation, the pointer and rule, with a body excerpt.
+    let top = &s["top_reasons"][0];
+    let reason = top["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("GET create flow: status 200: body breaks recoveryFlow at (root): "),
+        "{top:#}"
+    );
+    assert!(reason.contains("required"), "names the rule: {top:#}");
+    assert!(
+        top["example"]
+            .as_str()
+            .is_some_and(|e| e.contains("not-a-flow")),
+        "{top:#}"
+    );
+    assert!(top["count"].as_u64().unwrap_or(0) > 0, "{top:#}");
+    assert!(run.stdout.contains("top failure reasons"), "{}", run.stdout);
     assert!(run.stdout.contains("load FAILED"), "{}", run.stdout);
     for f in ["report.html", "report.json", "report.md"] {
         assert!(dir.path().join(f).exists(), "{f} written");
@@ -138,6 +154,102 @@ fn wrong_status_is_a_schema_failure() {
     let s = summary(dir.path());
     assert!(s["status_mismatches"].as_u64().unwrap_or(0) > 0, "{s:#}");
     assert_eq!(s["thresholds"][0]["passed"], true, "{s:#}");
+    let top = s["top_reasons"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        top.contains("GET create flow: status 500 is not one the step allows (200 recoveryFlow state=choose_method)"),
+        "{s:#}"
+    );
+}
+
+/// A deployment whose flows are fine but whose e-mail submission fails the way real Kratos on a
+/// busy SQLite does (400, `error.code` 500), and whose courier redacts every body (no `--dev`).
+fn failing_kratos(submit_ok: bool) -> Router {
+    use axum::routing::post;
+    let flow = include_str!("fixtures/kratos/flow-create-api.json");
+    let sent = include_str!("fixtures/kratos/flow-sent-email.json");
+    Router::new()
+        .route(
+            "/self-service/recovery/api",
+            get(move || async move { json(StatusCode::OK, flow) }),
+        )
+        .route(
+            "/self-service/recovery",
+            post(move || async move {
+                if submit_ok {
+                    json(StatusCode::OK, sent)
+                } else {
+                    json(
+                        StatusCode::BAD_REQUEST,
+                        r#"{"error":{"code":500,"status":"Internal Server Error","message":"An internal server error occurred, please contact the system administrator","reason":"database is locked"}}"#,
+                    )
+                }
+            }),
+        )
+        .route(
+            "/admin/courier/messages",
+            get(|| async {
+                json(
+                    StatusCode::OK,
+                    r#"[{"id":"m1","recipient":"recovery-load-1@example.org","body":"\u003credacted-unless-dev-mode\u003e","created_at":"2026-01-01T00:00:00Z"}]"#,
+                )
+            }),
+        )
+}
+
+#[test]
+fn a_failed_step_skips_the_rest_and_a_4xx_with_error_code_500_is_a_server_error() {
+    let addr = serve(failing_kratos(false));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = format!("http://{addr}");
+    let mut args = vec!["--target", target.as_str(), "--scenario", "full-recovery"];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, dir.path());
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let s = summary(dir.path());
+    let reasons = s["top_reasons"].to_string();
+    assert!(
+        reasons.contains("POST submit email: status 400 is not one the step allows")
+            && reasons.contains("server error 500")
+            && reasons.contains("database is locked"),
+        "{s:#}"
+    );
+    assert!(s["skipped_steps"].as_u64().unwrap_or(0) > 0, "{s:#}");
+    let steps = s["steps"].to_string();
+    assert!(
+        !steps.contains("read code") && !steps.contains("submit code"),
+        "steps after the failed one are never sent: {steps}"
+    );
+}
+
+#[test]
+fn a_courier_that_redacts_bodies_is_diagnosed() {
+    let addr = serve(failing_kratos(true));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = format!("http://{addr}");
+    let mut args = vec!["--target", target.as_str(), "--scenario", "full-recovery"];
+    args.extend_from_slice(BOUNDED);
+    let run = load(&args, dir.path());
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let s = summary(dir.path());
+    let because = s["failed_because"].to_string();
+    assert!(
+        because.contains("<redacted-unless-dev-mode>")
+            && because.contains("--dev")
+            && because.contains("--mailpit-url"),
+        "{s:#}"
+    );
+    assert!(run.stdout.contains("--dev"), "{}", run.stdout);
 }
 
 fn kratos_fixture() -> Router {

@@ -239,6 +239,18 @@ fn merged_percentiles_are_those_of_the_union_of_samples() {
     let r = merge(&[refs[0], refs[1], &digest], &[], &bad);
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("scenario digest"), "{r}");
+    let into_shard = merge(&refs, &[], refs[0]);
+    assert_eq!(into_shard.code, 2, "{into_shard}");
+    assert!(
+        into_shard
+            .stderr
+            .contains("is one of the shards' directories"),
+        "{into_shard}"
+    );
+    assert!(
+        refs[0].join("report.json").exists(),
+        "the shard's report is kept"
+    );
     let not_a_shard = merge(&[root.path()], &[], &bad);
     assert_eq!(
         not_a_shard.code, 2,

@@ -218,3 +218,80 @@ fn shard_flags_are_refused_clearly() {
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("no shard report directory"), "{r}");
 }
+
+/// `{user}` stays unique over the shards: two shards of `full-recovery` with 4 users in all
+/// send codes to recovery-load-1..4, each address used, none beyond (without the run-wide
+/// numbering both shards would use 1 and 2 only).
+#[test]
+fn user_templates_number_users_across_shards() {
+    let (_serve, url) = serve();
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root
+        .path()
+        .join("shard-{shard}")
+        .to_string_lossy()
+        .into_owned();
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let shard = format!("{i}/2");
+            command(
+                &[
+                    "load",
+                    "--target",
+                    &url,
+                    "--scenario",
+                    "full-recovery",
+                    "--shard",
+                    &shard,
+                    "--users",
+                    "4",
+                    "--duration",
+                    "1s",
+                    "--throttle",
+                    "40",
+                    "-q",
+                    "--report-dir",
+                    &dir,
+                ],
+                &[],
+            )
+            .spawn()
+            .expect("shard starts")
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let r = finish(c, Duration::from_secs(120), &format!("shard {i}"));
+        assert_eq!(r.code, 0, "shard {i}: {r}");
+    }
+    let sent = |n: usize| {
+        let body = reqwest_get(&format!(
+            "{url}/admin/courier/messages?recipient=recovery-load-{n}@example.org&page_size=1"
+        ));
+        let v: serde_json::Value = serde_json::from_str(&body).expect("courier listing is JSON");
+        !v.as_array().expect("a list").is_empty()
+    };
+    for n in 1..=4 {
+        assert!(sent(n), "no code was sent to recovery-load-{n}@example.org");
+    }
+    assert!(!sent(5), "a user beyond the run's 4");
+}
+
+/// One blocking GET on loopback (the test has no HTTP client of its own besides the binary).
+fn reqwest_get(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .header("Accept", "application/json")
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("courier listing answers")
+            .text()
+            .await
+            .expect("body")
+    })
+}

@@ -2,6 +2,8 @@
 //! (a 60 s run against the in-process reference server) stop it within seconds, with exit
 //! 130 / 143, the verdict `interrupted` and complete reports of what ran (none left empty).
 
+mod support;
+
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -18,10 +20,10 @@ impl Drop for Guard {
     }
 }
 
-fn start(dir: &Path, scenario: &str) -> Guard {
+fn start_with(dir: &Path, scenario: &str, extra: &[&str]) -> Guard {
     let child = Command::new(env!("CARGO_BIN_EXE_recovery-harness"))
+        .args(extra)
         .args([
-            "load",
             "--scenario",
             scenario,
             "--users",
@@ -30,6 +32,8 @@ fn start(dir: &Path, scenario: &str) -> Guard {
             "60s",
             "--throttle",
             "200",
+            "--threshold",
+            "error-rate<1%",
             "--report-dir",
         ])
         .arg(dir)
@@ -81,11 +85,15 @@ fn finish(mut guard: Guard, within: Duration) -> (i32, String, String) {
 }
 
 fn interrupted_run(sig: &str, want_code: i32, scenario: &str) {
+    interrupted_run_with(sig, want_code, scenario, &["load"]);
+}
+
+fn interrupted_run_with(sig: &str, want_code: i32, scenario: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = start(dir.path(), scenario);
+    let child = start_with(dir.path(), scenario, extra);
     wait_running();
     signal(&child.0, sig);
-    let (code, stdout, stderr) = finish(child, Duration::from_secs(20));
+    let (code, stdout, stderr) = finish(child, Duration::from_secs(30));
     assert_eq!(
         code, want_code,
         "{sig}\nstdout:\n{stdout}\nstderr:\n{stderr}"
@@ -140,10 +148,25 @@ fn sigterm_gives_143_interrupted_and_complete_reports() {
     interrupted_run("TERM", 143, "full-recovery");
 }
 
+/// The same against the real Kratos (`RECOVERY_HARNESS_KRATOS_BIN`): its answers arrive
+/// slower and the users are mid-request when SIGTERM comes.
+#[test]
+fn sigterm_against_real_kratos_gives_143_and_complete_reports() {
+    let Some(kratos) = support::kratos::shared() else {
+        return;
+    };
+    interrupted_run_with(
+        "TERM",
+        143,
+        "create-and-fetch",
+        &["load", "--target", kratos.public_url()],
+    );
+}
+
 #[test]
 fn a_second_signal_exits_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = start(dir.path(), "create-native-flow");
+    let child = start_with(dir.path(), "create-native-flow", &["load"]);
     wait_running();
     signal(&child.0, "INT");
     signal(&child.0, "INT");

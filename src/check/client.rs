@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{RwLock, Semaphore};
 use url::Url;
 
 /// The header naming the probe that sent a request, so a deployment's logs (and the test faults)
@@ -190,6 +190,9 @@ pub struct Exchange {
     pub elapsed: Duration,
     /// The response, or why there is none.
     pub outcome: Result<Response, Transport>,
+    /// No answer even when sent again with nothing else in flight: the target hangs, whatever
+    /// the concurrency. Checks judging this exchange are errors of the run, not failures.
+    pub no_answer_alone: bool,
     secrets: Arc<[String]>,
 }
 
@@ -324,7 +327,26 @@ pub struct Client {
     permits: Arc<Semaphore>,
     /// Every exchange, in the order they completed, when the run records them (`--har`).
     recorder: Option<Arc<std::sync::Mutex<Vec<Exchange>>>>,
+    /// Held shared by every request, exclusively by a retry: a retry runs alone.
+    gate: Arc<RwLock<()>>,
+    retries: Arc<std::sync::Mutex<Retries>>,
+    concurrency: usize,
 }
+
+/// The requests that timed out under concurrency and were sent again alone.
+#[derive(Debug, Clone, Default)]
+pub struct Retries {
+    /// Probes that answered when sent alone (judged on that answer).
+    pub answered: Vec<String>,
+    /// Probes that did not answer even alone.
+    pub unanswered: Vec<String>,
+    /// Timeouts not retried because the target already hung alone [`MAX_UNANSWERED_ALONE`] times.
+    pub not_retried: Vec<String>,
+}
+
+/// After this many requests that got no answer even alone, the target hangs regardless of the
+/// concurrency: later timeouts are not retried (each retry would cost a whole --timeout).
+pub const MAX_UNANSWERED_ALONE: usize = 3;
 
 impl Client {
     /// Builds the client: TLS verified unless `insecure`, no redirects, no cookie store (API flows
@@ -358,7 +380,20 @@ impl Client {
             secrets: secrets.into(),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             recorder: None,
+            gate: Arc::default(),
+            retries: Arc::default(),
+            concurrency: concurrency.max(1),
         })
+    }
+
+    /// The requests retried alone so far.
+    pub fn retries(&self) -> Retries {
+        self.retries.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Requests in flight at once (`--concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Keeps a copy of every exchange from now on (for `--har`; bodies are shared, not copied).
@@ -398,9 +433,60 @@ impl Client {
         &self.secrets
     }
 
-    /// Sends `request` and returns the exchange; never fails, never waits longer than the timeout
-    /// (plus the wait for a concurrency permit).
+    /// Sends `request` and returns the exchange; never fails. A request that times out is sent
+    /// once more with nothing else in flight (a deployment that stalls under concurrency, such as
+    /// Kratos v1.x on SQLite, is slow, not wrong): its answer then is the exchange, or, when it
+    /// times out again, the exchange is marked [`Exchange::no_answer_alone`].
     pub async fn send(&self, request: Request) -> Exchange {
+        let first = {
+            let _shared = self.gate.read().await;
+            self.send_once(request.clone()).await
+        };
+        if !matches!(&first.outcome, Err(t) if t.kind == TransportKind::Timeout) {
+            return first;
+        }
+        let hopeless = self
+            .retries
+            .lock()
+            .map(|r| r.unanswered.len() >= MAX_UNANSWERED_ALONE)
+            .unwrap_or(false);
+        if hopeless || self.concurrency == 1 {
+            let mut ex = first;
+            ex.no_answer_alone = true;
+            if let Ok(mut r) = self.retries.lock() {
+                if hopeless {
+                    r.not_retried.push(ex.request.probe.clone());
+                } else {
+                    r.unanswered.push(ex.request.probe.clone());
+                }
+            }
+            return ex;
+        }
+        let mut again = {
+            let _alone = self.gate.write().await;
+            self.send_once(request).await
+        };
+        let answered = !matches!(&again.outcome, Err(t) if t.kind == TransportKind::Timeout);
+        if let Ok(mut r) = self.retries.lock() {
+            if answered {
+                r.answered.push(again.request.probe.clone());
+            } else {
+                r.unanswered.push(again.request.probe.clone());
+            }
+        }
+        if !answered {
+            again.no_answer_alone = true;
+            if let Err(t) = &mut again.outcome {
+                t.message = format!(
+                    "{} under --concurrency {}, and again when sent alone",
+                    t.message, self.concurrency
+                );
+            }
+        }
+        again
+    }
+
+    async fn send_once(&self, request: Request) -> Exchange {
         let _permit = self.permits.acquire().await.ok();
         let sent_at = Utc::now();
         let start = Instant::now();
@@ -423,6 +509,7 @@ impl Client {
             received_at: Utc::now(),
             elapsed: start.elapsed(),
             outcome,
+            no_answer_alone: false,
             secrets: self.secrets.clone(),
         };
         if let Some(recorder) = &self.recorder {
@@ -630,6 +717,7 @@ mod tests {
                 HeaderMap::new(),
                 Bytes::from_static(b"{\"echo\":\"s3cret\"}"),
             )),
+            no_answer_alone: false,
             secrets: Arc::from(vec!["s3cret".to_owned()]),
         };
         let ev = ex.evidence();

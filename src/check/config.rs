@@ -120,6 +120,22 @@ pub struct CheckArgs {
         env = "RECOVERY_HARNESS_CONCURRENCY"
     )]
     pub concurrency: usize,
+    /// The deployment's admin API serving Kratos's `GET /admin/courier/messages` (bodies are
+    /// readable only under `kratos serve --dev`): where the code checks read the sent code.
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_COURIER_URL")]
+    pub courier_url: Option<String>,
+    /// A Mailpit mail catcher that receives the deployment's mail: where the code checks read
+    /// the sent code.
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
+    pub mailpit_url: Option<String>,
+    /// An address that has an identity (and receives mail at the code source): the enumeration
+    /// check compares its answer with an unknown address's; the code checks recover it.
+    #[arg(long, value_name = "ADDR", env = "RECOVERY_HARNESS_KNOWN_EMAIL")]
+    pub known_email: Option<String>,
+    /// Opt-in expiry checks: wait this long for a new flow to expire (the deployment's flow
+    /// lifespan must be at most this, e.g. Kratos `selfservice.flows.recovery.lifespan: 3s`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
+    pub expiry_wait: Option<Duration>,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
     pub quiet: bool,
@@ -153,6 +169,10 @@ impl Default for CheckArgs {
             forbidden_return_to: "https://recovery-harness.invalid/forbidden".to_owned(),
             email: "recovery-harness@example.com".to_owned(),
             concurrency: 16,
+            courier_url: None,
+            mailpit_url: None,
+            known_email: None,
+            expiry_wait: None,
             quiet: false,
             list: false,
             schema: SchemaArgs::default(),
@@ -237,6 +257,13 @@ impl Credentials {
     }
 }
 
+/// The address the embedded run uses as `--known-email` (the reference server knows
+/// `*@example.org`).
+pub const EMBEDDED_KNOWN_EMAIL: &str = "recovery-harness-known@example.org";
+
+/// The flow lifespan of the embedded server's short-lived twin that the expiry checks use.
+pub const EMBEDDED_EXPIRY_LIFESPAN: Duration = Duration::from_millis(300);
+
 /// Trimmed, non-empty patterns of `--only`/`--skip`; an all-empty list (an unset shell variable)
 /// is an error rather than a silent widening or no-op.
 fn patterns(flag: &'static str, given: &[String]) -> Result<Vec<String>, CheckError> {
@@ -299,6 +326,16 @@ pub struct RunConfig {
     pub email: String,
     /// Requests in flight.
     pub concurrency: usize,
+    /// Where sent recovery codes are read (`--courier-url`, `--mailpit-url`; the embedded
+    /// server's own courier).
+    pub code_source: Option<crate::codes::CodeSource>,
+    /// `--known-email`: an address with an identity.
+    pub known_email: Option<String>,
+    /// `--expiry-wait`: the longest wait for a flow to expire (`None`: expiry checks skipped).
+    pub expiry_wait: Option<Duration>,
+    /// Where the expiry checks create their flows (`None`: the target). The embedded run points
+    /// it at a second embedded server with a short lifespan, so the other checks' flows live.
+    pub expiry_target: Option<Url>,
 }
 
 impl RunConfig {
@@ -358,6 +395,43 @@ impl RunConfig {
         // `--only ''` (an unset shell variable) would otherwise run everything: a silent widening.
         let only = patterns("only", &args.only)?;
         let skip = patterns("skip", &args.skip)?;
+        let code_source = match (&args.courier_url, &args.mailpit_url) {
+            (Some(_), Some(_)) => {
+                return Err(bad_flag(
+                    "mailpit-url",
+                    "give one code source: --courier-url or --mailpit-url, not both",
+                ))
+            }
+            (Some(url), None) => Some(code_source(
+                crate::codes::SourceKind::Courier,
+                url,
+                args.timeout,
+            )?),
+            (None, Some(url)) => Some(code_source(
+                crate::codes::SourceKind::Mailpit,
+                url,
+                args.timeout,
+            )?),
+            (None, None) => None,
+        };
+        let known_email = match args.known_email.as_deref().map(str::trim) {
+            None => None,
+            Some(e) if e.contains('@') && e.len() <= 320 && !e.chars().any(char::is_control) => {
+                Some(e.to_owned())
+            }
+            Some(_) => {
+                return Err(bad_flag(
+                    "known-email",
+                    "must be the email address of an existing identity, such as qa@example.com",
+                ))
+            }
+        };
+        if args.expiry_wait.is_some_and(|w| w.is_zero()) {
+            return Err(bad_flag(
+                "expiry-wait",
+                "must be more than 0: the flow lifespan of the deployment, e.g. 5s",
+            ));
+        }
         let config = RunConfig {
             embedded: target.is_none(),
             ignored_credentials: false,
@@ -381,6 +455,10 @@ impl RunConfig {
             forbidden_return_to,
             email,
             concurrency: args.concurrency,
+            code_source,
+            known_email,
+            expiry_wait: args.expiry_wait,
+            expiry_target: None,
         };
         // Fail on a pattern that selects nothing before any request is sent.
         super::catalogue::select(&config.only, &config.skip)?;
@@ -404,6 +482,29 @@ impl RunConfig {
         self.credentials.session_token = Some(server.session_token().to_owned());
         self.credentials.session_cookie = embedded_cookie(server);
         self.ignored_credentials = given;
+        // The embedded server is its own code source and knows every address of its identity
+        // patterns; it also runs the expiry checks (on a short-lived twin, see expiry_target).
+        self.code_source = Some(
+            crate::codes::CodeSource::new(
+                crate::codes::SourceKind::Courier,
+                server.admin_url(),
+                self.timeout,
+            )
+            .map_err(|e| CheckError::Embedded(e.to_string()))?,
+        );
+        self.known_email = Some(EMBEDDED_KNOWN_EMAIL.to_owned());
+        Ok(())
+    }
+
+    /// Points the expiry checks at `twin`, an embedded server whose flows live
+    /// [`EMBEDDED_EXPIRY_LIFESPAN`].
+    pub fn use_expiry_twin(
+        &mut self,
+        twin: &crate::server::RunningServer,
+    ) -> Result<(), CheckError> {
+        let url = parse_target(twin.base_url()).map_err(|e| CheckError::Embedded(e.to_string()))?;
+        self.expiry_target = Some(url);
+        self.expiry_wait = Some(EMBEDDED_EXPIRY_LIFESPAN * 10);
         Ok(())
     }
 
@@ -432,6 +533,20 @@ impl RunConfig {
             .clone()
             .unwrap_or_else(|| self.url("/self-service/recovery-harness"))
     }
+}
+
+fn code_source(
+    kind: crate::codes::SourceKind,
+    url: &str,
+    timeout: Duration,
+) -> Result<crate::codes::CodeSource, CheckError> {
+    crate::codes::CodeSource::new(kind, url, timeout).map_err(|e| CheckError::BadFlag {
+        flag: match kind {
+            crate::codes::SourceKind::Courier => "courier-url",
+            crate::codes::SourceKind::Mailpit => "mailpit-url",
+        },
+        reason: e.to_string(),
+    })
 }
 
 fn embedded_cookie(server: &crate::server::RunningServer) -> Option<SessionCookie> {

@@ -450,11 +450,14 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
             match outcome {
                 CaseOutcome::Kept(s) => *statuses.entry(s).or_default() += 1,
                 CaseOutcome::NoAnswer(v) if first.is_none() => {
+                    let prefix = format!("generated case {i} of {n} (seed {seed}) got no answer");
                     return match v {
                         Verdict::Failed { detail, evidence } => Verdict::Failed {
-                            detail: format!(
-                                "generated case {i} of {n} (seed {seed}) got no answer: {detail}"
-                            ),
+                            detail: format!("{prefix}: {detail}"),
+                            evidence,
+                        },
+                        Verdict::Error { detail, evidence } => Verdict::Error {
+                            detail: format!("{prefix}: {detail}"),
                             evidence,
                         },
                         other => other,
@@ -481,6 +484,14 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
     };
     let tree = &mut trees[index];
     let original = tree.current();
+    // A failure is replayed before it is shrunk or reported: a transient 500 (Kratos on SQLite
+    // under load) must not be reported as the "minimal request" whose curl line then answers 200.
+    let (replayed, replay_ex) =
+        run_case(ctx, target, &original, format!("fuzz.{name}.replay"), &real).await;
+    if !matches!(replayed, CaseOutcome::Broken(_)) {
+        return flaky(index, n, seed, &original, verdict, replay_ex.as_ref());
+    }
+    let original_verdict = verdict.clone();
     let mut best = (original.clone(), verdict);
     let mut steps = 0;
     if tree.simplify() {
@@ -502,7 +513,22 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
             }
         }
     }
-    let (minimal, v) = best;
+    let (mut minimal, mut v) = best;
+    if minimal != original {
+        // The minimal request must fail again too, or the original is what is reported.
+        let (again, _) = run_case(
+            ctx,
+            target,
+            &minimal,
+            format!("fuzz.{name}.replay_minimal"),
+            &real,
+        )
+        .await;
+        if !matches!(again, CaseOutcome::Broken(_)) {
+            minimal = original.clone();
+            v = original_verdict;
+        }
+    }
     match v {
         Verdict::Failed { detail, evidence } => Verdict::Failed {
             detail: format!(
@@ -513,6 +539,38 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
             evidence,
         },
         other => other,
+    }
+}
+
+/// A generated failure that did not happen again when the same request was replayed: reported
+/// with the original request and the replay's answer, as an error of the run (flaky), not as a
+/// broken rule.
+fn flaky(
+    index: usize,
+    n: u32,
+    seed: u64,
+    case: &Case,
+    verdict: Verdict,
+    replay: Option<&Exchange>,
+) -> Verdict {
+    let (detail, mut evidence) = match verdict {
+        Verdict::Failed { detail, evidence } | Verdict::Error { detail, evidence } => {
+            (detail, evidence)
+        }
+        other => (format!("{other:?}"), Vec::new()),
+    };
+    let seen = replay.map_or("nothing".to_owned(), Exchange::describe);
+    if let Some(ex) = replay {
+        evidence.push(ex.evidence());
+    }
+    Verdict::Error {
+        detail: format!(
+            "FLAKY: generated case {index} of {n} (seed {seed}) broke an invariant once ({}): {detail}; \
+             the same request replayed answered {seen} and kept the invariants, so this is not reported as a \
+             broken rule. The original request is the first evidence below. Replay with --seed {seed}.",
+            describe_case(case)
+        ),
+        evidence,
     }
 }
 

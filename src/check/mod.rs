@@ -20,6 +20,7 @@ pub mod fuzz;
 pub mod har;
 pub mod probes;
 pub mod runner;
+pub mod security_probes;
 
 pub use catalogue::{Check, Needs, Operation, Phase, Verdict};
 pub use config::{CheckArgs, Credentials, RunConfig, SessionCookie};
@@ -175,6 +176,13 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
                 .await
                 .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
             config.use_embedded(&server)?;
+            let twin = crate::server::spawn(crate::server::ServerConfig {
+                lifespan: config::EMBEDDED_EXPIRY_LIFESPAN,
+                ..crate::server::ServerConfig::default()
+            })
+            .await
+            .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
+            config.use_expiry_twin(&twin)?;
             if config.ignored_credentials {
                 crate::say!(
                     "note: no --target: the session credentials given (--session-token, --session-cookie or RECOVERY_HARNESS_SESSION_TOKEN) are not used; the embedded server accepts only its own"
@@ -186,7 +194,7 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
                     server.base_url()
                 );
             }
-            Some(server)
+            Some((server, twin))
         }
     };
 
@@ -200,8 +208,9 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
         },
     )
     .await;
-    if let Some(server) = embedded {
+    if let Some((server, twin)) = embedded {
         server.shutdown().await;
+        twin.shutdown().await;
     }
     let report = result?;
     print_and_write(&report, &report_dir, quiet)?;

@@ -8,6 +8,8 @@ use super::client::{Client, Exchange, Request};
 use super::config::RunConfig;
 use crate::schema::Schemas;
 use serde_json::{json, Value};
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use url::Url;
@@ -29,6 +31,82 @@ pub const INVALID_TOKEN: &str = "ory_st_recoveryharnessinvalidtoken00000000";
 
 /// A well-formed flow id no deployment has.
 pub const UNKNOWN_FLOW_ID: &str = "9d0a1f3c-5b7e-4c2a-8e6f-0123456789ab";
+
+/// A code that can never be valid (Kratos's codes are digits only), which Kratos still answers
+/// as a wrong code (200, 4060006). `000000` would be the right code once in a million runs.
+pub const WRONG_CODE: &str = "no-code";
+/// The shared probes of a run, as data: each has a stable id (its `X-Recovery-Harness-Probe`
+/// name), the statuses it is designed to provoke, and the probes it is built from (the flow it
+/// reads or submits to). [`Ctx::exchange`] sends it once and hands the same exchange to every
+/// check that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Probe {
+    /// `GET /self-service/recovery/api`, no credentials: the flow most checks read.
+    CreateNative,
+    /// A second plain creation, after the first (ids must differ).
+    CreateNativeAgain,
+    /// Creation with an allowed `return_to`.
+    ReturnTo,
+    /// Creation with a forbidden `return_to`.
+    ReturnToForbidden,
+    /// Creation signed in through `X-Session-Token`.
+    SignedInToken,
+    /// Creation signed in through the session cookie.
+    SignedInCookie,
+    /// Creation signed in through `Authorization: Bearer`.
+    SignedInBearer,
+    /// Creation with a token no deployment accepts.
+    InvalidToken,
+    /// getRecoveryFlow of [`Probe::CreateNative`]'s flow.
+    GetFlow,
+    /// getRecoveryFlow of a well-formed unknown id.
+    GetUnknown,
+    /// getRecoveryFlow of a malformed id.
+    GetMalformed,
+    /// The browser creation, asking for JSON.
+    CreateBrowser,
+    /// The flow the address and wrong-code submissions go to.
+    UpdateFlow,
+    /// The address submission to [`Probe::UpdateFlow`].
+    UpdateEmail,
+    /// A wrong code, after [`Probe::UpdateEmail`].
+    UpdateWrongCode,
+    /// The flow the missing-address submission goes to.
+    MissingEmailFlow,
+    /// A submission without an address to [`Probe::MissingEmailFlow`].
+    UpdateMissingEmail,
+    /// A method the spec does not declare.
+    UndeclaredMethod,
+    /// A path the spec does not declare.
+    UndeclaredPath,
+}
+
+impl Probe {
+    /// The statuses the probe is designed to provoke (others are judged by `default.error_bodies`).
+    pub fn expected(self) -> &'static [u16] {
+        match self {
+            Probe::ReturnToForbidden
+            | Probe::SignedInToken
+            | Probe::SignedInCookie
+            | Probe::SignedInBearer
+            | Probe::UpdateMissingEmail => &[400],
+            Probe::GetUnknown | Probe::GetMalformed => &[404],
+            Probe::UndeclaredMethod | Probe::UndeclaredPath => &[],
+            _ => &[200],
+        }
+    }
+
+    /// The probes whose answers this one is built from.
+    pub fn depends_on(self) -> &'static [Probe] {
+        match self {
+            Probe::CreateNativeAgain | Probe::GetFlow => &[Probe::CreateNative],
+            Probe::UpdateEmail => &[Probe::UpdateFlow],
+            Probe::UpdateWrongCode => &[Probe::UpdateFlow, Probe::UpdateEmail],
+            Probe::UpdateMissingEmail => &[Probe::MissingEmailFlow],
+            _ => &[],
+        }
+    }
+}
 
 /// An exchange and the statuses its probe expects.
 #[derive(Debug, Clone)]
@@ -77,6 +155,7 @@ pub struct Ctx {
     pub schemas: Arc<Schemas>,
     cells: Cells,
     log: Mutex<Vec<Logged>>,
+    shared: Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Ctx {
@@ -88,7 +167,24 @@ impl Ctx {
             schemas,
             cells: Cells::default(),
             log: Mutex::new(Vec::new()),
+            shared: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Per-run state of probes defined outside this file (multi-step scenarios such as
+    /// [`super::security_probes`]): one `T` per `key` and run, created on first use.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self, key: &'static str) -> Arc<T> {
+        let Ok(mut map) = self.shared.lock() else {
+            return Arc::new(T::default());
+        };
+        let entry = map
+            .entry(key)
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        // A key used with two types gets a private value rather than a panic.
+        entry
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
     /// Every exchange sent by a probe so far.
@@ -120,6 +216,32 @@ impl Ctx {
             .as_ref()
     }
 
+    /// The exchange of `probe` (sent the first time it is asked for), or why it could not be
+    /// sent (a missing credential, no flow to read).
+    pub async fn exchange(&self, probe: Probe) -> Result<&Exchange, String> {
+        Ok(match probe {
+            Probe::CreateNative => self.create_native().await,
+            Probe::CreateNativeAgain => self.create_native_again().await,
+            Probe::ReturnTo => self.return_to().await,
+            Probe::ReturnToForbidden => self.return_to_forbidden().await,
+            Probe::SignedInToken => self.signed_in_token().await?,
+            Probe::SignedInCookie => self.signed_in_cookie().await?,
+            Probe::SignedInBearer => self.signed_in_bearer().await?,
+            Probe::InvalidToken => self.invalid_token().await,
+            Probe::GetFlow => self.get_flow().await?,
+            Probe::GetUnknown => self.get_unknown().await,
+            Probe::GetMalformed => self.get_malformed().await,
+            Probe::CreateBrowser => self.create_browser().await,
+            Probe::UpdateFlow => self.update_flow().await,
+            Probe::UpdateEmail => self.update_email().await?,
+            Probe::UpdateWrongCode => self.update_wrong_code().await?,
+            Probe::MissingEmailFlow => self.missing_email_flow().await,
+            Probe::UpdateMissingEmail => self.update_missing_email().await?,
+            Probe::UndeclaredMethod => self.undeclared_method().await,
+            Probe::UndeclaredPath => self.undeclared_path().await,
+        })
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> Url {
         self.cfg.url(path)
@@ -135,24 +257,28 @@ impl Ctx {
 
     /// The plain native flow creation (no credentials): the flow most checks read.
     pub async fn create_native(&self) -> &Exchange {
-        self.memo(&self.cells.create_native, &[200], || {
-            Request::get("create_native", self.url(paths::CREATE_NATIVE))
-        })
+        self.memo(
+            &self.cells.create_native,
+            Probe::CreateNative.expected(),
+            || Request::get("create_native", self.url(paths::CREATE_NATIVE)),
+        )
         .await
     }
 
     /// A second plain creation, sent after the first completed (ids must differ).
     pub async fn create_native_again(&self) -> &Exchange {
         self.create_native().await;
-        self.memo(&self.cells.create_native_again, &[200], || {
-            Request::get("create_native.again", self.url(paths::CREATE_NATIVE))
-        })
+        self.memo(
+            &self.cells.create_native_again,
+            Probe::CreateNativeAgain.expected(),
+            || Request::get("create_native.again", self.url(paths::CREATE_NATIVE)),
+        )
         .await
     }
 
     /// Creation with an allowed `return_to`.
     pub async fn return_to(&self) -> &Exchange {
-        self.memo(&self.cells.return_to, &[200], || {
+        self.memo(&self.cells.return_to, Probe::ReturnTo.expected(), || {
             let rt = self.cfg.allowed_return_to();
             Request::get(
                 "create_native.return_to",
@@ -164,15 +290,19 @@ impl Ctx {
 
     /// Creation with a forbidden `return_to`.
     pub async fn return_to_forbidden(&self) -> &Exchange {
-        self.memo(&self.cells.return_to_forbidden, &[400], || {
-            Request::get(
-                "create_native.return_to_forbidden",
-                self.url_with(
-                    paths::CREATE_NATIVE,
-                    &[("return_to", self.cfg.forbidden_return_to.as_str())],
-                ),
-            )
-        })
+        self.memo(
+            &self.cells.return_to_forbidden,
+            Probe::ReturnToForbidden.expected(),
+            || {
+                Request::get(
+                    "create_native.return_to_forbidden",
+                    self.url_with(
+                        paths::CREATE_NATIVE,
+                        &[("return_to", self.cfg.forbidden_return_to.as_str())],
+                    ),
+                )
+            },
+        )
         .await
     }
 
@@ -180,13 +310,17 @@ impl Ctx {
     pub async fn signed_in_token(&self) -> Result<&Exchange, String> {
         let token = self.token()?;
         Ok(self
-            .memo(&self.cells.signed_in_token, &[400], || {
-                Request::get(
-                    "create_native.signed_in.token",
-                    self.url(paths::CREATE_NATIVE),
-                )
-                .header("X-Session-Token", token)
-            })
+            .memo(
+                &self.cells.signed_in_token,
+                Probe::SignedInToken.expected(),
+                || {
+                    Request::get(
+                        "create_native.signed_in.token",
+                        self.url(paths::CREATE_NATIVE),
+                    )
+                    .header("X-Session-Token", token)
+                },
+            )
             .await)
     }
 
@@ -199,13 +333,17 @@ impl Ctx {
             .as_ref()
             .ok_or_else(|| "no --session-cookie NAME=VALUE given".to_owned())?;
         Ok(self
-            .memo(&self.cells.signed_in_cookie, &[400], || {
-                Request::get(
-                    "create_native.signed_in.cookie",
-                    self.url(paths::CREATE_NATIVE),
-                )
-                .header("Cookie", cookie.header_value())
-            })
+            .memo(
+                &self.cells.signed_in_cookie,
+                Probe::SignedInCookie.expected(),
+                || {
+                    Request::get(
+                        "create_native.signed_in.cookie",
+                        self.url(paths::CREATE_NATIVE),
+                    )
+                    .header("Cookie", cookie.header_value())
+                },
+            )
             .await)
     }
 
@@ -213,25 +351,33 @@ impl Ctx {
     pub async fn signed_in_bearer(&self) -> Result<&Exchange, String> {
         let token = self.token()?;
         Ok(self
-            .memo(&self.cells.signed_in_bearer, &[400], || {
-                Request::get(
-                    "create_native.signed_in.bearer",
-                    self.url(paths::CREATE_NATIVE),
-                )
-                .header("Authorization", format!("Bearer {token}"))
-            })
+            .memo(
+                &self.cells.signed_in_bearer,
+                Probe::SignedInBearer.expected(),
+                || {
+                    Request::get(
+                        "create_native.signed_in.bearer",
+                        self.url(paths::CREATE_NATIVE),
+                    )
+                    .header("Authorization", format!("Bearer {token}"))
+                },
+            )
             .await)
     }
 
     /// Creation with a token no deployment accepts.
     pub async fn invalid_token(&self) -> &Exchange {
-        self.memo(&self.cells.invalid_token, &[200], || {
-            Request::get(
-                "create_native.invalid_token",
-                self.url(paths::CREATE_NATIVE),
-            )
-            .header("X-Session-Token", INVALID_TOKEN)
-        })
+        self.memo(
+            &self.cells.invalid_token,
+            Probe::InvalidToken.expected(),
+            || {
+                Request::get(
+                    "create_native.invalid_token",
+                    self.url(paths::CREATE_NATIVE),
+                )
+                .header("X-Session-Token", INVALID_TOKEN)
+            },
+        )
         .await
     }
 
@@ -249,7 +395,7 @@ impl Ctx {
     pub async fn get_flow(&self) -> Result<&Exchange, String> {
         let id = flow_id(self.create_native().await)?;
         Ok(self
-            .memo(&self.cells.get_flow, &[200], || {
+            .memo(&self.cells.get_flow, Probe::GetFlow.expected(), || {
                 Request::get("get_flow", self.url_with(paths::GET_FLOW, &[("id", &id)]))
             })
             .await)
@@ -257,23 +403,31 @@ impl Ctx {
 
     /// getRecoveryFlow of a well-formed unknown id.
     pub async fn get_unknown(&self) -> &Exchange {
-        self.memo(&self.cells.get_unknown, &[404], || {
-            Request::get(
-                "get_flow.unknown_id",
-                self.url_with(paths::GET_FLOW, &[("id", UNKNOWN_FLOW_ID)]),
-            )
-        })
+        self.memo(
+            &self.cells.get_unknown,
+            Probe::GetUnknown.expected(),
+            || {
+                Request::get(
+                    "get_flow.unknown_id",
+                    self.url_with(paths::GET_FLOW, &[("id", UNKNOWN_FLOW_ID)]),
+                )
+            },
+        )
         .await
     }
 
     /// getRecoveryFlow of a malformed id.
     pub async fn get_malformed(&self) -> &Exchange {
-        self.memo(&self.cells.get_malformed, &[404], || {
-            Request::get(
-                "get_flow.malformed_id",
-                self.url_with(paths::GET_FLOW, &[("id", "not-a-flow-id")]),
-            )
-        })
+        self.memo(
+            &self.cells.get_malformed,
+            Probe::GetMalformed.expected(),
+            || {
+                Request::get(
+                    "get_flow.malformed_id",
+                    self.url_with(paths::GET_FLOW, &[("id", "not-a-flow-id")]),
+                )
+            },
+        )
         .await
     }
 
@@ -318,17 +472,21 @@ impl Ctx {
 
     /// The browser flow creation, asking for JSON.
     pub async fn create_browser(&self) -> &Exchange {
-        self.memo(&self.cells.create_browser, &[200], || {
-            Request::get("create_browser", self.url(paths::CREATE_BROWSER))
-        })
+        self.memo(
+            &self.cells.create_browser,
+            Probe::CreateBrowser.expected(),
+            || Request::get("create_browser", self.url(paths::CREATE_BROWSER)),
+        )
         .await
     }
 
     /// The flow the email / wrong-code submissions go to.
     pub async fn update_flow(&self) -> &Exchange {
-        self.memo(&self.cells.update_flow, &[200], || {
-            Request::get("update.flow", self.url(paths::CREATE_NATIVE))
-        })
+        self.memo(
+            &self.cells.update_flow,
+            Probe::UpdateFlow.expected(),
+            || Request::get("update.flow", self.url(paths::CREATE_NATIVE)),
+        )
         .await
     }
 
@@ -339,15 +497,19 @@ impl Ctx {
         let method = flow_method(flow);
         let field = Variant::of(flow).address_field();
         Ok(self
-            .memo(&self.cells.update_email, &[200], || {
-                let mut body = json!({ "method": method });
-                body[field] = json!(self.cfg.email);
-                Request::post_json(
-                    "update.email",
-                    self.url_with(paths::UPDATE, &[("flow", &id)]),
-                    &body,
-                )
-            })
+            .memo(
+                &self.cells.update_email,
+                Probe::UpdateEmail.expected(),
+                || {
+                    let mut body = json!({ "method": method });
+                    body[field] = json!(self.cfg.email);
+                    Request::post_json(
+                        "update.email",
+                        self.url_with(paths::UPDATE, &[("flow", &id)]),
+                        &body,
+                    )
+                },
+            )
             .await)
     }
 
@@ -363,21 +525,27 @@ impl Ctx {
         }
         self.update_email().await?;
         Ok(self
-            .memo(&self.cells.update_wrong_code, &[200], || {
-                Request::post_json(
-                    "update.wrong_code",
-                    self.url_with(paths::UPDATE, &[("flow", &id)]),
-                    &json!({"method": "code", "code": "000000"}),
-                )
-            })
+            .memo(
+                &self.cells.update_wrong_code,
+                Probe::UpdateWrongCode.expected(),
+                || {
+                    Request::post_json(
+                        "update.wrong_code",
+                        self.url_with(paths::UPDATE, &[("flow", &id)]),
+                        &json!({"method": "code", "code": WRONG_CODE}),
+                    )
+                },
+            )
             .await)
     }
 
     /// The flow the missing-email submission goes to.
     pub async fn missing_email_flow(&self) -> &Exchange {
-        self.memo(&self.cells.missing_email_flow, &[200], || {
-            Request::get("update.missing_email.flow", self.url(paths::CREATE_NATIVE))
-        })
+        self.memo(
+            &self.cells.missing_email_flow,
+            Probe::MissingEmailFlow.expected(),
+            || Request::get("update.missing_email.flow", self.url(paths::CREATE_NATIVE)),
+        )
         .await
     }
 
@@ -387,13 +555,17 @@ impl Ctx {
         let id = flow_id(flow)?;
         let method = flow_method(flow);
         Ok(self
-            .memo(&self.cells.update_missing_email, &[400], || {
-                Request::post_json(
-                    "update.missing_email",
-                    self.url_with(paths::UPDATE, &[("flow", &id)]),
-                    &json!({ "method": method }),
-                )
-            })
+            .memo(
+                &self.cells.update_missing_email,
+                Probe::UpdateMissingEmail.expected(),
+                || {
+                    Request::post_json(
+                        "update.missing_email",
+                        self.url_with(paths::UPDATE, &[("flow", &id)]),
+                        &json!({ "method": method }),
+                    )
+                },
+            )
             .await)
     }
 }

@@ -103,6 +103,7 @@ impl<'a> Runner<'a> {
                 Level::Recommended => (Status::Warning, detail, evidence),
             },
             Verdict::Skipped { reason } => (Status::Skipped, reason, Vec::new()),
+            Verdict::Error { detail, evidence } => (Status::Error, detail, evidence),
         };
         CheckResult {
             id: check.id.to_owned(),
@@ -233,6 +234,9 @@ pub async fn run(
             config.only.join(",")
         ));
     }
+    if let Some(note) = retry_note(&ctx.client) {
+        notes.push(note);
+    }
     if let Some(note) = variant_note(&log) {
         notes.push(note);
     }
@@ -270,8 +274,81 @@ fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
                 .ends_with(super::probes::paths::CREATE_NATIVE)
             && l.exchange.json().is_some_and(|b| b.get("ui").is_some())
     })?;
-    Some(format!(
+    let mut note = format!(
         "recovery flow variant seen: {}",
         super::probes::Variant::of(&flow.exchange).describe()
-    ))
+    );
+    if let Some(hint) = version_hint(&flow.exchange) {
+        note.push_str(&format!("; Kratos version: {hint}"));
+    }
+    Some(note)
+}
+
+/// What the flow tells of the Kratos release. Where releases differ (reference doc §11), the
+/// checks accept each release's documented behaviour; this only says which one was seen.
+fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
+    let label = ex
+        .json()?
+        .pointer("/ui/nodes")?
+        .as_array()?
+        .iter()
+        .find(|n| {
+            n.pointer("/attributes/type")
+                .and_then(serde_json::Value::as_str)
+                == Some("submit")
+        })?
+        .pointer("/meta/label/id")?
+        .as_u64()?;
+    match label {
+        1070005 => Some("before v1.3 (the submit button is 1070005 \"Submit\", as in v1.1)"),
+        1070009 => Some("v1.3 or later (the submit button is 1070009 \"Continue\")"),
+        _ => None,
+    }
+}
+
+/// One note for every request that timed out under concurrency and was sent again alone.
+fn retry_note(client: &Client) -> Option<String> {
+    let r = client.retries();
+    if r.answered.is_empty() && r.unanswered.is_empty() && r.not_retried.is_empty() {
+        return None;
+    }
+    let n = client.concurrency();
+    let list = |v: &[String]| {
+        let mut shown: Vec<&str> = v.iter().map(String::as_str).take(8).collect();
+        shown.dedup();
+        let more = v.len().saturating_sub(8);
+        format!(
+            "{}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let mut parts = Vec::new();
+    if !r.answered.is_empty() {
+        parts.push(format!(
+            "the target hung under --concurrency {n} and answered at 1: {} request(s) timed out and answered when sent again alone, and were judged on that answer ({})",
+            r.answered.len(),
+            list(&r.answered)
+        ));
+    }
+    if !r.unanswered.is_empty() {
+        parts.push(format!(
+            "{} request(s) got no answer even alone: their checks are errors of the run, not failures ({})",
+            r.unanswered.len(),
+            list(&r.unanswered)
+        ));
+    }
+    if !r.not_retried.is_empty() {
+        parts.push(format!(
+            "{} later timeout(s) were not retried, the target having hung alone {} times ({})",
+            r.not_retried.len(),
+            super::client::MAX_UNANSWERED_ALONE,
+            list(&r.not_retried)
+        ));
+    }
+    Some(parts.join("; "))
 }

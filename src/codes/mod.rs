@@ -26,6 +26,9 @@ use url::Url;
 /// The body Kratos's courier listing shows outside `--dev`.
 pub const REDACTED_BODY: &str = "<redacted-unless-dev-mode>";
 
+/// How long [`CodeSource::code_after`] waits for a courier message to leave `queued`.
+const SETTLE: Duration = Duration::from_secs(3);
+
 /// How often [`CodeSource::code_after`] asks again while the message has not arrived.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -127,6 +130,9 @@ pub struct Mail {
     pub created: Option<DateTime<Utc>>,
     /// The text body (Mailpit's listing has none until the message is read).
     pub body: Option<String>,
+    /// The courier's delivery status (`queued`, `processing`, `sent`, `abandoned`); `None` for
+    /// Mailpit, whose messages are delivered by definition.
+    pub status: Option<String>,
 }
 
 /// The message ids a source had for an address at one moment.
@@ -143,6 +149,10 @@ impl Mark {
     /// Whether the mark saw this message id.
     pub fn contains(&self, id: &str) -> bool {
         self.ids.contains(id)
+    }
+    /// The message ids seen.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
     }
     /// Records a message as seen (e.g. the one whose code was just used).
     pub fn insert(&mut self, id: impl Into<String>) {
@@ -328,6 +338,12 @@ impl CodeSource {
                 if after.contains(&mail.id) || without_code.contains(&mail.id) {
                     continue;
                 }
+                // Kratos's courier marks a message sent in its own database write; a code used
+                // while that write is pending can be refused on SQLite. Give it a moment.
+                let pending = matches!(mail.status.as_deref(), Some("queued" | "processing"));
+                if pending && start.elapsed() < SETTLE.min(wait / 2) {
+                    continue;
+                }
                 let body = self.body(&mail).await?;
                 if body.trim() == REDACTED_BODY {
                     return Err(CodeError::Redacted {
@@ -378,6 +394,7 @@ pub fn parse_courier_listing(json: &Value) -> Result<Vec<Mail>, String> {
             Ok(Mail {
                 id: id.to_owned(),
                 created: time(m.get("created_at")),
+                status: m.get("status").and_then(Value::as_str).map(str::to_owned),
                 body: Some(
                     m.get("body")
                         .and_then(Value::as_str)
@@ -414,6 +431,7 @@ pub fn parse_mailpit_search(json: &Value, recipient: &str) -> Result<Vec<Mail>, 
                 id: id.to_owned(),
                 created: time(m.get("Created")),
                 body: None,
+                status: None,
             });
         }
     }

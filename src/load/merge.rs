@@ -104,6 +104,12 @@ pub enum MergeError {
         /// Its directory.
         dir_b: String,
     },
+    /// The merged summary would overwrite a shard's reports.
+    #[error("--report-dir {path} is one of the shards' directories: give the merge its own (e.g. DIR/merged)")]
+    OutputIsShard {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A threshold rule cannot be judged.
     #[error("invalid --threshold: {0}")]
     Threshold(String),
@@ -135,6 +141,8 @@ struct ShardFile {
     body_violations: u64,
     transport_errors: u64,
     validated_bodies: u64,
+    #[serde(default)]
+    skipped_steps: u64,
     verdict: String,
     shard: Option<ShardSummary>,
 }
@@ -667,6 +675,7 @@ pub fn merge(
         body_violations,
         transport_errors: sum(&|f| f.transport_errors),
         validated_bodies: sum(&|f| f.validated_bodies),
+        skipped_steps: sum(&|f| f.skipped_steps),
         steps,
         failure_reasons: failure_reasons(&metrics, 20),
         top_reasons: failure_reasons(&metrics, 10),
@@ -693,10 +702,31 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
     let (outcome, mut summary, warnings) =
         merge(&args.dirs, &args.thresholds).map_err(super::LoadError::from)?;
     let dir = &args.report_dir;
-    std::fs::create_dir_all(dir).map_err(|source| super::LoadError::ReportDir {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let shard_dirs = summary
+        .merge
+        .as_ref()
+        .map(|m| m.dirs.clone())
+        .unwrap_or_default();
+    if shard_dirs.iter().any(|d| same(Path::new(d), dir)) {
+        return Err(super::LoadError::from(MergeError::OutputIsShard { path: dir.clone() }).into());
+    }
+    let io = |source| super::LoadError::ReportDir {
         path: dir.clone(),
         source,
-    })?;
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    // A single run's Goose reports left in this directory would sit next to the merged summary
+    // as if they were its own.
+    for stale in ["report.html", "report.json", "report.md"] {
+        match std::fs::remove_file(dir.join(stale)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e).into()),
+            _ => {}
+        }
+    }
     summary.reports = vec![dir.join(load_summary::FILE_NAME).display().to_string()];
     load_summary::write(&summary, dir)?;
     for w in &warnings {

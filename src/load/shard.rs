@@ -322,6 +322,7 @@ pub struct Applied {
 
 /// What a plan becomes for `spec`: the shard part, and the shard's users, hatch rate, throttle
 /// and report directory (the whole run's when `spec` is `None`). Checks `--start-at`.
+#[allow(clippy::type_complexity)] // the plan's five shard-adjusted values, named at the one caller
 pub fn apply(
     spec: Option<ShardSpec>,
     args: &ShardArgs,

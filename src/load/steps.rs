@@ -70,6 +70,12 @@ pub struct LiveStats {
     pub other_failures: AtomicU64,
     /// Bodies validated against a schema.
     pub validated: AtomicU64,
+    /// Steps not run because an earlier step of their iteration failed.
+    pub skipped_steps: AtomicU64,
+    /// Courier listings whose bodies Kratos redacted (it runs without `--dev`).
+    pub redacted_courier: AtomicU64,
+    /// Every failure reason (step, expectation) with its count and a first body excerpt.
+    pub reasons: std::sync::Mutex<std::collections::HashMap<String, (u64, String)>>,
     /// Response times by step (keyed by the step's name) and second, for report.html's charts.
     pub latency: crate::report::load_report::SeriesRecorder,
 }
@@ -81,6 +87,29 @@ impl LiveStats {
     /// A counter's value.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Counts `reason`, keeping the first `example` seen for it.
+    pub fn reason(&self, reason: String, example: impl FnOnce() -> String) {
+        let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        match reasons.get_mut(&reason) {
+            Some((count, _)) => *count += 1,
+            None => {
+                reasons.insert(reason, (1, example()));
+            }
+        }
+    }
+
+    /// The `limit` most frequent reasons: `(reason, count, example)`.
+    pub fn top_reasons(&self, limit: usize) -> Vec<(String, u64, String)> {
+        let reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<(String, u64, String)> = reasons
+            .iter()
+            .map(|(r, (c, e))| (r.clone(), *c, e.clone()))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(limit);
+        out
     }
 }
 
@@ -154,6 +183,8 @@ struct UserState {
     code: Option<String>,
     last_message_id: Option<String>,
     responses: u64,
+    /// A step of the current iteration failed: the rest of it is skipped.
+    failed: bool,
 }
 
 /// A step plus what is precomputed for it.
@@ -163,6 +194,8 @@ struct StepRuntime {
     keeps_flow: bool,
     /// The step neither reads nor leaves anything in the user's session data.
     stateless: bool,
+    /// The first step of an iteration (it starts the iteration afresh).
+    first: bool,
 }
 
 /// Builds the Goose transactions of `steps`, in order (each runs `weight` times in a row).
@@ -185,6 +218,7 @@ pub fn transactions(steps: &[Step], shared: Arc<Shared>) -> Vec<Transaction> {
                 step: step.clone(),
                 keeps_flow,
                 stateless,
+                first: index == 0,
             });
             let shared = shared.clone();
             let transaction = Transaction::new(Arc::new(move |user| {
@@ -214,6 +248,7 @@ fn state(user: &mut GooseUser, shared: &Shared) -> UserState {
             code: None,
             last_message_id: None,
             responses: 0,
+            failed: false,
         },
     }
 }
@@ -228,11 +263,24 @@ async fn run_step(user: &mut GooseUser, shared: &Shared, rt: &StepRuntime) -> Tr
             code: None,
             last_message_id: None,
             responses: 0,
+            failed: false,
         };
         return run_action(user, shared, rt, &mut st).await;
     }
     let mut st = state(user, shared);
+    if rt.first {
+        st.failed = false;
+    } else if st.failed {
+        // An earlier step of this iteration failed (or timed out): what this step would send
+        // depends on it, and a late answer must not feed it. Skipped, and counted as skipped.
+        LiveStats::bump(&shared.stats.skipped_steps);
+        user.set_session_data(st);
+        return Ok(());
+    }
     let result = run_action(user, shared, rt, &mut st).await;
+    if result.is_err() {
+        st.failed = true;
+    }
     user.set_session_data(st);
     result
 }
@@ -291,11 +339,13 @@ async fn run_action(
             } = send(user, shared, step, rb).await?;
             let Ok(bytes) = bytes else {
                 LiveStats::bump(&shared.stats.other_failures);
-                return user.set_failure(
-                    "courier: body could not be read",
+                return fail(
+                    user,
+                    shared,
+                    step,
                     &mut request,
-                    None,
-                    None,
+                    "courier: body could not be read".to_owned(),
+                    b"",
                 );
             };
             match newest_code(&bytes, st.last_message_id.as_deref()) {
@@ -306,7 +356,16 @@ async fn run_action(
                 }
                 Err(reason) => {
                     LiveStats::bump(&shared.stats.other_failures);
-                    user.set_failure(reason, &mut request, None, None)
+                    let reason = if reason == REDACTED {
+                        LiveStats::bump(&shared.stats.redacted_courier);
+                        format!(
+                            "courier: the message bodies read {}: {REDACTED_HINT}",
+                            crate::codes::REDACTED_BODY
+                        )
+                    } else {
+                        reason.to_owned()
+                    };
+                    fail(user, shared, step, &mut request, reason, &bytes)
                 }
             }
         }
@@ -371,7 +430,14 @@ async fn exchange(
     let expect = &step.expect[index];
     let Ok(bytes) = bytes else {
         LiveStats::bump(&shared.stats.other_failures);
-        user.set_failure("body could not be read", &mut request, None, None)?;
+        fail(
+            user,
+            shared,
+            step,
+            &mut request,
+            "body could not be read".to_owned(),
+            b"",
+        )?;
         return Ok(None);
     };
 
@@ -395,7 +461,11 @@ async fn exchange(
         Ok(id) => id,
         Err(reason) => {
             LiveStats::bump(&shared.stats.body_violations);
-            user.set_failure(&reason, &mut request, None, None)?;
+            let reason = match server_error(&bytes) {
+                Some(server) => format!("{reason}; {server}"),
+                None => reason,
+            };
+            fail(user, shared, step, &mut request, reason, &bytes)?;
             return Ok(None);
         }
     };
@@ -473,6 +543,15 @@ async fn send(
     let Ok(response) = response else {
         // Goose recorded the transport error as the request's failure.
         LiveStats::bump(&shared.stats.transport_errors);
+        shared.stats.reason(
+            format!(
+                "{} {}: no response ({})",
+                step.action.method(),
+                step.name,
+                request.error
+            ),
+            String::new,
+        );
         return Err(failed(request));
     };
     LiveStats::bump(&shared.stats.responses);
@@ -485,8 +564,21 @@ async fn send(
     // Read the body in every case: an unread body costs the connection its keep-alive.
     let bytes = response.bytes().await;
     let Some(index) = step.expect.iter().position(|e| e.status == status) else {
-        // Goose already marked it failed with "<status>: <name>".
+        // Goose already marked it failed with "<status>: <name>"; the run's reasons say more.
         LiveStats::bump(&shared.stats.status_mismatches);
+        let body = bytes.as_deref().unwrap_or_default();
+        let allowed: Vec<String> = step.expect.iter().map(describe).collect();
+        let mut reason = format!(
+            "{} {}: status {status} is not one the step allows ({})",
+            step.action.method(),
+            step.name,
+            allowed.join(" | ")
+        );
+        if let Some(server) = server_error(body) {
+            reason.push_str("; ");
+            reason.push_str(&server);
+        }
+        shared.stats.reason(reason, || excerpt(body));
         return Err(failed(request));
     };
     Ok(Sent {
@@ -510,7 +602,14 @@ pub fn check_body(
         let detail = match schemas.validate(component, body) {
             Err(violations) => violations
                 .first()
-                .map(|v| format!("at {}: {}", cut(&v.pointer), cut(&v.rule)))
+                .map(|v| {
+                    let at = if v.pointer.is_empty() {
+                        "(root)"
+                    } else {
+                        &v.pointer
+                    };
+                    format!("at {}: {} ({})", cut(at), cut(&v.message), cut(&v.rule))
+                })
                 .unwrap_or_default(),
             Ok(()) => String::new(),
         };
@@ -568,6 +667,129 @@ fn cut(s: &str) -> String {
     }
 }
 
+/// What to do about a courier that redacts its bodies.
+pub const REDACTED_HINT: &str = "Kratos runs without --dev and hides the codes; run it with `kratos serve --dev`, or give --mailpit-url of a mail catcher that receives its mail";
+
+/// [`newest_code`]'s answer when every candidate body is [`crate::codes::REDACTED_BODY`].
+const REDACTED: &str = "courier: the message bodies are redacted";
+
+/// Records `reason` for the step (with an excerpt of `body`) and fails the request with it, so
+/// that Goose's error table groups by the same reason.
+fn fail(
+    user: &mut GooseUser,
+    shared: &Shared,
+    step: &Step,
+    request: &mut goose::metrics::GooseRequestMetric,
+    reason: String,
+    body: &[u8],
+) -> TransactionResult {
+    let result = user.set_failure(&reason, request, None, None);
+    shared.stats.reason(
+        format!("{} {}: {reason}", step.action.method(), step.name),
+        || excerpt(body),
+    );
+    result
+}
+
+/// An expectation as a failure message names it: `200 recoveryFlow state=sent_email`.
+fn describe(e: &Expect) -> String {
+    let mut out = e.status.to_string();
+    if let Some(c) = e.schema {
+        out.push(' ');
+        out.push_str(c.name());
+    }
+    if let Some(s) = &e.state {
+        out.push_str(" state=");
+        out.push_str(s);
+    }
+    if let Some(id) = &e.error_id {
+        out.push_str(" error.id=");
+        out.push_str(id);
+    }
+    out
+}
+
+/// A body that reports a server error (`error.code` 5xx) whatever its HTTP status: real Kratos
+/// answers a failed database write (SQLite's `database is locked`) with 400 and `error.code` 500.
+pub fn server_error(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        error: Inner<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner<'a> {
+        code: Option<i64>,
+        #[serde(borrow)]
+        message: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        reason: Option<std::borrow::Cow<'a, str>>,
+    }
+    let e = serde_json::from_slice::<Envelope<'_>>(body).ok()?.error;
+    let code = e.code.filter(|c| (500..=599).contains(c))?;
+    let said: Vec<&str> = [e.message.as_deref(), e.reason.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    Some(format!(
+        "the body reports server error {code}: {}",
+        cut(&said.join(": "))
+    ))
+}
+
+/// At most 200 characters of a body for a failure message, secrets replaced by `[REDACTED]`:
+/// CSRF tokens, session tokens, recovery codes, cookies and passwords.
+pub fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(mut v) => {
+            redact(&mut v);
+            v.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    if text.chars().count() <= MAX {
+        text
+    } else {
+        let mut out: String = text.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn redact(v: &mut Value) {
+    const SECRET_KEYS: &[&str] = &[
+        "csrf_token",
+        "ory_session_token",
+        "session_token",
+        "token",
+        "code",
+        "password",
+        "cookie",
+        "set-cookie",
+    ];
+    match v {
+        Value::Object(map) => {
+            // A UI node's input carries its secret in `value`, named by `name`.
+            let secret_input = map
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| SECRET_KEYS.contains(&n));
+            for (key, child) in map.iter_mut() {
+                let secret = SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
+                    || (secret_input && key == "value");
+                if secret && child.is_string() {
+                    *child = Value::String("[REDACTED]".to_owned());
+                } else {
+                    redact(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
 /// The newest 6-digit code in a Kratos-shaped courier listing, skipping the message already used.
 /// Returns the message id (when the listing has ids) and the code.
 pub fn newest_code(
@@ -578,12 +800,16 @@ pub fn newest_code(
         return Err("courier: the listing is not a JSON array of messages");
     };
     let mut best: Option<(&str, Option<&str>, String)> = None;
+    let mut redacted = false;
     for m in &messages {
         let id = m.get("id").and_then(Value::as_str);
         if id.is_some() && id == skip_id {
             continue;
         }
-        let Some(code) = m.get("body").and_then(Value::as_str).and_then(code_line) else {
+        let body = m.get("body").and_then(Value::as_str);
+        // Kratos's JSON escapes `<` and `>`: compared after decoding, not in the raw bytes.
+        redacted |= body == Some(crate::codes::REDACTED_BODY);
+        let Some(code) = body.and_then(code_line) else {
             continue;
         };
         let created = m.get("created_at").and_then(Value::as_str).unwrap_or("");
@@ -593,8 +819,11 @@ pub fn newest_code(
             best = Some((created, id, code));
         }
     }
-    best.map(|(_, id, code)| (id.map(str::to_owned), code))
-        .ok_or("courier: no unused recovery code for the recipient")
+    match best {
+        Some((_, id, code)) => Ok((id.map(str::to_owned), code)),
+        None if redacted => Err(REDACTED),
+        None => Err("courier: no unused recovery code for the recipient"),
+    }
 }
 
 fn code_line(body: &str) -> Option<String> {

@@ -124,6 +124,7 @@ pub fn failure_reasons(metrics: &GooseMetrics, limit: usize) -> Vec<FailureReaso
         .map(|e| FailureReason {
             reason: format!("{} {}: {}", e.method_label(), e.name, e.error),
             count: e.occurrences as u64,
+            example: String::new(),
         })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
@@ -200,6 +201,14 @@ pub fn summarize(
             "{schema_failures} responses broke the spec ({status_mismatches} with a status the step does not allow, {body_violations} with a body that breaks the schema)"
         ));
     }
+    let redacted = LiveStats::get(&stats.redacted_courier);
+    if redacted > 0 {
+        failed_because.push(format!(
+            "{redacted} courier listings had every body redacted ({}): {}",
+            crate::codes::REDACTED_BODY,
+            super::steps::REDACTED_HINT
+        ));
+    }
     if let Some(b) = baseline.as_ref().filter(|b| !b.passed) {
         failed_because.push(format!(
             "regression beyond {}% against the baseline: rps {:+.1}%, p95 {:+.1}%",
@@ -245,9 +254,18 @@ pub fn summarize(
         body_violations,
         transport_errors: LiveStats::get(&stats.transport_errors),
         validated_bodies: LiveStats::get(&stats.validated),
+        skipped_steps: LiveStats::get(&stats.skipped_steps),
         steps: in_scenario_order(step_summaries(metrics), &plan.scenario),
         failure_reasons: failure_reasons(metrics, 20),
-        top_reasons: failure_reasons(metrics, 10),
+        top_reasons: stats
+            .top_reasons(10)
+            .into_iter()
+            .map(|(reason, count, example)| FailureReason {
+                reason,
+                count,
+                example,
+            })
+            .collect(),
         thresholds,
         baseline,
         verdict: match outcome {

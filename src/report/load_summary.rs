@@ -66,6 +66,9 @@ pub struct LoadSummary {
     pub transport_errors: u64,
     /// Bodies validated against a schema over the whole run.
     pub validated_bodies: u64,
+    /// Steps not run because an earlier step of their iteration failed (scenarios/README.md).
+    #[serde(default)]
+    pub skipped_steps: u64,
     /// Per step (request name) figures.
     pub steps: Vec<StepSummary>,
     /// The most frequent failure reasons, as Goose recorded them (its error table, top 20).
@@ -163,6 +166,9 @@ pub struct FailureReason {
     pub reason: String,
     /// Occurrences.
     pub count: u64,
+    /// The first body seen with this reason, cut and with secrets redacted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub example: String,
 }
 
 /// A threshold rule and its verdict (Goose's engine judged it).

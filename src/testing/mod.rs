@@ -7,10 +7,10 @@
 //! switch (recovery disabled). Actions rewrite the answer (a JSON field, the status, the content
 //! type, the whole body) or the request (dropping a header or a query parameter), or break the
 //! transport (a delay longer than any timeout, a truncated body, a reset, an oversized body).
-//! Matchers may name the probe that sent a request (the `x-recovery-harness-probe` header), which
-//! keeps a fault aimed at one check.
+//! Matchers look only at what a request is (route, method, query, headers, body fields) and at
+//! the answer's status, never at the harness's `x-recovery-harness-probe` header: a variant is
+//! broken for every request of its kind, as a real server would be.
 
-use crate::check::client::PROBE_HEADER;
 use crate::server::{RunningServer, ServerConfig, ServerError};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -64,12 +64,16 @@ pub struct RequestInfo {
     pub route: Option<Route>,
     /// Decoded query pairs.
     pub query: Vec<(String, String)>,
-    /// The probe that sent it (empty when not the harness).
-    pub probe: String,
     /// Names of the request headers (lowercase).
     pub header_names: Vec<String>,
     /// `Content-Type` of the request.
     pub content_type: String,
+    /// `Accept` of the request.
+    pub accept: String,
+    /// The request's cookies (`name`, `value`).
+    pub cookies: Vec<(String, String)>,
+    /// The body of an update (JSON or form) as a JSON object; `Null` otherwise.
+    pub body: Value,
 }
 
 impl RequestInfo {
@@ -79,6 +83,10 @@ impl RequestInfo {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+    /// A string field of the body.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.body.get(key).and_then(Value::as_str)
     }
     /// Whether the request carries `name`.
     pub fn has_header(&self, name: &str) -> bool {
@@ -93,8 +101,6 @@ impl RequestInfo {
 pub struct Match {
     /// The route (`Route::Any`: every path).
     pub route: Route,
-    /// Only this probe (exact), when set.
-    pub probe: Option<&'static str>,
     /// Only answers with this status, when set.
     pub status: Option<u16>,
     /// A further condition on the request.
@@ -106,16 +112,6 @@ impl Match {
     pub const fn route(route: Route) -> Self {
         Match {
             route,
-            probe: None,
-            status: None,
-            when: None,
-        }
-    }
-    /// Only requests sent by `probe`.
-    pub const fn probe(route: Route, probe: &'static str) -> Self {
-        Match {
-            route,
-            probe: Some(probe),
             status: None,
             when: None,
         }
@@ -133,7 +129,7 @@ impl Match {
 
     fn request_matches(&self, info: &RequestInfo) -> bool {
         let route_ok = self.route == Route::Any || info.route == Some(self.route);
-        route_ok && self.probe.is_none_or(|p| p == info.probe) && self.when.is_none_or(|f| f(info))
+        route_ok && self.when.is_none_or(|f| f(info))
     }
 }
 
@@ -147,6 +143,17 @@ pub enum Action {
     None,
     /// Rewrites the JSON body.
     Json(fn(&mut Value, &RequestInfo, &Memory)),
+    /// Rewrites the JSON body and may replace the status (returns the status to send).
+    JsonStatus(fn(&mut Value, &RequestInfo, &Memory, u16) -> u16),
+    /// Rewrites the request's body fields before the server sees them.
+    RewriteRequest(fn(&mut Value, &RequestInfo)),
+    /// Sets (or replaces) a request header before the server sees it.
+    SetRequestHeader(&'static str, &'static str),
+    /// Presents every flow id as `flow-<hex>` and maps it back in `?id=` / `?flow=`.
+    AliasIds,
+    /// Checks a submitted code against every code sent to the flow's address, not the flow's
+    /// own: a code of another flow of the same address is swapped for this flow's newest one.
+    CodesByAddress,
     /// Replaces the status, keeping the body.
     Status(u16),
     /// Replaces the `Content-Type`, keeping the body.
@@ -174,7 +181,16 @@ pub enum Action {
     Reset,
     /// Answers 200 JSON with a body of this many bytes (chunked, no length announced).
     Oversize(usize),
+    /// Every request takes [`BUSY_WORK`]; one that arrives while more than this many others are
+    /// being worked on stalls for [`STALL`] (longer than any test timeout) instead, as Kratos
+    /// v1.x on SQLite stalls under concurrent requests and answers each one sent alone.
+    StallWhenBusy(usize),
 }
+
+/// How long each request of a [`Action::StallWhenBusy`] server is worked on.
+pub const BUSY_WORK: Duration = Duration::from_millis(20);
+/// How long a request that arrived while the [`Action::StallWhenBusy`] server was busy stalls.
+pub const STALL: Duration = Duration::from_secs(30);
 
 /// A deliberately broken variant of the reference server.
 #[derive(Debug, Clone, Copy)]
@@ -214,7 +230,32 @@ pub async fn spawn_faulty(fault: &Fault) -> Result<RunningServer, ServerError> {
     if let Some(f) = fault.config {
         f(&mut config);
     }
-    let state = Arc::new((*fault, Memory::default()));
+    let state = Arc::new((
+        *fault,
+        Memory::default(),
+        std::sync::atomic::AtomicUsize::new(0),
+    ));
+    crate::server::spawn_with(config, move |router| {
+        router.layer(axum::middleware::from_fn_with_state(state, apply))
+    })
+    .await
+}
+
+/// [`spawn_faulty`] with flows that live only `lifespan`: the twin the expiry checks use.
+pub async fn spawn_faulty_twin(
+    fault: &Fault,
+    lifespan: Duration,
+) -> Result<RunningServer, ServerError> {
+    let mut config = ServerConfig::default();
+    if let Some(f) = fault.config {
+        f(&mut config);
+    }
+    config.lifespan = lifespan;
+    let state = Arc::new((
+        *fault,
+        Memory::default(),
+        std::sync::atomic::AtomicUsize::new(0),
+    ));
     crate::server::spawn_with(config, move |router| {
         router.layer(axum::middleware::from_fn_with_state(state, apply))
     })
@@ -226,12 +267,25 @@ pub async fn spawn_faithful() -> Result<RunningServer, ServerError> {
     crate::server::spawn(ServerConfig::default()).await
 }
 
+/// A server that stalls (answers after [`STALL`]) every request arriving while more than `over`
+/// others are in progress, and answers every request sent alone: a slow deployment, not a
+/// broken one. Not in [`FAULTS`]: no check may fail against it.
+pub async fn spawn_stalling_under_concurrency(over: usize) -> Result<RunningServer, ServerError> {
+    spawn_faulty(&Fault::new(
+        "stalls_under_concurrency",
+        "stalls while busy, answers every request sent alone",
+        Match::route(Route::Any),
+        Action::StallWhenBusy(over),
+    ))
+    .await
+}
+
 /// The fault named `name`.
 pub fn fault(name: &str) -> Option<&'static Fault> {
     FAULTS.iter().find(|f| f.name == name)
 }
 
-fn info_of(req: &Request) -> RequestInfo {
+fn info_of(req: &Request, body: &[u8]) -> RequestInfo {
     let query = req
         .uri()
         .query()
@@ -252,27 +306,182 @@ fn info_of(req: &Request) -> RequestInfo {
         method: req.method().clone(),
         route: Route::of(req.uri().path()),
         query,
-        probe: header(PROBE_HEADER),
         header_names: req
             .headers()
             .keys()
             .map(|k| k.as_str().to_owned())
             .collect(),
         content_type: header("content-type"),
+        accept: header("accept"),
+        cookies: header("cookie")
+            .split(';')
+            .filter_map(|c| c.split_once('='))
+            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+            .collect(),
+        body: body_fields(&header("content-type"), body),
     }
 }
 
-async fn apply(
-    State(state): State<Arc<(Fault, Memory)>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// An update body as a JSON object (JSON as sent, a form as string fields).
+fn body_fields(content_type: &str, body: &[u8]) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(body)
+            .into_owned()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        return Value::Object(map);
+    }
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+/// The request with its body read (only updates have bodies a fault looks at).
+async fn buffered(req: Request) -> (Request, Bytes) {
+    if Route::of(req.uri().path()) != Some(Route::Update) {
+        return (req, Bytes::new());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    (Request::from_parts(parts, Body::from(bytes.clone())), bytes)
+}
+
+type FaultState = (Fault, Memory, std::sync::atomic::AtomicUsize);
+
+/// Decrements the busy count when a request's work ends, however it ends.
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn apply(State(state): State<Arc<FaultState>>, req: Request, next: Next) -> Response {
     let (fault, memory) = (&state.0, &state.1);
-    let info = info_of(&req);
+    let (mut req, bytes) = buffered(req).await;
+    let info = info_of(&req, &bytes);
     if !fault.matches.request_matches(&info) {
         return next.run(req).await;
     }
+    if let Action::StallWhenBusy(over) = fault.action {
+        let others = state.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let busy = Busy(&state.2);
+        if others > over {
+            // A stalled request is not work: it must not keep a later lone request waiting.
+            drop(busy);
+            tokio::time::sleep(STALL).await;
+            return next.run(req).await;
+        }
+        tokio::time::sleep(BUSY_WORK).await;
+        let resp = next.run(req).await;
+        drop(busy);
+        return resp;
+    }
     match fault.action {
+        Action::RewriteRequest(f) => {
+            let mut body = info.body.clone();
+            f(&mut body, &info);
+            let (mut parts, _) = req.into_parts();
+            let encoded = if info
+                .content_type
+                .starts_with("application/x-www-form-urlencoded")
+            {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                for (k, v) in body.as_object().into_iter().flatten() {
+                    form.append_pair(k, v.as_str().unwrap_or_default());
+                }
+                form.finish().into_bytes()
+            } else {
+                body.to_string().into_bytes()
+            };
+            parts
+                .headers
+                .insert("content-length", HeaderValue::from(encoded.len()));
+            req = Request::from_parts(parts, Body::from(encoded));
+        }
+        Action::AliasIds => {
+            let mut changed = false;
+            let kept: Vec<(String, String)> = info
+                .query
+                .iter()
+                .map(|(k, v)| match unalias(v) {
+                    Some(real) if k == "id" || k == "flow" => {
+                        changed = true;
+                        (k.clone(), real)
+                    }
+                    _ => (k.clone(), v.clone()),
+                })
+                .collect();
+            if changed {
+                let uri = format!(
+                    "{}?{}",
+                    req.uri().path(),
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(kept)
+                        .finish()
+                );
+                if let Ok(parsed) = uri.parse() {
+                    *req.uri_mut() = parsed;
+                }
+            }
+        }
+        Action::CodesByAddress => {
+            let flow = info.param("flow").unwrap_or_default().to_owned();
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let prefix = req
+                .uri()
+                .path()
+                .trim_end_matches('/')
+                .trim_end_matches("/self-service/recovery")
+                .to_owned();
+            let base = format!("http://{host}{prefix}");
+            if let Some(email) = info.field("email").map(str::to_owned) {
+                // Learn the flow's own code: the newest one sent once its e-mail is processed.
+                let resp = next.run(req).await;
+                let own = sent_codes(&base, &email).await.into_iter().next();
+                if let Ok(mut m) = memory.lock() {
+                    m.insert(format!("{flow}:address"), email);
+                    if let Some(own) = own {
+                        m.insert(format!("{flow}:code"), own);
+                    }
+                }
+                return resp;
+            }
+            let (address, own) = memory
+                .lock()
+                .map(|m| {
+                    (
+                        m.get(&format!("{flow}:address")).cloned(),
+                        m.get(&format!("{flow}:code")).cloned(),
+                    )
+                })
+                .unwrap_or_default();
+            if let (Some(code), Some(address), Some(own)) = (info.field("code"), address, own) {
+                if code != own && sent_codes(&base, &address).await.iter().any(|c| c == code) {
+                    let mut body = info.body.clone();
+                    set(&mut body, "code", json!(own));
+                    let (mut parts, _) = req.into_parts();
+                    let encoded = body.to_string().into_bytes();
+                    parts
+                        .headers
+                        .insert("content-length", HeaderValue::from(encoded.len()));
+                    req = Request::from_parts(parts, Body::from(encoded));
+                }
+            }
+        }
+        Action::SetRequestHeader(name, value) => {
+            req.headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
         Action::DropHeader(name) => {
             req.headers_mut().remove(name);
         }
@@ -323,6 +532,50 @@ async fn apply(
             let mut resp = Response::from_parts(parts, Body::from(out));
             resp.headers_mut().remove("content-length");
             resp
+        }
+        Action::AliasIds => {
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            let out = match serde_json::from_slice::<Value>(&bytes) {
+                Ok(mut v) => {
+                    if let Some(id) = id_of(&v).filter(|id| is_uuid(Some(id))) {
+                        let alias = format!("flow-{}", id.replace('-', ""));
+                        replace_everywhere(&mut v, &id, &alias);
+                    }
+                    Bytes::from(v.to_string())
+                }
+                Err(_) => bytes,
+            };
+            let mut resp = Response::from_parts(parts, Body::from(out));
+            resp.headers_mut().remove("content-length");
+            resp
+        }
+        Action::JsonStatus(f) => {
+            let (mut parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            // A body that is not JSON (a redirect's) reaches the rewrite as `null`.
+            let mut v = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+            let status = f(&mut v, &info, memory, parts.status.as_u16());
+            let out = if v.is_null() {
+                bytes
+            } else {
+                parts.headers.insert(
+                    "content-type",
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                );
+                Bytes::from(v.to_string())
+            };
+            if status != parts.status.as_u16() && !(300..400).contains(&status) {
+                parts.headers.remove("location");
+            }
+            parts.status =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            parts.headers.remove("content-length");
+            Response::from_parts(parts, Body::from(out))
         }
         Action::Status(s) => {
             let (mut parts, body) = resp.into_parts();
@@ -395,7 +648,14 @@ async fn apply(
                 .insert("content-type", HeaderValue::from_static("application/json"));
             resp
         }
-        Action::None | Action::DropHeader(_) | Action::DropParam(_) | Action::Delay(_) => resp,
+        Action::None
+        | Action::DropHeader(_)
+        | Action::DropParam(_)
+        | Action::Delay(_)
+        | Action::StallWhenBusy(_)
+        | Action::RewriteRequest(_)
+        | Action::CodesByAddress
+        | Action::SetRequestHeader(..) => resp,
     }
 }
 
@@ -437,6 +697,72 @@ fn replace_everywhere(v: &mut Value, from: &str, to: &str) {
     }
 }
 
+/// The codes the server's courier sent to `address`, newest first.
+async fn sent_codes(base: &str, address: &str) -> Vec<String> {
+    let Ok(source) = crate::codes::CodeSource::new(
+        crate::codes::SourceKind::Courier,
+        base,
+        Duration::from_secs(5),
+    ) else {
+        return Vec::new();
+    };
+    let Ok(mails) = source.messages(address).await else {
+        return Vec::new();
+    };
+    mails
+        .iter()
+        .filter_map(|m| m.body.as_deref().and_then(crate::codes::code_in))
+        .collect()
+}
+
+/// Sets the `csrf_token` body field to the request's anti-CSRF cookie (as if unchecked).
+fn csrf_from_cookie(body: &mut Value, info: &RequestInfo) {
+    if let Some((_, value)) = info
+        .cookies
+        .iter()
+        .find(|(n, _)| n.starts_with("csrf_token"))
+    {
+        set(body, "csrf_token", json!(value));
+    }
+}
+
+/// Remembers the success answer of a code and repeats it when the code comes again.
+fn replay_success(v: &mut Value, info: &RequestInfo, memory: &Memory, status: u16) -> u16 {
+    let key = format!(
+        "{}:{}",
+        info.param("flow").unwrap_or_default(),
+        info.field("code").unwrap_or_default()
+    );
+    let Ok(mut m) = memory.lock() else {
+        return status;
+    };
+    if status == 422 {
+        m.insert(key, v.to_string());
+        return status;
+    }
+    match m.get(&key).and_then(|b| serde_json::from_str(b).ok()) {
+        Some(success) => {
+            *v = success;
+            422
+        }
+        None => status,
+    }
+}
+
+/// A known address of the reference server's default identities.
+fn known_address(email: Option<&str>) -> bool {
+    email.is_some_and(|e| {
+        let e = e.to_ascii_lowercase();
+        e.ends_with("@example.org") || e.ends_with("@example.com")
+    })
+}
+
+/// The UUID behind a `flow-<hex>` alias.
+fn unalias(v: &str) -> Option<String> {
+    let hex = v.strip_prefix("flow-")?;
+    uuid::Uuid::parse_str(hex).ok().map(|u| u.to_string())
+}
+
 fn id_of(v: &Value) -> Option<String> {
     v.get("id").and_then(Value::as_str).map(str::to_owned)
 }
@@ -457,7 +783,42 @@ const SERVER_ERROR: &str = r#"{"error":{"code":500,"status":"Internal Server Err
 
 const SESSION_ALREADY: &str = r#"{"error":{"id":"session_already_available","code":400,"status":"Bad Request","reason":"A valid session was detected and thus recovery is not possible.","message":"The request was malformed or contained invalid parameters"}}"#;
 
+const CSRF_403: &str = r#"{"error":{"id":"security_csrf_violation","code":403,"status":"Forbidden","reason":"Please retry the flow and optionally clear your cookies.","message":"the request was rejected to protect you from Cross-Site-Request-Forgery"}}"#;
+
+const FLOW_NOT_FOUND_404: &str = r#"{"error":{"code":404,"status":"Not Found","reason":"The recovery request could not be found. Please restart the flow.","message":"The requested resource could not be found"}}"#;
+
 const NOT_A_UUID_400: &str = r#"{"error":{"code":400,"status":"Bad Request","reason":"the id is not a UUID","message":"The request was malformed or contained invalid parameters"}}"#;
+
+/// A GET without query, session headers or cookies.
+fn plain(i: &RequestInfo) -> bool {
+    i.method == Method::GET
+        && i.query.is_empty()
+        && !["x-session-token", "authorization", "cookie"]
+            .iter()
+            .any(|h| i.has_header(h))
+}
+
+/// An e-mail submission (no code).
+fn email_submit(i: &RequestInfo) -> bool {
+    i.method == Method::POST && i.field("email").is_some() && i.field("code").is_none()
+}
+
+/// A submission of the `code` method with neither e-mail nor code.
+fn no_email(i: &RequestInfo) -> bool {
+    i.method == Method::POST
+        && i.field("method") == Some("code")
+        && i.field("email").is_none()
+        && i.field("code").is_none()
+}
+
+/// A code submission.
+fn code_submit(i: &RequestInfo) -> bool {
+    i.method == Method::POST && i.field("code").is_some() && i.field("email").is_none()
+}
+
+fn six_digits(s: Option<&str>) -> bool {
+    s.is_some_and(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+}
 
 fn is_uuid(s: Option<&str>) -> bool {
     s.is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
@@ -475,8 +836,8 @@ pub const FAULTS: &[Fault] = &[
     },
     Fault::new(
         "create_native_500",
-        "the plain creation answers 500 (in the envelope)",
-        Match::probe(Route::CreateNative, "create_native"),
+        "creating a flow without query or credentials answers 500 (in the envelope)",
+        Match::route(Route::CreateNative).when(plain),
         Action::Replace {
             status: 500,
             content_type: "application/json",
@@ -529,32 +890,17 @@ pub const FAULTS: &[Fault] = &[
     ),
     Fault::new(
         "id_not_uuid",
-        "the plain creation's flow id is not a UUID",
-        Match::probe(Route::CreateNative, "create_native").status(200),
-        Action::Json(|v, _, _| {
-            if let Some(id) = id_of(v) {
-                replace_everywhere(v, &id, "flow-1");
-            }
-        }),
+        "flow ids are not UUIDs (`flow-<hex>`), though the server takes them back",
+        Match::route(Route::Any),
+        Action::AliasIds,
     ),
     Fault::new(
         "repeated_id",
-        "a second creation returns the first flow's id",
+        "every creation answers the same flow id",
         Match::route(Route::CreateNative).status(200),
-        Action::Json(|v, info, memory| {
-            let Ok(mut m) = memory.lock() else { return };
-            match info.probe.as_str() {
-                "create_native" => {
-                    if let Some(id) = id_of(v) {
-                        m.insert("first".to_owned(), id);
-                    }
-                }
-                "create_native.again" => {
-                    if let (Some(first), Some(id)) = (m.get("first"), id_of(v)) {
-                        replace_everywhere(v, &id, first);
-                    }
-                }
-                _ => {}
+        Action::Json(|v, _, _| {
+            if let Some(id) = id_of(v) {
+                replace_everywhere(v, &id, "0d0a1f3c-5b7e-4c2a-8e6f-000000000001");
             }
         }),
     ),
@@ -705,8 +1051,8 @@ pub const FAULTS: &[Fault] = &[
     ),
     Fault::new(
         "get_flow_500",
-        "looking up a created flow answers 500 (in the envelope)",
-        Match::probe(Route::GetFlow, "get_flow"),
+        "looking up an existing flow answers 500 (in the envelope)",
+        Match::route(Route::GetFlow).status(200),
         Action::Replace {
             status: 500,
             content_type: "application/json",
@@ -758,7 +1104,9 @@ pub const FAULTS: &[Fault] = &[
     Fault::new(
         "error_code_mismatch",
         "the unknown-flow 404 says error.code 400",
-        Match::probe(Route::GetFlow, "get_flow.unknown_id"),
+        Match::route(Route::GetFlow)
+            .status(404)
+            .when(|i| is_uuid(i.param("id"))),
         Action::Json(|v, _, _| {
             if let Some(c) = v.pointer_mut("/error/code") {
                 *c = json!(400);
@@ -839,8 +1187,8 @@ pub const FAULTS: &[Fault] = &[
     ),
     Fault::new(
         "update_email_500",
-        "submitting an email answers 500 (in the envelope)",
-        Match::probe(Route::Update, "update.email"),
+        "an e-mail submission that would succeed answers 500 (in the envelope)",
+        Match::route(Route::Update).status(200).when(email_submit),
         Action::Replace {
             status: 500,
             content_type: "application/json",
@@ -850,19 +1198,19 @@ pub const FAULTS: &[Fault] = &[
     Fault::new(
         "update_email_missing_required_field",
         "the answer to an email lacks nodes' `messages`",
-        Match::probe(Route::Update, "update.email").status(200),
+        Match::route(Route::Update).when(email_submit).status(200),
         Action::Json(drop_node_messages),
     ),
     Fault::new(
         "update_email_state",
         "after an email the flow still says choose_method",
-        Match::probe(Route::Update, "update.email").status(200),
+        Match::route(Route::Update).when(email_submit).status(200),
         Action::Json(|v, _, _| set(v, "state", json!("choose_method"))),
     ),
     Fault::new(
         "update_email_no_message",
         "after an email the flow has no \"sent\" message",
-        Match::probe(Route::Update, "update.email").status(200),
+        Match::route(Route::Update).when(email_submit).status(200),
         Action::Json(|v, _, _| {
             if let Some(ui) = v.get_mut("ui") {
                 remove(ui, "messages");
@@ -872,19 +1220,19 @@ pub const FAULTS: &[Fault] = &[
     Fault::new(
         "missing_email_200",
         "a submission without email answers 200 (400 is due)",
-        Match::probe(Route::Update, "update.missing_email"),
+        Match::route(Route::Update).when(no_email),
         Action::Status(200),
     ),
     Fault::new(
         "missing_email_missing_required_field",
         "the 400 flow's first node lacks the required `meta`",
-        Match::probe(Route::Update, "update.missing_email").status(400),
+        Match::route(Route::Update).when(no_email).status(400),
         Action::Json(drop_first_node_meta),
     ),
     Fault::new(
         "missing_email_no_node_message",
         "the 400 flow does not say the email is missing",
-        Match::probe(Route::Update, "update.missing_email").status(400),
+        Match::route(Route::Update).when(no_email).status(400),
         Action::Json(|v, _, _| {
             for_nodes(v, |n| {
                 n.insert("messages".to_owned(), json!([]));
@@ -893,26 +1241,26 @@ pub const FAULTS: &[Fault] = &[
     ),
     Fault::new(
         "wrong_code_400",
-        "a wrong code answers 400 (Kratos answers 200)",
-        Match::probe(Route::Update, "update.wrong_code"),
+        "a code that is not six digits answers 400 (Kratos answers 200)",
+        Match::route(Route::Update).when(|i| code_submit(i) && !six_digits(i.field("code"))),
         Action::Status(400),
     ),
     Fault::new(
         "wrong_code_missing_required_field",
         "the answer to a wrong code lacks a node's `meta`",
-        Match::probe(Route::Update, "update.wrong_code").status(200),
+        Match::route(Route::Update).when(code_submit).status(200),
         Action::Json(drop_first_node_meta),
     ),
     Fault::new(
         "wrong_code_state",
         "a wrong code moves the flow to passed_challenge",
-        Match::probe(Route::Update, "update.wrong_code").status(200),
+        Match::route(Route::Update).when(code_submit).status(200),
         Action::Json(|v, _, _| set(v, "state", json!("passed_challenge"))),
     ),
     Fault::new(
         "wrong_code_no_message",
         "a wrong code is not reported",
-        Match::probe(Route::Update, "update.wrong_code").status(200),
+        Match::route(Route::Update).when(code_submit).status(200),
         Action::Json(|v, _, _| {
             if let Some(ui) = v.get_mut("ui") {
                 remove(ui, "messages");
@@ -965,7 +1313,7 @@ pub const FAULTS: &[Fault] = &[
     Fault::new(
         "get_flow_truncated",
         "the retrieved flow's body is cut off mid-way",
-        Match::probe(Route::GetFlow, "get_flow").status(200),
+        Match::route(Route::GetFlow).status(200),
         Action::Truncate,
     ),
     Fault::new(
@@ -979,5 +1327,187 @@ pub const FAULTS: &[Fault] = &[
         "the browser flow's body is 8 MiB",
         Match::route(Route::CreateBrowser),
         Action::Oversize(8 * 1024 * 1024),
+    ),
+    Fault::new(
+        "csrf_token_empty",
+        "browser flows' csrf_token node is empty",
+        Match::route(Route::CreateBrowser).status(200),
+        Action::Json(|v, _, _| {
+            for_nodes(v, |n| {
+                if n.get("attributes").and_then(|a| a.get("name")) == Some(&json!("csrf_token")) {
+                    if let Some(a) = n.get_mut("attributes").and_then(Value::as_object_mut) {
+                        a.insert("value".to_owned(), json!(""));
+                    }
+                }
+            })
+        }),
+    ),
+    Fault::new(
+        "csrf_get_unprotected",
+        "a browser flow read without its CSRF cookie answers 200 (403 is due)",
+        Match::route(Route::GetFlow).status(403),
+        Action::Status(200),
+    ),
+    Fault::new(
+        "csrf_cookie_refused",
+        "getRecoveryFlow refuses every request that carries cookies (403)",
+        Match::route(Route::GetFlow).when(|i| i.has_header("cookie")),
+        Action::Replace {
+            status: 403,
+            content_type: "application/json",
+            body: CSRF_403,
+        },
+    ),
+    Fault::new(
+        "csrf_token_unchecked",
+        "a browser submit's csrf_token is not compared with the cookie",
+        Match::route(Route::Update).when(|i| i.field("csrf_token").is_some()),
+        Action::RewriteRequest(csrf_from_cookie),
+    ),
+    Fault::new(
+        "native_cookie_processed",
+        "an API-flow submit with a Cookie header is processed",
+        Match::route(Route::Update)
+            .when(|i| i.has_header("cookie") && i.field("csrf_token").is_none()),
+        Action::DropHeader("cookie"),
+    ),
+    Fault::new(
+        "native_origin_processed",
+        "a submit with an Origin header is processed",
+        Match::route(Route::Update).when(|i| i.has_header("origin")),
+        Action::DropHeader("origin"),
+    ),
+    Fault {
+        name: "guesses_unlimited",
+        description: "a flow takes any number of code guesses",
+        matches: Match::route(Route::Any),
+        action: Action::None,
+        config: Some(|c| c.max_submissions = u8::MAX),
+    },
+    Fault::new(
+        "right_code_ignored",
+        "a six-digit code is compared with something else (the right code does nothing)",
+        Match::route(Route::Update).when(|i| code_submit(i) && six_digits(i.field("code"))),
+        Action::RewriteRequest(|b, i| {
+            let code = format!("0{}", i.field("code").unwrap_or_default());
+            set(b, "code", json!(code));
+        }),
+    ),
+    Fault::new(
+        "code_reusable",
+        "a code that recovered a flow recovers it again",
+        Match::route(Route::Update).when(code_submit),
+        Action::JsonStatus(replay_success),
+    ),
+    Fault::new(
+        "enumeration_leak",
+        "the \"sent\" message is missing for addresses without identity",
+        Match::route(Route::Update)
+            .status(200)
+            .when(|i| email_submit(i) && !known_address(i.field("email"))),
+        Action::Json(|v, _, _| {
+            if let Some(ui) = v.get_mut("ui") {
+                remove(ui, "messages");
+            }
+        }),
+    ),
+    Fault::new(
+        "expired_without_details",
+        "the 410 of an expired flow lacks error.details",
+        Match::route(Route::GetFlow).status(410),
+        Action::Json(|v, _, _| {
+            if let Some(e) = v.get_mut("error") {
+                remove(e, "details");
+            }
+        }),
+    ),
+    Fault::new(
+        "expired_flow_silent",
+        "the flow that replaces an expired one does not say why (no 4060005)",
+        Match::route(Route::GetFlow).status(200),
+        Action::Json(|v, _, _| {
+            if let Some(m) = v.pointer_mut("/ui/messages").and_then(Value::as_array_mut) {
+                m.retain(|m| m.get("id") != Some(&json!(4060005)));
+            }
+        }),
+    ),
+    Fault::new(
+        "unknown_flow_no_reason",
+        "a submit to an unknown flow answers 404 without a reason",
+        Match::route(Route::Update).status(404),
+        Action::Json(|v, _, _| {
+            if let Some(e) = v.get_mut("error") {
+                remove(e, "reason");
+            }
+        }),
+    ),
+    Fault::new(
+        "missing_flow_plain",
+        "a submit without ?flow= answers a plain-text 400",
+        Match::route(Route::Update).when(|i| i.param("flow").is_none()),
+        Action::Replace {
+            status: 400,
+            content_type: "text/plain; charset=utf-8",
+            body: "Bad Request",
+        },
+    ),
+    Fault::new(
+        "malformed_flow_404",
+        "a submit whose flow is not a UUID answers 404",
+        Match::route(Route::Update).when(|i| i.param("flow").is_some_and(|f| !is_uuid(Some(f)))),
+        Action::Replace {
+            status: 404,
+            content_type: "application/json",
+            body: FLOW_NOT_FOUND_404,
+        },
+    ),
+    Fault::new(
+        "invalid_email_unreported",
+        "an invalid e-mail answers 400 without a message on the email node",
+        Match::route(Route::Update)
+            .status(400)
+            .when(|i| i.field("email").is_some_and(|e| !e.contains('@'))),
+        Action::Json(|v, _, _| {
+            for_nodes(v, |n| {
+                n.insert("messages".to_owned(), json!([]));
+            })
+        }),
+    ),
+    Fault::new(
+        "unknown_method_unreported",
+        "an unknown method answers 400 without 4010005",
+        Match::route(Route::Update).status(400).when(|i| {
+            i.field("method")
+                .is_some_and(|m| m != "code" && m != "link")
+        }),
+        Action::Json(|v, _, _| {
+            if let Some(ui) = v.get_mut("ui") {
+                remove(ui, "messages");
+            }
+        }),
+    ),
+    Fault::new(
+        "browser_session_ignored",
+        "browser creation does not read X-Session-Token",
+        Match::route(Route::CreateBrowser),
+        Action::DropHeader("x-session-token"),
+    ),
+    Fault::new(
+        "browser_always_json",
+        "browser creation answers JSON whatever the Accept (no 303 to the UI)",
+        Match::route(Route::CreateBrowser).when(|i| !i.accept.contains("json")),
+        Action::SetRequestHeader("accept", "application/json"),
+    ),
+    Fault::new(
+        "get_flow_cacheable",
+        "retrieved flows may be cached by shared caches",
+        Match::route(Route::GetFlow).status(200),
+        Action::SetHeader("cache-control", "public, max-age=300"),
+    ),
+    Fault::new(
+        "codes_by_address",
+        "a code is checked against every code sent to the address, not the flow's own",
+        Match::route(Route::Update).when(|i| i.method == Method::POST),
+        Action::CodesByAddress,
     ),
 ];

@@ -1,9 +1,10 @@
 //! `create_browser.*`: `GET /self-service/recovery/browser` (createBrowserRecoveryFlow) asked for
 //! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
 
-use super::{
-    equals, json_with_status, schema, status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
-};
+use super::judge::Judge;
+use super::{status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Probe;
+use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 
@@ -35,9 +36,9 @@ pub const CHECKS: &[Check] = &[
     check("create_browser.200", "A browser flow asked for JSON answers 200 JSON",
         "GET /self-service/recovery/browser with Accept: application/json answers 200 application/json (not a redirect)", RuleSource::ObservedKratos, Level::Required, &["preflight.recovery_enabled"], status_200),
     check("create_browser.schema", "The browser flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["create_browser.200"], schema_valid),
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["create_browser.200"], judge!(Judge::Schema(Probe::CreateBrowser, 200, Component::RecoveryFlow))),
     check("create_browser.type", "The browser flow's type is browser",
-        "type == \"browser\"", RuleSource::SpecProse, Level::Required, &["create_browser.200"], flow_type),
+        "type == \"browser\"", RuleSource::SpecProse, Level::Required, &["create_browser.200"], judge!(Judge::Equals(Probe::CreateBrowser, 200, "/type", "browser"))),
 ];
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {
@@ -52,21 +53,5 @@ fn status_200(ctx: &Ctx) -> Judged<'_> {
             .with(ex.evidence()));
         }
         Ok(Verdict::pass(format!("answered {}", ex.describe())))
-    })
-}
-
-fn schema_valid(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = ctx.create_browser().await;
-        status(ex, 200)?;
-        schema(ctx, ex, Component::RecoveryFlow)
-    })
-}
-
-fn flow_type(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = ctx.create_browser().await;
-        let body = json_with_status(ex, 200)?;
-        equals(ex, body, "/type", "browser")
     })
 }

@@ -1,12 +1,15 @@
 //! `create_native.*`: `GET /self-service/recovery/api` (createNativeRecoveryFlow), the seed
 //! endpoint: the 200 flow, its fields, `return_to`, and the "already signed in" 400s.
 
+use super::judge::Judge;
 use super::{
-    equals, error_generic, json_with_status, precondition, schema, status, string_at, Check, Ctx,
-    Judged, Needs, Operation, Phase, Step, Verdict,
+    equals, error_generic, json_with_status, precondition, status, string_at, Check, Ctx, Judged,
+    Needs, Operation, Phase, Step, Verdict,
 };
 use crate::check::client::Exchange;
+use crate::check::probes::Probe;
 use crate::check::probes::Variant;
+use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};
@@ -47,13 +50,13 @@ pub const CHECKS: &[Check] = &[
     check("create_native.200", "Creating a native flow answers 200",
         "GET /self-service/recovery/api without credentials answers 200", RuleSource::OpenApi, Level::Required, PRE, Needs::Nothing, status_200),
     check("create_native.content_type", "The flow is sent as JSON",
-        "the 200 answer has Content-Type application/json", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, content_type),
+        "the 200 answer has Content-Type application/json", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, judge!(Judge::StatusJson(Probe::CreateNative, 200))),
     check("create_native.cache_control", "The flow is not cacheable",
         "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, cache_control),
     check("create_native.schema", "The flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, schema_valid),
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, judge!(Judge::Schema(Probe::CreateNative, 200, Component::RecoveryFlow))),
     check("create_native.type", "The flow type is api",
-        "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, flow_type),
+        "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, judge!(Judge::Equals(Probe::CreateNative, 200, "/type", "api"))),
     check("create_native.state", "A new flow is in its initial state",
         "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
     check("create_native.id.uuid", "The flow id is a UUID",
@@ -73,13 +76,13 @@ pub const CHECKS: &[Check] = &[
     check("create_native.ui.action", "ui.action is the public update endpoint for this flow",
         "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_action),
     check("create_native.ui.method", "ui.method is POST",
-        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_method),
+        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, judge!(Judge::Equals(Probe::CreateNative, 200, "/ui/method", "POST"))),
     check("create_native.ui.nodes", "The form has the address input and the active method's submit",
         "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
     check("create_native.return_to.echo", "An allowed return_to is echoed",
         "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, return_to_echo),
     check("create_native.return_to.forbidden.400", "A forbidden return_to is refused",
-        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::Nothing, return_to_forbidden),
+        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::Nothing, judge!(Judge::ErrorGeneric(Probe::ReturnToForbidden, 400, Some("self_service_flow_return_to_forbidden")))),
     check("create_native.signed_in.token.400", "Signed in via X-Session-Token: 400",
         "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, Level::Required, PRE, Needs::SessionToken, signed_in_token),
     check("create_native.signed_in.cookie.400", "Signed in via the session cookie: 400",
@@ -104,25 +107,6 @@ fn status_200(ctx: &Ctx) -> Judged<'_> {
     })
 }
 
-fn content_type(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = ctx.create_native().await;
-        let resp = status(ex, 200)?;
-        if resp.is_json_content_type() {
-            Ok(Verdict::pass(format!(
-                "Content-Type: {}",
-                resp.header("content-type").unwrap_or_default()
-            )))
-        } else {
-            Ok(Verdict::fail(format!(
-                "expected Content-Type application/json, got {}",
-                resp.header("content-type").unwrap_or("none")
-            ))
-            .with(ex.evidence()))
-        }
-    })
-}
-
 fn cache_control(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let ex = ctx.create_native().await;
@@ -144,21 +128,6 @@ fn cache_control(ctx: &Ctx) -> Judged<'_> {
             ))
             .with(ex.evidence()))
         }
-    })
-}
-
-fn schema_valid(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = ctx.create_native().await;
-        status(ex, 200)?;
-        schema(ctx, ex, Component::RecoveryFlow)
-    })
-}
-
-fn flow_type(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let (ex, body) = flow(ctx).await?;
-        equals(ex, body, "/type", "api")
     })
 }
 
@@ -467,13 +436,6 @@ fn ui_action(ctx: &Ctx) -> Judged<'_> {
     })
 }
 
-fn ui_method(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let (ex, body) = flow(ctx).await?;
-        equals(ex, body, "/ui/method", "POST")
-    })
-}
-
 fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
@@ -554,13 +516,6 @@ fn return_to_echo(ctx: &Ctx) -> Judged<'_> {
             other => other,
         })?;
         equals(ex, body, "/return_to", want.as_str())
-    })
-}
-
-fn return_to_forbidden(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = ctx.return_to_forbidden().await;
-        error_generic(ctx, ex, 400, Some("self_service_flow_return_to_forbidden"))
     })
 }
 

@@ -1,10 +1,10 @@
 //! `get_flow.*`: `GET /self-service/recovery/flows?id=` (getRecoveryFlow): a created flow is
 //! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
 
-use super::{
-    error_generic, json_with_status, precondition, schema, status, Check, Ctx, Judged, Needs,
-    Operation, Phase, Verdict,
-};
+use super::judge::Judge;
+use super::{json_with_status, precondition, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Probe;
+use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
@@ -35,32 +35,16 @@ const fn check(
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     check("get_flow.200", "A created flow is retrievable",
-        "getRecoveryFlow with the id of a flow just created answers 200", RuleSource::OpenApi, Level::Required, &["create_native.200"], status_200),
+        "getRecoveryFlow with the id of a flow just created answers 200", RuleSource::OpenApi, Level::Required, &["create_native.200"], judge!(Judge::Status(Probe::GetFlow, 200))),
     check("get_flow.schema", "The retrieved flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["get_flow.200"], schema_valid),
+        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["get_flow.200"], judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow))),
     check("get_flow.same_flow", "The retrieved flow is the created one",
         "the retrieved flow has the created flow's id, type and state", RuleSource::SpecProse, Level::Required, &["get_flow.200"], same_flow),
     check("get_flow.unknown_id.404", "An unknown flow id answers 404",
-        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::OpenApi, Level::Required, &["preflight.recovery_enabled"], unknown_id),
+        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::OpenApi, Level::Required, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetUnknown, 404, None))),
     check("get_flow.malformed_id.404", "A malformed flow id answers 404",
-        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, Level::Recommended, &["preflight.recovery_enabled"], malformed_id),
+        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, Level::Recommended, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetMalformed, 404, None))),
 ];
-
-fn status_200(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.get_flow().await)?;
-        status(ex, 200)?;
-        Ok(Verdict::pass(format!("answered {}", ex.describe())))
-    })
-}
-
-fn schema_valid(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.get_flow().await)?;
-        status(ex, 200)?;
-        schema(ctx, ex, Component::RecoveryFlow)
-    })
-}
 
 fn same_flow(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
@@ -91,12 +75,4 @@ fn same_flow(ctx: &Ctx) -> Judged<'_> {
                 .with(created.evidence_at(&format!("/{first}"), a.get(first))),
         )
     })
-}
-
-fn unknown_id(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { error_generic(ctx, ctx.get_unknown().await, 404, None) })
-}
-
-fn malformed_id(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { error_generic(ctx, ctx.get_malformed().await, 404, None) })
 }

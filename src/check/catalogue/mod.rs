@@ -3,16 +3,26 @@
 //! `create_native.rs`); adding a check is adding one item to that file's `CHECKS` (and, in
 //! `tests/check_faults.rs`, the broken server that proves it can fail).
 //!
-//! Judging functions read shared exchanges from [`Ctx`] (each sent once per run) and return a
-//! [`Verdict`]; the helpers below turn the usual expectations (status, JSON, schema, the
+//! The common rules are declarative ([`judge::Judge`] through [`judge!`](crate::judge): status,
+//! content type, schema component, error envelope, pointer equals value, on a
+//! [`Probe`](crate::check::probes::Probe)). Other judging functions read shared exchanges from
+//! [`Ctx`] (each sent once per run) and return a [`Verdict`]; the helpers below turn the usual expectations (status, JSON, schema, the
 //! errorGeneric envelope) into verdicts with evidence, so a check body reads as its rule.
 
+pub mod brute_force;
 pub mod create_browser;
 pub mod create_native;
+pub mod csrf;
 pub mod default;
+pub mod enumeration;
+pub mod expiry;
 pub mod fuzz;
 pub mod get_flow;
+pub mod native_context;
+pub mod pinned;
+pub mod judge;
 pub mod preflight;
+pub mod recover;
 pub mod update;
 
 use super::client::{Exchange, Response};
@@ -95,6 +105,14 @@ pub enum Verdict {
         /// Why.
         reason: String,
     },
+    /// The run could not establish a verdict: the target gave no answer even to the request
+    /// sent alone, or a generated failure did not reproduce (flaky). Not a broken rule.
+    Error {
+        /// What happened.
+        detail: String,
+        /// The exchanges involved.
+        evidence: Vec<Evidence>,
+    },
 }
 
 impl Verdict {
@@ -120,7 +138,10 @@ impl Verdict {
     }
     /// Adds evidence.
     pub fn with(mut self, ev: Evidence) -> Self {
-        if let Verdict::Passed { evidence, .. } | Verdict::Failed { evidence, .. } = &mut self {
+        if let Verdict::Passed { evidence, .. }
+        | Verdict::Failed { evidence, .. }
+        | Verdict::Error { evidence, .. } = &mut self
+        {
             evidence.push(ev);
         }
         self
@@ -178,6 +199,13 @@ pub fn all() -> impl Iterator<Item = &'static Check> {
         .chain(get_flow::CHECKS)
         .chain(create_browser::CHECKS)
         .chain(update::CHECKS)
+        .chain(csrf::CHECKS)
+        .chain(native_context::CHECKS)
+        .chain(brute_force::CHECKS)
+        .chain(recover::CHECKS)
+        .chain(enumeration::CHECKS)
+        .chain(expiry::CHECKS)
+        .chain(pinned::CHECKS)
         .chain(default::CHECKS)
         .chain(fuzz::CHECKS)
 }
@@ -268,8 +296,20 @@ fn select_only(only: &[String]) -> Result<Vec<&'static Check>, CheckError> {
 // ---------------------------------------------------------------------------------------------
 // Judging helpers shared by the catalogue files.
 
-/// The response, or a failure saying why none arrived.
+/// The response, or a failure saying why none arrived; an error of the run when the target did
+/// not answer even the request sent alone (a hang is not a broken rule).
 pub fn answered(ex: &Exchange) -> Step<&Response> {
+    if ex.no_answer_alone {
+        return Err(Verdict::Error {
+            detail: format!(
+                "no answer to {} {}: {}",
+                ex.request.method,
+                ex.redact(ex.request.url.as_str()),
+                ex.describe()
+            ),
+            evidence: vec![ex.evidence()],
+        });
+    }
     ex.response().ok_or_else(|| {
         Verdict::fail(format!(
             "no usable answer to {} {}: {}",
@@ -392,6 +432,14 @@ pub fn string_at<'a>(ex: &Exchange, body: &'a Value, pointer: &str) -> Step<&'a 
         ))
         .with(ex.evidence_at(pointer, v))
     })
+}
+
+/// A multi-step scenario's exchanges, or a skip with the reason it could not be carried out
+/// (see [`crate::check::security_probes`]).
+pub fn scenario<T>(outcome: &Result<T, String>) -> Step<&T> {
+    outcome
+        .as_ref()
+        .map_err(|reason| Verdict::skip(reason.clone()))
 }
 
 /// A probe that could not be sent because its precondition failed becomes a skip.
@@ -537,6 +585,13 @@ mod tests {
             ("get_flow", get_flow::CHECKS),
             ("create_browser", create_browser::CHECKS),
             ("update", update::CHECKS),
+            ("csrf", csrf::CHECKS),
+            ("native_context", native_context::CHECKS),
+            ("brute_force", brute_force::CHECKS),
+            ("recover", recover::CHECKS),
+            ("enumeration", enumeration::CHECKS),
+            ("expiry", expiry::CHECKS),
+            ("pinned", pinned::CHECKS),
             ("default", default::CHECKS),
             ("fuzz", fuzz::CHECKS),
         ];

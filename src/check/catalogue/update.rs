@@ -3,11 +3,14 @@
 //! missing email answers a 400 flow with a message on the email node, and a wrong code keeps the
 //! flow in `sent_email` with an error message. Every body is validated against its schema.
 
+use super::judge::Judge;
 use super::{
-    equals, has_ui_message, json_with_status, precondition, schema, status, Check, Ctx, Judged,
-    Needs, Operation, Phase, Verdict,
+    equals, has_ui_message, json_with_status, precondition, Check, Ctx, Judged, Needs, Operation,
+    Phase, Verdict,
 };
+use crate::check::probes::Probe;
 use crate::check::probes::{flow_method, Variant};
+use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
@@ -46,7 +49,7 @@ pub const CHECKS: &[Check] = &[
         RuleSource::OpenApi,
         Level::Required,
         PRE,
-        email_200,
+        judge!(Judge::StatusJson(Probe::UpdateEmail, 200)),
     ),
     check(
         "update.email.schema",
@@ -55,12 +58,12 @@ pub const CHECKS: &[Check] = &[
         RuleSource::OpenApi,
         Level::Required,
         &["update.email.200"],
-        email_schema,
+        judge!(Judge::Schema(Probe::UpdateEmail, 200, Component::RecoveryFlow)),
     ),
     check(
         "update.email.state",
         "After the address the flow awaits the code",
-        "state == \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2, choose_recovery_address): the answer to the submitted address (--email)",
+        "state == \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2, choose_recovery_address) after the --email address is submitted (known and unknown addresses are compared by enumeration.same_answer)",
         RuleSource::SpecProse,
         Level::Required,
         &["update.email.200"],
@@ -82,7 +85,7 @@ pub const CHECKS: &[Check] = &[
         RuleSource::OpenApi,
         Level::Required,
         PRE,
-        missing_400,
+        judge!(Judge::Status(Probe::UpdateMissingEmail, 400)),
     ),
     check(
         "update.missing_email.schema",
@@ -91,7 +94,7 @@ pub const CHECKS: &[Check] = &[
         RuleSource::OpenApi,
         Level::Required,
         &["update.missing_email.400"],
-        missing_schema,
+        judge!(Judge::Schema(Probe::UpdateMissingEmail, 400, Component::RecoveryFlow)),
     ),
     check(
         "update.missing_email.message",
@@ -109,7 +112,7 @@ pub const CHECKS: &[Check] = &[
         RuleSource::ObservedKratos,
         Level::Recommended,
         &["update.email.state"],
-        wrong_200,
+        judge!(Judge::Status(Probe::UpdateWrongCode, 200)),
     ),
     check(
         "update.wrong_code.schema",
@@ -118,7 +121,7 @@ pub const CHECKS: &[Check] = &[
         RuleSource::OpenApi,
         Level::Required,
         &["update.wrong_code.200"],
-        wrong_schema,
+        judge!(Judge::Schema(Probe::UpdateWrongCode, 200, Component::RecoveryFlow)),
     ),
     check(
         "update.wrong_code.state",
@@ -139,28 +142,6 @@ pub const CHECKS: &[Check] = &[
         wrong_message,
     ),
 ];
-
-fn email_200(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.update_email().await)?;
-        let resp = status(ex, 200)?;
-        if !resp.is_json_content_type() {
-            return Ok(
-                Verdict::fail(format!("expected application/json, got {}", ex.describe()))
-                    .with(ex.evidence()),
-            );
-        }
-        Ok(Verdict::pass(format!("answered {}", ex.describe())))
-    })
-}
-
-fn email_schema(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.update_email().await)?;
-        status(ex, 200)?;
-        schema(ctx, ex, Component::RecoveryFlow)
-    })
-}
 
 fn email_state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
@@ -185,22 +166,6 @@ fn email_message(ctx: &Ctx) -> Judged<'_> {
             _ => (&[1060003], "the \"recovery code sent\" message"),
         };
         has_ui_message(ex, body, "info", ids, what)
-    })
-}
-
-fn missing_400(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.update_missing_email().await)?;
-        status(ex, 400)?;
-        Ok(Verdict::pass(format!("answered {}", ex.describe())))
-    })
-}
-
-fn missing_schema(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.update_missing_email().await)?;
-        status(ex, 400)?;
-        schema(ctx, ex, Component::RecoveryFlow)
     })
 }
 
@@ -237,22 +202,6 @@ fn missing_message(ctx: &Ctx) -> Judged<'_> {
             ))
             .with(ex.evidence_at(&pointer, node.get("messages")))),
         }
-    })
-}
-
-fn wrong_200(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.update_wrong_code().await)?;
-        status(ex, 200)?;
-        Ok(Verdict::pass(format!("answered {}", ex.describe())))
-    })
-}
-
-fn wrong_schema(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move {
-        let ex = precondition(ctx.update_wrong_code().await)?;
-        status(ex, 200)?;
-        schema(ctx, ex, Component::RecoveryFlow)
     })
 }
 

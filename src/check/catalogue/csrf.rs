@@ -1,0 +1,183 @@
+//! `csrf.*`: Kratos's anti-CSRF protection of browser flows (doc §3 "CSRF cookie", §4 step 3,
+//! §5.2 and the "CSRF on browser flows" correction): creation sets the `csrf_token_*` cookie and
+//! the hidden `csrf_token` node, the flow is served only with that cookie, and a submit whose
+//! `csrf_token` does not match is refused without touching the flow.
+
+use super::{
+    error_generic, json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
+};
+use crate::check::security_probes::{browser_csrf, redirect_flow};
+use crate::report::{Level, RuleSource};
+use serde_json::Value;
+
+const PRE: &[&str] = &["preflight.recovery_enabled"];
+const COOKIE: &[&str] = &["csrf.browser.cookie"];
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    operation: Operation,
+    rule: &'static str,
+    requires: &'static [&'static str],
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation,
+        rule,
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        requires,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("csrf.browser.cookie", "Browser creation issues the anti-CSRF cookie and token",
+        Operation::CreateBrowser,
+        "GET /self-service/recovery/browser (JSON) answers 200 with Set-Cookie csrf_token_<hash>=<non-empty> and a hidden `csrf_token` node with a non-empty value (KRATOS-RECOVERY-BEHAVIOUR.md §3, CSRF cookie)",
+        PRE, cookie),
+    check("csrf.get_flow.without_cookie.403", "A browser flow is not served without its CSRF cookie",
+        Operation::GetFlow,
+        "getRecoveryFlow of a browser flow without any cookie answers 403 errorGeneric, error.id security_csrf_violation (§4 step 3)",
+        COOKIE, without_cookie),
+    check("csrf.get_flow.with_cookie.200", "A browser flow is served with its CSRF cookie",
+        Operation::GetFlow,
+        "getRecoveryFlow of a browser flow with the cookie its creation set answers 200 with that flow (§4: browser flows need the CSRF cookie)",
+        COOKIE, with_cookie),
+    check("csrf.submit.mismatch.refused", "A browser submit with a wrong csrf_token is refused",
+        Operation::Update,
+        "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in choose_method",
+        &["csrf.get_flow.with_cookie.200"], mismatch),
+];
+
+fn cookie(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = browser_csrf(ctx).await;
+        let s = scenario(&out)?;
+        let body = json_with_status(&s.create, 200)?;
+        let Some(cookie) = &s.cookie else {
+            return Ok(Verdict::fail(format!(
+                "the browser creation set no csrf_token_* cookie (Set-Cookie: {})",
+                s.create
+                    .response()
+                    .map(|r| r
+                        .headers
+                        .get_all("set-cookie")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .map(|v| v.split('=').next().unwrap_or_default().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            ))
+            .with(s.create.evidence()));
+        };
+        let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
+        let token = nodes.into_iter().flatten().enumerate().find(|(_, n)| {
+            n.pointer("/attributes/name").and_then(Value::as_str) == Some("csrf_token")
+        });
+        let Some((i, node)) = token else {
+            return Ok(Verdict::fail("the browser flow has no `csrf_token` node")
+                .with(s.create.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))));
+        };
+        let pointer = format!("/ui/nodes/{i}/attributes/value");
+        let value = node
+            .pointer("/attributes/value")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if value.is_empty() {
+            return Ok(
+                Verdict::fail(format!("the `csrf_token` node has no value ({pointer})")).with(
+                    s.create
+                        .evidence_at(&pointer, node.pointer("/attributes/value")),
+                ),
+            );
+        }
+        let name = cookie.split('=').next().unwrap_or_default();
+        Ok(Verdict::pass(format!(
+            "Set-Cookie {name}=… and a csrf_token node of {} characters",
+            value.len()
+        )))
+    })
+}
+
+fn without_cookie(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = browser_csrf(ctx).await;
+        let s = scenario(&out)?;
+        error_generic(ctx, &s.get_without, 403, Some("security_csrf_violation"))
+    })
+}
+
+fn with_cookie(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = browser_csrf(ctx).await;
+        let s = scenario(&out)?;
+        let body = json_with_status(&s.get_with, 200)?;
+        let want = s.create.json().and_then(|b| b.get("id"));
+        if body.get("id") != want {
+            return Ok(Verdict::fail(format!(
+                "the flow served is {} but {} was created",
+                body.get("id").unwrap_or(&Value::Null),
+                want.unwrap_or(&Value::Null)
+            ))
+            .with(s.get_with.evidence_at("/id", body.get("id"))));
+        }
+        Ok(Verdict::pass(
+            "200 with the created flow when its CSRF cookie is sent",
+        ))
+    })
+}
+
+fn mismatch(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = browser_csrf(ctx).await;
+        let s = scenario(&out)?;
+        let ex = &s.mismatch;
+        let flow = s
+            .create
+            .json()
+            .and_then(|b| b.get("id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let form = match ex.status() {
+            Some(403) => {
+                error_generic(ctx, ex, 403, Some("security_csrf_violation"))?;
+                "403 security_csrf_violation".to_owned()
+            }
+            Some(303) => match redirect_flow(ex) {
+                Some(new) if new != flow => format!("303 to a new flow {new}"),
+                _ => {
+                    return Ok(Verdict::fail(format!(
+                        "a 303 that does not name a new flow: {}",
+                        ex.describe()
+                    ))
+                    .with(ex.evidence()))
+                }
+            },
+            _ => {
+                return Ok(Verdict::fail(format!(
+                    "a mismatched csrf_token was not refused: expected 403 security_csrf_violation (or a 303 to a new flow), got {}",
+                    ex.describe()
+                ))
+                .with(ex.evidence()))
+            }
+        };
+        let after = json_with_status(&s.after, 200)?;
+        match after.get("state").and_then(Value::as_str) {
+            Some("choose_method") => Ok(Verdict::pass(format!(
+                "refused with {form}; the flow is still in choose_method"
+            ))),
+            other => Ok(Verdict::fail(format!(
+                "refused with {form}, but the flow moved on to {} (the e-mail was processed)",
+                other.unwrap_or("no state")
+            ))
+            .with(s.after.evidence_at("/state", after.get("state")))),
+        }
+    })
+}

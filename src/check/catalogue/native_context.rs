@@ -1,0 +1,79 @@
+//! `native_context.*`: a native (API) flow refuses a submit that carries browser context, a
+//! `Cookie` or an `Origin` header (KRATOS-RECOVERY-BEHAVIOUR.md §5.2; Kratos
+//! `selfservice/flow/request.go`): the submit is not processed, the flow stays in
+//! `choose_method`, and Kratos answers 303 to a new browser flow carrying 4000001.
+
+use super::{
+    json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
+};
+use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
+use crate::report::{Level, RuleSource};
+use serde_json::Value;
+
+const PRE: &[&str] = &["preflight.recovery_enabled"];
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    rule: &'static str,
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation: Operation::Update,
+        rule,
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("native_context.cookie.refused", "A native submit carrying a Cookie is refused",
+        "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in choose_method (§5.2)",
+        cookie),
+    check("native_context.origin.refused", "A native submit carrying an Origin header is refused",
+        "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in choose_method (§5.2)",
+        origin),
+];
+
+fn cookie(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(judge(ctx, Context::Cookie))
+}
+
+fn origin(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(judge(ctx, Context::Origin))
+}
+
+async fn judge(ctx: &Ctx, context: Context) -> Step<Verdict> {
+    let out = native_context(ctx, context).await;
+    let s = scenario(&out)?;
+    let (header, _) = context_header(context);
+    let ex = &s.submit;
+    let new = match (ex.status(), redirect_flow(ex)) {
+        (Some(303), Some(new)) if new != s.flow => new,
+        _ => {
+            return Ok(Verdict::fail(format!(
+                "a submit to an API flow carrying {header} must be refused with a 303 to a new flow (Kratos's anti-CSRF rule for API flows), got {}",
+                ex.describe()
+            ))
+            .with(ex.evidence()))
+        }
+    };
+    let after = json_with_status(&s.after, 200)?;
+    match after.get("state").and_then(Value::as_str) {
+        Some("choose_method") => Ok(Verdict::pass(format!(
+            "303 to the new flow {new}; the API flow is still in choose_method"
+        ))),
+        other => Ok(Verdict::fail(format!(
+            "answered 303 to {new}, but the API flow moved on to {} (the submit carrying {header} was processed)",
+            other.unwrap_or("no state")
+        ))
+        .with(s.after.evidence_at("/state", after.get("state")))),
+    }
+}

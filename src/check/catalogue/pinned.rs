@@ -1,0 +1,189 @@
+//! `pinned.*`: the error forms of updateRecoveryFlow and flow creation as real Kratos sends them
+//! (KRATOS-RECOVERY-BEHAVIOUR.md "Corrections measured against the real server", §3, §5.1, §5.3,
+//! §5.4 A, §5.6), where the spec leaves them open or says otherwise.
+
+use super::{
+    error_generic, has_ui_message, json_with_status, precondition, schema, status, Check, Ctx,
+    Judged, Needs, Operation, Phase, Verdict,
+};
+use crate::check::security_probes as sp;
+use crate::report::{Level, RuleSource};
+use crate::schema::Component;
+use serde_json::Value;
+
+const PRE: &[&str] = &["preflight.recovery_enabled"];
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    operation: Operation,
+    rule: &'static str,
+    requires: &'static [&'static str],
+    needs: Needs,
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation,
+        rule,
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        requires,
+        needs,
+        phase: Phase::Main,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("pinned.update.unknown_flow.404", "A submit to an unknown flow answers 404 with the reason",
+        Operation::Update,
+        "POST /self-service/recovery?flow=<unknown uuid> (JSON) answers 404 errorGeneric with error.reason (Kratos: \"The recovery request could not be found. Please restart the flow.\", §5.6)",
+        PRE, Needs::Nothing, unknown_flow),
+    check("pinned.update.missing_flow.400", "A submit without flow answers a 400 errorGeneric",
+        Operation::Update,
+        "POST /self-service/recovery without ?flow= answers 400 errorGeneric (\"The flow query parameter is missing or malformed.\", §5.1), not a recoveryFlow",
+        PRE, Needs::Nothing, missing_flow),
+    check("pinned.update.malformed_flow.400", "A submit with a malformed flow answers a 400 errorGeneric",
+        Operation::Update,
+        "POST /self-service/recovery?flow=not-a-flow-id answers 400 errorGeneric (§5.1)",
+        PRE, Needs::Nothing, malformed_flow),
+    check("pinned.update.invalid_email.400", "An invalid e-mail is reported on the email node",
+        Operation::Update,
+        "submitting an address that is not an e-mail answers 400 with the flow, whose `email` node carries an error message (Kratos master: 4000040 \"Enter a valid email address\"; v1.1.0: 4000001) (§5.4 A)",
+        PRE, Needs::Nothing, invalid_email),
+    check("pinned.update.unknown_method.400", "An unknown method answers 400 and 4010005",
+        Operation::Update,
+        "submitting a method no strategy takes answers 400 with the flow, whose ui.messages carry 4010005 \"Could not find a strategy to recover your account with.\" (§5.3)",
+        PRE, Needs::Nothing, unknown_method),
+    check("pinned.create_browser.signed_in.400", "Signed in, browser creation answers 400 session_already_available",
+        Operation::CreateBrowser,
+        "GET /self-service/recovery/browser (JSON) with a valid X-Session-Token answers 400 errorGeneric, error.id session_already_available (§3)",
+        PRE, Needs::SessionToken, browser_signed_in),
+    check("pinned.create_browser.html.303", "Browser creation for a browser redirects to the UI",
+        Operation::CreateBrowser,
+        "GET /self-service/recovery/browser asking for HTML answers 303 with a Location naming the new flow (?flow=<id>) in the recovery UI (§3)",
+        PRE, Needs::Nothing, browser_html),
+    check("pinned.get_flow.cache_control", "A retrieved flow is not cacheable",
+        Operation::GetFlow,
+        "getRecoveryFlow's 200 carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate on every GET answer)",
+        &["get_flow.200"], Needs::Nothing, get_flow_cache_control),
+];
+
+fn unknown_flow(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = sp::update_unknown_flow(ctx).await;
+        error_generic(ctx, &ex, 404, None)?;
+        let body = json_with_status(&ex, 404)?;
+        match body.pointer("/error/reason").and_then(Value::as_str) {
+            Some(r) if !r.is_empty() => Ok(Verdict::pass(format!("404 errorGeneric, reason {r:?}"))),
+            _ => Ok(Verdict::fail("the 404 has no error.reason saying the flow is not found (Kratos: \"The recovery request could not be found. Please restart the flow.\")")
+                .with(ex.evidence_at("/error/reason", body.pointer("/error/reason")))),
+        }
+    })
+}
+
+fn missing_flow(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move { error_generic(ctx, &*sp::update_missing_flow(ctx).await, 400, None) })
+}
+
+fn malformed_flow(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move { error_generic(ctx, &*sp::update_malformed_flow(ctx).await, 400, None) })
+}
+
+fn invalid_email(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(sp::update_invalid_email(ctx).await)?;
+        status(&ex, 400)?;
+        schema(ctx, &ex, Component::RecoveryFlow)?;
+        let body = json_with_status(&ex, 400)?;
+        let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
+        let email =
+            nodes.into_iter().flatten().enumerate().find(|(_, n)| {
+                n.pointer("/attributes/name").and_then(Value::as_str) == Some("email")
+            });
+        let Some((i, node)) = email else {
+            return Ok(Verdict::fail("the 400 flow has no `email` node")
+                .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))));
+        };
+        let pointer = format!("/ui/nodes/{i}/messages");
+        let error = node
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                m.get("type").and_then(Value::as_str) == Some("error")
+                    && m.get("id")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|id| id == 4000040 || id == 4000001)
+            });
+        match error {
+            Some(m) => Ok(Verdict::pass(format!(
+                "400; the email node says {}",
+                m.get("text").unwrap_or(&Value::Null)
+            ))),
+            None => Ok(Verdict::fail(format!(
+                "the email node carries no error 4000040 (or 4000001) ({pointer})"
+            ))
+            .with(ex.evidence_at(&pointer, node.get("messages")))),
+        }
+    })
+}
+
+fn unknown_method(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(sp::update_unknown_method(ctx).await)?;
+        let body = json_with_status(&ex, 400)?;
+        has_ui_message(
+            &ex,
+            body,
+            "error",
+            &[4010005],
+            "the \"no strategy\" message 4010005",
+        )
+    })
+}
+
+fn browser_signed_in(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(sp::browser_signed_in(ctx).await)?;
+        error_generic(ctx, &ex, 400, Some("session_already_available"))
+    })
+}
+
+fn browser_html(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = sp::browser_html(ctx).await;
+        status(&ex, 303)?;
+        match (ex.response().and_then(|r| r.header("location")), sp::redirect_flow(&ex)) {
+            (Some(loc), Some(id)) if uuid::Uuid::parse_str(&id).is_ok() => {
+                Ok(Verdict::pass(format!("303 to {}", ex.redact(loc))))
+            }
+            (loc, _) => Ok(Verdict::fail(format!(
+                "the 303 must send the browser to the recovery UI with ?flow=<new flow id>; Location is {}",
+                loc.map_or("missing".to_owned(), |l| format!("`{}`", ex.redact(l)))
+            ))
+            .with(ex.evidence())),
+        }
+    })
+}
+
+fn get_flow_cache_control(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let ex = precondition(ctx.get_flow().await)?;
+        let resp = status(ex, 200)?;
+        match resp.header("cache-control") {
+            Some(cc) if cc.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")) => {
+                Ok(Verdict::pass(format!("Cache-Control: {cc}")))
+            }
+            other => Ok(Verdict::fail(format!(
+                "getRecoveryFlow's 200 must carry Cache-Control with no-store (a cached flow hands one user's flow to another), got {}",
+                other.map_or("no Cache-Control".to_owned(), |c| format!("`{c}`"))
+            ))
+            .with(ex.evidence())),
+        }
+    })
+}

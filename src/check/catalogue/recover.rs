@@ -1,0 +1,198 @@
+//! `recover.*`: the code that really recovers (KRATOS-RECOVERY-BEHAVIOUR.md §5.4 B, Kratos
+//! `selfservice/strategy/code/strategy_recovery.go`). With a code source (`--courier-url`,
+//! `--mailpit-url`; the embedded server is its own) and `--known-email`: the code sent for a
+//! flow completes it, the same code cannot complete it again, and a code sent for another flow
+//! is refused.
+
+use super::{
+    error_envelope, json, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
+};
+use crate::check::client::Exchange;
+use crate::check::security_probes::{recovery, redirect_flow};
+use crate::report::{Level, RuleSource};
+use serde_json::Value;
+
+const fn check(
+    id: &'static str,
+    title: &'static str,
+    rule: &'static str,
+    requires: &'static [&'static str],
+    judge: super::JudgeFn,
+) -> Check {
+    Check {
+        id,
+        title,
+        operation: Operation::Update,
+        rule,
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        requires,
+        needs: Needs::Nothing,
+        // After the concurrent checks: real Kratos on SQLite may refuse a right code when other
+        // writes hold the database, which would be a verdict on the harness, not the deployment.
+        phase: Phase::Final,
+        judge,
+    }
+}
+
+/// The checks of this file.
+pub const CHECKS: &[Check] = &[
+    check("recover.right_code", "The code that was sent recovers the account",
+        "the code read from the code source, submitted to its flow, gives Kratos's success answer: 422 errorGeneric browser_location_change_required with redirect_browser_to, or (use_continue_with_transitions) 200 with state passed_challenge and continue_with (§5.4 B, correct code)",
+        &["update.email.state"], right_code),
+    check("recover.code_reused.refused", "A used code does not recover again",
+        "the same code submitted again to its flow gets no success answer (Kratos: 303 to a new flow)",
+        &["recover.right_code"], reused),
+    check("recover.other_flow_code.refused", "A code sent for another flow is refused",
+        "flow A's code submitted to flow B of the same address gets no success answer (Kratos: 200, 4060006, state sent_email)",
+        &["recover.right_code"], other_flow),
+];
+
+/// Kratos's success answer, described, or `None`.
+fn success(ex: &Exchange) -> Option<String> {
+    let body = ex.json()?;
+    match ex.status()? {
+        422 if body.pointer("/error/id").and_then(Value::as_str)
+            == Some("browser_location_change_required") =>
+        {
+            Some(format!(
+                "422 browser_location_change_required to {}",
+                body.get("redirect_browser_to").unwrap_or(&Value::Null)
+            ))
+        }
+        // A 200 in passed_challenge that repeats a wrong-code message (a used code on a
+        // completed flow) is a refusal; success hands out where to continue.
+        200 if body.get("state").and_then(Value::as_str) == Some("passed_challenge")
+            && body
+                .get("continue_with")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+            && !body
+                .pointer("/ui/messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|m| m.get("type").and_then(Value::as_str) == Some("error")) =>
+        {
+            Some("200 passed_challenge with continue_with".to_owned())
+        }
+        _ => None,
+    }
+}
+
+fn right_code(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = recovery(ctx).await;
+        let s = scenario(&out)?;
+        let ex = &s.right;
+        let body = json(ex)?;
+        let how = match ex.status() {
+            Some(422) => {
+                let resp = ex.response().ok_or_else(|| Verdict::fail("no answer"))?;
+                error_envelope(ctx, ex, resp)?;
+                let id = body.pointer("/error/id");
+                if id.and_then(Value::as_str) != Some("browser_location_change_required") {
+                    return Ok(Verdict::fail(format!(
+                        "the 422 has error.id {}, not browser_location_change_required",
+                        id.unwrap_or(&Value::Null)
+                    ))
+                    .with(ex.evidence_at("/error/id", id)));
+                }
+                let to = body.get("redirect_browser_to");
+                if to.and_then(Value::as_str).is_none_or(|t| url::Url::parse(t).is_err()) {
+                    return Ok(Verdict::fail(format!(
+                        "the 422 has no redirect_browser_to URL (got {})",
+                        to.unwrap_or(&Value::Null)
+                    ))
+                    .with(ex.evidence_at("/redirect_browser_to", to)));
+                }
+                "422 browser_location_change_required with redirect_browser_to".to_owned()
+            }
+            Some(200) => {
+                let state = body.get("state");
+                if state.and_then(Value::as_str) != Some("passed_challenge") {
+                    return Ok(Verdict::fail(format!(
+                        "the right code answered 200 with state {} (expected passed_challenge: the code did not recover the account)",
+                        state.unwrap_or(&Value::Null)
+                    ))
+                    .with(ex.evidence_at("/state", state)));
+                }
+                let cw = body.get("continue_with");
+                if cw.and_then(Value::as_array).is_none_or(|a| a.is_empty()) {
+                    return Ok(Verdict::fail("200 passed_challenge without continue_with (use_continue_with_transitions answers where to go next)")
+                        .with(ex.evidence_at("/continue_with", cw)));
+                }
+                "200 passed_challenge with continue_with".to_owned()
+            }
+            _ => {
+                return Ok(Verdict::fail(format!(
+                    "the right code (read from {}) did not recover the account: expected 422 browser_location_change_required or 200 passed_challenge, got {}",
+                    s.source,
+                    ex.describe()
+                ))
+                .with(ex.evidence()))
+            }
+        };
+        Ok(Verdict::pass(format!(
+            "{how} (code read from {})",
+            s.source
+        )))
+    })
+}
+
+fn refused(ex: &Exchange, what: &str) -> Step<Verdict> {
+    if let Some(how) = success(ex) {
+        return Ok(
+            Verdict::fail(format!("{what} recovered the account: {how}")).with(ex.evidence()),
+        );
+    }
+    match ex.status() {
+        Some(200) => {
+            let body = json(ex)?;
+            let ids: Vec<String> = body
+                .pointer("/ui/messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("id").map(Value::to_string))
+                .collect();
+            Ok(Verdict::pass(format!(
+                "{what} was refused: 200, state {}, messages [{}]",
+                body.get("state").unwrap_or(&Value::Null),
+                ids.join(", ")
+            )))
+        }
+        Some(303) => Ok(Verdict::pass(format!(
+            "{what} was refused: 303 to a new flow {}",
+            redirect_flow(ex).unwrap_or_default()
+        ))),
+        Some(s @ 400..=499) => Ok(Verdict::pass(format!("{what} was refused with {s}"))),
+        _ => Ok(Verdict::fail(format!(
+            "{what} must be refused as a wrong code (200 with 4060006, or a 303 to a new flow), got {}",
+            ex.describe()
+        ))
+        .with(ex.evidence())),
+    }
+}
+
+fn reused(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = recovery(ctx).await;
+        let s = scenario(&out)?;
+        refused(&s.reused, "the used code, submitted again,")
+    })
+}
+
+fn other_flow(ctx: &Ctx) -> Judged<'_> {
+    Box::pin(async move {
+        let out = recovery(ctx).await;
+        let s = scenario(&out)?;
+        refused(
+            &s.other_flow_code,
+            &format!(
+                "flow {}'s code, submitted to flow {},",
+                s.flow, s.other_flow
+            ),
+        )
+    })
+}
