@@ -282,6 +282,7 @@ fn reqwest_get(url: &str) -> String {
         .enable_all()
         .build()
         .expect("runtime");
+    recovery_harness::tls::install_default_provider();
     rt.block_on(async {
         reqwest::Client::new()
             .get(url)

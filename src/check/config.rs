@@ -134,7 +134,7 @@ pub struct CheckArgs {
     pub known_email: Option<String>,
     /// Opt-in expiry checks: wait this long for a new flow to expire (the deployment's flow
     /// lifespan must be at most this, e.g. Kratos `selfservice.flows.recovery.lifespan: 3s`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
     pub expiry_wait: Option<Duration>,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
