@@ -20,6 +20,7 @@ pub mod cli;
 pub mod codes;
 pub mod error;
 pub mod exit;
+pub mod input;
 pub mod load;
 pub mod report;
 pub mod schema;
@@ -79,7 +80,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            cli::Command::Serve(args) => server::run_cli(args).await,
+            cli::Command::Serve(args) => cli::serve::run(args).await,
             cli::Command::Check(args) => check::run_cli(args).await,
             cli::Command::Load(args) => load::run_cli(args).await,
             cli::Command::Completions(_) | cli::Command::Man(_) => Ok(exit::Outcome::Passed),

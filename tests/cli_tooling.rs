@@ -77,7 +77,7 @@ fn every_shell_gets_a_script_and_an_unknown_shell_is_a_usage_error() {
             script.contains("recovery-harness"),
             "{shell}: {script:.200}"
         );
-        assert!(script.contains("--report-dir"), "{shell} lacks the flags");
+        assert!(script.contains("report-dir"), "{shell} lacks the flags");
     }
     let out = run(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));

@@ -68,6 +68,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 fn client() -> reqwest::Client {
+    recovery_harness::tls::install_default_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))

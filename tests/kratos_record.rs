@@ -31,6 +31,7 @@ struct Target {
 }
 
 fn client() -> reqwest::Client {
+    recovery_harness::tls::install_default_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))

@@ -45,10 +45,10 @@ pub struct CheckArgs {
     )]
     pub report_dir: PathBuf,
     /// Per-request timeout (connect, headers and body).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
     /// Overall deadline of the run: checks still waiting then fail with that reason.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_DEADLINE")]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_DEADLINE")]
     pub deadline: Duration,
     /// Run only the checks whose id matches (prefix at a dot boundary, or a glob with `*`); repeatable or comma-separated.
     /// Prerequisites of a selected check run too.
@@ -92,7 +92,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
     pub max_body_size: u64,
     /// How far the target's clock may be from this machine's for `issued_at`.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::input::parse_duration)]
     pub clock_tolerance: Duration,
     /// A `return_to` the deployment allows (default: TARGET/self-service/recovery-harness, which Kratos always allows when TARGET is its public base URL).
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_RETURN_TO")]
@@ -134,7 +134,7 @@ pub struct CheckArgs {
     pub known_email: Option<String>,
     /// Opt-in expiry checks: wait this long for a new flow to expire (the deployment's flow
     /// lifespan must be at most this, e.g. Kratos `selfservice.flows.recovery.lifespan: 3s`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
     pub expiry_wait: Option<Duration>,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
@@ -574,9 +574,9 @@ fn parse_absolute(flag: &'static str, s: &str) -> Result<Url, CheckError> {
     Ok(url)
 }
 
-/// Parses and normalises `--target` (the rules are shared with `load`: [`crate::cli::parse_base_url`]).
+/// Parses and normalises `--target` (the rules are shared with `load`: [`crate::input::parse_base_url`]).
 pub fn parse_target(s: &str) -> Result<Url, CheckError> {
-    crate::cli::parse_base_url(s).map_err(|e| CheckError::BadTarget {
+    crate::input::parse_base_url(s).map_err(|e| CheckError::BadTarget {
         value: e.shown,
         reason: e.reason,
     })
@@ -651,18 +651,18 @@ mod tests {
     #[test]
     fn userinfo_is_redacted_and_nothing_else_changes() {
         assert_eq!(
-            crate::cli::without_userinfo("https://u:p@h/a?x=@y"),
+            crate::input::without_userinfo("https://u:p@h/a?x=@y"),
             "https://[REDACTED]@h/a?x=@y"
         );
         assert_eq!(
-            crate::cli::without_userinfo("https://u:p@w@h"),
+            crate::input::without_userinfo("https://u:p@w@h"),
             "https://[REDACTED]@h"
         );
         assert_eq!(
-            crate::cli::without_userinfo("https://h/a@b"),
+            crate::input::without_userinfo("https://h/a@b"),
             "https://h/a@b"
         );
-        assert_eq!(crate::cli::without_userinfo("foo"), "foo");
+        assert_eq!(crate::input::without_userinfo("foo"), "foo");
     }
 
     #[test]

@@ -40,6 +40,14 @@ pub enum ToolingError {
 pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut super::Cli::command(), BIN, &mut out);
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete 4.6 names the per-command branches of a hyphenated binary
+        // `recovery__subcmd__harness__subcmd__check` but sets `recovery__harness__subcmd__check`
+        // while walking the words, so no command's flags would complete. One spelling for both.
+        let script =
+            String::from_utf8_lossy(&out).replace("recovery__subcmd__harness", "recovery__harness");
+        return script.into_bytes();
+    }
     out
 }
 

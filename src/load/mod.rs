@@ -114,10 +114,10 @@ pub enum TargetSpec {
     /// A deployment's base URL (no trailing slash).
     External(String),
 }
-/// Checks a base URL with the rules `check` applies to `--target` ([`crate::cli::parse_base_url`]);
+/// Checks a base URL with the rules `check` applies to `--target` ([`crate::input::parse_base_url`]);
 /// returns it without a trailing slash.
 pub fn check_base_url(flag_name: &'static str, raw: &str) -> Result<String, LoadError> {
-    crate::cli::parse_base_url(raw)
+    crate::input::parse_base_url(raw)
         .map(|url| url.as_str().trim_end_matches('/').to_owned())
         .map_err(|e| {
             flag(

@@ -33,10 +33,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = "RATE", conflicts_with = "ramp")]
     pub hatch_rate: Option<f64>,
     /// Time to start every user, e.g. 5s (0s: all at once) [default: the scenario's].
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_RAMP")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_RAMP")]
     pub ramp: Option<Duration>,
     /// Run time once every user started, whole seconds, at most 24h [default: the scenario's, else 30s].
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_DURATION")]
     pub duration: Option<Duration>,
     /// Cap on requests per second, all users together.
     #[arg(long, value_name = "RPS", env = "RECOVERY_HARNESS_THROTTLE")]
@@ -117,7 +117,7 @@ pub struct LoadMoreArgs {
     )]
     pub session_token: Option<String>,
     /// Timeout of each request.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
     /// Do not verify the target's TLS certificate.
     #[arg(long, env = "RECOVERY_HARNESS_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]

@@ -421,7 +421,7 @@ impl Scenario {
             value
                 .as_deref()
                 .map(|v| {
-                    crate::cli::parse_duration(v)
+                    crate::input::parse_duration(v)
                         .map_err(|e| invalid(format!("[defaults] {key}: {e}")))
                 })
                 .transpose()

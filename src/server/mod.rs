@@ -9,7 +9,7 @@
 //! - [`ServerConfig`] (with `Default` = the embedded defaults), [`spawn`], [`spawn_with`],
 //!   [`RunningServer`] (`base_url`, `session_token`, `session_cookie_name`, `session_cookie`,
 //!   `admin_url`, `shutdown`), [`router`] (the app for `oneshot` tests).
-//! - [`ServeArgs`] and [`run_cli`] for `recovery-harness serve`.
+//! - [`serve`] for `recovery-harness serve` (its flags are `crate::cli::serve::ServeArgs`).
 //!
 //! Layout: `app` (configuration, router, the Kratos layer every answer passes through), one
 //! module per route family (`create`, `get_flow`, `update`, `courier_admin`), `machine` (the
@@ -53,91 +53,8 @@ pub enum RecoveryMethod {
     Link,
 }
 
-/// Flags of `recovery-harness serve`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on (loopback by default; any other address is served with a warning).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433", value_parser = parse_listen, env = "RECOVERY_HARNESS_LISTEN")]
-    pub listen: SocketAddr,
-    /// Path prefix of every route, e.g. `/auth`.
-    #[arg(
-        long,
-        value_name = "PREFIX",
-        default_value = "",
-        env = "RECOVERY_HARNESS_BASE_PATH"
-    )]
-    pub base_path: String,
-    /// A session token the server accepts as signed in (repeatable); one is generated and printed at start when none is given.
-    #[arg(
-        long = "session-token",
-        value_name = "TOKEN",
-        env = "RECOVERY_HARNESS_SESSION_TOKEN",
-        hide_env_values = true
-    )]
-    pub session_tokens: Vec<String>,
-    /// How long a flow lives (an expired flow answers 410/303 for one more lifespan, then is purged).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_LIFESPAN")]
-    pub lifespan: Duration,
-    /// At most this many flows are kept; the oldest are evicted first.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1_000_000,
-        env = "RECOVERY_HARNESS_MAX_FLOWS"
-    )]
-    pub max_flows: usize,
-    /// Name of the session cookie (Kratos `session.cookie.name`; Connhex uses `chx_auth_session`).
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "ory_kratos_session",
-        env = "RECOVERY_HARNESS_SESSION_COOKIE_NAME"
-    )]
-    pub session_cookie_name: String,
-    /// Recovery strategy of new flows.
-    #[arg(long, value_enum, default_value_t = RecoveryMethod::Code, env = "RECOVERY_HARNESS_METHOD")]
-    pub method: RecoveryMethod,
-    /// Answer as Kratos does with recovery switched off (its default): 400 / 303 to the error UI.
-    #[arg(long)]
-    pub recovery_disabled: bool,
-    /// An allowed `return_to` URL prefix (repeatable; `scheme://host[:port][/path]`, host may be `*.domain`).
-    #[arg(long = "allowed-return-url", value_name = "URL")]
-    pub allowed_return_urls: Vec<String>,
-    /// Base URL of the self-service UI (recovery, settings and error pages live under it).
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "http://127.0.0.1:4455",
-        env = "RECOVERY_HARNESS_UI_URL"
-    )]
-    pub ui_url: String,
-    /// Kratos `feature_flags.use_continue_with_transitions`: a correct code answers 200 with `continue_with`.
-    #[arg(long)]
-    pub continue_with_transitions: bool,
-    /// Kratos `feature_flags.choose_recovery_address` (recovery v2): flows start in
-    /// `recovery_awaiting_address` and take `recovery_address`, as real Kratos does with the flag.
-    #[arg(long)]
-    pub choose_recovery_address: bool,
-    /// Which addresses are known recovery addresses (repeatable glob, `*` = any run; case-insensitive).
-    #[arg(long = "identity", value_name = "PATTERN", default_values_t = default_identities())]
-    pub identities: Vec<String>,
-    /// Largest accepted request body in bytes (larger: 413).
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
-    pub max_body: usize,
-    /// How many sent messages the courier keeps (oldest dropped first).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub courier_capacity: usize,
-}
-
-/// Parses `--listen`: an IP address and a port. Host names are not resolved (`localhost` may be
-/// `::1` or `127.0.0.1` depending on the machine), so the error says what to write instead.
-fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    s.trim().parse().map_err(|_| {
-        format!("`{s}` is not an IP:PORT address (host names are not resolved); use e.g. 127.0.0.1:4433, [::1]:4433, or port 0 for any free port")
-    })
-}
-
-fn default_identities() -> Vec<String> {
+/// The recovery addresses a server knows by default (any address of two example domains).
+pub fn default_identities() -> Vec<String> {
     vec!["*@example.org".to_owned(), "*@example.com".to_owned()]
 }
 
@@ -196,30 +113,6 @@ impl Default for ServerConfig {
             identities: default_identities(),
             max_body: 64 * 1024,
             courier_capacity: 10_000,
-            max_submissions: 5,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// The configuration the `serve` flags describe.
-    pub fn from_args(args: &ServeArgs) -> ServerConfig {
-        ServerConfig {
-            listen: args.listen,
-            base_path: args.base_path.clone(),
-            session_tokens: args.session_tokens.clone(),
-            lifespan: args.lifespan,
-            max_flows: args.max_flows,
-            session_cookie_name: args.session_cookie_name.clone(),
-            method: args.method,
-            recovery_disabled: args.recovery_disabled,
-            allowed_return_urls: args.allowed_return_urls.clone(),
-            ui_url: args.ui_url.clone(),
-            continue_with_transitions: args.continue_with_transitions,
-            choose_recovery_address: args.choose_recovery_address,
-            identities: args.identities.clone(),
-            max_body: args.max_body,
-            courier_capacity: args.courier_capacity,
             max_submissions: 5,
         }
     }
@@ -432,19 +325,9 @@ async fn shutdown_signal() {
     }
 }
 
-/// `recovery-harness serve`: runs until Ctrl-C / SIGTERM, then shuts down gracefully.
-pub async fn run_cli(args: ServeArgs) -> Result<Outcome, crate::Error> {
-    // A non-loopback --listen is warned about by `spawn_with` (through the log, shown by default).
-    // An empty --session-token (an unset shell variable) would silently fall back to a generated
-    // token that the caller does not know.
-    if args.session_tokens.iter().any(|t| t.trim().is_empty()) {
-        return Err(ServerError::InvalidConfig(
-            "--session-token is empty; give the token to accept, or leave the flag out to have one generated"
-                .to_owned(),
-        )
-        .into());
-    }
-    let config = ServerConfig::from_args(&args);
+/// Serves `config` until Ctrl-C / SIGTERM, then shuts down gracefully (`recovery-harness serve`):
+/// prints the base URL and the session token first.
+pub async fn serve(config: ServerConfig) -> Result<Outcome, crate::Error> {
     let mut server = spawn(config).await?;
     {
         use std::io::Write;
