@@ -222,23 +222,23 @@ impl Fault {
             config: None,
         }
     }
+
+    /// A fault that is only a change to the server configuration, on every route.
+    const fn configured(
+        name: &'static str,
+        description: &'static str,
+        config: fn(&mut ServerConfig),
+    ) -> Self {
+        Fault {
+            config: Some(config),
+            ..Fault::new(name, description, Match::route(Route::Any), Action::None)
+        }
+    }
 }
 
 /// Starts the reference server with `fault` applied, on an ephemeral loopback port.
 pub async fn spawn_faulty(fault: &Fault) -> Result<RunningServer, ServerError> {
-    let mut config = ServerConfig::default();
-    if let Some(f) = fault.config {
-        f(&mut config);
-    }
-    let state = Arc::new((
-        *fault,
-        Memory::default(),
-        std::sync::atomic::AtomicUsize::new(0),
-    ));
-    crate::server::spawn_with(config, move |router| {
-        router.layer(axum::middleware::from_fn_with_state(state, apply))
-    })
-    .await
+    spawn_configured(fault, |_| {}).await
 }
 
 /// [`spawn_faulty`] with flows that live only `lifespan`: the twin the expiry checks use.
@@ -246,11 +246,19 @@ pub async fn spawn_faulty_twin(
     fault: &Fault,
     lifespan: Duration,
 ) -> Result<RunningServer, ServerError> {
+    spawn_configured(fault, |c| c.lifespan = lifespan).await
+}
+
+/// Starts the reference server with `fault` applied, its configuration change first, then `tune`.
+async fn spawn_configured(
+    fault: &Fault,
+    tune: impl FnOnce(&mut ServerConfig),
+) -> Result<RunningServer, ServerError> {
     let mut config = ServerConfig::default();
     if let Some(f) = fault.config {
         f(&mut config);
     }
-    config.lifespan = lifespan;
+    tune(&mut config);
     let state = Arc::new((
         *fault,
         Memory::default(),
@@ -767,6 +775,24 @@ fn id_of(v: &Value) -> Option<String> {
     v.get("id").and_then(Value::as_str).map(str::to_owned)
 }
 
+/// Removes `key` from the object at `parent` of the body, if both exist.
+fn remove_in(v: &mut Value, parent: &str, key: &str) {
+    if let Some(p) = v.get_mut(parent) {
+        remove(p, key);
+    }
+}
+
+fn drop_ui_messages(v: &mut Value, _: &RequestInfo, _: &Memory) {
+    remove_in(v, "ui", "messages");
+}
+
+/// Empties every node's `messages` (present, but saying nothing).
+fn clear_node_messages(v: &mut Value, _: &RequestInfo, _: &Memory) {
+    for_nodes(v, |n| {
+        n.insert("messages".to_owned(), json!([]));
+    });
+}
+
 fn drop_node_messages(v: &mut Value, _: &RequestInfo, _: &Memory) {
     for_nodes(v, |n| {
         n.remove("messages");
@@ -776,6 +802,15 @@ fn drop_node_messages(v: &mut Value, _: &RequestInfo, _: &Memory) {
 fn drop_first_node_meta(v: &mut Value, _: &RequestInfo, _: &Memory) {
     if let Some(n) = v.pointer_mut("/ui/nodes/0").and_then(Value::as_object_mut) {
         n.remove("meta");
+    }
+}
+
+/// Replaces the whole answer ([`Action::Replace`]).
+const fn answer(status: u16, content_type: &'static str, body: &'static str) -> Action {
+    Action::Replace {
+        status,
+        content_type,
+        body,
     }
 }
 
@@ -827,22 +862,16 @@ fn is_uuid(s: Option<&str>) -> bool {
 /// Every broken variant, one fault each. The table in `tests/check_faults.rs` maps each to the
 /// checks it must fail.
 pub const FAULTS: &[Fault] = &[
-    Fault {
-        name: "recovery_disabled",
-        description: "recovery switched off, as in Kratos's default configuration",
-        matches: Match::route(Route::Any),
-        action: Action::None,
-        config: Some(|c| c.recovery_disabled = true),
-    },
+    Fault::configured(
+        "recovery_disabled",
+        "recovery switched off, as in Kratos's default configuration",
+        |c| c.recovery_disabled = true,
+    ),
     Fault::new(
         "create_native_500",
         "creating a flow without query or credentials answers 500 (in the envelope)",
         Match::route(Route::CreateNative).when(plain),
-        Action::Replace {
-            status: 500,
-            content_type: "application/json",
-            body: SERVER_ERROR,
-        },
+        answer(500, "application/json", SERVER_ERROR),
     ),
     Fault::new(
         "create_native_cacheable",
@@ -1031,11 +1060,7 @@ pub const FAULTS: &[Fault] = &[
         "any_token_is_a_session",
         "any X-Session-Token, even unknown, counts as signed in",
         Match::route(Route::CreateNative).when(|i| i.has_header("x-session-token")),
-        Action::Replace {
-            status: 400,
-            content_type: "application/json",
-            body: SESSION_ALREADY,
-        },
+        answer(400, "application/json", SESSION_ALREADY),
     ),
     Fault::new(
         "signed_in_wrong_error_id",
@@ -1053,11 +1078,7 @@ pub const FAULTS: &[Fault] = &[
         "get_flow_500",
         "looking up an existing flow answers 500 (in the envelope)",
         Match::route(Route::GetFlow).status(200),
-        Action::Replace {
-            status: 500,
-            content_type: "application/json",
-            body: SERVER_ERROR,
-        },
+        answer(500, "application/json", SERVER_ERROR),
     ),
     Fault::new(
         "get_flow_missing_required_field",
@@ -1083,11 +1104,7 @@ pub const FAULTS: &[Fault] = &[
         "html_404",
         "404s are an HTML page",
         Match::route(Route::Any).status(404),
-        Action::Replace {
-            status: 404,
-            content_type: "text/html; charset=utf-8",
-            body: "<html><body><h1>404 Not Found</h1></body></html>",
-        },
+        answer(404, "text/html; charset=utf-8", "<html><body><h1>404 Not Found</h1></body></html>"),
     ),
     Fault::new(
         "malformed_id_400",
@@ -1095,11 +1112,7 @@ pub const FAULTS: &[Fault] = &[
         Match::route(Route::GetFlow)
             .status(404)
             .when(|i| !is_uuid(i.param("id"))),
-        Action::Replace {
-            status: 400,
-            content_type: "application/json",
-            body: NOT_A_UUID_400,
-        },
+        answer(400, "application/json", NOT_A_UUID_400),
     ),
     Fault::new(
         "error_code_mismatch",
@@ -1117,51 +1130,31 @@ pub const FAULTS: &[Fault] = &[
         "undeclared_method_500",
         "a method the spec does not declare breaks the server (500)",
         Match::route(Route::CreateNative).when(|i| i.method == Method::DELETE),
-        Action::Replace {
-            status: 500,
-            content_type: "application/json",
-            body: SERVER_ERROR,
-        },
+        answer(500, "application/json", SERVER_ERROR),
     ),
     Fault::new(
         "undeclared_path_502",
         "an unknown path gets a proxy's HTML 502",
         Match::route(Route::Any).when(|i| i.route.is_none()),
-        Action::Replace {
-            status: 502,
-            content_type: "text/html",
-            body: "<html><body>502 Bad Gateway</body></html>",
-        },
+        answer(502, "text/html", "<html><body>502 Bad Gateway</body></html>"),
     ),
     Fault::new(
         "method_not_allowed_plain",
         "a wrong method gets Go's plain-text 405, as real Kratos answers (not a fault: nothing may fail)",
         Match::route(Route::Any).status(405),
-        Action::Replace {
-            status: 405,
-            content_type: "text/plain; charset=utf-8",
-            body: "Method Not Allowed",
-        },
+        answer(405, "text/plain; charset=utf-8", "Method Not Allowed"),
     ),
     Fault::new(
         "browser_html",
         "the browser flow ignores Accept and answers HTML",
         Match::route(Route::CreateBrowser),
-        Action::Replace {
-            status: 200,
-            content_type: "text/html; charset=utf-8",
-            body: "<html><form method=post></form></html>",
-        },
+        answer(200, "text/html; charset=utf-8", "<html><form method=post></form></html>"),
     ),
     Fault::new(
         "browser_bad_gateway",
         "a proxy answers 502 text/plain for the browser flow",
         Match::route(Route::CreateBrowser),
-        Action::Replace {
-            status: 502,
-            content_type: "text/plain",
-            body: "Bad Gateway",
-        },
+        answer(502, "text/plain", "Bad Gateway"),
     ),
     Fault::new(
         "browser_type_api",
@@ -1179,21 +1172,13 @@ pub const FAULTS: &[Fault] = &[
         "browser_not_json",
         "the browser flow is labelled JSON but is not",
         Match::route(Route::CreateBrowser),
-        Action::Replace {
-            status: 200,
-            content_type: "application/json",
-            body: "<html>not json</html>",
-        },
+        answer(200, "application/json", "<html>not json</html>"),
     ),
     Fault::new(
         "update_email_500",
         "an e-mail submission that would succeed answers 500 (in the envelope)",
         Match::route(Route::Update).status(200).when(email_submit),
-        Action::Replace {
-            status: 500,
-            content_type: "application/json",
-            body: SERVER_ERROR,
-        },
+        answer(500, "application/json", SERVER_ERROR),
     ),
     Fault::new(
         "update_email_missing_required_field",
@@ -1211,11 +1196,7 @@ pub const FAULTS: &[Fault] = &[
         "update_email_no_message",
         "after an email the flow has no \"sent\" message",
         Match::route(Route::Update).when(email_submit).status(200),
-        Action::Json(|v, _, _| {
-            if let Some(ui) = v.get_mut("ui") {
-                remove(ui, "messages");
-            }
-        }),
+        Action::Json(drop_ui_messages),
     ),
     Fault::new(
         "missing_email_200",
@@ -1233,11 +1214,7 @@ pub const FAULTS: &[Fault] = &[
         "missing_email_no_node_message",
         "the 400 flow does not say the email is missing",
         Match::route(Route::Update).when(no_email).status(400),
-        Action::Json(|v, _, _| {
-            for_nodes(v, |n| {
-                n.insert("messages".to_owned(), json!([]));
-            })
-        }),
+        Action::Json(clear_node_messages),
     ),
     Fault::new(
         "wrong_code_400",
@@ -1261,22 +1238,14 @@ pub const FAULTS: &[Fault] = &[
         "wrong_code_no_message",
         "a wrong code is not reported",
         Match::route(Route::Update).when(code_submit).status(200),
-        Action::Json(|v, _, _| {
-            if let Some(ui) = v.get_mut("ui") {
-                remove(ui, "messages");
-            }
-        }),
+        Action::Json(drop_ui_messages),
     ),
     Fault::new(
         "crash_on_non_ascii_return_to",
         "a return_to with a non-ASCII character crashes the server (500 text/plain)",
         Match::route(Route::CreateNative)
             .when(|i| i.param("return_to").is_some_and(|r| !r.is_ascii())),
-        Action::Replace {
-            status: 500,
-            content_type: "text/plain",
-            body: "panic: index out of range",
-        },
+        answer(500, "text/plain", "panic: index out of range"),
     ),
     Fault::new(
         "crash_on_upper_case_id",
@@ -1285,11 +1254,7 @@ pub const FAULTS: &[Fault] = &[
             i.param("id")
                 .is_some_and(|id| id.bytes().any(|b| b.is_ascii_uppercase()))
         }),
-        Action::Replace {
-            status: 500,
-            content_type: "text/plain",
-            body: "internal error",
-        },
+        answer(500, "text/plain", "internal error"),
     ),
     Fault::new(
         "crash_on_form_body",
@@ -1298,11 +1263,7 @@ pub const FAULTS: &[Fault] = &[
             i.content_type
                 .starts_with("application/x-www-form-urlencoded")
         }),
-        Action::Replace {
-            status: 500,
-            content_type: "text/plain",
-            body: "internal error",
-        },
+        answer(500, "text/plain", "internal error"),
     ),
     Fault::new(
         "browser_never_answers",
@@ -1352,11 +1313,7 @@ pub const FAULTS: &[Fault] = &[
         "csrf_cookie_refused",
         "getRecoveryFlow refuses every request that carries cookies (403)",
         Match::route(Route::GetFlow).when(|i| i.has_header("cookie")),
-        Action::Replace {
-            status: 403,
-            content_type: "application/json",
-            body: CSRF_403,
-        },
+        answer(403, "application/json", CSRF_403),
     ),
     Fault::new(
         "csrf_token_unchecked",
@@ -1377,13 +1334,11 @@ pub const FAULTS: &[Fault] = &[
         Match::route(Route::Update).when(|i| i.has_header("origin")),
         Action::DropHeader("origin"),
     ),
-    Fault {
-        name: "guesses_unlimited",
-        description: "a flow takes any number of code guesses",
-        matches: Match::route(Route::Any),
-        action: Action::None,
-        config: Some(|c| c.max_submissions = u8::MAX),
-    },
+    Fault::configured(
+        "guesses_unlimited",
+        "a flow takes any number of code guesses",
+        |c| c.max_submissions = u8::MAX,
+    ),
     Fault::new(
         "right_code_ignored",
         "a six-digit code is compared with something else (the right code does nothing)",
@@ -1405,21 +1360,13 @@ pub const FAULTS: &[Fault] = &[
         Match::route(Route::Update)
             .status(200)
             .when(|i| email_submit(i) && !known_address(i.field("email"))),
-        Action::Json(|v, _, _| {
-            if let Some(ui) = v.get_mut("ui") {
-                remove(ui, "messages");
-            }
-        }),
+        Action::Json(drop_ui_messages),
     ),
     Fault::new(
         "expired_without_details",
         "the 410 of an expired flow lacks error.details",
         Match::route(Route::GetFlow).status(410),
-        Action::Json(|v, _, _| {
-            if let Some(e) = v.get_mut("error") {
-                remove(e, "details");
-            }
-        }),
+        Action::Json(|v, _, _| remove_in(v, "error", "details")),
     ),
     Fault::new(
         "expired_flow_silent",
@@ -1435,31 +1382,19 @@ pub const FAULTS: &[Fault] = &[
         "unknown_flow_no_reason",
         "a submit to an unknown flow answers 404 without a reason",
         Match::route(Route::Update).status(404),
-        Action::Json(|v, _, _| {
-            if let Some(e) = v.get_mut("error") {
-                remove(e, "reason");
-            }
-        }),
+        Action::Json(|v, _, _| remove_in(v, "error", "reason")),
     ),
     Fault::new(
         "missing_flow_plain",
         "a submit without ?flow= answers a plain-text 400",
         Match::route(Route::Update).when(|i| i.param("flow").is_none()),
-        Action::Replace {
-            status: 400,
-            content_type: "text/plain; charset=utf-8",
-            body: "Bad Request",
-        },
+        answer(400, "text/plain; charset=utf-8", "Bad Request"),
     ),
     Fault::new(
         "malformed_flow_404",
         "a submit whose flow is not a UUID answers 404",
         Match::route(Route::Update).when(|i| i.param("flow").is_some_and(|f| !is_uuid(Some(f)))),
-        Action::Replace {
-            status: 404,
-            content_type: "application/json",
-            body: FLOW_NOT_FOUND_404,
-        },
+        answer(404, "application/json", FLOW_NOT_FOUND_404),
     ),
     Fault::new(
         "invalid_email_unreported",
@@ -1467,11 +1402,7 @@ pub const FAULTS: &[Fault] = &[
         Match::route(Route::Update)
             .status(400)
             .when(|i| i.field("email").is_some_and(|e| !e.contains('@'))),
-        Action::Json(|v, _, _| {
-            for_nodes(v, |n| {
-                n.insert("messages".to_owned(), json!([]));
-            })
-        }),
+        Action::Json(clear_node_messages),
     ),
     Fault::new(
         "unknown_method_unreported",
@@ -1480,11 +1411,7 @@ pub const FAULTS: &[Fault] = &[
             i.field("method")
                 .is_some_and(|m| m != "code" && m != "link")
         }),
-        Action::Json(|v, _, _| {
-            if let Some(ui) = v.get_mut("ui") {
-                remove(ui, "messages");
-            }
-        }),
+        Action::Json(drop_ui_messages),
     ),
     Fault::new(
         "browser_session_ignored",
