@@ -4,7 +4,8 @@
 //! `csrf_token` does not match is refused without touching the flow.
 
 use super::{
-    error_generic, json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
+    error_generic, json_with_status, scenario, still_choosing, Check, Ctx, Judged, Operation,
+    Verdict,
 };
 use crate::check::security_probes::{browser_csrf, redirect_flow};
 use crate::report::{Level, RuleSource};
@@ -21,18 +22,8 @@ const fn check(
     requires: &'static [&'static str],
     judge: super::JudgeFn,
 ) -> Check {
-    Check {
-        id,
-        title,
-        operation,
-        rule,
-        source: RuleSource::ObservedKratos,
-        level: Level::Required,
-        requires,
-        needs: Needs::Nothing,
-        phase: Phase::Main,
-        judge,
-    }
+    let (source, level) = (RuleSource::ObservedKratos, Level::Required);
+    Check::new(id, title, operation, rule, source, level, requires, judge)
 }
 
 /// The checks of this file.
@@ -168,16 +159,12 @@ fn mismatch(ctx: &Ctx) -> Judged<'_> {
                 .with(ex.evidence()))
             }
         };
-        let after = json_with_status(&s.after, 200)?;
-        match after.get("state").and_then(Value::as_str) {
-            Some("choose_method") => Ok(Verdict::pass(format!(
-                "refused with {form}; the flow is still in choose_method"
-            ))),
-            other => Ok(Verdict::fail(format!(
-                "refused with {form}, but the flow moved on to {} (the e-mail was processed)",
-                other.unwrap_or("no state")
-            ))
-            .with(s.after.evidence_at("/state", after.get("state")))),
-        }
+        still_choosing(
+            &s.after,
+            format!("refused with {form}; the flow is still in choose_method"),
+            |state| {
+                format!("refused with {form}, but the flow moved on to {state} (the e-mail was processed)")
+            },
+        )
     })
 }

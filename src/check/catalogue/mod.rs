@@ -183,6 +183,47 @@ pub struct Check {
     pub judge: JudgeFn,
 }
 
+impl Check {
+    /// A check judged in [`Phase::Main`] that needs no input; [`Check::needs`] and
+    /// [`Check::phase`] change either (the catalogue files' `check` builders fix the rest).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        id: &'static str,
+        title: &'static str,
+        operation: Operation,
+        rule: &'static str,
+        source: RuleSource,
+        level: Level,
+        requires: &'static [&'static str],
+        judge: JudgeFn,
+    ) -> Check {
+        Check {
+            id,
+            title,
+            operation,
+            rule,
+            source,
+            level,
+            requires,
+            needs: Needs::Nothing,
+            phase: Phase::Main,
+            judge,
+        }
+    }
+
+    /// The same check, skipped without `needs`.
+    pub const fn needs(mut self, needs: Needs) -> Check {
+        self.needs = needs;
+        self
+    }
+
+    /// The same check, judged in `phase`.
+    pub const fn phase(mut self, phase: Phase) -> Check {
+        self.phase = phase;
+        self
+    }
+}
+
 impl std::fmt::Debug for Check {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Check")
@@ -494,6 +535,59 @@ pub fn has_ui_message(
             })
         ))
         .with(ex.evidence_at("/ui/messages", body.pointer("/ui/messages")))),
+    }
+}
+
+/// The message of type `error` on the `ui.nodes` node named `field` that `accept` takes. Passes
+/// with `found` and the message's text; fails with `no_node` when there is no such node, or with
+/// `no_error` and the pointer of the node's messages.
+pub fn node_error(
+    ex: &Exchange,
+    body: &Value,
+    field: &str,
+    accept: impl Fn(&Value) -> bool,
+    (no_node, found, no_error): (String, String, String),
+) -> Step<Verdict> {
+    let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
+    let node = nodes
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find(|(_, n)| n.pointer("/attributes/name").and_then(Value::as_str) == Some(field));
+    let Some((i, node)) = node else {
+        return Ok(
+            Verdict::fail(no_node).with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes")))
+        );
+    };
+    let pointer = format!("/ui/nodes/{i}/messages");
+    let error = node
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|m| m.get("type").and_then(Value::as_str) == Some("error") && accept(m));
+    match error {
+        Some(m) => Ok(Verdict::pass(format!(
+            "{found} {}",
+            m.get("text").unwrap_or(&Value::Null)
+        ))),
+        None => Ok(Verdict::fail(format!("{no_error} ({pointer})"))
+            .with(ex.evidence_at(&pointer, node.get("messages")))),
+    }
+}
+
+/// After a refused submit, the flow read back (`after`) must still be in `choose_method`: passes
+/// with `refused`; otherwise fails with `moved` given the state it moved on to.
+pub fn still_choosing(
+    after: &Exchange,
+    refused: String,
+    moved: impl FnOnce(&str) -> String,
+) -> Step<Verdict> {
+    let body = json_with_status(after, 200)?;
+    match body.get("state").and_then(Value::as_str) {
+        Some("choose_method") => Ok(Verdict::pass(refused)),
+        other => Ok(Verdict::fail(moved(other.unwrap_or("no state")))
+            .with(after.evidence_at("/state", body.get("state")))),
     }
 }
 

@@ -3,12 +3,9 @@
 //! `selfservice/flow/request.go`): the submit is not processed, the flow stays in
 //! `choose_method`, and Kratos answers 303 to a new browser flow carrying 4000001.
 
-use super::{
-    json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
-};
+use super::{scenario, still_choosing, Check, Ctx, Judged, Operation, Step, Verdict};
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
 use crate::report::{Level, RuleSource};
-use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
@@ -18,18 +15,17 @@ const fn check(
     rule: &'static str,
     judge: super::JudgeFn,
 ) -> Check {
-    Check {
+    let (source, level) = (RuleSource::ObservedKratos, Level::Required);
+    Check::new(
         id,
         title,
-        operation: Operation::Update,
+        Operation::Update,
         rule,
-        source: RuleSource::ObservedKratos,
-        level: Level::Required,
-        requires: PRE,
-        needs: Needs::Nothing,
-        phase: Phase::Main,
+        source,
+        level,
+        PRE,
         judge,
-    }
+    )
 }
 
 /// The checks of this file.
@@ -65,15 +61,11 @@ async fn judge(ctx: &Ctx, context: Context) -> Step<Verdict> {
             .with(ex.evidence()))
         }
     };
-    let after = json_with_status(&s.after, 200)?;
-    match after.get("state").and_then(Value::as_str) {
-        Some("choose_method") => Ok(Verdict::pass(format!(
-            "303 to the new flow {new}; the API flow is still in choose_method"
-        ))),
-        other => Ok(Verdict::fail(format!(
-            "answered 303 to {new}, but the API flow moved on to {} (the submit carrying {header} was processed)",
-            other.unwrap_or("no state")
-        ))
-        .with(s.after.evidence_at("/state", after.get("state")))),
-    }
+    still_choosing(
+        &s.after,
+        format!("303 to the new flow {new}; the API flow is still in choose_method"),
+        |state| {
+            format!("answered 303 to {new}, but the API flow moved on to {state} (the submit carrying {header} was processed)")
+        },
+    )
 }

@@ -3,8 +3,8 @@
 //! §5.4 A, §5.6), where the spec leaves them open or says otherwise.
 
 use super::{
-    error_generic, has_ui_message, json_with_status, precondition, schema, status, Check, Ctx,
-    Judged, Needs, Operation, Phase, Verdict,
+    error_generic, has_ui_message, json_with_status, node_error, precondition, schema, status,
+    Check, Ctx, Judged, Needs, Operation, Verdict,
 };
 use crate::check::security_probes as sp;
 use crate::report::{Level, RuleSource};
@@ -22,18 +22,8 @@ const fn check(
     needs: Needs,
     judge: super::JudgeFn,
 ) -> Check {
-    Check {
-        id,
-        title,
-        operation,
-        rule,
-        source: RuleSource::ObservedKratos,
-        level: Level::Recommended,
-        requires,
-        needs,
-        phase: Phase::Main,
-        judge,
-    }
+    let (source, level) = (RuleSource::ObservedKratos, Level::Recommended);
+    Check::new(id, title, operation, rule, source, level, requires, judge).needs(needs)
 }
 
 /// The checks of this file.
@@ -99,37 +89,22 @@ fn invalid_email(ctx: &Ctx) -> Judged<'_> {
         status(&ex, 400)?;
         schema(ctx, &ex, Component::RecoveryFlow)?;
         let body = json_with_status(&ex, 400)?;
-        let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
-        let email =
-            nodes.into_iter().flatten().enumerate().find(|(_, n)| {
-                n.pointer("/attributes/name").and_then(Value::as_str) == Some("email")
-            });
-        let Some((i, node)) = email else {
-            return Ok(Verdict::fail("the 400 flow has no `email` node")
-                .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))));
+        let kratos_invalid = |m: &Value| {
+            m.get("id")
+                .and_then(Value::as_u64)
+                .is_some_and(|id| id == 4000040 || id == 4000001)
         };
-        let pointer = format!("/ui/nodes/{i}/messages");
-        let error = node
-            .get("messages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|m| {
-                m.get("type").and_then(Value::as_str) == Some("error")
-                    && m.get("id")
-                        .and_then(Value::as_u64)
-                        .is_some_and(|id| id == 4000040 || id == 4000001)
-            });
-        match error {
-            Some(m) => Ok(Verdict::pass(format!(
-                "400; the email node says {}",
-                m.get("text").unwrap_or(&Value::Null)
-            ))),
-            None => Ok(Verdict::fail(format!(
-                "the email node carries no error 4000040 (or 4000001) ({pointer})"
-            ))
-            .with(ex.evidence_at(&pointer, node.get("messages")))),
-        }
+        node_error(
+            &ex,
+            body,
+            "email",
+            kratos_invalid,
+            (
+                "the 400 flow has no `email` node".to_owned(),
+                "400; the email node says".to_owned(),
+                "the email node carries no error 4000040 (or 4000001)".to_owned(),
+            ),
+        )
     })
 }
 

@@ -4,9 +4,7 @@
 //! flow completes it, the same code cannot complete it again, and a code sent for another flow
 //! is refused.
 
-use super::{
-    error_envelope, json, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
-};
+use super::{error_envelope, json, scenario, Check, Ctx, Judged, Operation, Phase, Step, Verdict};
 use crate::check::client::Exchange;
 use crate::check::security_probes::{recovery, redirect_flow};
 use crate::report::{Level, RuleSource};
@@ -19,20 +17,20 @@ const fn check(
     requires: &'static [&'static str],
     judge: super::JudgeFn,
 ) -> Check {
-    Check {
+    let (source, level) = (RuleSource::ObservedKratos, Level::Required);
+    // After the concurrent checks: real Kratos on SQLite may refuse a right code when other
+    // writes hold the database, which would be a verdict on the harness, not the deployment.
+    Check::new(
         id,
         title,
-        operation: Operation::Update,
+        Operation::Update,
         rule,
-        source: RuleSource::ObservedKratos,
-        level: Level::Required,
+        source,
+        level,
         requires,
-        needs: Needs::Nothing,
-        // After the concurrent checks: real Kratos on SQLite may refuse a right code when other
-        // writes hold the database, which would be a verdict on the harness, not the deployment.
-        phase: Phase::Final,
         judge,
-    }
+    )
+    .phase(Phase::Final)
 }
 
 /// The checks of this file.

@@ -5,15 +5,14 @@
 
 use super::judge::Judge;
 use super::{
-    equals, has_ui_message, json_with_status, precondition, Check, Ctx, Judged, Needs, Operation,
-    Phase, Verdict,
+    equals, has_ui_message, json_with_status, node_error, precondition, Check, Ctx, Judged,
+    Operation,
 };
 use crate::check::probes::Probe;
 use crate::check::probes::{flow_method, Variant};
 use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
-use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
@@ -26,18 +25,16 @@ const fn check(
     requires: &'static [&'static str],
     judge: super::JudgeFn,
 ) -> Check {
-    Check {
+    Check::new(
         id,
         title,
-        operation: Operation::Update,
+        Operation::Update,
         rule,
         source,
         level,
         requires,
-        needs: Needs::Nothing,
-        phase: Phase::Main,
         judge,
-    }
+    )
 }
 
 /// The checks of this file.
@@ -174,34 +171,17 @@ fn missing_message(ctx: &Ctx) -> Judged<'_> {
         let ex = precondition(ctx.update_missing_email().await)?;
         let body = json_with_status(ex, 400)?;
         let field = Variant::of(ctx.missing_email_flow().await).address_field();
-        let nodes = body.pointer("/ui/nodes").and_then(Value::as_array);
-        let email =
-            nodes.into_iter().flatten().enumerate().find(|(_, n)| {
-                n.pointer("/attributes/name").and_then(Value::as_str) == Some(field)
-            });
-        let Some((i, node)) = email else {
-            return Ok(Verdict::fail(format!(
-                "the 400 flow has no `{field}` node to carry the message"
-            ))
-            .with(ex.evidence_at("/ui/nodes", body.pointer("/ui/nodes"))));
-        };
-        let pointer = format!("/ui/nodes/{i}/messages");
-        let error = node
-            .get("messages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|m| m.get("type").and_then(Value::as_str) == Some("error"));
-        match error {
-            Some(m) => Ok(Verdict::pass(format!(
-                "the {field} node says {}",
-                m.get("text").unwrap_or(&Value::Null)
-            ))),
-            None => Ok(Verdict::fail(format!(
-                "the {field} node carries no error message ({pointer})"
-            ))
-            .with(ex.evidence_at(&pointer, node.get("messages")))),
-        }
+        node_error(
+            ex,
+            body,
+            field,
+            |_| true,
+            (
+                format!("the 400 flow has no `{field}` node to carry the message"),
+                format!("the {field} node says"),
+                format!("the {field} node carries no error message"),
+            ),
+        )
     })
 }
 
