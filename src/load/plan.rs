@@ -104,8 +104,14 @@ pub struct LoadMoreArgs {
     )]
     pub max_regression: Option<f64>,
     /// The deployment's admin API (Kratos's courier messages), for scenarios that read recovery
-    /// codes. Default: the target itself (the reference server serves its courier listing there).
-    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_ADMIN_URL")]
+    /// codes; `--admin-url` is its older name. Default: the target itself (the reference server
+    /// serves its courier listing there).
+    #[arg(
+        long = "courier-url",
+        visible_alias = "admin-url",
+        value_name = "URL",
+        env = "RECOVERY_HARNESS_ADMIN_URL"
+    )]
     pub admin_url: Option<String>,
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).

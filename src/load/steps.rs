@@ -790,47 +790,40 @@ fn redact(v: &mut Value) {
     }
 }
 
-/// The newest 6-digit code in a Kratos-shaped courier listing, skipping the message already used.
-/// Returns the message id (when the listing has ids) and the code.
+/// The newest recovery code in a Kratos-shaped courier listing, skipping the message already
+/// used: the listing and the message bodies are read by [`crate::codes`], the one reader of
+/// recovery codes that `check` uses too. Returns the message id and the code.
 pub fn newest_code(
     body: &[u8],
     skip_id: Option<&str>,
 ) -> Result<(Option<String>, String), &'static str> {
-    let Ok(Value::Array(messages)) = serde_json::from_slice::<Value>(body) else {
-        return Err("courier: the listing is not a JSON array of messages");
-    };
-    let mut best: Option<(&str, Option<&str>, String)> = None;
+    let listing = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|json| crate::codes::parse_courier_listing(&json).ok())
+        .ok_or("courier: the listing is not a JSON array of messages")?;
+    let mut best: Option<(&crate::codes::Mail, String)> = None;
     let mut redacted = false;
-    for m in &messages {
-        let id = m.get("id").and_then(Value::as_str);
-        if id.is_some() && id == skip_id {
+    for mail in &listing {
+        if Some(mail.id.as_str()) == skip_id {
             continue;
         }
-        let body = m.get("body").and_then(Value::as_str);
+        let body = mail.body.as_deref().unwrap_or_default();
         // Kratos's JSON escapes `<` and `>`: compared after decoding, not in the raw bytes.
-        redacted |= body == Some(crate::codes::REDACTED_BODY);
-        let Some(code) = body.and_then(code_line) else {
+        redacted |= body == crate::codes::REDACTED_BODY;
+        let Some(code) = crate::codes::code_in(body) else {
             continue;
         };
-        let created = m.get("created_at").and_then(Value::as_str).unwrap_or("");
         // Later in the list wins a tie, so an unsorted listing without timestamps still gives the
         // last message appended.
-        if best.as_ref().is_none_or(|(b, _, _)| created >= *b) {
-            best = Some((created, id, code));
+        if best.as_ref().is_none_or(|(b, _)| mail.created >= b.created) {
+            best = Some((mail, code));
         }
     }
     match best {
-        Some((_, id, code)) => Ok((id.map(str::to_owned), code)),
+        Some((mail, code)) => Ok((Some(mail.id.clone()), code)),
         None if redacted => Err(REDACTED),
         None => Err("courier: no unused recovery code for the recipient"),
     }
-}
-
-fn code_line(body: &str) -> Option<String> {
-    body.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -868,8 +861,12 @@ mod tests {
     }
 
     #[test]
-    fn code_lines_are_exactly_six_digits() {
-        assert_eq!(code_line("a\n 123456 \nb"), Some("123456".to_owned()));
-        assert_eq!(code_line("1234567\n12345"), None);
+    fn a_redacted_listing_is_told_apart_from_an_empty_one() {
+        let body = br#"[{"id":"a","body":"\u003credacted-unless-dev-mode\u003e","created_at":"2026-01-01T00:00:01Z"}]"#;
+        assert_eq!(newest_code(body, None), Err(REDACTED));
+        assert_eq!(
+            newest_code(b"[]", None),
+            Err("courier: no unused recovery code for the recipient")
+        );
     }
 }

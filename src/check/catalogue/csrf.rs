@@ -4,9 +4,10 @@
 //! `csrf_token` does not match is refused without touching the flow.
 
 use super::{
-    error_generic, json_with_status, scenario, still_choosing, Check, Ctx, Judged, Operation,
+    error_generic, json_with_status, scenario, still_initial, Check, Ctx, Judged, Operation,
     Verdict,
 };
+use crate::check::probes::Variant;
 use crate::check::security_probes::{browser_csrf, redirect_flow};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
@@ -42,7 +43,7 @@ pub const CHECKS: &[Check] = &[
         COOKIE, with_cookie),
     check("csrf.submit.mismatch.refused", "A browser submit with a wrong csrf_token is refused",
         Operation::Update,
-        "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in choose_method",
+        "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in its first state (choose_method; v2: recovery_awaiting_address)",
         &["csrf.get_flow.with_cookie.200"], mismatch),
 ];
 
@@ -159,9 +160,12 @@ fn mismatch(ctx: &Ctx) -> Judged<'_> {
                 .with(ex.evidence()))
             }
         };
-        still_choosing(
+        // The state of a new flow: `choose_method`, or `recovery_awaiting_address` in v2.
+        let initial = Variant::of(&s.create).initial_state();
+        still_initial(
             &s.after,
-            format!("refused with {form}; the flow is still in choose_method"),
+            initial,
+            format!("refused with {form}; the flow is still in {initial}"),
             |state| {
                 format!("refused with {form}, but the flow moved on to {state} (the e-mail was processed)")
             },

@@ -106,11 +106,20 @@ pub enum Verdict {
         reason: String,
     },
     /// The run could not establish a verdict: the target gave no answer even to the request
-    /// sent alone, or a generated failure did not reproduce (flaky). Not a broken rule.
+    /// sent alone. Not a broken rule, but it fails the run.
     Error {
         /// What happened.
         detail: String,
         /// The exchanges involved.
+        evidence: Vec<Evidence>,
+    },
+    /// A generated failure that did not reproduce when replayed (a transient 500 under
+    /// concurrency, such as SQLite's `database is locked`): reported as a warning with the
+    /// original request, so that the verdict does not depend on `--concurrency`.
+    Flaky {
+        /// What happened, and what the replay answered.
+        detail: String,
+        /// The original request first, then the replay.
         evidence: Vec<Evidence>,
     },
 }
@@ -140,7 +149,8 @@ impl Verdict {
     pub fn with(mut self, ev: Evidence) -> Self {
         if let Verdict::Passed { evidence, .. }
         | Verdict::Failed { evidence, .. }
-        | Verdict::Error { evidence, .. } = &mut self
+        | Verdict::Error { evidence, .. }
+        | Verdict::Flaky { evidence, .. } = &mut self
         {
             evidence.push(ev);
         }
@@ -576,16 +586,17 @@ pub fn node_error(
     }
 }
 
-/// After a refused submit, the flow read back (`after`) must still be in `choose_method`: passes
-/// with `refused`; otherwise fails with `moved` given the state it moved on to.
-pub fn still_choosing(
+/// After a refused submit, the flow read back (`after`) must still be in its first state
+/// (`initial`): passes with `refused`; otherwise fails with `moved` given the state it moved on to.
+pub fn still_initial(
     after: &Exchange,
+    initial: &str,
     refused: String,
     moved: impl FnOnce(&str) -> String,
 ) -> Step<Verdict> {
     let body = json_with_status(after, 200)?;
     match body.get("state").and_then(Value::as_str) {
-        Some("choose_method") => Ok(Verdict::pass(refused)),
+        Some(state) if state == initial => Ok(Verdict::pass(refused)),
         other => Ok(Verdict::fail(moved(other.unwrap_or("no state")))
             .with(after.evidence_at("/state", body.get("state")))),
     }

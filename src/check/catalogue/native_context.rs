@@ -3,7 +3,8 @@
 //! `selfservice/flow/request.go`): the submit is not processed, the flow stays in
 //! `choose_method`, and Kratos answers 303 to a new browser flow carrying 4000001.
 
-use super::{scenario, still_choosing, Check, Ctx, Judged, Operation, Step, Verdict};
+use super::{scenario, still_initial, Check, Ctx, Judged, Operation, Step, Verdict};
+use crate::check::probes::Variant;
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
 use crate::report::{Level, RuleSource};
 
@@ -31,10 +32,10 @@ const fn check(
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     check("native_context.cookie.refused", "A native submit carrying a Cookie is refused",
-        "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in choose_method (§5.2)",
+        "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
         cookie),
     check("native_context.origin.refused", "A native submit carrying an Origin header is refused",
-        "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in choose_method (§5.2)",
+        "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
         origin),
 ];
 
@@ -61,9 +62,12 @@ async fn judge(ctx: &Ctx, context: Context) -> Step<Verdict> {
             .with(ex.evidence()))
         }
     };
-    still_choosing(
+    // The state of a new flow: `choose_method`, or `recovery_awaiting_address` in v2.
+    let initial = Variant::of(&s.after).initial_state();
+    still_initial(
         &s.after,
-        format!("303 to the new flow {new}; the API flow is still in choose_method"),
+        initial,
+        format!("303 to the new flow {new}; the API flow is still in {initial}"),
         |state| {
             format!("answered 303 to {new}, but the API flow moved on to {state} (the submit carrying {header} was processed)")
         },
