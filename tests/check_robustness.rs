@@ -403,10 +403,16 @@ async fn a_target_that_stalls_under_concurrency_gets_the_verdict_of_concurrency_
     let statuses = |r: &RunReport| -> Vec<(String, Status)> {
         r.checks.iter().map(|c| (c.id.clone(), c.status)).collect()
     };
+    // An outside target without a code source, known address or expiry wait: the checks that
+    // need those are skipped (they say why); every other check must pass.
+    let opt_in = ["recover.", "enumeration.", "expiry."];
     let not_passed: Vec<String> = busy
         .checks
         .iter()
-        .filter(|c| c.status != Status::Passed)
+        .filter(|c| {
+            c.status != Status::Passed
+                && !(c.status == Status::Skipped && opt_in.iter().any(|p| c.id.starts_with(p)))
+        })
         .map(|c| format!("{} {:?}: {}", c.id, c.status, c.detail))
         .collect();
     assert!(not_passed.is_empty(), "{not_passed:#?}");

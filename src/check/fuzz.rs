@@ -563,7 +563,7 @@ fn flaky(
     if let Some(ex) = replay {
         evidence.push(ex.evidence());
     }
-    Verdict::Error {
+    Verdict::Flaky {
         detail: format!(
             "FLAKY: generated case {index} of {n} (seed {seed}) broke an invariant once ({}): {detail}; \
              the same request replayed answered {seen} and kept the invariants, so this is not reported as a \

@@ -104,6 +104,7 @@ impl<'a> Runner<'a> {
             },
             Verdict::Skipped { reason } => (Status::Skipped, reason, Vec::new()),
             Verdict::Error { detail, evidence } => (Status::Error, detail, evidence),
+            Verdict::Flaky { detail, evidence } => (Status::Warning, detail, evidence),
         };
         CheckResult {
             id: check.id.to_owned(),

@@ -10,7 +10,7 @@
 //! what the deployment answered on the way is the evidence.
 
 use super::client::{Exchange, Request};
-use super::probes::{flow_id, flow_method, paths, Ctx, UNKNOWN_FLOW_ID, WRONG_CODE};
+use super::probes::{flow_id, flow_method, paths, Ctx, Variant, UNKNOWN_FLOW_ID, WRONG_CODE};
 use crate::codes::Mark;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -69,6 +69,20 @@ async fn create_api(ctx: &Ctx, on: &Url, probe: &str) -> (Arc<Exchange>, Result<
     .await;
     let id = flow_id(&ex);
     (ex, id)
+}
+
+/// `{"method": M, <address field>: A}`: the address goes where the flow's variant reads it
+/// (`email` in v1, `recovery_address` in recovery v2), so a submit that is not refused would
+/// really be processed.
+fn address_body(created: &Exchange, method: &str, address: &str) -> Value {
+    let mut body = json!({ "method": method });
+    body[Variant::of(created).address_field()] = json!(address);
+    body
+}
+
+fn with_field(mut body: Value, name: &str, value: &str) -> Value {
+    body[name] = json!(value);
+    body
 }
 
 fn submit(on: &Url, probe: &str, flow: &str, body: &Value) -> Request {
@@ -159,8 +173,11 @@ pub async fn browser_csrf(ctx: &Ctx) -> Outcome<BrowserCsrf> {
                 &on,
                 "csrf.submit_mismatch",
                 &id,
-                &json!({"method": method, "email": ctx.cfg.email,
-                        "csrf_token": "recovery-harness-mismatched-csrf-token"}),
+                &with_field(
+                    address_body(&create, &method, &ctx.cfg.email),
+                    "csrf_token",
+                    "recovery-harness-mismatched-csrf-token",
+                ),
             )),
             &[403, 303],
         )
@@ -236,7 +253,7 @@ pub async fn native_context(ctx: &Ctx, context: Context) -> Outcome<NativeContex
                 &on,
                 &format!("native_context.{tag}"),
                 &id,
-                &json!({"method": flow_method(&created), "email": ctx.cfg.email}),
+                &address_body(&created, &flow_method(&created), &ctx.cfg.email),
             )
             .header(name, value),
             REDIRECT,
@@ -300,7 +317,7 @@ pub async fn brute_force(ctx: &Ctx) -> Outcome<BruteForce> {
                 &on,
                 "brute_force.email",
                 &id,
-                &json!({"method": "code", "email": ctx.cfg.email}),
+                &address_body(&created, "code", &ctx.cfg.email),
             ),
             &[200],
         )
@@ -400,7 +417,7 @@ async fn flow_with_code(
             on,
             &format!("recover.{tag}.email"),
             &id,
-            &json!({"method": "code", "email": known}),
+            &address_body(&created, "code", known),
         ),
         &[200],
     )
@@ -522,7 +539,7 @@ pub async fn enumeration(ctx: &Ctx) -> Outcome<Enumeration> {
                         &on,
                         &format!("enumeration.{tag}.{}", n + 1),
                         &id,
-                        &json!({"method": flow_method(&created), "email": address}),
+                        &address_body(&created, &flow_method(&created), address),
                     ),
                     &[200],
                 )
@@ -613,7 +630,7 @@ pub async fn expiry(ctx: &Ctx) -> Outcome<Expiry> {
                 &on,
                 "expiry.submit",
                 &other,
-                &json!({"method": flow_method(&second), "email": ctx.cfg.email}),
+                &address_body(&second, &flow_method(&second), &ctx.cfg.email),
             ),
             REDIRECT,
         )

@@ -7,6 +7,7 @@ use super::{
     error_generic, json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
 };
 use crate::check::security_probes::{browser_csrf, redirect_flow};
+use crate::check::probes::Variant;
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
@@ -51,7 +52,7 @@ pub const CHECKS: &[Check] = &[
         COOKIE, with_cookie),
     check("csrf.submit.mismatch.refused", "A browser submit with a wrong csrf_token is refused",
         Operation::Update,
-        "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in choose_method",
+        "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in its first state (choose_method; v2: recovery_awaiting_address)",
         &["csrf.get_flow.with_cookie.200"], mismatch),
 ];
 
@@ -169,9 +170,11 @@ fn mismatch(ctx: &Ctx) -> Judged<'_> {
             }
         };
         let after = json_with_status(&s.after, 200)?;
+        // The state of a new flow: `choose_method`, or `recovery_awaiting_address` in v2.
+        let initial = Variant::of(&s.create).initial_state();
         match after.get("state").and_then(Value::as_str) {
-            Some("choose_method") => Ok(Verdict::pass(format!(
-                "refused with {form}; the flow is still in choose_method"
+            Some(state) if state == initial => Ok(Verdict::pass(format!(
+                "refused with {form}; the flow is still in {initial}"
             ))),
             other => Ok(Verdict::fail(format!(
                 "refused with {form}, but the flow moved on to {} (the e-mail was processed)",

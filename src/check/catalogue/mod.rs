@@ -106,11 +106,20 @@ pub enum Verdict {
         reason: String,
     },
     /// The run could not establish a verdict: the target gave no answer even to the request
-    /// sent alone, or a generated failure did not reproduce (flaky). Not a broken rule.
+    /// sent alone. Not a broken rule, but it fails the run.
     Error {
         /// What happened.
         detail: String,
         /// The exchanges involved.
+        evidence: Vec<Evidence>,
+    },
+    /// A generated failure that did not reproduce when replayed (a transient 500 under
+    /// concurrency, such as SQLite's `database is locked`): reported as a warning with the
+    /// original request, so that the verdict does not depend on `--concurrency`.
+    Flaky {
+        /// What happened, and what the replay answered.
+        detail: String,
+        /// The original request first, then the replay.
         evidence: Vec<Evidence>,
     },
 }
@@ -140,7 +149,8 @@ impl Verdict {
     pub fn with(mut self, ev: Evidence) -> Self {
         if let Verdict::Passed { evidence, .. }
         | Verdict::Failed { evidence, .. }
-        | Verdict::Error { evidence, .. } = &mut self
+        | Verdict::Error { evidence, .. }
+        | Verdict::Flaky { evidence, .. } = &mut self
         {
             evidence.push(ev);
         }

@@ -7,6 +7,7 @@ use super::{
     json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
 };
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
+use crate::check::probes::Variant;
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
@@ -35,10 +36,10 @@ const fn check(
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     check("native_context.cookie.refused", "A native submit carrying a Cookie is refused",
-        "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in choose_method (§5.2)",
+        "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
         cookie),
     check("native_context.origin.refused", "A native submit carrying an Origin header is refused",
-        "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in choose_method (§5.2)",
+        "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
         origin),
 ];
 
@@ -66,9 +67,11 @@ async fn judge(ctx: &Ctx, context: Context) -> Step<Verdict> {
         }
     };
     let after = json_with_status(&s.after, 200)?;
+    // The state of a new flow: `choose_method`, or `recovery_awaiting_address` in v2.
+    let initial = Variant::of(&s.after).initial_state();
     match after.get("state").and_then(Value::as_str) {
-        Some("choose_method") => Ok(Verdict::pass(format!(
-            "303 to the new flow {new}; the API flow is still in choose_method"
+        Some(state) if state == initial => Ok(Verdict::pass(format!(
+            "303 to the new flow {new}; the API flow is still in {initial}"
         ))),
         other => Ok(Verdict::fail(format!(
             "answered 303 to {new}, but the API flow moved on to {} (the submit carrying {header} was processed)",

@@ -6,6 +6,7 @@ use super::{
     error_generic, has_ui_message, json_with_status, precondition, schema, status, Check, Ctx,
     Judged, Needs, Operation, Phase, Verdict,
 };
+use crate::check::probes::Variant;
 use crate::check::security_probes as sp;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
@@ -135,6 +136,13 @@ fn invalid_email(ctx: &Ctx) -> Judged<'_> {
 
 fn unknown_method(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
+        // Recovery v2's code strategy takes every method but `link`
+        // (selfservice/strategy/code/strategy_recovery.go): there is no 4010005 to pin there.
+        if Variant::of(ctx.update_flow().await) == Variant::V2 {
+            return Ok(Verdict::skip(
+                "recovery v2 (feature_flags.choose_recovery_address) takes every method but `link`, so no submit gets 4010005",
+            ));
+        }
         let ex = precondition(sp::update_unknown_method(ctx).await)?;
         let body = json_with_status(&ex, 400)?;
         has_ui_message(
