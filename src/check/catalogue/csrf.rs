@@ -6,8 +6,8 @@
 use super::{
     error_generic, json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict,
 };
-use crate::check::security_probes::{browser_csrf, redirect_flow};
 use crate::check::probes::Variant;
+use crate::check::security_probes::{browser_csrf, redirect_flow};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
 

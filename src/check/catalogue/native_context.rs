@@ -6,8 +6,8 @@
 use super::{
     json_with_status, scenario, Check, Ctx, Judged, Needs, Operation, Phase, Step, Verdict,
 };
-use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
 use crate::check::probes::Variant;
+use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
