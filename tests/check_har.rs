@@ -1,6 +1,8 @@
 //! `check --har FILE`: every exchange of the run as HAR 1.2 with the fields HAR readers need,
 //! the session secrets redacted, the file written whole.
 
+mod support;
+
 use recovery_harness::check::{self, CheckArgs, RunConfig, RunOptions};
 use recovery_harness::schema::Schemas;
 use recovery_harness::testing;
@@ -48,50 +50,12 @@ async fn every_exchange_is_recorded_as_har_1_2_with_secrets_redacted() {
     let entries = log["entries"].as_array().expect("entries");
     assert!(entries.len() > 30, "{} entries", entries.len());
     for e in entries {
-        for key in [
-            "startedDateTime",
-            "time",
-            "request",
-            "response",
-            "cache",
-            "timings",
-        ] {
-            assert!(e.get(key).is_some(), "entry without {key}: {e}");
-        }
+        let missing = support::har::missing_fields(e);
+        assert!(missing.is_empty(), "{missing:?}: {e}");
         assert!(
             chrono::DateTime::parse_from_rfc3339(e["startedDateTime"].as_str().unwrap_or(""))
                 .is_ok()
         );
-        let req = &e["request"];
-        for key in [
-            "method",
-            "url",
-            "httpVersion",
-            "headers",
-            "queryString",
-            "cookies",
-            "headersSize",
-            "bodySize",
-        ] {
-            assert!(req.get(key).is_some(), "request without {key}: {req}");
-        }
-        let resp = &e["response"];
-        for key in [
-            "status",
-            "statusText",
-            "httpVersion",
-            "headers",
-            "cookies",
-            "content",
-            "redirectURL",
-            "headersSize",
-            "bodySize",
-        ] {
-            assert!(resp.get(key).is_some(), "response without {key}: {resp}");
-        }
-        for key in ["size", "mimeType"] {
-            assert!(resp["content"].get(key).is_some(), "content without {key}");
-        }
     }
     // A submission carries its body, a signed-in probe its (redacted) credential, the browser
     // creation its Set-Cookie.

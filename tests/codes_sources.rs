@@ -8,7 +8,7 @@ use recovery_harness::codes::{CodeError, CodeSource, Mark, SourceKind};
 use recovery_harness::server::{spawn, ServerConfig};
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::kratos::KratosOptions;
+use support::kratos::{Kratos, KratosOptions};
 use support::mailpit::Mailpit;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -44,6 +44,41 @@ async fn submit_code(http: &reqwest::Client, public: &str, flow: &str, code: &st
         .expect("submit code")
         .status()
         .as_u16()
+}
+
+/// Real Mailpit and a real Kratos (from `options`) sending to it, with `email` registered, and
+/// both code sources of that deployment.
+struct Deployment {
+    // Declared before `mail`: the Kratos stops before the Mailpit it sends to.
+    _kratos: Kratos,
+    _mail: Mailpit,
+    public: String,
+    courier: CodeSource,
+    mailpit: CodeSource,
+}
+
+impl Deployment {
+    /// `None` when Mailpit or Kratos is not available.
+    fn start(options: KratosOptions, email: &str) -> Option<Deployment> {
+        let mail = Mailpit::start()?;
+        let kratos = options.mailpit(&mail).start()?;
+        kratos.register_native(email);
+        let courier = CodeSource::new(
+            SourceKind::Courier,
+            kratos.admin_url(),
+            Duration::from_secs(5),
+        )
+        .expect("courier");
+        let mailpit = CodeSource::new(SourceKind::Mailpit, &mail.api_url(), Duration::from_secs(5))
+            .expect("mailpit");
+        Some(Deployment {
+            public: kratos.public_url().to_owned(),
+            _kratos: kratos,
+            _mail: mail,
+            courier,
+            mailpit,
+        })
+    }
 }
 
 #[tokio::test]
@@ -113,30 +148,18 @@ async fn an_unreachable_or_wrong_source_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
-    let Some(mail) = Mailpit::start() else {
-        return;
-    };
-    let Some(kratos) = KratosOptions::new().mailpit(&mail).start() else {
-        return;
-    };
     let email = "codes-known@example.org";
-    kratos.register_native(email);
-    let (public, admin, mailpit_url) = (
-        kratos.public_url().to_owned(),
-        kratos.admin_url().to_owned(),
-        mail.api_url(),
-    );
+    let Some(d) = Deployment::start(KratosOptions::new(), email) else {
+        return;
+    };
+    let (public, courier, mailpit) = (&d.public, &d.courier, &d.mailpit);
     let http = reqwest::Client::new();
-    let courier =
-        CodeSource::new(SourceKind::Courier, &admin, Duration::from_secs(5)).expect("courier");
-    let mailpit = CodeSource::new(SourceKind::Mailpit, &mailpit_url, Duration::from_secs(5))
-        .expect("mailpit");
 
     let (cm, mm) = (
         courier.mark(email).await.expect("mark"),
         mailpit.mark(email).await.expect("mark"),
     );
-    let flow = submit_email(&http, &public, email).await;
+    let flow = submit_email(&http, public, email).await;
     let by_courier = courier
         .code_after(email, &cm, WAIT)
         .await
@@ -151,7 +174,7 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     );
     assert_eq!(by_courier.code.len(), 6);
     assert_eq!(
-        submit_code(&http, &public, &flow, &by_mail.code).await,
+        submit_code(&http, public, &flow, &by_mail.code).await,
         422,
         "the code read from Mailpit recovers the account"
     );
@@ -159,7 +182,7 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     // The next flow's code is a new message at both sources.
     let mut mm2 = mailpit.mark(email).await.expect("mark");
     mm2.insert(by_mail.message_id.clone());
-    submit_email(&http, &public, email).await;
+    submit_email(&http, public, email).await;
     let next = mailpit
         .code_after(email, &mm2, WAIT)
         .await
@@ -169,24 +192,14 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
-    let Some(mail) = Mailpit::start() else {
-        return;
-    };
-    let Some(kratos) = KratosOptions::new().mailpit(&mail).without_dev().start() else {
-        return;
-    };
     let email = "codes-redacted@example.org";
-    kratos.register_native(email);
-    let (public, admin, mailpit_url) = (
-        kratos.public_url().to_owned(),
-        kratos.admin_url().to_owned(),
-        mail.api_url(),
-    );
+    let Some(d) = Deployment::start(KratosOptions::new().without_dev(), email) else {
+        return;
+    };
+    let (public, courier, mailpit) = (&d.public, &d.courier, &d.mailpit);
     let http = reqwest::Client::new();
-    let courier =
-        CodeSource::new(SourceKind::Courier, &admin, Duration::from_secs(5)).expect("courier");
     let mark = courier.mark(email).await.expect("mark");
-    submit_email(&http, &public, email).await;
+    submit_email(&http, public, email).await;
     let err = courier
         .code_after(email, &mark, WAIT)
         .await
@@ -199,8 +212,6 @@ async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
         "{text}"
     );
     // Mailpit still has the code.
-    let mailpit = CodeSource::new(SourceKind::Mailpit, &mailpit_url, Duration::from_secs(5))
-        .expect("mailpit");
     let code = mailpit
         .code_after(email, &Mark::empty(), WAIT)
         .await

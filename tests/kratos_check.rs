@@ -10,7 +10,7 @@ mod support;
 
 use support::harness::{check, has_flag, CheckRun};
 use support::kratos::{Kratos, KratosOptions};
-use support::proxy::ProxyListener;
+use support::proxy::kratos_behind;
 
 /// Few property-based cases: the fuzzers' own tests cover their range; here the point is that a
 /// real Kratos passes them. Fixed seed: a failure replays.
@@ -160,15 +160,9 @@ fn recovery_disabled_fails_only_the_preflight_with_its_diagnosis() {
 
 #[test]
 fn through_a_prefix_stripping_proxy_under_auth_passes() {
-    let listener = ProxyListener::bind();
-    let base = listener.url("/auth");
-    let Some(kratos) = KratosOptions::new()
-        .public_base_url(&format!("{base}/"))
-        .start()
-    else {
+    let Some((kratos, proxy)) = kratos_behind(KratosOptions::new(), "/auth") else {
         return;
     };
-    let proxy = listener.start(kratos.public_url(), "/auth");
     let (token, cookie) = credentials(&kratos, "proxy");
     let run = check_signed_in(proxy.url(), &token, &cookie, &[]);
     if run.code != Some(0) {

@@ -389,49 +389,8 @@ fn every_recording_is_valid_har_without_secrets() {
         let entries = doc["log"]["entries"].as_array().expect("entries");
         assert!(!entries.is_empty());
         for e in entries {
-            for key in [
-                "startedDateTime",
-                "time",
-                "request",
-                "response",
-                "cache",
-                "timings",
-            ] {
-                assert!(
-                    !e[key].is_null(),
-                    "{}: an entry without {key}",
-                    path.display()
-                );
-            }
-            for key in [
-                "method",
-                "url",
-                "httpVersion",
-                "cookies",
-                "headers",
-                "queryString",
-            ] {
-                assert!(
-                    !e["request"][key].is_null(),
-                    "{}: request without {key}",
-                    path.display()
-                );
-            }
-            for key in [
-                "status",
-                "statusText",
-                "httpVersion",
-                "cookies",
-                "headers",
-                "content",
-                "redirectURL",
-            ] {
-                assert!(
-                    !e["response"][key].is_null(),
-                    "{}: response without {key}",
-                    path.display()
-                );
-            }
+            let missing = har::missing_fields(e);
+            assert!(missing.is_empty(), "{}: {missing:?}", path.display());
             assert!(
                 e["comment"].as_str().is_some_and(|c| !c.is_empty()),
                 "every entry is labelled"

@@ -86,6 +86,18 @@ struct Script {
     t: Target,
 }
 
+const NATIVE: &str = "/self-service/recovery/api";
+const BROWSER: &str = "/self-service/recovery/browser";
+const UNKNOWN_FLOW: &str = "3f0e3fd5-8e3a-4c39-9a36-1f0b0e5d2c11";
+const ACCEPT_JSON: &[(&str, &str)] = &[("Accept", JSON)];
+
+/// One scripted GET: label, path, headers.
+type Get<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+fn flow_path(id: &str) -> String {
+    format!("/self-service/recovery/flows?id={id}")
+}
+
 impl Script {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.t.public)
@@ -97,9 +109,26 @@ impl Script {
         }
         self.rec.send(label, req).await
     }
+    /// Each GET of `table`, in order.
+    async fn gets(&mut self, table: &[Get<'_>]) {
+        for (label, path, headers) in table {
+            self.get(label, path, headers).await;
+        }
+    }
     async fn create_api(&mut self, label: &str) -> Resp {
-        self.get(label, "/self-service/recovery/api", &[("Accept", JSON)])
-            .await
+        self.get(label, NATIVE, ACCEPT_JSON).await
+    }
+    /// A new native flow's id.
+    async fn native(&mut self, label: &str) -> String {
+        flow_id(&self.create_api(label).await)
+    }
+    async fn create_browser(&mut self, label: &str, extra: &[(&str, &str)]) -> Resp {
+        let headers: Vec<_> = ACCEPT_JSON.iter().chain(extra).copied().collect();
+        self.get(label, BROWSER, &headers).await
+    }
+    async fn get_flow(&mut self, label: &str, id: &str, extra: &[(&str, &str)]) -> Resp {
+        let headers: Vec<_> = ACCEPT_JSON.iter().chain(extra).copied().collect();
+        self.get(label, &flow_path(id), &headers).await
     }
     async fn submit(
         &mut self,
@@ -116,6 +145,22 @@ impl Script {
         }
         self.rec.send(label, req).await
     }
+    /// A JSON submit without extra headers.
+    async fn update(&mut self, label: &str, flow: &str, body: Value) -> Resp {
+        self.submit(label, flow, body, &[]).await
+    }
+    /// Each `(label, flow, body)` of `table`, in order, as [`Script::update`].
+    async fn updates(&mut self, table: &[(&str, &str, Value)]) {
+        for (label, flow, body) in table {
+            self.update(label, flow, body.clone()).await;
+        }
+    }
+    /// A new native flow for `label`, then `email` submitted to it under `submit`.
+    async fn native_with_email(&mut self, label: &str, submit: &str, body: Value) -> String {
+        let id = self.native(label).await;
+        self.update(submit, &id, body).await;
+        id
+    }
     /// The code sent to `email`, registered as a secret.
     async fn code(&mut self, email: &str) -> String {
         let code = code_for(&self.t, email).await;
@@ -124,126 +169,104 @@ impl Script {
     }
 }
 
+fn email(address: &str) -> Value {
+    json!({"method": "code", "email": address})
+}
+
+fn code(code: &str) -> Value {
+    json!({"method": "code", "code": code})
+}
+
 async fn script_default(s: &mut Script) {
     let token = s.t.token.clone();
     let cookie = s.t.cookie.clone();
+    let bearer = format!("Bearer {token}");
 
     // Creation of a native flow.
-    let api = s.create_api("create native").await;
-    let api_id = flow_id(&api);
-    s.get(
-        "create native, no Accept",
-        "/self-service/recovery/api",
-        &[],
-    )
-    .await;
-    s.get(
-        "create native, allowed return_to",
-        "/self-service/recovery/api?return_to=https%3A%2F%2Fapp.example.com%2Fafter",
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.get(
-        "create native, forbidden return_to",
-        "/self-service/recovery/api?return_to=https%3A%2F%2Fevil.example%2Fsteal",
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.get(
-        "create native, signed in by X-Session-Token",
-        "/self-service/recovery/api",
-        &[("Accept", JSON), ("X-Session-Token", &token)],
-    )
-    .await;
-    s.get(
-        "create native, signed in by Authorization Bearer",
-        "/self-service/recovery/api",
-        &[
-            ("Accept", JSON),
-            ("Authorization", &format!("Bearer {token}")),
-        ],
-    )
-    .await;
-    s.get(
-        "create native, signed in by cookie",
-        "/self-service/recovery/api",
-        &[("Accept", JSON), ("Cookie", &cookie)],
-    )
-    .await;
-    s.get(
-        "create native, unknown session token",
-        "/self-service/recovery/api",
-        &[
-            ("Accept", JSON),
-            ("X-Session-Token", "ory_st_unknownunknownunknown1234"),
-        ],
-    )
+    let api_id = s.native("create native").await;
+    s.gets(&[
+        ("create native, no Accept", NATIVE, &[]),
+        (
+            "create native, allowed return_to",
+            "/self-service/recovery/api?return_to=https%3A%2F%2Fapp.example.com%2Fafter",
+            ACCEPT_JSON,
+        ),
+        (
+            "create native, forbidden return_to",
+            "/self-service/recovery/api?return_to=https%3A%2F%2Fevil.example%2Fsteal",
+            ACCEPT_JSON,
+        ),
+        (
+            "create native, signed in by X-Session-Token",
+            NATIVE,
+            &[("Accept", JSON), ("X-Session-Token", &token)],
+        ),
+        (
+            "create native, signed in by Authorization Bearer",
+            NATIVE,
+            &[("Accept", JSON), ("Authorization", &bearer)],
+        ),
+        (
+            "create native, signed in by cookie",
+            NATIVE,
+            &[("Accept", JSON), ("Cookie", &cookie)],
+        ),
+        (
+            "create native, unknown session token",
+            NATIVE,
+            &[
+                ("Accept", JSON),
+                ("X-Session-Token", "ory_st_unknownunknownunknown1234"),
+            ],
+        ),
+    ])
     .await;
 
     // getRecoveryFlow.
-    let q = format!("/self-service/recovery/flows?id={api_id}");
-    s.get("get flow (api)", &q, &[("Accept", JSON)]).await;
-    s.get(
-        "get flow, unknown id",
-        "/self-service/recovery/flows?id=3f0e3fd5-8e3a-4c39-9a36-1f0b0e5d2c11",
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.get(
-        "get flow, malformed id",
-        "/self-service/recovery/flows?id=not-a-uuid",
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.get(
-        "get flow, no id",
-        "/self-service/recovery/flows",
-        &[("Accept", JSON)],
-    )
+    let (q, unknown_q) = (flow_path(&api_id), flow_path(UNKNOWN_FLOW));
+    s.gets(&[
+        ("get flow (api)", &q, ACCEPT_JSON),
+        ("get flow, unknown id", &unknown_q, ACCEPT_JSON),
+        (
+            "get flow, malformed id",
+            "/self-service/recovery/flows?id=not-a-uuid",
+            ACCEPT_JSON,
+        ),
+        (
+            "get flow, no id",
+            "/self-service/recovery/flows",
+            ACCEPT_JSON,
+        ),
+    ])
     .await;
 
     // Browser creation and its CSRF cookie.
-    let browser = s
-        .get(
-            "create browser (JSON)",
-            "/self-service/recovery/browser",
-            &[("Accept", JSON)],
-        )
-        .await;
+    let browser = s.create_browser("create browser (JSON)", &[]).await;
     let browser_id = flow_id(&browser);
     let browser_cookie = csrf_cookie(&browser);
-    s.get(
-        "create browser (HTML)",
-        "/self-service/recovery/browser",
-        &[("Accept", "text/html")],
-    )
+    s.gets(&[
+        ("create browser (HTML)", BROWSER, &[("Accept", "text/html")]),
+        (
+            "create browser, signed in (JSON)",
+            BROWSER,
+            &[("Accept", JSON), ("Cookie", &cookie)],
+        ),
+        (
+            "create browser, signed in (HTML)",
+            BROWSER,
+            &[("Accept", "text/html"), ("Cookie", &cookie)],
+        ),
+    ])
     .await;
-    s.get(
-        "create browser, signed in (JSON)",
-        "/self-service/recovery/browser",
-        &[("Accept", JSON), ("Cookie", &cookie)],
-    )
-    .await;
-    s.get(
-        "create browser, signed in (HTML)",
-        "/self-service/recovery/browser",
-        &[("Accept", "text/html"), ("Cookie", &cookie)],
-    )
-    .await;
-    let bq = format!("/self-service/recovery/flows?id={browser_id}");
     let fetched = s
-        .get(
+        .get_flow(
             "get flow (browser) with its CSRF cookie",
-            &bq,
-            &[("Accept", JSON), ("Cookie", &browser_cookie)],
+            &browser_id,
+            &[("Cookie", &browser_cookie)],
         )
         .await;
-    s.get(
-        "get flow (browser) without a cookie",
-        &bq,
-        &[("Accept", JSON)],
-    )
-    .await;
+    s.get_flow("get flow (browser) without a cookie", &browser_id, &[])
+        .await;
 
     // Browser submits: the CSRF token must match the cookie.
     let csrf = csrf_of(&fetched);
@@ -255,10 +278,9 @@ async fn script_default(s: &mut Script) {
     )
     .await;
     let browser2 = s
-        .get(
+        .create_browser(
             "create browser (JSON) for the CSRF mismatch",
-            "/self-service/recovery/browser",
-            &[("Accept", JSON), ("Cookie", &browser_cookie)],
+            &[("Cookie", &browser_cookie)],
         )
         .await;
     let browser2_id = flow_id(&browser2);
@@ -271,26 +293,15 @@ async fn script_default(s: &mut Script) {
     .await;
 
     // The update state machine on native flows.
-    s.submit(
-        "update, missing email",
-        &api_id,
-        json!({"method": "code"}),
-        &[],
-    )
-    .await;
-    s.submit(
-        "update, invalid email",
-        &api_id,
-        json!({"method": "code", "email": "not-an-address"}),
-        &[],
-    )
-    .await;
-    s.submit(
-        "update, unknown method",
-        &api_id,
-        json!({"method": "carrier-pigeon", "email": KNOWN_EMAIL}),
-        &[],
-    )
+    s.updates(&[
+        ("update, missing email", &api_id, json!({"method": "code"})),
+        ("update, invalid email", &api_id, email("not-an-address")),
+        (
+            "update, unknown method",
+            &api_id,
+            json!({"method": "carrier-pigeon", "email": KNOWN_EMAIL}),
+        ),
+    ])
     .await;
     let undecodable = Req::post(&s.url(&format!("/self-service/recovery?flow={api_id}")))
         .header("Accept", JSON)
@@ -300,137 +311,95 @@ async fn script_default(s: &mut Script) {
         .send("update, undecodable JSON body", undecodable)
         .await;
 
-    let unknown = flow_id(&s.create_api("create native for an unknown address").await);
-    s.submit(
+    s.native_with_email(
+        "create native for an unknown address",
         "update, unknown address",
-        &unknown,
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[],
+        email(UNKNOWN_EMAIL),
     )
     .await;
-    let form = flow_id(&s.create_api("create native for a form submit").await);
+    let form = s.native("create native for a form submit").await;
     let req = Req::post(&s.url(&format!("/self-service/recovery?flow={form}")))
         .header("Accept", JSON)
         .form(&[("method", "code"), ("email", UNKNOWN_EMAIL)]);
     s.rec.send("update, form-encoded email", req).await;
 
-    let known = flow_id(&s.create_api("create native for the known address").await);
-    s.submit(
-        "update, known address",
-        &known,
-        json!({"method": "code", "email": KNOWN_EMAIL}),
-        &[],
-    )
-    .await;
+    let known = s
+        .native_with_email(
+            "create native for the known address",
+            "update, known address",
+            email(KNOWN_EMAIL),
+        )
+        .await;
     let courier = Req::get(&format!(
         "{}/admin/courier/messages?recipient={KNOWN_EMAIL}",
         s.t.admin
     ));
-    let code = s.code(KNOWN_EMAIL).await;
+    let right = s.code(KNOWN_EMAIL).await;
     s.rec
         .send("admin: courier messages of the known address", courier)
         .await;
-    s.submit(
-        "update, wrong code",
-        &known,
-        json!({"method": "code", "code": "00000000"}),
-        &[],
-    )
-    .await;
-    s.get(
-        "get flow after a wrong code",
-        &format!("/self-service/recovery/flows?id={known}"),
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.submit(
-        "update, right code",
-        &known,
-        json!({"method": "code", "code": code}),
-        &[],
-    )
-    .await;
-    s.submit(
-        "update, the used code again",
-        &known,
-        json!({"method": "code", "code": code}),
-        &[],
-    )
+    s.update("update, wrong code", &known, code("00000000"))
+        .await;
+    s.get_flow("get flow after a wrong code", &known, &[]).await;
+    s.updates(&[
+        ("update, right code", &known, code(&right)),
+        ("update, the used code again", &known, code(&right)),
+    ])
     .await;
 
     // Brute force: five wrong codes are judged, the sixth submission gets a new flow.
-    let guessed = flow_id(&s.create_api("create native for guessing").await);
-    s.submit(
-        "update, known address for guessing",
-        &guessed,
-        json!({"method": "code", "email": KNOWN_EMAIL}),
-        &[],
-    )
-    .await;
+    let guessed = s
+        .native_with_email(
+            "create native for guessing",
+            "update, known address for guessing",
+            email(KNOWN_EMAIL),
+        )
+        .await;
     s.code(KNOWN_EMAIL).await;
     for i in 1..=6 {
-        s.submit(
+        s.update(
             &format!("update, wrong code #{i}"),
             &guessed,
-            json!({"method": "code", "code": format!("1234567{i}")}),
-            &[],
+            code(&format!("1234567{i}")),
         )
         .await;
     }
 
     // Browser context on a native flow.
-    let ctx = flow_id(&s.create_api("create native for a cookie submit").await);
-    s.submit(
-        "update native flow with a Cookie",
-        &ctx,
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[("Cookie", "some_cookie=some-value")],
-    )
-    .await;
-    let origin = flow_id(&s.create_api("create native for an Origin submit").await);
-    s.submit(
-        "update native flow with an Origin",
-        &origin,
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[("Origin", "https://app.example.com")],
-    )
-    .await;
+    for (create, label, header) in [
+        (
+            "create native for a cookie submit",
+            "update native flow with a Cookie",
+            ("Cookie", "some_cookie=some-value"),
+        ),
+        (
+            "create native for an Origin submit",
+            "update native flow with an Origin",
+            ("Origin", "https://app.example.com"),
+        ),
+    ] {
+        let id = s.native(create).await;
+        s.submit(label, &id, email(UNKNOWN_EMAIL), &[header]).await;
+    }
 
     // The flow parameter.
-    s.submit(
-        "update, unknown flow",
-        "3f0e3fd5-8e3a-4c39-9a36-1f0b0e5d2c11",
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[],
-    )
-    .await;
-    s.submit(
-        "update, malformed flow",
-        "not-a-uuid",
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[],
-    )
+    s.updates(&[
+        ("update, unknown flow", UNKNOWN_FLOW, email(UNKNOWN_EMAIL)),
+        ("update, malformed flow", "not-a-uuid", email(UNKNOWN_EMAIL)),
+    ])
     .await;
     let req = Req::post(&s.url("/self-service/recovery"))
         .header("Accept", JSON)
-        .json(&json!({"method": "code", "email": UNKNOWN_EMAIL}));
+        .json(&email(UNKNOWN_EMAIL));
     s.rec.send("update, no flow parameter", req).await;
 
     // Undeclared methods and paths.
     for (label, method, path) in [
-        (
-            "DELETE create native",
-            "DELETE",
-            "/self-service/recovery/api",
-        ),
-        ("POST create native", "POST", "/self-service/recovery/api"),
+        ("DELETE create native", "DELETE", NATIVE),
+        ("POST create native", "POST", NATIVE),
         ("PUT update", "PUT", "/self-service/recovery"),
         ("POST get flow", "POST", "/self-service/recovery/flows"),
-        (
-            "DELETE create browser",
-            "DELETE",
-            "/self-service/recovery/browser",
-        ),
+        ("DELETE create browser", "DELETE", BROWSER),
         ("GET unknown path", "GET", "/self-service/recovery/unknown"),
         ("GET unknown root path", "GET", "/no-such-path"),
     ] {
@@ -440,121 +409,61 @@ async fn script_default(s: &mut Script) {
 }
 
 async fn script_disabled(s: &mut Script) {
+    let unknown_q = flow_path(UNKNOWN_FLOW);
     s.create_api("create native").await;
-    s.get(
-        "create native, no Accept",
-        "/self-service/recovery/api",
-        &[],
-    )
+    s.gets(&[
+        ("create native, no Accept", NATIVE, &[]),
+        ("create browser (JSON)", BROWSER, ACCEPT_JSON),
+        ("create browser (HTML)", BROWSER, &[("Accept", "text/html")]),
+        ("get flow, unknown id", &unknown_q, ACCEPT_JSON),
+    ])
     .await;
-    s.get(
-        "create browser (JSON)",
-        "/self-service/recovery/browser",
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.get(
-        "create browser (HTML)",
-        "/self-service/recovery/browser",
-        &[("Accept", "text/html")],
-    )
-    .await;
-    s.get(
-        "get flow, unknown id",
-        "/self-service/recovery/flows?id=3f0e3fd5-8e3a-4c39-9a36-1f0b0e5d2c11",
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.submit(
-        "update, unknown flow",
-        "3f0e3fd5-8e3a-4c39-9a36-1f0b0e5d2c11",
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[],
-    )
-    .await;
+    s.update("update, unknown flow", UNKNOWN_FLOW, email(UNKNOWN_EMAIL))
+        .await;
 }
 
 async fn script_v2(s: &mut Script) {
-    let f = flow_id(&s.create_api("create native").await);
-    s.get(
-        "get flow (api)",
-        &format!("/self-service/recovery/flows?id={f}"),
-        &[("Accept", JSON)],
-    )
+    let address = |a: &str| json!({"method": "code", "recovery_address": a});
+    let f = s.native("create native").await;
+    s.get_flow("get flow (api)", &f, &[]).await;
+    s.updates(&[
+        ("update, missing address", &f, json!({"method": "code"})),
+        ("update, the `email` field of v1", &f, email(KNOWN_EMAIL)),
+    ])
     .await;
-    s.submit(
-        "update, missing address",
-        &f,
-        json!({"method": "code"}),
-        &[],
-    )
-    .await;
-    s.submit(
-        "update, the `email` field of v1",
-        &f,
-        json!({"method": "code", "email": KNOWN_EMAIL}),
-        &[],
-    )
-    .await;
-    let unknown = flow_id(&s.create_api("create native for an unknown address").await);
-    s.submit(
+    s.native_with_email(
+        "create native for an unknown address",
         "update, unknown address",
-        &unknown,
-        json!({"method": "code", "recovery_address": UNKNOWN_EMAIL}),
-        &[],
+        address(UNKNOWN_EMAIL),
     )
     .await;
-    let known = flow_id(&s.create_api("create native for the known address").await);
-    s.submit(
-        "update, known address",
-        &known,
-        json!({"method": "code", "recovery_address": KNOWN_EMAIL}),
-        &[],
-    )
-    .await;
-    let code = s.code(KNOWN_EMAIL).await;
-    s.submit(
-        "update, wrong code",
-        &known,
-        json!({"method": "code", "code": "00000000"}),
-        &[],
-    )
-    .await;
-    s.submit(
-        "update, right code",
-        &known,
-        json!({"method": "code", "code": code}),
-        &[],
-    )
-    .await;
-    let b = s
-        .get(
-            "create browser (JSON)",
-            "/self-service/recovery/browser",
-            &[("Accept", JSON)],
+    let known = s
+        .native_with_email(
+            "create native for the known address",
+            "update, known address",
+            address(KNOWN_EMAIL),
         )
         .await;
+    let right = s.code(KNOWN_EMAIL).await;
+    s.updates(&[
+        ("update, wrong code", &known, code("00000000")),
+        ("update, right code", &known, code(&right)),
+    ])
+    .await;
+    let b = s.create_browser("create browser (JSON)", &[]).await;
     flow_id(&b);
 }
 
 async fn script_continue_with(s: &mut Script) {
-    let known = flow_id(&s.create_api("create native for the known address").await);
-    s.submit(
-        "update, known address",
-        &known,
-        json!({"method": "code", "email": KNOWN_EMAIL}),
-        &[],
-    )
-    .await;
-    let code = s.code(KNOWN_EMAIL).await;
-    let done = s
-        .submit(
-            "update, right code",
-            &known,
-            json!({"method": "code", "code": code}),
-            &[],
+    let known = s
+        .native_with_email(
+            "create native for the known address",
+            "update, known address",
+            email(KNOWN_EMAIL),
         )
         .await;
+    let right = s.code(KNOWN_EMAIL).await;
+    let done = s.update("update, right code", &known, code(&right)).await;
     // The new session token is a secret too.
     let issued = done.json()["continue_with"]
         .as_array()
@@ -563,55 +472,34 @@ async fn script_continue_with(s: &mut Script) {
     if let Some(t) = issued {
         s.rec.secret(&t, "[REDACTED:session_token]");
     }
-    s.submit(
-        "update, the used code again",
-        &known,
-        json!({"method": "code", "code": code}),
-        &[],
-    )
-    .await;
-    let ctx = flow_id(&s.create_api("create native for a cookie submit").await);
+    s.update("update, the used code again", &known, code(&right))
+        .await;
+    let ctx = s.native("create native for a cookie submit").await;
     s.submit(
         "update native flow with a Cookie",
         &ctx,
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
+        email(UNKNOWN_EMAIL),
         &[("Cookie", "some_cookie=some-value")],
     )
     .await;
 }
 
 async fn script_expiry(s: &mut Script) {
-    let api = flow_id(&s.create_api("create native").await);
-    let browser = s
-        .get(
-            "create browser (JSON)",
-            "/self-service/recovery/browser",
-            &[("Accept", JSON)],
-        )
-        .await;
+    let api = s.native("create native").await;
+    let browser = s.create_browser("create browser (JSON)", &[]).await;
     let browser_id = flow_id(&browser);
     let cookie = csrf_cookie(&browser);
     let csrf = csrf_of(&browser);
     tokio::time::sleep(SHORT_LIFESPAN + Duration::from_millis(700)).await;
-    s.get(
-        "get flow (api) after expiry",
-        &format!("/self-service/recovery/flows?id={api}"),
-        &[("Accept", JSON)],
-    )
-    .await;
-    s.get(
+    s.get_flow("get flow (api) after expiry", &api, &[]).await;
+    s.get_flow(
         "get flow (browser) after expiry",
-        &format!("/self-service/recovery/flows?id={browser_id}"),
-        &[("Accept", JSON), ("Cookie", &cookie)],
+        &browser_id,
+        &[("Cookie", &cookie)],
     )
     .await;
-    s.submit(
-        "update (api) after expiry",
-        &api,
-        json!({"method": "code", "email": UNKNOWN_EMAIL}),
-        &[],
-    )
-    .await;
+    s.update("update (api) after expiry", &api, email(UNKNOWN_EMAIL))
+        .await;
     s.submit(
         "update (browser) after expiry",
         &browser_id,

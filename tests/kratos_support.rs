@@ -8,7 +8,7 @@ use std::time::Duration;
 use support::har::{send, Req};
 use support::kratos::KratosOptions;
 use support::mailpit::Mailpit;
-use support::proxy::ProxyListener;
+use support::proxy::kratos_behind;
 
 fn client() -> reqwest::Client {
     recovery_harness::tls::install_default_provider();
@@ -101,15 +101,9 @@ fn mailpit_receives_the_recovery_code() {
 
 #[test]
 fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
-    let listener = ProxyListener::bind();
-    let base = listener.url("/auth");
-    let Some(kratos) = KratosOptions::new()
-        .public_base_url(&format!("{base}/"))
-        .start()
-    else {
+    let Some((_kratos, proxy)) = kratos_behind(KratosOptions::new(), "/auth") else {
         return;
     };
-    let proxy = listener.start(kratos.public_url(), "/auth");
     let url = proxy.url().to_owned();
     let (flow, outside, not_allowed) = support::block_on(async move {
         let c = client();
@@ -138,7 +132,7 @@ fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
     let id = v["id"].as_str().expect("id");
     assert_eq!(
         v["ui"]["action"],
-        format!("{base}/self-service/recovery?flow={id}"),
+        format!("{}/self-service/recovery?flow={id}", proxy.url()),
         "ui.action follows serve.public.base_url"
     );
     // Kratos builds request_url from the path it saw (the prefix is gone) and X-Forwarded-Host.

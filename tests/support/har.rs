@@ -527,3 +527,65 @@ pub fn read(path: &Path) -> Result<(String, Vec<Entry>), String> {
     let comment = doc["log"]["comment"].as_str().unwrap_or("").to_owned();
     Ok((comment, entries))
 }
+
+/// What HAR 1.2 requires of one entry that `entry` lacks (absent or `null`), as
+/// `"request without headersSize"` lines: the entry's, its request's, its response's and the
+/// response content's required fields (HAR 1.2 spec, "entries", "request", "response", "content").
+pub fn missing_fields(entry: &Value) -> Vec<String> {
+    let required: [(&str, &Value, &[&str]); 4] = [
+        (
+            "entry",
+            entry,
+            &[
+                "startedDateTime",
+                "time",
+                "request",
+                "response",
+                "cache",
+                "timings",
+            ],
+        ),
+        (
+            "request",
+            &entry["request"],
+            &[
+                "method",
+                "url",
+                "httpVersion",
+                "headers",
+                "queryString",
+                "cookies",
+                "headersSize",
+                "bodySize",
+            ],
+        ),
+        (
+            "response",
+            &entry["response"],
+            &[
+                "status",
+                "statusText",
+                "httpVersion",
+                "headers",
+                "cookies",
+                "content",
+                "redirectURL",
+                "headersSize",
+                "bodySize",
+            ],
+        ),
+        (
+            "content",
+            &entry["response"]["content"],
+            &["size", "mimeType"],
+        ),
+    ];
+    required
+        .iter()
+        .flat_map(|(what, v, keys)| {
+            keys.iter()
+                .filter(|k| v[**k].is_null())
+                .map(move |k| format!("{what} without {k}"))
+        })
+        .collect()
+}

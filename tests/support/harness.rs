@@ -42,31 +42,56 @@ pub fn has_flag(subcommand: &str, flag: &str) -> bool {
         .any(|w| w == flag)
 }
 
-/// `recovery-harness check --report-dir <temp> ARGS...`, waited for.
-pub fn check(args: &[&str]) -> CheckRun {
+/// What one run of the binary left: exit code, output, its report file parsed, its directory.
+struct Finished {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    report: Value,
+    elapsed: Duration,
+    dir: tempfile::TempDir,
+}
+
+/// `recovery-harness SUBCOMMAND --report-dir <temp> FLAGS... ARGS...`, waited for, with `report`
+/// (a file in the report directory) read back.
+fn run(subcommand: &str, flags: &[&str], args: &[&str], report: &str) -> Finished {
     let dir = tempfile::tempdir().expect("a report dir");
     let started = Instant::now();
     let out: Output = Command::new(BIN)
-        .arg("check")
+        .arg(subcommand)
         .arg("--report-dir")
         .arg(dir.path())
+        .args(flags)
         .args(args)
         .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
         .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs");
     let elapsed = started.elapsed();
-    let report = std::fs::read_to_string(dir.path().join("conformance.json"))
+    let report = std::fs::read_to_string(dir.path().join(report))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
-    CheckRun {
+    Finished {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         report,
         elapsed,
         dir,
+    }
+}
+
+/// `recovery-harness check --report-dir <temp> ARGS...`, waited for.
+pub fn check(args: &[&str]) -> CheckRun {
+    let f = run("check", &[], args, "conformance.json");
+    CheckRun {
+        code: f.code,
+        stdout: f.stdout,
+        stderr: f.stderr,
+        report: f.report,
+        elapsed: f.elapsed,
+        dir: f.dir,
     }
 }
 
@@ -220,30 +245,14 @@ pub struct LoadRun {
 
 /// `recovery-harness load --report-dir <temp> --quiet ARGS...`, waited for.
 pub fn load(args: &[&str]) -> LoadRun {
-    let dir = tempfile::tempdir().expect("a report dir");
-    let started = Instant::now();
-    let out: Output = Command::new(BIN)
-        .arg("load")
-        .arg("--report-dir")
-        .arg(dir.path())
-        .arg("--quiet")
-        .args(args)
-        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs");
-    let elapsed = started.elapsed();
-    let summary = std::fs::read_to_string(dir.path().join("load-summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
+    let f = run("load", &["--quiet"], args, "load-summary.json");
     LoadRun {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        summary,
-        elapsed,
-        dir,
+        code: f.code,
+        stdout: f.stdout,
+        stderr: f.stderr,
+        summary: f.report,
+        elapsed: f.elapsed,
+        dir: f.dir,
     }
 }
 

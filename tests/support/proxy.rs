@@ -7,6 +7,8 @@
 //! let kratos = KratosOptions::new().public_base_url(&format!("{base}/")).start()?;
 //! let proxy = listener.start(kratos.public_url(), "/auth");
 //! // proxy.url() == base: `check --target {base}`
+//! // the same in one call:
+//! let (kratos, proxy) = support::proxy::kratos_behind(KratosOptions::new(), "/auth")?;
 //! ```
 //!
 //! It behaves like Traefik's `StripPrefix` middleware in front of a service (and like nginx with
@@ -250,4 +252,18 @@ async fn forward(state: Arc<State>, req: Request) -> Response {
     *resp.status_mut() = status;
     *resp.headers_mut() = out_headers;
     resp
+}
+
+/// A real Kratos started by `options` with its public base URL under `prefix` on a proxy that
+/// strips `prefix` in front of it, as an ingress serving Kratos under a path does; `None` when
+/// Kratos is not available. Drop the proxy before the Kratos (destructure in this order).
+pub fn kratos_behind(
+    options: super::kratos::KratosOptions,
+    prefix: &str,
+) -> Option<(super::kratos::Kratos, Proxy)> {
+    let listener = ProxyListener::bind();
+    let base = listener.url(prefix);
+    let kratos = options.public_base_url(&format!("{base}/")).start()?;
+    let proxy = listener.start(kratos.public_url(), prefix);
+    Some((kratos, proxy))
 }
