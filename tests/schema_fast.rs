@@ -6,7 +6,7 @@
 mod schema_support;
 
 use proptest::prelude::*;
-use recovery_harness::schema::fast::Fast;
+use recovery_harness::schema::fast::{self, Fast, Memo};
 use recovery_harness::schema::{Component, Schemas};
 use schema_support::{embedded, fast_disagreement, fixture, manifest_dir, FIXTURES};
 use serde_json::{json, Map, Value};
@@ -394,5 +394,103 @@ proptest! {
             flow["id"] = json!(candidate);
             agree(Component::RecoveryFlow, &flow)?;
         }
+    }
+}
+
+/// The pointers of every string leaf of `body`.
+fn string_leaves(body: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    pointers(body, String::new(), &mut all);
+    all.retain(|p| body.pointer(p).is_some_and(Value::is_string));
+    all
+}
+
+#[test]
+fn the_memo_decides_the_bodies_of_a_load_run() {
+    // Not vacuous: a created flow with another id is decided by the template of the first.
+    let memo = Memo::default();
+    let first = fixture("flow-create-api.json");
+    let bytes = serde_json::to_vec(&first).expect("JSON");
+    assert!(matches!(
+        memo.check(Component::RecoveryFlow, &bytes),
+        Fast::Valid(_)
+    ));
+    let mut next = first.clone();
+    next["id"] = json!("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+    next["issued_at"] = json!("2027-01-01T00:00:00Z");
+    let bytes = serde_json::to_vec(&next).expect("JSON");
+    let facts = memo
+        .remembered(Component::RecoveryFlow, &bytes)
+        .expect("the template decides");
+    assert_eq!(
+        facts.id.as_deref(),
+        Some("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+    );
+    assert_eq!(
+        Fast::Valid(facts),
+        fast::check(Component::RecoveryFlow, &bytes)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A learned body with one string replaced: the memo's verdict (and facts) are the pass's,
+    /// and the pass's is jsonschema's.
+    #[test]
+    fn the_memo_gives_the_passs_verdict_on_changed_strings(
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        s in prop_oneof![
+            "[ -~]{0,40}",
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            "[0-9a-fA-FgG-]{34,38}",
+            "(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-4]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]{0,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?",
+            "\\PC{0,8}",
+            "[\"\\\\\t\n\u{1}é]{0,3}",
+        ],
+    ) {
+        let (component, body) = which.get(bodies());
+        let memo = Memo::default();
+        let learned = serde_json::to_vec(body).expect("JSON");
+        prop_assert!(matches!(memo.check(*component, &learned), Fast::Valid(_)));
+        let leaves = string_leaves(body);
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let mut changed = body.clone();
+        let target: &String = at.get(&leaves);
+        *changed.pointer_mut(target).expect("leaf") = json!(s);
+        let bytes = serde_json::to_vec(&changed).expect("JSON");
+        let pass = fast::check(*component, &bytes);
+        if let Some(facts) = memo.remembered(*component, &bytes) {
+            prop_assert_eq!(Fast::Valid(facts), pass.clone());
+        }
+        prop_assert_eq!(memo.check(*component, &bytes), pass);
+        agree(*component, &changed)?;
+    }
+
+    /// A learned body with any bytes spliced in anywhere (not JSON, not UTF-8, quotes, escapes):
+    /// the memo's verdict is the pass's.
+    #[test]
+    fn the_memo_gives_the_passs_verdict_on_spliced_bytes(
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        cut in 0..4usize,
+        bytes in prop::collection::vec(prop_oneof![any::<u8>(), Just(b'"'), Just(b'\\'), Just(b'a'), Just(b'0'), Just(b'-')], 0..6),
+    ) {
+        let (component, body) = which.get(bodies());
+        let memo = Memo::default();
+        let learned = serde_json::to_vec(body).expect("JSON");
+        prop_assert!(matches!(memo.check(*component, &learned), Fast::Valid(_)));
+        let i = at.index(learned.len() + 1);
+        let mut spliced = learned[..i].to_vec();
+        spliced.extend_from_slice(&bytes);
+        spliced.extend_from_slice(&learned[(i + cut).min(learned.len())..]);
+        let pass = fast::check(*component, &spliced);
+        if let Some(facts) = memo.remembered(*component, &spliced) {
+            prop_assert_eq!(Fast::Valid(facts), pass.clone());
+        }
+        prop_assert_eq!(memo.check(*component, &spliced), pass);
     }
 }

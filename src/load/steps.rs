@@ -450,7 +450,7 @@ async fn exchange(
     let checked = match validate {
         Some(component) => {
             LiveStats::bump(&shared.stats.validated);
-            check_bytes(&shared.schemas, component, expect, &bytes)
+            check_bytes_for(&shared.schemas, component, expect, &bytes, want_id)
         }
         None if want_id => {
             flow_id_of(&bytes).ok_or_else(|| format!("status {status}: body is not JSON"))
@@ -499,10 +499,24 @@ pub fn check_bytes(
     expect: &Expect,
     bytes: &[u8],
 ) -> Result<Option<String>, String> {
+    check_bytes_for(schemas, component, expect, bytes, true)
+}
+
+/// [`check_bytes`], copying the `id` out of the body only when `want_id`.
+fn check_bytes_for(
+    schemas: &Schemas,
+    component: Component,
+    expect: &Expect,
+    bytes: &[u8],
+    want_id: bool,
+) -> Result<Option<String>, String> {
     if let Some(Fast::Valid(facts)) = schemas.fast(component, bytes) {
         let error_id = facts.error.as_ref().and_then(|e| e.id.as_deref());
         expected_values(expect, facts.state, error_id)?;
-        return Ok(facts.id.map(std::borrow::Cow::into_owned));
+        return Ok(facts
+            .id
+            .filter(|_| want_id)
+            .map(std::borrow::Cow::into_owned));
     }
     // One UTF-8 pass over the whole body, then the parser's unchecked string reads: cheaper than
     // `from_slice`, which checks every string on its own.

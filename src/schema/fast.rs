@@ -290,13 +290,14 @@ impl Visitor<'_> for StrV {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        record(v, Format::None);
         Ok(())
     }
 }
 
 /// A string kept (borrowed from the body when it has no escapes), with an optional format.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     None,
     Uuid,
@@ -312,14 +313,20 @@ impl<'de> DeserializeSeed<'de> for CowV {
     }
 }
 
-impl CowV {
-    fn formatted<E: de::Error>(&self, v: &str) -> Result<(), E> {
-        let ok = match self.0 {
+impl Format {
+    fn holds(self, v: &str) -> bool {
+        match self {
             Format::None => true,
             Format::Uuid => is_uuid(v),
             Format::DateTime => is_date_time(v),
-        };
-        if ok {
+        }
+    }
+}
+
+impl CowV {
+    fn formatted<E: de::Error>(&self, v: &str) -> Result<(), E> {
+        if self.0.holds(v) {
+            record(v, self.0);
             Ok(())
         } else {
             Err(broken("a string breaks its format"))
@@ -551,6 +558,10 @@ impl<'de> Visitor<'de> for Classify {
         })
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Kind, E> {
+        if self.0.is_empty() {
+            // Any string is the same kind here: its content decides nothing.
+            record(v, Format::None);
+        }
         Ok(Kind::Str {
             member: self.0.contains(&v),
         })
@@ -1194,6 +1205,231 @@ impl<'de> Visitor<'de> for ErrorBodyV {
     }
 }
 
+// ---- the memo: bodies that differ from a validated one only in free strings -----------------
+
+// The strings a validating pass read whose content decides nothing but their own rule (any
+// string, `uuid`, `date-time`), recorded while a template is learned. A thread's pass runs on
+// that thread only, so a thread-local holds them; the flag keeps the common pass at one read.
+thread_local! {
+    static RECORDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static RECORDED: std::cell::RefCell<Vec<(usize, usize, Format)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn record(v: &str, format: Format) {
+    if RECORDING.with(std::cell::Cell::get) {
+        RECORDED.with(|r| {
+            r.borrow_mut().push((v.as_ptr() as usize, v.len(), format));
+        });
+    }
+}
+
+/// How many bodies of one component are remembered as templates.
+const TEMPLATES: usize = 8;
+
+/// Where a fact of a template's body lies: the index of its span, or nowhere.
+type FactAt = Option<usize>;
+
+/// A valid body, and where its free strings are: the byte ranges of their contents.
+#[derive(Debug)]
+struct Template {
+    bytes: Box<[u8]>,
+    /// `(start, end, format)`, in order, not overlapping; each range is the content of a string
+    /// without escapes, between its quotes.
+    spans: Box<[(usize, usize, Format)]>,
+    id: FactAt,
+    state: Option<&'static str>,
+    error: Option<ErrorAt>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ErrorAt {
+    id: FactAt,
+    code: Option<i64>,
+    message: FactAt,
+    reason: FactAt,
+}
+
+impl Template {
+    /// A template of `bytes` (a body the pass found valid), when every fact it yields is one of
+    /// its free strings.
+    fn learn(component: Component, bytes: &[u8]) -> Option<Template> {
+        RECORDING.with(|r| r.set(true));
+        let verdict = check(component, bytes);
+        RECORDING.with(|r| r.set(false));
+        let recorded = RECORDED.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        let Fast::Valid(facts) = verdict else {
+            return None;
+        };
+        let base = bytes.as_ptr() as usize;
+        // A string with escapes was read from serde's scratch buffer, not from the body: it stays
+        // part of the fixed bytes.
+        let mut spans: Vec<(usize, usize, Format)> = recorded
+            .into_iter()
+            .filter(|&(ptr, len, _)| ptr > base && ptr + len < base + bytes.len())
+            .map(|(ptr, len, f)| (ptr - base, ptr - base + len, f))
+            .filter(|&(start, end, _)| bytes[start - 1] == b'"' && bytes[end] == b'"')
+            .collect();
+        spans.sort_unstable_by_key(|s| s.0);
+        spans.dedup_by_key(|s| s.0);
+        if spans.windows(2).any(|w| w[0].1 >= w[1].0) {
+            return None;
+        }
+        let at = |s: &Option<Cow<'_, str>>| -> Option<FactAt> {
+            match s {
+                None => Some(None),
+                Some(Cow::Borrowed(v)) => {
+                    let start = (v.as_ptr() as usize).checked_sub(base)?;
+                    spans.iter().position(|s| s.0 == start).map(Some)
+                }
+                Some(Cow::Owned(_)) => None,
+            }
+        };
+        let error = match &facts.error {
+            None => None,
+            Some(e) => Some(ErrorAt {
+                id: at(&e.id)?,
+                code: e.code,
+                message: at(&e.message)?,
+                reason: at(&e.reason)?,
+            }),
+        };
+        Some(Template {
+            id: at(&facts.id)?,
+            state: facts.state,
+            error,
+            bytes: bytes.into(),
+            spans: spans.into(),
+        })
+    }
+
+    /// The facts of `body` when it is this template with other free strings, each of which
+    /// holds its format: the pass would read the same values in the same places, so its
+    /// verdict is this template's, valid. `None`: anything else differs.
+    fn matches<'a>(&self, body: &'a [u8]) -> Option<Facts<'a>> {
+        let fixed = &*self.bytes;
+        let mut found: [&'a str; 4] = [""; 4];
+        let slots = [
+            self.id,
+            self.error.and_then(|e| e.id),
+            self.error.and_then(|e| e.message),
+            self.error.and_then(|e| e.reason),
+        ];
+        let (mut at_fixed, mut at_body) = (0, 0);
+        for (i, &(start, end, format)) in self.spans.iter().enumerate() {
+            let same = &fixed[at_fixed..start];
+            if body.get(at_body..at_body + same.len())? != same {
+                return None;
+            }
+            at_body += same.len();
+            // The content runs to the first quote; an escape or a control character (which JSON
+            // forbids in a string) sends the body to the pass.
+            let rest = &body[at_body..];
+            let len = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            if rest[len] != b'"' {
+                return None;
+            }
+            let content = std::str::from_utf8(&rest[..len]).ok()?;
+            if !format.holds(content) {
+                return None;
+            }
+            if let Some(slot) = slots.iter().position(|s| *s == Some(i)) {
+                found[slot] = content;
+                // Two facts on one span (never in practice): each gets it.
+                for (j, s) in slots.iter().enumerate().skip(slot + 1) {
+                    if *s == Some(i) {
+                        found[j] = content;
+                    }
+                }
+            }
+            at_body += len;
+            at_fixed = end;
+        }
+        if body.get(at_body..)? != &fixed[at_fixed..] {
+            return None;
+        }
+        let fact = |slot: usize| slots[slot].map(|_| Cow::Borrowed(found[slot]));
+        Some(Facts {
+            id: fact(0),
+            state: self.state,
+            error: self.error.map(|e| ErrorFacts {
+                id: fact(1),
+                code: e.code,
+                message: fact(2),
+                reason: fact(3),
+            }),
+        })
+    }
+}
+
+/// The pass with a memory: [`check`]'s verdict, reached for most bodies of a load run without
+/// the pass.
+///
+/// A load run's bodies are alike: a created flow differs from the previous one in its id, its
+/// timestamps and the URLs that carry the id. The memo keeps the first valid bodies of each
+/// component as templates, with the byte ranges of their *free strings* (values whose content
+/// decides nothing but their own rule: a plain string, a `uuid`, a `date-time`; not an enum, a
+/// discriminator or a key). A body that equals a template byte for byte outside those ranges,
+/// whose strings there hold no escape and hold their formats, has the template's structure, keys,
+/// numbers and enum values, and strings the pass would accept in the same places: the pass's
+/// verdict on it is the template's, valid. Every other body gets the pass itself. Every byte of
+/// every body is still checked: compared with a validated body, or by the rule of its string.
+#[derive(Debug)]
+pub struct Memo {
+    templates: Box<[[std::sync::OnceLock<Template>; TEMPLATES]]>,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo {
+            templates: Component::ALL
+                .iter()
+                .map(|_| std::array::from_fn(|_| std::sync::OnceLock::new()))
+                .collect(),
+        }
+    }
+}
+
+impl Memo {
+    /// [`check`]'s verdict on `bytes`, from a template when one matches.
+    pub fn check<'a>(&self, component: Component, bytes: &'a [u8]) -> Fast<'a> {
+        let templates = &self.templates[component.index()];
+        let mut free = None;
+        for slot in templates {
+            match slot.get() {
+                Some(t) => {
+                    if let Some(facts) = t.matches(bytes) {
+                        return Fast::Valid(facts);
+                    }
+                }
+                None => {
+                    free = Some(slot);
+                    break;
+                }
+            }
+        }
+        let verdict = check(component, bytes);
+        if let (Fast::Valid(_), Some(slot)) = (&verdict, free) {
+            if let Some(t) = Template::learn(component, bytes) {
+                // Another thread may have filled the slot meanwhile: then this one is not kept.
+                let _ = slot.set(t);
+            }
+        }
+        verdict
+    }
+
+    /// The verdict of a template alone (`None`: no template matches), for the tests that hold
+    /// the memo to the pass.
+    pub fn remembered<'a>(&self, component: Component, bytes: &'a [u8]) -> Option<Facts<'a>> {
+        self.templates[component.index()]
+            .iter()
+            .map_while(std::sync::OnceLock::get)
+            .find_map(|t| t.matches(bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1296,6 +1532,94 @@ mod tests {
                 br#"{"error":{"message":"a"},"error":{"message":"b"}}"#
             ),
             Fast::Undecided
+        );
+    }
+
+    fn flow_fixture() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/kratos/flow-create-api.json"
+        );
+        std::fs::read_to_string(path).expect("fixture")
+    }
+
+    #[test]
+    fn the_memo_decides_a_body_like_a_learned_one_and_nothing_else() {
+        let memo = Memo::default();
+        let first = flow_fixture();
+        let id = "5f0c3a0e-6d4b-4a57-9f6a-2b8e1c7d9a41";
+        assert!(memo
+            .remembered(Component::RecoveryFlow, first.as_bytes())
+            .is_none());
+        assert!(matches!(
+            memo.check(Component::RecoveryFlow, first.as_bytes()),
+            Fast::Valid(_)
+        ));
+        // Another id (in the URL too) and shorter timestamps: the template's.
+        let other_id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+        let next = first.replace(id, other_id).replace(".123456789Z", ".5Z");
+        let facts = memo
+            .remembered(Component::RecoveryFlow, next.as_bytes())
+            .expect("decided by the template");
+        assert_eq!(facts.id.as_deref(), Some(other_id));
+        assert_eq!(facts.state, Some("choose_method"));
+        assert!(matches!(facts.id, Some(Cow::Borrowed(_))));
+        assert_eq!(
+            Fast::Valid(facts),
+            check(Component::RecoveryFlow, next.as_bytes())
+        );
+        // A free string that breaks its format, an enum, a key, a number, an escape, a control
+        // character, trailing bytes: never the template's; the pass decides.
+        for (what, body) in [
+            ("id not a uuid", first.replace(id, "not-a-uuid")),
+            (
+                "timestamp",
+                first.replace("2026-07-29T11:00:00", "2026-07-29T25:00:00"),
+            ),
+            (
+                "state",
+                first.replace("\"choose_method\"", "\"sent_email\""),
+            ),
+            ("enum", first.replace("\"hidden\"", "\"email\"")),
+            ("key", first.replace("\"required\"", "\"requirex\"")),
+            ("number", first.replace("1070007", "1070008")),
+            ("escape", first.replace("\"Email\"", "\"E\\u006dail\"")),
+            ("quote", first.replace("\"Email\"", "\"Em\\\"ail\"")),
+            ("control", first.replace("\"Email\"", "\"Em\tail\"")),
+            ("trailing", format!("{first} x")),
+            ("cut", first[..first.len() - 3].to_owned()),
+        ] {
+            assert!(
+                memo.remembered(Component::RecoveryFlow, body.as_bytes())
+                    .is_none(),
+                "{what}"
+            );
+            assert_eq!(
+                memo.check(Component::RecoveryFlow, body.as_bytes()),
+                check(Component::RecoveryFlow, body.as_bytes()),
+                "{what}"
+            );
+        }
+        // A learned error body gives its error's facts from the new bytes.
+        let err = br#"{"error":{"id":"x","code":500,"message":"m","reason":"database is locked"}}"#;
+        assert!(matches!(
+            memo.check(Component::ErrorGeneric, err),
+            Fast::Valid(_)
+        ));
+        let err2 = br#"{"error":{"id":"y","code":500,"message":"n","reason":"disk full"}}"#;
+        let facts = memo
+            .remembered(Component::ErrorGeneric, err2)
+            .expect("decided by the template");
+        assert_eq!(
+            facts,
+            match check(Component::ErrorGeneric, err2) {
+                Fast::Valid(f) => f,
+                other => panic!("{other:?}"),
+            }
+        );
+        assert_eq!(
+            facts.error.and_then(|e| e.reason).as_deref(),
+            Some("disk full")
         );
     }
 }

@@ -273,6 +273,8 @@ pub struct Schemas {
     validators: Vec<Validator>,
     /// The embedded schemas, whose rules [`fast`] implements.
     fast: bool,
+    /// The fast pass's templates ([`fast::Memo`]).
+    memo: fast::Memo,
     source: SchemaSource,
     style: LocationStyle,
 }
@@ -303,6 +305,7 @@ impl Schemas {
         Ok(Schemas {
             validators,
             fast: *source == SchemaSource::Embedded,
+            memo: fast::Memo::default(),
             source: source.clone(),
             style,
         })
@@ -345,8 +348,9 @@ impl Schemas {
 
     /// The fast verdict on `body` (its bytes) against `component`, when these schemas have a fast
     /// path (the embedded ones); `None` for `--schemas`/`--spec`, which need the full validator.
+    /// A body like one seen before is decided by its template ([`fast::Memo`]).
     pub fn fast<'a>(&self, component: Component, body: &'a [u8]) -> Option<fast::Fast<'a>> {
-        self.fast.then(|| fast::check(component, body))
+        self.fast.then(|| self.memo.check(component, body))
     }
 
     /// Whether these schemas have a fast path ([`Schemas::fast`]).
