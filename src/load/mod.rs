@@ -156,7 +156,7 @@ pub async fn run_cli(args: LoadArgs) -> Result<Outcome, crate::Error> {
 pub(crate) fn goose_error(e: &goose::GooseError) -> String {
     match e {
         goose::GooseError::InvalidOption { detail, .. } => detail.clone(),
-        other => crate::error::render(other),
+        other => crate::causes::render(other),
     }
 }
 

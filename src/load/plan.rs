@@ -8,7 +8,7 @@ use super::run::Reports;
 use super::scenario::{self, Scenario};
 use super::steps::{self, Shared, ValidateMode};
 use super::{check_base_url, flag, goose_error, LoadError, TargetSpec, MAX_DURATION, MAX_USERS};
-use crate::schema::SchemaArgs;
+use crate::cli::SchemaArgs;
 use goose::config::GooseConfiguration;
 use goose::GooseAttack;
 use std::path::{Path, PathBuf};

@@ -136,14 +136,14 @@ async fn probe(
         .timeout(timeout.min(Duration::from_secs(10)))
         .tls_danger_accept_invalid_certs(insecure)
         .build()
-        .map_err(|e| unreachable(crate::error::render(&e)))?;
+        .map_err(|e| unreachable(crate::causes::render(&e)))?;
     client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
         .map(drop)
-        .map_err(|e| unreachable(crate::error::render(&e)))
+        .map_err(|e| unreachable(crate::causes::render(&e)))
 }
 
 /// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
