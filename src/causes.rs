@@ -3,7 +3,7 @@
 //! A leaf that imports nothing of the crate, so every module may use it to fold a cause into the
 //! text of its own typed error (a transport error into `CheckError::Client`, say). It prints
 //! nothing and decides no exit code: which errors stop a command, how they are shown and how they
-//! exit is [`crate::cli::error`]'s.
+//! exit is the command line's (`cli/error.rs`).
 
 /// Renders an error with its whole cause chain on one line (`outer: inner: innermost`).
 pub fn render(err: &(dyn std::error::Error + 'static)) -> String {

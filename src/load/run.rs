@@ -148,10 +148,7 @@ async fn probe(
 
 /// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
 /// and prints the summary. Returns the verdict and the summary written.
-pub async fn run(
-    plan: &Plan,
-    schemas: Arc<Schemas>,
-) -> Result<(Outcome, LoadSummary), crate::Error> {
+pub async fn run(plan: &Plan, schemas: Arc<Schemas>) -> Result<(Outcome, LoadSummary), LoadError> {
     // Goose builds one reqwest client per user.
     crate::tls::install_default_provider();
     let reports = Reports::prepare(&plan.report_dir, plan.baseline.as_ref())?;
@@ -231,7 +228,7 @@ async fn attack(
     schemas: Arc<Schemas>,
     reports: &Reports,
     target: Target,
-) -> Result<(Outcome, LoadSummary), crate::Error> {
+) -> Result<(Outcome, LoadSummary), LoadError> {
     let base = target.base.as_str();
     let shown_target = redact_url(base);
     announce(plan, &target, &shown_target);
@@ -298,7 +295,7 @@ async fn attack(
     let metrics = match executed {
         Ok(m) => m,
         Err(goose::GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
-        Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
+        Err(e) => return Err(LoadError::Goose(goose_error(&e))),
     };
 
     let interrupted = super::signals::received();
@@ -308,8 +305,7 @@ async fn attack(
             url: shown_target,
             requests: LiveStats::get(&stats.requests),
             transport_errors: LiveStats::get(&stats.transport_errors),
-        }
-        .into());
+        });
     }
 
     reports.publish()?;
