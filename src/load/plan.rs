@@ -298,6 +298,12 @@ impl Plan {
             .as_deref()
             .map(|raw| check_base_url("--mailpit-url", raw))
             .transpose()?;
+        if mailpit_url.is_some() && target == TargetSpec::Embedded {
+            return Err(flag(
+                "--mailpit-url",
+                "the embedded reference server sends no mail (its own courier listing is read); give --target of the deployment whose mail this Mailpit receives",
+            ));
+        }
         if admin_url.is_some() && mailpit_url.is_some() {
             return Err(flag(
                 "--mailpit-url",
@@ -538,12 +544,15 @@ mod tests {
             (&["--scenario", "nope"], "unknown scenario"),
             (&["--max-regression", "5"], "--baseline"),
             (&["--mailpit-url", "localhost:8025"], "--mailpit-url"),
+            (&["--mailpit-url", "http://127.0.0.1:8025"], "sends no mail"),
             (
                 &[
                     "--mailpit-url",
                     "http://127.0.0.1:8025",
                     "--courier-url",
                     "http://127.0.0.1:4434",
+                    "--target",
+                    "http://127.0.0.1:4433",
                 ],
                 "one code source",
             ),
