@@ -23,6 +23,8 @@ pub struct Plan {
     pub target: TargetSpec,
     /// The admin API (courier), if given.
     pub admin_url: Option<String>,
+    /// The Mailpit mail catcher (`--mailpit-url`), if given: the read-code step's source then.
+    pub mailpit_url: Option<String>,
     /// Concurrent users.
     pub users: usize,
     /// Users started per second.
