@@ -1,16 +1,19 @@
 //! recovery-harness: tells, with evidence, whether an account-recovery API behaves as the Ory Kratos
 //! specification says, and how fast it creates recovery flows under load.
 //!
-//! Data flows one way:
+//! Data flows one way, each module importing only those below it:
 //!
 //! ```text
-//!            schema  (load, compile, validate the recovery-flow JSON Schemas)
-//!           /   |    \
-//!      server  check  load        server: the reference Kratos recovery API
-//!                \    /           check:  the conformance catalogue, runner and probing
-//!                report           load:   Goose scenarios on flow creation
-//!                                 report: one result model, one module per output format
+//! cli                 flags -> validated configs; errors -> messages and exit codes
+//!  +-- check          the conformance catalogue, its runner and property-based probing
+//!  +-- load           Goose scenarios on flow creation, the summary, sharding
+//!       \-- both use: server  the reference Kratos recovery API (the default target)
+//!                     codes   reading the recovery code a deployment sent
+//!                     report  one result model, one module per output format
+//!                     schema  loading, compiling, validating the recovery-flow JSON Schemas
 //! ```
+//!
+//! with the leaves every module may use: [`exit`], [`input`], [`tls`], [`causes`], [`say`].
 //!
 //! [`cli`] holds the command line (clap derive): every command's flags and their conversion into
 //! the validated configuration its module takes, and [`cli::error`], the one place where errors

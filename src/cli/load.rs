@@ -7,11 +7,13 @@ use super::SchemaArgs;
 use crate::exit::Outcome;
 use crate::load::baseline::Baseline;
 use crate::load::scenario::{self, Scenario};
+use crate::load::shard::{ShardSpec, JOB_COMPLETION_INDEX};
 use crate::load::steps::ValidateMode;
 use crate::load::{
     self, check_base_url, flag, merge, shard, LoadError, Plan, TargetSpec, MAX_DURATION, MAX_USERS,
 };
 use crate::schema::Schemas;
+use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +77,7 @@ pub struct LoadArgs {
     pub more: Box<LoadMoreArgs>,
     /// --shard, --shards, --start-at, --judge-shard.
     #[command(flatten)]
-    pub sharding: shard::ShardArgs,
+    pub sharding: ShardArgs,
     /// `load merge DIR...`.
     #[command(subcommand)]
     pub action: Option<LoadAction>,
@@ -86,7 +88,25 @@ pub struct LoadArgs {
 pub enum LoadAction {
     /// Merge the report directories of a sharded run (`load --shard I/N`) into one exact result
     /// and one verdict, with the exit codes of a single run.
-    Merge(merge::MergeArgs),
+    Merge(MergeArgs),
+}
+
+/// Flags of `recovery-harness load merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// Shard report directories (each with report.json and load-summary.json), or a directory
+    /// whose subdirectories are the shards' (as the Kubernetes Job writes them).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// A threshold rule (repeatable); given rules replace the ones the shards carry.
+    #[arg(long = "threshold", value_name = "RULE")]
+    pub thresholds: Vec<String>,
+    /// Where the merged load-summary.json is written.
+    #[arg(long, value_name = "DIR", default_value = "reports/load")]
+    pub report_dir: PathBuf,
+    /// Only the verdict and its reasons.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// The less frequent flags of `recovery-harness load`.
@@ -143,6 +163,69 @@ fn parse_validate(s: &str) -> Result<ValidateMode, String> {
     s.parse()
 }
 
+/// The sharding flags of `recovery-harness load`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ShardArgs {
+    /// Run as shard I of N (I from 0 to N-1, as Kubernetes' JOB_COMPLETION_INDEX counts): this
+    /// process runs its share of --users and --throttle; `load merge` joins the shards.
+    #[arg(long, value_name = "I/N", value_parser = shard::parse_shard, conflicts_with = "shards")]
+    pub shard: Option<(usize, usize)>,
+    /// Run as one of N shards, the index taken from JOB_COMPLETION_INDEX (set by a Kubernetes
+    /// Indexed Job in each pod).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// Start the users at this moment (RFC 3339, e.g. 2026-12-01T21:30:00Z), so that every shard's
+    /// window is the same; at most an hour ahead, never in the past.
+    #[arg(long, value_name = "RFC3339", value_parser = shard::parse_start_at)]
+    pub start_at: Option<DateTime<Utc>>,
+    /// Judge this shard's thresholds on its own figures, and exit as a single run would (by
+    /// default a shard leaves the verdict to `load merge` and exits 0 once its reports are
+    /// written).
+    #[arg(long)]
+    pub judge_shard: bool,
+}
+
+impl ShardArgs {
+    /// The shard the flags and `job_completion_index` (the variable's value, if set) make this
+    /// process; `None` when it is no shard. `--shard` wins over the variable.
+    pub fn spec(&self, job_completion_index: Option<&str>) -> Result<Option<ShardSpec>, LoadError> {
+        match (self.shard, self.shards) {
+            (Some(_), Some(_)) => Err(flag(
+                "--shard",
+                "give either --shard I/N or --shards N (with JOB_COMPLETION_INDEX), not both",
+            )),
+            (Some((index, count)), None) => ShardSpec::new(index, count)
+                .map(Some)
+                .map_err(|m| flag("--shard", m)),
+            (None, Some(count)) => {
+                let raw = job_completion_index.ok_or_else(|| {
+                    flag(
+                        "--shards",
+                        format!(
+                            "{JOB_COMPLETION_INDEX} is not set: --shards N is for the pods of a Kubernetes Indexed Job, which set it; elsewhere give --shard I/N"
+                        ),
+                    )
+                })?;
+                let index = raw.trim().parse::<usize>().map_err(|_| {
+                    flag(
+                        "--shards",
+                        format!("{JOB_COMPLETION_INDEX}=`{raw}` is not a whole number"),
+                    )
+                })?;
+                ShardSpec::new(index, count)
+                    .map(Some)
+                    .map_err(|m| {
+                        flag(
+                            "--shards",
+                            format!("{JOB_COMPLETION_INDEX}={index}: {m}; the Job's completions must equal --shards"),
+                        )
+                    })
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 impl LoadArgs {
     /// The plan these flags describe: resolves the scenario, applies its defaults, checks every
     /// value against the bounds a load run must respect; nothing is sent.
@@ -151,7 +234,9 @@ impl LoadArgs {
         let d = &scenario.defaults;
 
         let users = self.users.or(d.users).unwrap_or(8);
-        let spec = shard::ShardSpec::from_env(&self.sharding)?;
+        let spec = self
+            .sharding
+            .spec(std::env::var(JOB_COMPLETION_INDEX).ok().as_deref())?;
         // The bound is per process: a sharded run spreads its users over the shards.
         let max_users = MAX_USERS * spec.map_or(1, |s| s.count);
         if users == 0 || users > max_users {
@@ -302,7 +387,8 @@ impl LoadArgs {
             report_dir,
         } = shard::apply(
             spec,
-            &self.sharding,
+            self.sharding.start_at,
+            self.sharding.judge_shard,
             users,
             hatch_rate,
             throttle,
@@ -346,7 +432,7 @@ fn ramp_rate(users: usize, ramp: Duration) -> f64 {
 /// `recovery-harness load` (or `load merge`): plan, run the attack, write the reports.
 pub async fn run(args: LoadArgs) -> Result<Outcome, Error> {
     if let Some(LoadAction::Merge(m)) = &args.action {
-        return Ok(merge::run_cli(m)?);
+        return Ok(merge::run(&m.dirs, &m.thresholds, &m.report_dir, m.quiet)?);
     }
     let plan = args.plan()?;
     load::signals::install();
@@ -470,5 +556,47 @@ mod tests {
             .report_file
             .iter()
             .all(|f| f.starts_with(&*dir.path().to_string_lossy())));
+    }
+
+    fn args(shard: Option<&str>, shards: Option<usize>) -> ShardArgs {
+        ShardArgs {
+            shard: shard.map(|s| shard::parse_shard(s).expect("valid")),
+            shards,
+            ..ShardArgs::default()
+        }
+    }
+
+    #[test]
+    fn the_job_index_makes_the_shard() {
+        let a = args(None, Some(4));
+        assert_eq!(
+            a.spec(Some("3")).expect("valid"),
+            Some(ShardSpec { index: 3, count: 4 })
+        );
+        let missing = a.spec(None).expect_err("needs the variable");
+        assert!(missing
+            .to_string()
+            .contains("JOB_COMPLETION_INDEX is not set"));
+        let high = a.spec(Some("4")).expect_err("index 4 of 4");
+        assert!(high.to_string().contains("completions must equal --shards"));
+        let junk = a.spec(Some("x")).expect_err("not a number");
+        assert!(junk.to_string().contains("not a whole number"));
+        // --shard wins over the variable.
+        let explicit = args(Some("1/2"), None);
+        assert_eq!(
+            explicit.spec(Some("0")).expect("valid"),
+            Some(ShardSpec { index: 1, count: 2 })
+        );
+        let both = ShardArgs {
+            shard: Some((0, 2)),
+            shards: Some(2),
+            ..ShardArgs::default()
+        };
+        assert!(both
+            .spec(Some("0"))
+            .expect_err("both")
+            .to_string()
+            .contains("not both"));
+        assert_eq!(ShardArgs::default().spec(Some("2")).ok(), Some(None));
     }
 }

@@ -34,24 +34,6 @@ pub const GOOSE_REPORT: &str = "report.json";
 /// percentiles then describe load that was never applied at once.
 pub const MIN_OVERLAP: f64 = 0.9;
 
-/// Flags of `recovery-harness load merge`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MergeArgs {
-    /// Shard report directories (each with report.json and load-summary.json), or a directory
-    /// whose subdirectories are the shards' (as the Kubernetes Job writes them).
-    #[arg(required = true, value_name = "DIR")]
-    pub dirs: Vec<PathBuf>,
-    /// A threshold rule (repeatable); given rules replace the ones the shards carry.
-    #[arg(long = "threshold", value_name = "RULE")]
-    pub thresholds: Vec<String>,
-    /// Where the merged load-summary.json is written.
-    #[arg(long, value_name = "DIR", default_value = "reports/load")]
-    pub report_dir: PathBuf,
-    /// Only the verdict and its reasons.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-}
-
 /// Why shards could not be merged (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -698,11 +680,18 @@ pub fn merge(
     Ok((outcome, summary, warnings))
 }
 
-/// `recovery-harness load merge`.
-pub fn run_cli(args: &MergeArgs) -> Result<Outcome, super::LoadError> {
+/// `recovery-harness load merge`: merges the shard directories `dirs` (with `thresholds` replacing
+/// the shards' rules, if any), writes the merged `load-summary.json` and `report.html` into
+/// `report_dir`, and prints the verdict (only it and its reasons when `quiet`).
+pub fn run(
+    dirs: &[PathBuf],
+    thresholds: &[String],
+    report_dir: &Path,
+    quiet: bool,
+) -> Result<Outcome, super::LoadError> {
     let (outcome, mut summary, warnings) =
-        merge(&args.dirs, &args.thresholds).map_err(super::LoadError::from)?;
-    let dir = &args.report_dir;
+        merge(dirs, thresholds).map_err(super::LoadError::from)?;
+    let dir = report_dir;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -713,10 +702,13 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, super::LoadError> {
         .map(|m| m.dirs.clone())
         .unwrap_or_default();
     if shard_dirs.iter().any(|d| same(Path::new(d), dir)) {
-        return Err(MergeError::OutputIsShard { path: dir.clone() }.into());
+        return Err(MergeError::OutputIsShard {
+            path: dir.to_path_buf(),
+        }
+        .into());
     }
     let io = |source| super::LoadError::ReportDir {
-        path: dir.clone(),
+        path: dir.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -745,7 +737,7 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, super::LoadError> {
                 "merged {} shards of {}\n{}",
                 summary.merge.as_ref().map_or(0, |m| m.shards),
                 summary.scenario,
-                super::console::render(&summary, args.quiet)
+                super::console::render(&summary, quiet)
             )
             .as_bytes(),
         )

@@ -8,7 +8,7 @@
 //! |--------|------|
 //! | [`plan`] | the [`Plan`] (every flag and the scenario checked, nothing sent; made from the flags by `cli/load.rs`) → the Goose attack (its configuration, the steps as transactions) |
 //! | [`reports`] | the report directory ([`Reports`]): prepared, published atomically, discarded |
-//! | [`run`] | the target (in-process reference server, or `--target` probed once), executing the attack |
+//! | [`run`](mod@run) | the target (in-process reference server, or `--target` probed once), executing the attack |
 //! | [`figures`] | Goose's request metrics → plain figures ([`crate::report::load_summary::Figures`]) |
 //! | [`summary`] | a finished attack → the plain summary ([`crate::report::load_summary`]), the verdict, `load-summary.json`, the console |
 //! | [`steps`] | the hot path: each step's request, status and body checks |
