@@ -1,7 +1,7 @@
 //! The flags of `recovery-harness check` and their validation into a [`RunConfig`]: every value a
 //! run depends on is checked here, once, so the runner never meets a malformed input.
 
-use super::CheckError;
+use super::error::CheckError;
 use crate::schema::SchemaArgs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
