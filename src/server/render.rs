@@ -6,6 +6,7 @@ use super::csrf;
 use super::json;
 use super::state::Resolved;
 use super::store::{Active, Flow, FlowType, Method, Msg, NodeMsg, State};
+use base64::Engine as _;
 
 const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
 const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
@@ -70,7 +71,7 @@ pub(crate) fn address_choice_value(address: &str) -> String {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
         .collect();
-    csrf::b64_encode(&bytes)
+    csrf::B64.encode(&bytes)
 }
 
 /// The flow's `request_url`.
