@@ -727,8 +727,12 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
             _ => {}
         }
     }
-    summary.reports = vec![dir.join(load_summary::FILE_NAME).display().to_string()];
+    summary.reports = vec![
+        dir.join(load_summary::FILE_NAME).display().to_string(),
+        dir.join(crate::report::REPORT_HTML).display().to_string(),
+    ];
     load_summary::write(&summary, dir)?;
+    crate::report::write_load_html(&merged_report(&summary), dir)?;
     for w in &warnings {
         crate::say!("warning: {w}");
     }
@@ -746,6 +750,33 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
         )
         .and_then(|()| out.flush());
     Ok(outcome)
+}
+
+/// The merged run's `report.html` model: the merged summary's verdict, thresholds, validation
+/// and per-step figures, with notes naming the shards. The per-second series stay in each
+/// shard's own `report.html` (a shard's summary does not carry them).
+pub fn merged_report(summary: &LoadSummary) -> crate::report::load_report::LoadReport {
+    let mut report = crate::report::load_report::LoadReport::from_summary(summary, Vec::new());
+    if let Some(m) = &summary.merge {
+        report.notes.push(format!(
+            "Merged from {} shards: {}.",
+            m.shards,
+            m.dirs.join(", ")
+        ));
+        report.notes.push(format!(
+            "Measured windows: {} to {}, all shards at once for {:.0}% of that span.",
+            m.window_start,
+            m.window_end,
+            m.window_overlap * 100.0
+        ));
+        report
+            .notes
+            .extend(m.warnings.iter().map(|w| format!("Warning: {w}.")));
+        report
+            .notes
+            .push("Response times per second are in each shard's own report.html.".to_owned());
+    }
+    report
 }
 
 #[cfg(test)]

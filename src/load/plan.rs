@@ -113,6 +113,11 @@ pub struct LoadMoreArgs {
         env = "RECOVERY_HARNESS_ADMIN_URL"
     )]
     pub admin_url: Option<String>,
+    /// A Mailpit mail catcher that receives the deployment's mail (Kratos's SMTP courier): where
+    /// the read-code step looks up each user's code by its address. Use it against a Kratos
+    /// running without `--dev`, whose courier listing hides the codes. Not with --courier-url.
+    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
+    pub mailpit_url: Option<String>,
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).
     #[arg(
@@ -146,6 +151,8 @@ pub struct Plan {
     pub target: TargetSpec,
     /// The admin API (courier), if given.
     pub admin_url: Option<String>,
+    /// The Mailpit mail catcher (`--mailpit-url`), if given: the read-code step's source then.
+    pub mailpit_url: Option<String>,
     /// Concurrent users.
     pub users: usize,
     /// Users started per second.
@@ -285,6 +292,24 @@ impl Plan {
             .as_deref()
             .map(|raw| check_base_url("--admin-url", raw))
             .transpose()?;
+        let mailpit_url = args
+            .more
+            .mailpit_url
+            .as_deref()
+            .map(|raw| check_base_url("--mailpit-url", raw))
+            .transpose()?;
+        if mailpit_url.is_some() && target == TargetSpec::Embedded {
+            return Err(flag(
+                "--mailpit-url",
+                "the embedded reference server sends no mail (its own courier listing is read); give --target of the deployment whose mail this Mailpit receives",
+            ));
+        }
+        if admin_url.is_some() && mailpit_url.is_some() {
+            return Err(flag(
+                "--mailpit-url",
+                "give one code source: --courier-url (--admin-url) or --mailpit-url, not both",
+            ));
+        }
 
         let session_token = args.more.session_token.clone().filter(|t| !t.is_empty());
         if let Some(token) = &session_token {
@@ -332,6 +357,7 @@ impl Plan {
             scenario,
             target,
             admin_url,
+            mailpit_url,
             users,
             hatch_rate,
             duration_s: duration.as_secs(),
@@ -517,6 +543,19 @@ mod tests {
             (&["--validate", "most"], "validation mode"),
             (&["--scenario", "nope"], "unknown scenario"),
             (&["--max-regression", "5"], "--baseline"),
+            (&["--mailpit-url", "localhost:8025"], "--mailpit-url"),
+            (&["--mailpit-url", "http://127.0.0.1:8025"], "sends no mail"),
+            (
+                &[
+                    "--mailpit-url",
+                    "http://127.0.0.1:8025",
+                    "--courier-url",
+                    "http://127.0.0.1:4434",
+                    "--target",
+                    "http://127.0.0.1:4433",
+                ],
+                "one code source",
+            ),
             (
                 &[
                     "--scenario",

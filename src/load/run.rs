@@ -248,7 +248,15 @@ async fn attack(
         .clone()
         .or(target.admin)
         .unwrap_or_else(|| base.to_owned());
-    if plan.scenario.reads_courier() {
+    let mailpit = match &plan.mailpit_url {
+        Some(url) if plan.scenario.reads_courier() => Some(
+            mailpit_codes(plan, url)
+                .await
+                .map_err(|e| flag("--mailpit-url", e.to_string()))?,
+        ),
+        _ => None,
+    };
+    if plan.scenario.reads_courier() && mailpit.is_none() {
         probe(
             "admin API",
             &format!("{admin_base}/admin/courier/messages"),
@@ -281,7 +289,8 @@ async fn attack(
             stats.clone(),
         )
         .map_err(|m| flag("--target", m))?
-        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset))
+        .with_mailpit(mailpit),
     );
     let attack = plan.goose_attack(base, reports, shared)?;
 
@@ -339,6 +348,25 @@ async fn attack(
             .and_then(|()| out.flush());
     }
     Ok((outcome, summary))
+}
+
+/// The read-code step's Mailpit source, asked once before the run: an unreachable URL, or one
+/// that answers something other than Mailpit's JSON, stops here with exit 2.
+async fn mailpit_codes(
+    plan: &Plan,
+    url: &str,
+) -> Result<super::steps::MailpitCodes, crate::codes::CodeError> {
+    let source = crate::codes::CodeSource::new(
+        crate::codes::SourceKind::Mailpit,
+        url,
+        plan.timeout.min(Duration::from_secs(10)),
+    )?;
+    let not_before = source.mailpit_clock().await?;
+    Ok(super::steps::MailpitCodes {
+        source,
+        not_before,
+        wait: plan.timeout,
+    })
 }
 
 /// The per-step response-time series recorded during the run, each named by the step's request
