@@ -17,10 +17,10 @@
 //! | layer | files |
 //! |-------|-------|
 //! | the face | this file: [`spawn`], [`serve`], [`router`], [`RunningServer`] |
-//! | routing | `router` (axum method routing, Go's 404 and 405), `layer` (the Kratos layer every answer passes through: nosurf, `Vary`, `Cache-Control`, error rendering, `Connection: close`) |
+//! | routing | `routes` (axum method routing, Go's 404 and 405), `layer` (the Kratos layer every answer passes through: nosurf, `Vary`, `Cache-Control`, error rendering, `Connection: close`) |
 //! | route families | `create`, `get_flow`, `courier_admin`, `update`, and `machine` (the update state machine: code v1 and v2, link) |
 //! | bodies | `render` (the flow as Kratos writes it, and its message texts) |
-//! | shared state | `state` ([`App`](state::App): the resolved configuration, store, courier and sessions; the per-request `ReqCtx`; ids and clocks) |
+//! | shared state | `state` (`App`: the resolved configuration, store, courier and sessions; the per-request `ReqCtx`; ids and clocks) |
 //! | answers | `csrf` (nosurf's tokens and 403s), `error` (the one [`KratosError`] type and its envelope), `courier` (outbox and sessions), `reply` (flow answers, redirects, Go's plain-text errors) |
 //! | ground | `config` ([`ServerConfig`], [`ServerError`]), `store` (compact sharded flow store), `json` (escaping, timestamps), `http` (negotiation, cookies, `return_to`, body decoding) |
 //!
@@ -39,7 +39,7 @@ mod layer;
 mod machine;
 mod render;
 mod reply;
-mod router;
+mod routes;
 mod state;
 mod store;
 mod update;
@@ -120,7 +120,7 @@ impl Drop for RunningServer {
 /// `ui.action` and `request_url`). For in-process tests with `tower::ServiceExt::oneshot`.
 pub fn router(config: &ServerConfig, origin: &str) -> Result<axum::Router, ServerError> {
     let config = with_token(config.clone());
-    Ok(router::router(Arc::new(state::App::new(&config, origin)?)))
+    Ok(routes::router(Arc::new(state::App::new(&config, origin)?)))
 }
 
 fn with_token(mut config: ServerConfig) -> ServerConfig {
@@ -183,7 +183,7 @@ pub async fn spawn_with(
     let origin = format!("http://{host}");
     let app = Arc::new(state::App::new(&config, &origin)?);
     let base_url = app.cfg.base_url.clone();
-    let router = wrap(router::router(app));
+    let router = wrap(routes::router(app));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
