@@ -1,6 +1,7 @@
 //! Why a conformance run could not be carried out (exit 2): the one error type of `check`, at the
 //! bottom of the module so that every file can return it.
 
+use crate::report::ReportError;
 use std::path::PathBuf;
 
 /// Why a conformance run could not be carried out (exit 2).
@@ -78,4 +79,7 @@ pub enum CheckError {
     /// The embedded reference server could not start.
     #[error("cannot start the embedded reference server: {0}")]
     Embedded(String),
+    /// A report could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }

@@ -698,7 +698,7 @@ pub fn merge(
 }
 
 /// `recovery-harness load merge`.
-pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
+pub fn run_cli(args: &MergeArgs) -> Result<Outcome, super::LoadError> {
     let (outcome, mut summary, warnings) =
         merge(&args.dirs, &args.thresholds).map_err(super::LoadError::from)?;
     let dir = &args.report_dir;
@@ -712,7 +712,7 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
         .map(|m| m.dirs.clone())
         .unwrap_or_default();
     if shard_dirs.iter().any(|d| same(Path::new(d), dir)) {
-        return Err(super::LoadError::from(MergeError::OutputIsShard { path: dir.clone() }).into());
+        return Err(MergeError::OutputIsShard { path: dir.clone() }.into());
     }
     let io = |source| super::LoadError::ReportDir {
         path: dir.clone(),
@@ -723,7 +723,7 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
     // as if they were its own.
     for stale in ["report.html", "report.json", "report.md"] {
         match std::fs::remove_file(dir.join(stale)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e).into()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
             _ => {}
         }
     }

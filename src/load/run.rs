@@ -136,22 +136,19 @@ async fn probe(
         .timeout(timeout.min(Duration::from_secs(10)))
         .tls_danger_accept_invalid_certs(insecure)
         .build()
-        .map_err(|e| unreachable(crate::error::render(&e)))?;
+        .map_err(|e| unreachable(crate::causes::render(&e)))?;
     client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
         .map(drop)
-        .map_err(|e| unreachable(crate::error::render(&e)))
+        .map_err(|e| unreachable(crate::causes::render(&e)))
 }
 
 /// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
 /// and prints the summary. Returns the verdict and the summary written.
-pub async fn run(
-    plan: &Plan,
-    schemas: Arc<Schemas>,
-) -> Result<(Outcome, LoadSummary), crate::Error> {
+pub async fn run(plan: &Plan, schemas: Arc<Schemas>) -> Result<(Outcome, LoadSummary), LoadError> {
     // Goose builds one reqwest client per user.
     crate::tls::install_default_provider();
     let reports = Reports::prepare(&plan.report_dir, plan.baseline.as_ref())?;
@@ -231,7 +228,7 @@ async fn attack(
     schemas: Arc<Schemas>,
     reports: &Reports,
     target: Target,
-) -> Result<(Outcome, LoadSummary), crate::Error> {
+) -> Result<(Outcome, LoadSummary), LoadError> {
     let base = target.base.as_str();
     let shown_target = redact_url(base);
     announce(plan, &target, &shown_target);
@@ -307,7 +304,7 @@ async fn attack(
     let metrics = match executed {
         Ok(m) => m,
         Err(goose::GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
-        Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
+        Err(e) => return Err(LoadError::Goose(goose_error(&e))),
     };
 
     let interrupted = super::signals::received();
@@ -317,8 +314,7 @@ async fn attack(
             url: shown_target,
             requests: LiveStats::get(&stats.requests),
             transport_errors: LiveStats::get(&stats.transport_errors),
-        }
-        .into());
+        });
     }
 
     reports.publish()?;

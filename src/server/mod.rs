@@ -9,7 +9,8 @@
 //! - [`ServerConfig`] (with `Default` = the embedded defaults), [`spawn`], [`spawn_with`],
 //!   [`RunningServer`] (`base_url`, `session_token`, `session_cookie_name`, `session_cookie`,
 //!   `admin_url`, `shutdown`), [`router`] (the app for `oneshot` tests).
-//! - [`serve`] for `recovery-harness serve` (its flags are `crate::cli::serve::ServeArgs`).
+//! - [`serve`] for `recovery-harness serve` (its flags, and their conversion into a
+//!   `ServerConfig`, live with the command line).
 //!
 //! Layout, in layers: a file imports only files of the rows below its own, or named after it in
 //! its row (no file imports one that imports it back).
@@ -225,7 +226,7 @@ async fn shutdown_signal() {
 
 /// Serves `config` until Ctrl-C / SIGTERM, then shuts down gracefully (`recovery-harness serve`):
 /// prints the base URL and the session token first.
-pub async fn serve(config: ServerConfig) -> Result<Outcome, crate::Error> {
+pub async fn serve(config: ServerConfig) -> Result<Outcome, ServerError> {
     let mut server = spawn(config).await?;
     {
         use std::io::Write;
@@ -250,14 +251,14 @@ pub async fn serve(config: ServerConfig) -> Result<Outcome, crate::Error> {
                 let _ = stop.send(());
             }
             match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
-                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e).into()),
+                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e)),
                 Ok(_) => {}
                 Err(_) => task.abort(),
             }
         }
         res = &mut task => {
             if let Ok(Err(e)) = res {
-                return Err(ServerError::Serve(e).into());
+                return Err(ServerError::Serve(e));
             }
         }
     }
