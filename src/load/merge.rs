@@ -15,8 +15,9 @@
 //! Shards that do not belong together (missing, duplicated, of another scenario, target, tool
 //! version, duration or set of rules) are refused: exit 2.
 
+use super::figures::aggregated;
 use super::shard::ShardSpec;
-use super::summary::{aggregated, failure_reasons, step_summaries};
+use super::summary::{failure_reasons, step_summaries};
 use crate::exit::Outcome;
 use crate::report::load_summary::{
     self, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,

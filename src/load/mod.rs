@@ -7,19 +7,25 @@
 //! | module | owns |
 //! |--------|------|
 //! | [`plan`] | the [`Plan`] (every flag and the scenario checked, nothing sent; made from the flags by `cli/load.rs`) → the Goose attack (its configuration, the steps as transactions) |
-//! | [`run`] | the report directory ([`Reports`]), the target (in-process reference server, or `--target` probed once), executing the attack |
-//! | [`summary`] | Goose's metrics → plain figures ([`crate::report::load_summary`]), the verdict, `load-summary.json`, the console |
+//! | [`reports`] | the report directory ([`Reports`]): prepared, published atomically, discarded |
+//! | [`run`] | the target (in-process reference server, or `--target` probed once), executing the attack |
+//! | [`figures`] | Goose's request metrics → plain figures ([`crate::report::load_summary::Figures`]) |
+//! | [`summary`] | a finished attack → the plain summary ([`crate::report::load_summary`]), the verdict, `load-summary.json`, the console |
 //! | [`steps`] | the hot path: each step's request, status and body checks |
 //! | [`scenario`] | the scenario files |
 //! | [`baseline`] | `--baseline` / `--max-regression` |
+//! | [`shard`], [`merge`] | `--shard I/N` and `load merge DIR...` |
+//! | [`signals`] | SIGINT / SIGTERM: the verdict `interrupted` |
 //! | [`console`] | the progress line and the final table |
 //!
 //! Only this module knows Goose: `report/` gets plain data.
 
 pub mod baseline;
 pub mod console;
+pub mod figures;
 pub mod merge;
 pub mod plan;
+pub mod reports;
 pub mod run;
 pub mod scenario;
 pub mod shard;
@@ -28,7 +34,8 @@ pub mod steps;
 pub mod summary;
 
 pub use plan::Plan;
-pub use run::{run, Reports};
+pub use reports::Reports;
+pub use run::run;
 
 use baseline::BaselineError;
 use scenario::ScenarioError;

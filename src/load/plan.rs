@@ -4,7 +4,7 @@
 //! command line) and the scenario's steps registered as Goose transactions.
 
 use super::baseline::Baseline;
-use super::run::Reports;
+use super::reports::Reports;
 use super::scenario::Scenario;
 use super::steps::{self, Shared, ValidateMode};
 use super::{goose_error, LoadError, TargetSpec};
