@@ -357,7 +357,7 @@ impl Client {
         insecure: bool,
         concurrency: usize,
         secrets: Vec<String>,
-    ) -> Result<Self, super::CheckError> {
+    ) -> Result<Self, super::error::CheckError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             reqwest::header::ACCEPT,
@@ -372,7 +372,7 @@ impl Client {
             .timeout(timeout)
             .tls_danger_accept_invalid_certs(insecure)
             .build()
-            .map_err(|e| super::CheckError::Client(crate::causes::render(&e)))?;
+            .map_err(|e| super::error::CheckError::Client(crate::causes::render(&e)))?;
         Ok(Client {
             http,
             timeout,

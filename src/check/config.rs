@@ -3,7 +3,7 @@
 //! their validation into a `RunConfig` are the command line's (`cli/check.rs`); what the runner
 //! does with a configuration (the embedded server, the report directory) is here.
 
-use super::CheckError;
+use super::error::CheckError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;

@@ -1,29 +1,39 @@
 //! The conformance runner (`recovery-harness check`): the check catalogue, the runner, the HTTP
 //! client that probes the target, and property-based probing.
 //!
-//! Layout (a newcomer finds a check from its id: the first segment names the file):
+//! Layout (a newcomer finds a check from its id: the first segment names the file), from the top
+//! down: a file imports only files below it in this table.
 //!
 //! | file | owns |
 //! |------|------|
+//! | this file | a run as `recovery-harness check` makes it ([`run_and_report`]): the embedded target, the terminal, the reports |
+//! | [`runner`] | levels, dependencies, concurrency, the deadline, the [`RunReport`] |
+//! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
+//! | [`catalogue`] | the list of checks and the choice from it (`--only`, `--skip`); the checks as data in `catalogue/<first id segment>.rs` |
+//! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
+//! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
+//! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |
+//! | [`security_probes`] | the multi-step scenarios of the security checks |
+//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
 //! | [`config`] | a validated run's configuration ([`RunConfig`]: the flags are `cli/check.rs`'s), the embedded target |
 //! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
-//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
-//! | [`catalogue`] | the checks as data: `catalogue/<first id segment>.rs` |
-//! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
-//! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
-//! | [`runner`] | selection (`--only`, `--skip`), levels, dependencies, concurrency, the deadline, the [`RunReport`] |
+//! | [`error`] | [`CheckError`]: why a run could not be carried out (exit 2) |
 
 pub mod catalogue;
 pub mod client;
 pub mod config;
+pub mod error;
 pub mod fuzz;
 pub mod har;
+pub mod judge;
+pub mod model;
 pub mod probes;
 pub mod runner;
 pub mod security_probes;
 
-pub use catalogue::{Check, Needs, Operation, Phase, Verdict};
 pub use config::{Credentials, RunConfig, SessionCookie};
+pub use error::CheckError;
+pub use model::{Check, Needs, Operation, Phase, Verdict};
 pub use runner::{run, RunOptions};
 
 use crate::exit::Outcome;
@@ -31,86 +41,6 @@ use crate::report::{ReportError, RunReport};
 use crate::schema::Schemas;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Why a conformance run could not be carried out (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum CheckError {
-    /// `--target` is not an absolute http(s) URL.
-    #[error("--target `{value}` is not usable: {reason}; give the base URL of the public API, e.g. https://auth.example.com or https://host/auth")]
-    BadTarget {
-        /// The value given.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `--session-cookie` is not `NAME=VALUE`.
-    #[error("--session-cookie must be NAME=VALUE as the browser sends it (e.g. ory_kratos_session=MTY...): {reason}")]
-    BadCookie {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Another flag has a value that cannot work.
-    #[error("--{flag}: {reason}")]
-    BadFlag {
-        /// The flag, without dashes.
-        flag: &'static str,
-        /// What is wrong and what to do.
-        reason: String,
-    },
-    /// `--only` selected nothing.
-    #[error(
-        "--only {pattern} matches no check id; `recovery-harness check --list` prints every id"
-    )]
-    NothingSelected {
-        /// The patterns given.
-        pattern: String,
-    },
-    /// A `--skip` pattern matched nothing (a typo would otherwise run everything).
-    #[error(
-        "--skip {pattern} matches no check id; `recovery-harness check --list` prints every id"
-    )]
-    NothingSkipped {
-        /// The pattern given.
-        pattern: String,
-    },
-    /// The report directory cannot be created or written.
-    #[error(
-        "report directory {path} is not writable ({source}); choose another with --report-dir"
-    )]
-    ReportDir {
-        /// The directory.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The `--har` file could not be written.
-    #[error("cannot write the HAR file {path} ({source}); choose another path with --har")]
-    Har {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The HTTP client could not be built (TLS backend).
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    /// Every request failed to connect: nothing could be checked.
-    #[error("cannot reach {target}: every request failed to connect ({cause}); is the deployment running, is --target right (and its TLS certificate valid)?")]
-    Unreachable {
-        /// The base URL (redacted).
-        target: String,
-        /// The first connection error.
-        cause: String,
-    },
-    /// The embedded reference server could not start.
-    #[error("cannot start the embedded reference server: {0}")]
-    Embedded(String),
-    /// A report could not be written.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-}
 
 /// Where a run reports: the terminal (`quiet`: failures and the summary line only, no progress)
 /// and the directory that receives `conformance.json`, `junit.xml`, `summary.md` and

@@ -6,7 +6,8 @@
 //! so they are timed and counted as the step's (`GET read code`).
 //!
 //! Bounded: one step waits at most [`MailpitCodes::wait`] (the run's `--timeout`) for its mail,
-//! and asks at most once per [`MAX_POLL`] once the pauses have grown.
+//! and asks at most once per [`MAX_POLL`] once the pauses have grown. A SIGINT or SIGTERM ends
+//! the wait at the next search, so an interrupted run does not wait for mail.
 
 use super::{fail, send, LiveStats, Sent, Shared, UserState};
 use crate::codes::{self, CodeSource};
@@ -86,20 +87,28 @@ pub(super) async fn read(
             let id = mail.id.clone();
             return read_message(user, shared, step, st, mailpit, id).await;
         }
-        if started.elapsed() + pause > mailpit.wait {
+        if crate::load::signals::received().is_some() {
+            // Interrupted: the run ends with what ran. The wait is abandoned, not failed, and
+            // the rest of the iteration is skipped.
+            st.failed = true;
+            return Ok(());
+        }
+        let left = mailpit.wait.saturating_sub(started.elapsed());
+        if left.is_zero() {
             LiveStats::bump(&shared.stats.other_failures);
             let reason = format!(
                 "mailpit: no new message to the recipient within {}: is the address an identity's, and does the courier (courier.smtp.connection_uri) send to this Mailpit?",
                 humantime::format_duration(mailpit.wait)
             );
             let seen = format!(
-                "{} message(s) to {} listed, none newer than the last code read",
+                "{} message(s) to {} listed, none new since the run's start or the last code read",
                 mails.len(),
                 st.email
             );
             return fail(user, shared, step, &mut request, reason, seen.as_bytes());
         }
-        tokio::time::sleep(pause).await;
+        // The last search is made when the wait is over, not a pause before it.
+        tokio::time::sleep(pause.min(left)).await;
         pause = (pause * 3 / 2).min(MAX_POLL);
     }
 }
