@@ -1,7 +1,7 @@
 //! Judging: turning an exchange into a [`Verdict`] with evidence. The helpers state the usual
 //! expectations (an answer, a status, JSON, a schema component, the errorGeneric envelope, a
 //! pointer's value, a UI message), so a check body reads as its rule; [`Judge`] states the common
-//! rules as data on a [`Probe`], and [`judge!`](crate::judge) turns one into a catalogue item's
+//! rules as data on a [`Probe`], and [`judge!`](judge) turns one into a catalogue item's
 //! [`JudgeFn`](super::model::JudgeFn). Checks with their own logic keep a function.
 
 use super::client::{shorten, Exchange, Response};
@@ -327,7 +327,6 @@ impl Judge {
 
 /// The catalogue's judging function of a declarative [`Judge`] (usable in a `const` item):
 /// `judge: judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow))`.
-#[macro_export]
 macro_rules! judge {
     ($j:expr) => {{
         fn declared(ctx: &$crate::check::probes::Ctx) -> $crate::check::model::Judged<'_> {
@@ -337,3 +336,6 @@ macro_rules! judge {
         declared as $crate::check::model::JudgeFn
     }};
 }
+// A path of its own (`crate::check::judge::judge`), not the crate root's: the catalogue imports
+// it from here, below it.
+pub(crate) use judge;

@@ -438,7 +438,7 @@ pub async fn run(args: LoadArgs) -> Result<Outcome, Error> {
     load::signals::install();
     let schemas = Arc::new(Schemas::load(&args.more.schema.source())?);
     let (outcome, _summary) = load::run(&plan, schemas).await?;
-    Ok(shard::exit_outcome(&plan, outcome))
+    Ok(plan.exit_outcome(outcome))
 }
 
 #[cfg(test)]

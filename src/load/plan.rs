@@ -8,6 +8,8 @@ use super::reports::Reports;
 use super::scenario::Scenario;
 use super::steps::{self, Shared, ValidateMode};
 use super::{goose_error, LoadError, TargetSpec};
+use crate::exit::Outcome;
+use crate::report::load_summary::ShardSummary;
 use goose::config::GooseConfiguration;
 use goose::GooseAttack;
 use std::path::{Path, PathBuf};
@@ -140,6 +142,63 @@ impl Plan {
         c.quiet = 1;
         c.no_telnet = true;
         c
+    }
+    /// The `"shard"` object of this shard's `load-summary.json` (`None` for no shard). Goose
+    /// measures from the moment every user started (it resets its metrics then) for
+    /// `measured_s`: the window starts one ramp-up after `started_at`, which `--start-at` and the
+    /// shared ramp-up time ([`ShardSpec::hatch_rate`](super::shard::ShardSpec::hatch_rate)) make
+    /// the same moment on every shard.
+    pub fn shard_summary(
+        &self,
+        started_at: chrono::DateTime<chrono::Utc>,
+        measured_s: u64,
+    ) -> Option<ShardSummary> {
+        let s = self.shard.as_ref()?;
+        let ms = chrono::SecondsFormat::Millis;
+        let ramp = Duration::from_secs_f64((self.users as f64 / self.hatch_rate).min(86_400.0));
+        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
+        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
+        Some(ShardSummary {
+            index: s.spec.index,
+            count: s.spec.count,
+            scenario_digest: super::shard::scenario_digest(&self.scenario),
+            total_users: s.total_users,
+            user_offset: s.user_offset,
+            total_throttle: s.total_throttle,
+            threshold_rules: self.thresholds.iter().map(|(r, _)| r.clone()).collect(),
+            judged: s.judge,
+            start_at: self.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
+            window_start: start.to_rfc3339_opts(ms, true),
+            window_end: end.to_rfc3339_opts(ms, true),
+        })
+    }
+
+    /// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
+    /// reports are written, because the verdict is `load merge`'s and a failed pod would make
+    /// Kubernetes run the shard again.
+    pub fn exit_outcome(&self, outcome: Outcome) -> Outcome {
+        let Some(s) = &self.shard else {
+            return outcome;
+        };
+        if !self.quiet {
+            crate::say!(
+                "shard {} of {} ({} of {} users): {}",
+                s.spec.index,
+                s.spec.count,
+                self.users,
+                s.total_users,
+                if s.judges() {
+                    "thresholds judged on this shard's figures (--judge-shard)"
+                } else {
+                    "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
+                }
+            );
+        }
+        if s.judges() {
+            outcome
+        } else {
+            Outcome::Passed
+        }
     }
 }
 

@@ -2,16 +2,17 @@
 //! `--shards N` in a Kubernetes Indexed Job pod, which sets `JOB_COMPLETION_INDEX`).
 //!
 //! This module owns the arithmetic of a shard (its share of the users, the hatch rate and the
-//! throttle, the global number of its first user, the common start moment) and the `"shard"`
-//! object of `load-summary.json`. Every function here is pure: the environment and the clock are
-//! passed in, so the rules are property-tested (tests/load_shard_props.rs).
+//! throttle, the global number of its first user, the common start moment) and the scenario
+//! digest that the `"shard"` object of `load-summary.json` carries (the plan fills that object in,
+//! `Plan::shard_summary`; the flags are the command line's). Every function here is pure:
+//! the environment and the clock are passed in, so the rules are property-tested
+//! (tests/load_shard_props.rs).
 //!
 //! Shard indexes are 0-based, `0..N`, as Kubernetes numbers an Indexed Job's completions
 //! (`JOB_COMPLETION_INDEX` runs from 0 to `completions - 1`), so `--shard I/N` and a pod with
 //! `JOB_COMPLETION_INDEX=I` are the same shard.
 
-use super::{flag, LoadError, Plan};
-use crate::report::load_summary::ShardSummary;
+use super::{flag, LoadError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -208,30 +209,6 @@ impl ShardPlan {
     pub fn judges(&self) -> bool {
         self.judge
     }
-
-    /// The `"shard"` object of this shard's `load-summary.json`. Goose measures from the moment
-    /// every user started (it resets its metrics then) for `measured_s`: the window starts one
-    /// ramp-up after `started_at`, which `--start-at` and the shared ramp-up time
-    /// ([`ShardSpec::hatch_rate`]) make the same moment on every shard.
-    pub fn summary(&self, plan: &Plan, started_at: DateTime<Utc>, measured_s: u64) -> ShardSummary {
-        let ms = chrono::SecondsFormat::Millis;
-        let ramp = Duration::from_secs_f64((plan.users as f64 / plan.hatch_rate).min(86_400.0));
-        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
-        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
-        ShardSummary {
-            index: self.spec.index,
-            count: self.spec.count,
-            scenario_digest: scenario_digest(&plan.scenario),
-            total_users: self.total_users,
-            user_offset: self.user_offset,
-            total_throttle: self.total_throttle,
-            threshold_rules: plan.thresholds.iter().map(|(r, _)| r.clone()).collect(),
-            judged: self.judge,
-            start_at: plan.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
-            window_start: start.to_rfc3339_opts(ms, true),
-            window_end: end.to_rfc3339_opts(ms, true),
-        }
-    }
 }
 
 /// What a plan's shape becomes for one shard (the whole run's shape for no shard).
@@ -283,34 +260,6 @@ pub fn apply(
                 report_dir: self::report_dir(report_dir, spec),
             })
         }
-    }
-}
-
-/// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
-/// reports are written, because the verdict is `load merge`'s and a failed pod would make
-/// Kubernetes run the shard again.
-pub fn exit_outcome(plan: &Plan, outcome: crate::exit::Outcome) -> crate::exit::Outcome {
-    let Some(s) = &plan.shard else {
-        return outcome;
-    };
-    if !plan.quiet {
-        crate::say!(
-            "shard {} of {} ({} of {} users): {}",
-            s.spec.index,
-            s.spec.count,
-            plan.users,
-            s.total_users,
-            if s.judges() {
-                "thresholds judged on this shard's figures (--judge-shard)"
-            } else {
-                "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
-            }
-        );
-    }
-    if s.judges() {
-        outcome
-    } else {
-        crate::exit::Outcome::Passed
     }
 }
 

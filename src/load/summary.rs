@@ -217,10 +217,7 @@ pub fn summarize(
         .to_owned(),
         failed_because,
         reports: facts.reports.written(),
-        shard: plan
-            .shard
-            .as_ref()
-            .map(|s| s.summary(plan, facts.started_at, figures.seconds)),
+        shard: plan.shard_summary(facts.started_at, figures.seconds),
         merge: None,
     };
     (outcome, summary)

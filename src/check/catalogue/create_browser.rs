@@ -1,10 +1,10 @@
 //! `create_browser.*`: `GET /self-service/recovery/browser` (createBrowserRecoveryFlow) asked for
 //! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
 
+use crate::check::judge::judge;
 use crate::check::judge::{status, Judge};
 use crate::check::model::{Check, Judged, Operation, Verdict};
 use crate::check::probes::{Ctx, Probe};
-use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 

@@ -2,12 +2,12 @@
 //! endpoint: the 200 flow, its fields, `return_to`, and the "already signed in" 400s.
 
 use crate::check::client::Exchange;
+use crate::check::judge::judge;
 use crate::check::judge::{
     equals, error_generic, json_with_status, precondition, status, string_at, Judge,
 };
 use crate::check::model::{Check, Judged, Needs, Operation, Step, Verdict};
 use crate::check::probes::{Ctx, Probe, Variant};
-use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};

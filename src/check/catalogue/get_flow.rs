@@ -1,10 +1,10 @@
 //! `get_flow.*`: `GET /self-service/recovery/flows?id=` (getRecoveryFlow): a created flow is
 //! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
 
+use crate::check::judge::judge;
 use crate::check::judge::{json_with_status, precondition, Judge};
 use crate::check::model::{Check, Judged, Operation, Verdict};
 use crate::check::probes::{Ctx, Probe};
-use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;

@@ -6,7 +6,7 @@
 //!
 //! A catalogue file states its checks as data ([`Check::new`] rows) and their judging functions,
 //! built from [`crate::check::judge`] (the helpers, and the declarative rules of
-//! [`judge!`](crate::judge)) over the shared exchanges of [`crate::check::probes`] and
+//! [`judge!`](crate::check::judge::judge)) over the shared exchanges of [`crate::check::probes`] and
 //! [`crate::check::security_probes`]. This file only assembles the list.
 
 pub mod brute_force;

@@ -3,12 +3,12 @@
 //! missing email answers a 400 flow with a message on the email node, and a wrong code keeps the
 //! flow in `sent_email` with an error message. Every body is validated against its schema.
 
+use crate::check::judge::judge;
 use crate::check::judge::{
     equals, has_ui_message, json_with_status, node_error, precondition, Judge,
 };
 use crate::check::model::{Check, Judged, Operation};
 use crate::check::probes::{flow_method, Ctx, Probe, Variant};
-use crate::judge;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 
