@@ -298,7 +298,7 @@ impl CodeSource {
         let transport = |e: reqwest::Error| CodeError::Transport {
             source_name,
             url: url.to_string(),
-            cause: crate::error::render(&e),
+            cause: crate::causes::render(&e),
         };
         let resp = self
             .client

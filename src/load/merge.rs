@@ -15,8 +15,9 @@
 //! Shards that do not belong together (missing, duplicated, of another scenario, target, tool
 //! version, duration or set of rules) are refused: exit 2.
 
+use super::figures::aggregated;
 use super::shard::ShardSpec;
-use super::summary::{aggregated, failure_reasons, step_summaries};
+use super::summary::{failure_reasons, step_summaries};
 use crate::exit::Outcome;
 use crate::report::load_summary::{
     self, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,
@@ -698,7 +699,7 @@ pub fn merge(
 }
 
 /// `recovery-harness load merge`.
-pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
+pub fn run_cli(args: &MergeArgs) -> Result<Outcome, super::LoadError> {
     let (outcome, mut summary, warnings) =
         merge(&args.dirs, &args.thresholds).map_err(super::LoadError::from)?;
     let dir = &args.report_dir;
@@ -712,7 +713,7 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
         .map(|m| m.dirs.clone())
         .unwrap_or_default();
     if shard_dirs.iter().any(|d| same(Path::new(d), dir)) {
-        return Err(super::LoadError::from(MergeError::OutputIsShard { path: dir.clone() }).into());
+        return Err(MergeError::OutputIsShard { path: dir.clone() }.into());
     }
     let io = |source| super::LoadError::ReportDir {
         path: dir.clone(),
@@ -723,7 +724,7 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
     // as if they were its own.
     for stale in ["report.html", "report.json", "report.md"] {
         match std::fs::remove_file(dir.join(stale)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e).into()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
             _ => {}
         }
     }
