@@ -3,7 +3,8 @@
 //! number (process, server start, reports) comes from `bench/check.sh`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use recovery_harness::check::{self, CheckArgs, RunConfig, RunOptions};
+use recovery_harness::check::{self, RunOptions};
+use recovery_harness::cli::check::CheckArgs;
 use recovery_harness::schema::Schemas;
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ fn suite(c: &mut Criterion) {
         seed: Some(1),
         ..CheckArgs::default()
     };
-    let Ok(config) = RunConfig::from_args(&args) else {
+    let Ok(config) = args.config() else {
         eprintln!("invalid arguments; skipping");
         return;
     };
@@ -67,7 +68,7 @@ fn suite(c: &mut Criterion) {
             session_cookie: Some(remote.session_cookie()),
             ..args.clone()
         };
-        if let Ok(remote_config) = RunConfig::from_args(&remote_args) {
+        if let Ok(remote_config) = remote_args.config() {
             group.bench_function("full_suite_20ms_latency_64_fuzz_cases", |b| {
                 b.iter(|| {
                     let report = rt

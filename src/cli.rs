@@ -1,12 +1,20 @@
-//! The command line (clap derive): the commands, `serve`'s flags and their conversion into a
-//! [`crate::server::ServerConfig`] ([`serve`]), `completions` and `man` ([`tooling`]). The flags of
-//! `check` and `load` still live next to the modules that run them ([`crate::check::CheckArgs`],
-//! [`crate::load::LoadArgs`]). The value parsers the commands share are in [`crate::input`].
+//! The command line (clap derive): every command's flags and their conversion into the validated
+//! configuration that the module running it takes, so no module below knows clap's structs:
+//! [`check`] (flags → [`crate::check::RunConfig`]), [`load`] (→ [`crate::load::Plan`]), [`serve`]
+//! (→ [`crate::server::ServerConfig`]), `completions` and `man` ([`tooling`]), and the schema
+//! flags both `check` and `load` take ([`SchemaArgs`]). [`error`] is where the modules' errors
+//! become messages and exit codes. The value parsers the commands share with scenario files are
+//! in [`crate::input`].
 
+pub mod check;
+pub mod error;
+pub mod load;
 pub mod serve;
 pub mod tooling;
 
+use crate::schema::SchemaSource;
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 /// Conformance and load harness for the Ory Kratos account-recovery API.
 #[derive(Debug, Parser)]
@@ -26,11 +34,11 @@ pub enum Command {
     /// Run the reference Kratos recovery API until interrupted.
     Serve(serve::ServeArgs),
     /// Run the conformance suite once against a deployment (or the embedded reference server).
-    Check(crate::check::CheckArgs),
+    Check(check::CheckArgs),
     /// Run a Goose load scenario against flow creation (`load merge DIR...` joins the shards of
     /// a sharded run).
     #[command(args_conflicts_with_subcommands = true)]
-    Load(crate::load::LoadArgs),
+    Load(load::LoadArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(tooling::CompletionsArgs),
     /// Print the man page to stdout, or write one page per command with --out-dir.
@@ -38,6 +46,33 @@ pub enum Command {
 }
 
 pub use crate::input::{parse_base_url, parse_duration, without_userinfo, BadBaseUrl};
+
+/// `--schemas DIR` / `--spec FILE`, shared by `check` and `load`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SchemaArgs {
+    /// Validate against the JSON Schema files in DIR instead of the embedded ones.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "spec",
+        env = "RECOVERY_HARNESS_SCHEMAS"
+    )]
+    pub schemas: Option<PathBuf>,
+    /// Validate against the `components/schemas` of an OpenAPI 3 document (e.g. a Kratos release's api.json).
+    #[arg(long, value_name = "FILE", env = "RECOVERY_HARNESS_SPEC")]
+    pub spec: Option<PathBuf>,
+}
+
+impl SchemaArgs {
+    /// The source these flags select.
+    pub fn source(&self) -> SchemaSource {
+        match (&self.schemas, &self.spec) {
+            (Some(dir), _) => SchemaSource::Dir(dir.clone()),
+            (None, Some(file)) => SchemaSource::OpenApi(file.clone()),
+            (None, None) => SchemaSource::Embedded,
+        }
+    }
+}
 
 /// Installs the stderr log subscriber; `RUST_LOG` wins over `-v`.
 pub fn init_tracing(verbose: u8) {

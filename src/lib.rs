@@ -1,28 +1,34 @@
 //! recovery-harness: tells, with evidence, whether an account-recovery API behaves as the Ory Kratos
 //! specification says, and how fast it creates recovery flows under load.
 //!
-//! Data flows one way:
+//! Data flows one way, each module importing only those below it:
 //!
 //! ```text
-//!            schema  (load, compile, validate the recovery-flow JSON Schemas)
-//!           /   |    \
-//!      server  check  load        server: the reference Kratos recovery API
-//!                \    /           check:  the conformance catalogue, runner and probing
-//!                report           load:   Goose scenarios on flow creation
-//!                                 report: one result model, one module per output format
+//! cli                 flags -> validated configs; errors -> messages and exit codes
+//!  +-- check          the conformance catalogue, its runner and property-based probing
+//!  +-- load           Goose scenarios on flow creation, the summary, sharding
+//!       \-- both use: server  the reference Kratos recovery API (the default target)
+//!                     codes   reading the recovery code a deployment sent
+//!                     report  one result model, one module per output format
+//!                     schema  loading, compiling, validating the recovery-flow JSON Schemas
 //! ```
 //!
-//! [`cli`] holds the command line (clap derive); [`run`] executes a parsed command line and is the
-//! one place where errors become messages and exit codes ([`exit`]).
+//! with the leaves every module may use: [`exit`], [`input`], [`tls`], [`causes`], [`say`].
+//!
+//! [`cli`] holds the command line (clap derive): every command's flags and their conversion into
+//! the validated configuration its module takes, and [`cli::error`], the one place where errors
+//! become messages and exit codes ([`exit`]). [`run`] executes a parsed command line. No module
+//! below the command line imports it: each returns its own typed error.
 
+pub mod causes;
 pub mod check;
 pub mod cli;
 pub mod codes;
-pub mod error;
 pub mod exit;
 pub mod input;
 pub mod load;
 pub mod report;
+pub mod say;
 pub mod schema;
 pub mod server;
 #[cfg(feature = "testing")]
@@ -30,25 +36,14 @@ pub mod server;
 pub mod testing;
 pub mod tls;
 
-pub use error::Error;
+pub use cli::error::Error;
 
 use std::process::ExitCode;
 
-/// `eprintln!` that never panics: a closed stderr (`2>&1 | head`, a CI runner that went away)
-/// must not turn a finished run, or a running server, into a crash (exit 101).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
 /// Runs a parsed command line to completion and turns the result into the process exit code.
 ///
-/// This is the only place that prints a top-level error: every library error arrives here as
-/// [`Error`], is printed once with its cause chain, and maps to an exit code of [`exit`].
+/// Every error arrives here as [`Error`] and is printed once, with its cause chain, by
+/// [`cli::error::report`], which also gives its exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
     // Generated from the command line itself: no runtime, no logging needed.
     let tooling = match &cli.command {
@@ -59,11 +54,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     if let Some(result) = tooling {
         return match result {
             Ok(()) => ExitCode::from(exit::SUCCESS),
-            Err(err) => {
-                let err = Error::from(err);
-                say!("error: {}", error::render(&err));
-                ExitCode::from(err.exit_code())
-            }
+            Err(err) => ExitCode::from(cli::error::report(&err.into())),
         };
     }
     cli::init_tracing(cli.verbose);
@@ -73,16 +64,13 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            say!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::ERROR);
-        }
+        Err(e) => return ExitCode::from(cli::error::report(&Error::Runtime(e))),
     };
     let result = runtime.block_on(async move {
         match cli.command {
             cli::Command::Serve(args) => cli::serve::run(args).await,
-            cli::Command::Check(args) => check::run_cli(args).await,
-            cli::Command::Load(args) => load::run_cli(args).await,
+            cli::Command::Check(args) => cli::check::run(args).await,
+            cli::Command::Load(args) => cli::load::run(args).await,
             cli::Command::Completions(_) | cli::Command::Man(_) => Ok(exit::Outcome::Passed),
         }
     });
@@ -91,9 +79,6 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),
-        Err(err) => {
-            say!("error: {}", error::render(&err));
-            ExitCode::from(err.exit_code())
-        }
+        Err(err) => ExitCode::from(cli::error::report(&err)),
     }
 }

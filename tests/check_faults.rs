@@ -8,7 +8,8 @@
 //! a known address, and a short-lived twin (with the same fault) for the expiry checks.
 
 use recovery_harness::check::config::{EMBEDDED_EXPIRY_LIFESPAN, EMBEDDED_KNOWN_EMAIL};
-use recovery_harness::check::{self, catalogue, CheckArgs, RunConfig, RunOptions};
+use recovery_harness::check::{self, catalogue, RunOptions};
+use recovery_harness::cli::check::CheckArgs;
 use recovery_harness::report::{RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::{RunningServer, ServerConfig};
@@ -38,7 +39,7 @@ fn args_for(server: &RunningServer) -> CheckArgs {
 
 async fn run(args: &CheckArgs, twin: &RunningServer) -> RunReport {
     let schemas = Arc::new(Schemas::embedded().expect("embedded schemas compile"));
-    let mut config = RunConfig::from_args(args).expect("valid arguments");
+    let mut config = args.config().expect("valid arguments");
     config.use_expiry_twin(twin).expect("twin URL");
     check::run(config, schemas, RunOptions::default())
         .await

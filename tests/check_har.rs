@@ -3,7 +3,8 @@
 
 mod support;
 
-use recovery_harness::check::{self, CheckArgs, RunConfig, RunOptions};
+use recovery_harness::check::{self, RunOptions};
+use recovery_harness::cli::check::CheckArgs;
 use recovery_harness::schema::Schemas;
 use recovery_harness::testing;
 use serde_json::Value;
@@ -25,7 +26,7 @@ async fn every_exchange_is_recorded_as_har_1_2_with_secrets_redacted() {
     };
     let schemas = Arc::new(Schemas::embedded().expect("schemas"));
     let report = check::run(
-        RunConfig::from_args(&args).expect("valid"),
+        args.config().expect("valid"),
         schemas,
         RunOptions::default(),
     )

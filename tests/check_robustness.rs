@@ -3,7 +3,8 @@
 //! a report, missing credentials skip (never pass), property-based failures shrink to a minimal,
 //! reproducible request, and `--only` / `--fuzz-cases 0` / `--insecure` do what they say.
 
-use recovery_harness::check::{self, CheckArgs, CheckError, RunConfig, RunOptions};
+use recovery_harness::check::{self, CheckError, RunOptions};
+use recovery_harness::cli::check::CheckArgs;
 use recovery_harness::report::{CheckResult, RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::RunningServer;
@@ -25,7 +26,7 @@ fn args_for(server: &RunningServer) -> CheckArgs {
 
 async fn try_run(args: &CheckArgs) -> Result<RunReport, CheckError> {
     let schemas = Arc::new(Schemas::embedded().expect("embedded schemas compile"));
-    let config = RunConfig::from_args(args)?;
+    let config = args.config()?;
     check::run(config, schemas, RunOptions::default()).await
 }
 
@@ -314,9 +315,7 @@ fn bad_inputs_are_clear_errors() {
     let bad = |f: fn(&mut CheckArgs)| {
         let mut a = CheckArgs::default();
         f(&mut a);
-        RunConfig::from_args(&a)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        a.config().map(|_| ()).map_err(|e| e.to_string())
     };
     assert!(bad(|a| a.target = Some("localhost:4433".into()))
         .unwrap_err()

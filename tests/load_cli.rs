@@ -354,7 +354,10 @@ fn a_copied_scenario_file_runs() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/create-native-flow.toml"),
     )
     .expect("shipped scenario")
-    .replace("name = \"create-native-flow\"", "name = \"my-copy\"");
+    .replace("name = \"create-native-flow\"", "name = \"my-copy\"")
+    // The shipped p95 < 50 ms is about the target, not this test: a debug build on two shared
+    // cores can miss it.
+    .replace("p95<50ms", "p95<30s");
     std::fs::write(&file, text).expect("write");
     let target = format!("http://{addr}");
     let mut args = vec![
@@ -384,7 +387,14 @@ fn baseline_deltas_and_the_regression_gate() {
     let addr = serve(kratos_fixture());
     let target = format!("http://{addr}");
     let first = tempfile::tempdir().expect("tempdir");
-    let mut args = vec!["--target", target.as_str(), "--quiet"];
+    // `--threshold` replaces the scenario's p95 < 50 ms, which a debug build on shared cores can miss.
+    let mut args = vec![
+        "--target",
+        target.as_str(),
+        "--quiet",
+        "--threshold",
+        "error-rate<1%",
+    ];
     args.extend_from_slice(BOUNDED);
     let run = load(&args, first.path());
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

@@ -187,6 +187,7 @@ fn merged_percentiles_are_those_of_the_union_of_samples() {
     assert_eq!(m["thresholds"][0]["passed"], true);
     assert_eq!(m["verdict"], "passed");
     assert!(r.stdout.contains("load PASSED"), "{r}");
+    assert_merged_html(&out, &m, "Passed");
 
     // The thresholds are judged on the merged figures: p95 below the slow shard's delay fails.
     let failing = root.path().join("failing");
@@ -207,6 +208,7 @@ fn merged_percentiles_are_those_of_the_union_of_samples() {
             .contains("p95<10ms"),
         "{f:#}"
     );
+    assert_merged_html(&failing, &f, "Failed");
 
     // Refusals, each exit 2 with the reason named.
     let bad = root.path().join("bad");
@@ -257,7 +259,70 @@ fn merged_percentiles_are_those_of_the_union_of_samples() {
         "a directory of shards and copies: {not_a_shard}"
     );
     assert!(
-        !bad.join("load-summary.json").exists(),
-        "exit 2 writes no summary"
+        !bad.join("load-summary.json").exists() && !bad.join("report.html").exists(),
+        "exit 2 writes no summary and no report.html"
     );
+}
+
+/// The merged `report.html` next to the merged `load-summary.json`: the same verdict, every
+/// threshold with its outcome, the reasons, each step's merged percentiles, the shards named;
+/// written whole (no temporary file left beside it).
+fn assert_merged_html(dir: &Path, m: &serde_json::Value, headline: &str) {
+    let html =
+        std::fs::read_to_string(dir.join("report.html")).expect("the merge writes report.html");
+    assert!(html.trim_end().ends_with("</html>"), "whole page");
+    assert!(
+        html.contains(&format!("<h1>{headline}</h1>")),
+        "verdict {headline}"
+    );
+    assert!(
+        html.contains(&format!(
+            "class=\"verdict {}\"",
+            m["verdict"].as_str().expect("verdict")
+        )),
+        "verdict class"
+    );
+    for t in m["thresholds"].as_array().expect("thresholds") {
+        let rule = t["rule"].as_str().expect("rule").replace('<', "&lt;");
+        assert!(html.contains(&rule), "threshold {rule} shown");
+    }
+    for reason in m["failed_because"].as_array().expect("reasons") {
+        let text = reason.as_str().expect("reason").replace('<', "&lt;");
+        assert!(html.contains(&text), "reason {text} shown");
+    }
+    let step = &m["steps"][0];
+    assert!(
+        html.contains(&format!("<td>{REQUEST}</td>")),
+        "the step row"
+    );
+    for field in ["p50_ms", "p95_ms", "p99_ms"] {
+        let v = step[field].as_f64().expect("percentile");
+        let shown = if v < 1.0 {
+            format!("{v:.2} ms")
+        } else if v < 100.0 {
+            format!("{v:.1} ms")
+        } else {
+            format!("{v:.0} ms")
+        };
+        assert!(html.contains(&shown), "step {field} {shown} shown");
+    }
+    assert!(
+        html.contains("Merged from 3 shards"),
+        "the shards are named"
+    );
+    assert!(
+        m["reports"]
+            .as_array()
+            .expect("reports")
+            .iter()
+            .any(|r| r.as_str().is_some_and(|r| r.ends_with("report.html"))),
+        "the summary lists report.html: {m:#}"
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }

@@ -171,8 +171,38 @@ fn page(dir: &Path, name: &str, html: &str) -> PathBuf {
     path
 }
 
-/// One test, three browser runs in parallel (the check report, the load report, the control
-/// page): each page is rendered once.
+/// The merged `load-summary.json` of two shards (as `load merge` writes it), one threshold
+/// breached.
+fn merged_summary() -> recovery_harness::report::load_summary::LoadSummary {
+    serde_json::from_str(
+        r#"{
+        "tool": "recovery-harness 0.2.0", "target": "https://id.example.com/auth",
+        "target_kind": "external", "scenario": "create-native-flow", "scenario_origin": "embedded",
+        "started_at": "2026-12-01T10:00:00Z", "finished_at": "2026-12-01T10:01:00Z",
+        "duration_s": 60, "measured_s": 60, "users": 64, "hatch_rate": 64.0, "throttle": null,
+        "validate": "all", "requests": 120000, "rps": 2000.0, "p50_ms": 3.2, "p95_ms": 61.5,
+        "p99_ms": 140.0, "avg_ms": 8.1, "max_ms": 900.0, "errors": 0, "schema_failures": 0,
+        "status_mismatches": 0, "body_violations": 0, "transport_errors": 0,
+        "validated_bodies": 120000, "skipped_steps": 0,
+        "steps": [{"request": "GET create flow", "requests": 120000, "errors": 0, "rps": 2000.0,
+                   "p50_ms": 3.2, "p95_ms": 61.5, "p99_ms": 140.0}],
+        "failure_reasons": [], "top_reasons": [],
+        "thresholds": [{"rule": "p95<50ms", "source": "shards", "observed": "61.5ms",
+                        "value": 61.5, "passed": false, "aborted": false}],
+        "baseline": null, "verdict": "failed",
+        "failed_because": ["threshold p95<50ms failed: observed 61.5ms"],
+        "reports": [],
+        "merge": {"shards": 2, "dirs": ["reports/run/shard-0", "reports/run/shard-1"],
+                  "window_start": "2026-12-01T10:00:00.000Z",
+                  "window_end": "2026-12-01T10:01:00.000Z", "window_overlap": 0.98,
+                  "warnings": []}
+    }"#,
+    )
+    .expect("a merged load-summary.json")
+}
+
+/// One test, four browser runs in parallel (the check report, the load report, a merged load
+/// report, the control page): each page is rendered once.
 #[test]
 fn both_reports_render_offline_in_chromium_and_fetch_nothing() {
     let Some(chromium) = require_chromium("both_reports_render_offline_in_chromium") else {
@@ -189,6 +219,13 @@ fn both_reports_render_offline_in_chromium_and_fetch_nothing() {
         "load",
         &html_load::render(&sample_load_report()),
     );
+    let merged_page = page(
+        tmp.path(),
+        "merged",
+        &html_load::render(&recovery_harness::load::merge::merged_report(
+            &merged_summary(),
+        )),
+    );
     let control_page = page(
         tmp.path(),
         "control",
@@ -196,14 +233,19 @@ fn both_reports_render_offline_in_chromium_and_fetch_nothing() {
          <link rel=\"stylesheet\" href=\"https://control.invalid/style.css\"></head>\
          <body><img src=\"http://control.invalid/pixel.png\" alt=\"\"></body></html>",
     );
-    let [check, load, control] = std::thread::scope(|s| {
+    let [check, load, merged, control] = std::thread::scope(|s| {
         let run = |p: &Path| {
             let work = p.parent().expect("page dir").to_path_buf();
             let chromium = chromium.clone();
             let p = p.to_path_buf();
             s.spawn(move || render(&chromium, &p, &work))
         };
-        let handles = [run(&check_page), run(&load_page), run(&control_page)];
+        let handles = [
+            run(&check_page),
+            run(&load_page),
+            run(&merged_page),
+            run(&control_page),
+        ];
         handles.map(|h| h.join().expect("browser run"))
     });
 
@@ -228,6 +270,34 @@ fn both_reports_render_offline_in_chromium_and_fetch_nothing() {
         load.page_requests,
         Vec::<String>::new(),
         "load report.html fetched"
+    );
+    assert_eq!(
+        merged.page_requests,
+        Vec::<String>::new(),
+        "merged load report.html fetched"
+    );
+
+    // The merged report: the merged verdict, its breached threshold, the step, the shards.
+    let dom = &merged.dom;
+    assert!(dom.contains("<h1>Failed</h1>"), "{dom}");
+    assert!(
+        dom.contains("threshold p95&lt;50ms failed: observed 61.5ms"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<span class=\"badge failed\">breached</span>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<td>GET create flow</td>"), "{dom}");
+    assert!(dom.contains("61.5 ms"), "{dom}");
+    assert!(
+        dom.contains("Merged from 2 shards: reports/run/shard-0, reports/run/shard-1."),
+        "{dom}"
+    );
+    assert_eq!(
+        dom.matches("<svg ").count(),
+        0,
+        "no per-second series merged"
     );
 
     // The check report: the verdict and a known failure's evidence, as the browser built them.

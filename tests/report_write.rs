@@ -101,7 +101,7 @@ fn a_path_under_a_regular_file_fails_with_that_path() {
         write_check_reports(&sample_report(), &dir).expect_err("cannot create a dir under a file");
     let ReportError::Io { path, .. } = &err;
     assert_eq!(path, &dir);
-    let message = recovery_harness::error::render(&err);
+    let message = recovery_harness::causes::render(&err);
     assert!(message.contains(&dir.display().to_string()), "{message}");
     assert_eq!(
         fs::read_to_string(&file).expect("file intact"),

@@ -3,7 +3,8 @@
 
 mod schema_support;
 
-use recovery_harness::schema::{Component, SchemaArgs, SchemaError, SchemaSource, Schemas};
+use recovery_harness::cli::SchemaArgs;
+use recovery_harness::schema::{Component, SchemaError, SchemaSource, Schemas};
 use schema_support::{fixture, manifest_dir, official_spec_path, FIXTURES};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ fn load_err(source: SchemaSource) -> SchemaError {
 }
 
 fn rendered(err: &SchemaError) -> String {
-    recovery_harness::error::render(err)
+    recovery_harness::causes::render(err)
 }
 
 #[test]

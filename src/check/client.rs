@@ -357,7 +357,7 @@ impl Client {
         insecure: bool,
         concurrency: usize,
         secrets: Vec<String>,
-    ) -> Result<Self, super::CheckError> {
+    ) -> Result<Self, super::error::CheckError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             reqwest::header::ACCEPT,
@@ -372,7 +372,7 @@ impl Client {
             .timeout(timeout)
             .tls_danger_accept_invalid_certs(insecure)
             .build()
-            .map_err(|e| super::CheckError::Client(crate::error::render(&e)))?;
+            .map_err(|e| super::error::CheckError::Client(crate::causes::render(&e)))?;
         Ok(Client {
             http,
             timeout,
@@ -648,7 +648,7 @@ fn classify(e: &reqwest::Error) -> TransportKind {
 
 /// reqwest's error with its cause chain (the cause holds the useful part: "connection refused").
 fn describe_error(e: &reqwest::Error) -> String {
-    let mut text = crate::error::render(e);
+    let mut text = crate::causes::render(e);
     // reqwest repeats the URL, which the evidence already shows.
     if let Some(rest) = text
         .strip_prefix("error sending request for url (")

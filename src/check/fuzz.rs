@@ -6,8 +6,9 @@
 //! `simplify`/`complicate` to a minimal request, reported with a `curl` line. The same `--seed`
 //! generates the same cases.
 
-use super::catalogue::{error_envelope, schema, Step, Verdict};
 use super::client::{Exchange, Request};
+use super::judge::{answered, equals, error_envelope, json, schema};
+use super::model::{Step, Verdict};
 use super::probes::{flow_id, paths, Ctx, UNKNOWN_FLOW_ID};
 use crate::schema::Component;
 use proptest::prelude::*;
@@ -365,7 +366,7 @@ fn judge(
     asked_id: Option<&str>,
     case: &Case,
 ) -> Step<u16> {
-    let resp = super::catalogue::answered(ex)?;
+    let resp = answered(ex)?;
     let s = resp.status;
     if s >= 500 {
         return Err(Verdict::fail(format!(
@@ -377,9 +378,9 @@ fn judge(
     match (target, s) {
         (_, 200) => {
             schema(ctx, ex, Component::RecoveryFlow)?;
-            let body = super::catalogue::json(ex)?;
+            let body = json(ex)?;
             if target == Target::CreateNative {
-                super::catalogue::equals(ex, body, "/type", "api")?;
+                equals(ex, body, "/type", "api")?;
             }
             if target == Target::GetFlow && !matches!(case.flow, FlowSel::Twice(_)) {
                 if let Some(id) = asked_id {

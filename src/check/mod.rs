@@ -1,158 +1,76 @@
 //! The conformance runner (`recovery-harness check`): the check catalogue, the runner, the HTTP
 //! client that probes the target, and property-based probing.
 //!
-//! Layout (a newcomer finds a check from its id: the first segment names the file):
+//! Layout (a newcomer finds a check from its id: the first segment names the file), from the top
+//! down: a file imports only files below it in this table.
 //!
 //! | file | owns |
 //! |------|------|
-//! | [`config`] | the flags ([`CheckArgs`]) and their validation into a [`RunConfig`] |
-//! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
-//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
-//! | [`catalogue`] | the checks as data: `catalogue/<first id segment>.rs` |
-//! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
+//! | this file | a run as `recovery-harness check` makes it ([`run_and_report`]): the embedded target, the terminal, the reports |
+//! | [`runner`] | levels, dependencies, concurrency, the deadline, the [`RunReport`] |
 //! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
-//! | [`runner`] | selection (`--only`, `--skip`), levels, dependencies, concurrency, the deadline, the [`RunReport`] |
+//! | [`catalogue`] | the list of checks and the choice from it (`--only`, `--skip`); the checks as data in `catalogue/<first id segment>.rs` |
+//! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
+//! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
+//! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |
+//! | [`security_probes`] | the multi-step scenarios of the security checks |
+//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
+//! | [`config`] | a validated run's configuration ([`RunConfig`]: the flags are `cli/check.rs`'s), the embedded target |
+//! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
+//! | [`error`] | [`CheckError`]: why a run could not be carried out (exit 2) |
 
 pub mod catalogue;
 pub mod client;
 pub mod config;
+pub mod error;
 pub mod fuzz;
 pub mod har;
+pub mod judge;
+pub mod model;
 pub mod probes;
 pub mod runner;
 pub mod security_probes;
 
-pub use catalogue::{Check, Needs, Operation, Phase, Verdict};
-pub use config::{CheckArgs, Credentials, RunConfig, SessionCookie};
+pub use config::{Credentials, RunConfig, SessionCookie};
+pub use error::CheckError;
+pub use model::{Check, Needs, Operation, Phase, Verdict};
 pub use runner::{run, RunOptions};
 
 use crate::exit::Outcome;
-use crate::report::RunReport;
+use crate::report::{ReportError, RunReport};
+use crate::schema::Schemas;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-/// Why a conformance run could not be carried out (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum CheckError {
-    /// `--target` is not an absolute http(s) URL.
-    #[error("--target `{value}` is not usable: {reason}; give the base URL of the public API, e.g. https://auth.example.com or https://host/auth")]
-    BadTarget {
-        /// The value given.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `--session-cookie` is not `NAME=VALUE`.
-    #[error("--session-cookie must be NAME=VALUE as the browser sends it (e.g. ory_kratos_session=MTY...): {reason}")]
-    BadCookie {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Another flag has a value that cannot work.
-    #[error("--{flag}: {reason}")]
-    BadFlag {
-        /// The flag, without dashes.
-        flag: &'static str,
-        /// What is wrong and what to do.
-        reason: String,
-    },
-    /// `--only` selected nothing.
-    #[error(
-        "--only {pattern} matches no check id; `recovery-harness check --list` prints every id"
-    )]
-    NothingSelected {
-        /// The patterns given.
-        pattern: String,
-    },
-    /// A `--skip` pattern matched nothing (a typo would otherwise run everything).
-    #[error(
-        "--skip {pattern} matches no check id; `recovery-harness check --list` prints every id"
-    )]
-    NothingSkipped {
-        /// The pattern given.
-        pattern: String,
-    },
-    /// The report directory cannot be created or written.
-    #[error(
-        "report directory {path} is not writable ({source}); choose another with --report-dir"
-    )]
-    ReportDir {
-        /// The directory.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The `--har` file could not be written.
-    #[error("cannot write the HAR file {path} ({source}); choose another path with --har")]
-    Har {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The HTTP client could not be built (TLS backend).
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    /// Every request failed to connect: nothing could be checked.
-    #[error("cannot reach {target}: every request failed to connect ({cause}); is the deployment running, is --target right (and its TLS certificate valid)?")]
-    Unreachable {
-        /// The base URL (redacted).
-        target: String,
-        /// The first connection error.
-        cause: String,
-    },
-    /// The embedded reference server could not start.
-    #[error("cannot start the embedded reference server: {0}")]
-    Embedded(String),
+/// Where a run reports: the terminal (`quiet`: failures and the summary line only, no progress)
+/// and the directory that receives `conformance.json`, `junit.xml`, `summary.md` and
+/// `report.html`.
+#[derive(Debug, Clone)]
+pub struct Reporting {
+    /// The report directory (created if missing).
+    pub report_dir: PathBuf,
+    /// Only failures and the summary on the terminal.
+    pub quiet: bool,
 }
 
-/// `recovery-harness check`: validate the flags, run the suite, print it, write the reports.
-///
-/// A run that could not be carried out (exit 2) removes the report files an earlier run left in
-/// `--report-dir`: a CI step that publishes them "always" must not show that run's verdict.
-pub async fn run_cli(args: CheckArgs) -> Result<Outcome, crate::Error> {
-    if args.list {
-        print_catalogue();
-        return Ok(Outcome::Passed);
-    }
-    let report_dir = args.report_dir.clone();
-    let any_report = |dir: &std::path::Path| {
-        [
-            crate::report::CONFORMANCE_JSON,
-            crate::report::JUNIT_XML,
-            crate::report::SUMMARY_MD,
-            crate::report::REPORT_HTML,
-        ]
-        .iter()
-        .any(|name| dir.join(name).exists())
-    };
-    let had_reports = any_report(&report_dir);
-    let result = run_and_report(args).await;
-    if result.is_err() {
-        crate::report::remove_check_reports(&report_dir);
-        if had_reports && !any_report(&report_dir) {
-            crate::say!(
-                "removed the earlier reports in {} (this run produced none)",
-                report_dir.display()
-            );
-        }
-    }
-    result
-}
-
-async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
-    let report_dir = args.report_dir.clone();
-    let quiet = args.quiet;
-    let schemas = std::sync::Arc::new(crate::schema::Schemas::load(&args.schema.source())?);
-    let mut config = RunConfig::from_args(&args)?;
+/// Runs the suite as `recovery-harness check` does: against `config`'s target, or the embedded
+/// reference server (with its short-lived twin for the expiry checks) when it has none; prints
+/// it and writes the reports. The report directory is proven writable before any request, and
+/// an earlier run's reports there are removed before this run starts.
+pub async fn run_and_report(
+    mut config: RunConfig,
+    schemas: Arc<Schemas>,
+    reporting: &Reporting,
+) -> Result<Outcome, CheckError> {
+    let report_dir = &reporting.report_dir;
+    let quiet = reporting.quiet;
     if config.insecure {
         crate::say!(
             "warning: --insecure: the target's TLS certificate is NOT verified; the reports say so"
         );
     }
     // Fail before probing anything: an unwritable directory would otherwise waste a whole run.
-    config::ensure_writable(&report_dir)?;
+    config::ensure_writable(report_dir)?;
     if let Some(har) = &config.har {
         let dir = har.parent().filter(|p| !p.as_os_str().is_empty());
         if har.is_dir() || dir.is_some_and(|d| !d.is_dir()) {
@@ -162,26 +80,25 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
                     std::io::ErrorKind::NotFound,
                     "its directory does not exist, or the path is a directory",
                 ),
-            }
-            .into());
+            });
         }
     }
     // An interrupted run must not leave the earlier verdict behind either.
-    crate::report::remove_check_reports(&report_dir);
+    crate::report::remove_check_reports(report_dir);
 
     let embedded = match config.target {
         Some(_) => None,
         None => {
             let server = crate::server::spawn(crate::server::ServerConfig::default())
                 .await
-                .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
+                .map_err(|e| CheckError::Embedded(crate::causes::render(&e)))?;
             config.use_embedded(&server)?;
             let twin = crate::server::spawn(crate::server::ServerConfig {
                 lifespan: config::EMBEDDED_EXPIRY_LIFESPAN,
                 ..crate::server::ServerConfig::default()
             })
             .await
-            .map_err(|e| CheckError::Embedded(crate::error::render(&e)))?;
+            .map_err(|e| CheckError::Embedded(crate::causes::render(&e)))?;
             config.use_expiry_twin(&twin)?;
             if config.ignored_credentials {
                 crate::say!(
@@ -213,7 +130,7 @@ async fn run_and_report(args: CheckArgs) -> Result<Outcome, crate::Error> {
         twin.shutdown().await;
     }
     let report = result?;
-    print_and_write(&report, &report_dir, quiet)?;
+    print_and_write(&report, report_dir, quiet)?;
     Ok(report.outcome())
 }
 
@@ -221,7 +138,7 @@ fn print_and_write(
     report: &RunReport,
     dir: &std::path::Path,
     quiet: bool,
-) -> Result<(), crate::Error> {
+) -> Result<(), ReportError> {
     let opts = crate::report::terminal::TerminalOptions::detect(quiet);
     let mut out = std::io::stdout().lock();
     // A closed stdout (`| head`) must not turn a finished run into an error.
@@ -236,7 +153,8 @@ fn print_and_write(
     Ok(())
 }
 
-fn print_catalogue() {
+/// Prints every check's id, operation, level and title, one a line (`check --list`).
+pub fn print_catalogue() {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for check in catalogue::all() {

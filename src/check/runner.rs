@@ -4,11 +4,12 @@
 //! [`RunReport`]. A run in which every request failed to connect is an error (exit 2), not a
 //! report full of failures.
 
-use super::catalogue::{self, Check, Needs, Phase, Verdict};
+use super::catalogue;
 use super::client::{Client, TransportKind};
 use super::config::RunConfig;
+use super::error::CheckError;
+use super::model::{Check, Needs, Phase, Verdict};
 use super::probes::Ctx;
-use super::CheckError;
 use crate::report::terminal::Progress;
 use crate::report::{redact, CheckResult, Level, RunReport, Status};
 use crate::schema::Schemas;

@@ -1,6 +1,7 @@
 //! `recovery-harness serve`: its flags, and their conversion into the [`ServerConfig`] the
 //! reference server takes.
 
+use super::error::Error;
 use crate::exit::Outcome;
 use crate::server::{self, RecoveryMethod, ServerConfig, ServerError};
 use std::net::SocketAddr;
@@ -123,6 +124,6 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Runs `recovery-harness serve`.
-pub async fn run(args: ServeArgs) -> Result<Outcome, crate::Error> {
-    server::serve(args.config()?).await
+pub async fn run(args: ServeArgs) -> Result<Outcome, Error> {
+    Ok(server::serve(args.config()?).await?)
 }

@@ -12,6 +12,12 @@
 //!   `GET /api/v1/message/{ID}` gives each one's `Text`. Mailpit's `to:` is a substring match, so
 //!   the recipients are compared exactly here.
 //!
+//! Under `load`, many users wait for their codes at once, each at its own address: each looks its
+//! code up with one search for its address ([`CodeSource::search_url`], a few newest messages),
+//! never a listing of the whole inbox, and takes the newest message newer than the one whose code
+//! it used last ([`newest_unseen`]). The requests are sent and timed by the load engine; the URLs,
+//! the answers' parsing and the choice of message are this module's, as for `check`.
+//!
 //! A recovery e-mail does not name its flow. "The code sent for flow F" is therefore the code of
 //! the first message to ADDR that was not there before F's e-mail was submitted: take a
 //! [`CodeSource::mark`] before the submission and pass it to [`CodeSource::code_after`], which
@@ -235,21 +241,64 @@ impl CodeSource {
 
     /// The URL that lists the messages to `recipient`.
     pub fn listing_url(&self, recipient: &str) -> Url {
+        self.search_url(recipient, 50)
+    }
+
+    /// The URL that lists the messages to `recipient`; Mailpit gives the `limit` newest (the
+    /// courier listing has no limit).
+    pub fn search_url(&self, recipient: &str, limit: usize) -> Url {
         match self.kind {
             SourceKind::Courier => self.url("/admin/courier/messages", &[("recipient", recipient)]),
             SourceKind::Mailpit => self.url(
                 "/api/v1/search",
-                &[("query", &format!("to:\"{recipient}\"")), ("limit", "50")],
+                &[
+                    ("query", &format!("to:\"{recipient}\"")),
+                    ("limit", &limit.to_string()),
+                ],
             ),
         }
     }
 
+    /// The URL of one Mailpit message (its JSON, with `Text`).
+    pub fn message_url(&self, id: &str) -> Url {
+        let mut url = self.url("/api/v1/message", &[]);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(id);
+        }
+        url
+    }
+
+    /// Asks Mailpit for its newest message, to learn before a run that `--mailpit-url` is a
+    /// Mailpit (an unreachable URL or an answer that is not Mailpit's JSON is an error here, not
+    /// a wait for codes that never come), and returns Mailpit's clock (its `Date` header), so
+    /// that messages received before the run are never taken for its codes.
+    pub async fn mailpit_clock(&self) -> Result<Option<DateTime<Utc>>, CodeError> {
+        let url = self.url("/api/v1/messages", &[("limit", "1")]);
+        let (json, date) = self.get_json_dated(&url).await?;
+        if json.get("messages").and_then(Value::as_array).is_none() {
+            return Err(CodeError::Body {
+                source_name: self.kind.name(),
+                url: url.to_string(),
+                reason: format!(
+                    "not Mailpit's message list (no `messages` array): {}",
+                    excerpt(json.to_string().as_bytes())
+                ),
+            });
+        }
+        Ok(date)
+    }
+
     async fn get_json(&self, url: &Url) -> Result<Value, CodeError> {
+        self.get_json_dated(url).await.map(|(json, _)| json)
+    }
+
+    /// The JSON answer to `GET url` and the answer's `Date`, if it has a valid one.
+    async fn get_json_dated(&self, url: &Url) -> Result<(Value, Option<DateTime<Utc>>), CodeError> {
         let source_name = self.kind.name();
         let transport = |e: reqwest::Error| CodeError::Transport {
             source_name,
             url: url.to_string(),
-            cause: crate::error::render(&e),
+            cause: crate::causes::render(&e),
         };
         let resp = self
             .client
@@ -259,6 +308,12 @@ impl CodeSource {
             .await
             .map_err(transport)?;
         let status = resp.status().as_u16();
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+            .map(|d| d.with_timezone(&Utc));
         let bytes = resp.bytes().await.map_err(transport)?;
         if status != 200 {
             return Err(CodeError::Status {
@@ -268,11 +323,12 @@ impl CodeSource {
                 excerpt: excerpt(&bytes),
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| CodeError::Body {
+        let json = serde_json::from_slice(&bytes).map_err(|e| CodeError::Body {
             source_name,
             url: url.to_string(),
             reason: format!("not JSON ({e}): {}", excerpt(&bytes)),
-        })
+        })?;
+        Ok((json, date))
     }
 
     /// The messages to `recipient`, newest first. Courier messages carry their body; Mailpit's
@@ -299,16 +355,13 @@ impl CodeSource {
         if let Some(body) = &mail.body {
             return Ok(body.clone());
         }
-        let url = self.url(&format!("/api/v1/message/{}", mail.id), &[]);
+        let url = self.message_url(&mail.id);
         let json = self.get_json(&url).await?;
-        json.get("Text")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| CodeError::Body {
-                source_name: self.kind.name(),
-                url: url.to_string(),
-                reason: "the message has no `Text`".to_owned(),
-            })
+        mailpit_text(&json).map_err(|reason| CodeError::Body {
+            source_name: self.kind.name(),
+            url: url.to_string(),
+            reason,
+        })
     }
 
     /// The messages to `recipient` now: take it before submitting the e-mail whose code you want.
@@ -438,6 +491,33 @@ pub fn parse_mailpit_search(json: &Value, recipient: &str) -> Result<Vec<Mail>, 
     Ok(out)
 }
 
+/// The text body of Mailpit's message answer (`GET /api/v1/message/{ID}`).
+pub fn mailpit_text(json: &Value) -> Result<String, String> {
+    json.get("Text")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| "the message has no `Text`".to_owned())
+}
+
+/// The newest of `mails` (newest first, as [`CodeSource::messages`] and Mailpit's search give
+/// them) that arrived after the message `last_used` (the one whose code was read last; `None`:
+/// none yet) and not before `not_before` (when the reader started: older messages are another
+/// run's). A listing that no longer holds `last_used` (it fell out of the newest few) is all
+/// newer than it.
+pub fn newest_unseen<'a>(
+    mails: &'a [Mail],
+    last_used: Option<&str>,
+    not_before: Option<DateTime<Utc>>,
+) -> Option<&'a Mail> {
+    mails
+        .iter()
+        .take_while(|m| Some(m.id.as_str()) != last_used)
+        .find(|m| match (not_before, m.created) {
+            (Some(start), Some(created)) => created >= start,
+            _ => true,
+        })
+}
+
 fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     v.and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -505,6 +585,66 @@ mod tests {
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].id, "b");
         assert!(parse_mailpit_search(&json!([]), "a@b").is_err());
+    }
+
+    fn mail(id: &str, created: &str) -> Mail {
+        Mail {
+            id: id.to_owned(),
+            created: time(Some(&json!(created))),
+            body: None,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn the_newest_message_after_the_last_used_one_is_taken() {
+        // Newest first, as Mailpit's search answers.
+        let mails = [
+            mail("c", "2026-12-01T10:00:03Z"),
+            mail("b", "2026-12-01T10:00:02Z"),
+            mail("a", "2026-12-01T10:00:01Z"),
+        ];
+        let id = |m: Option<&Mail>| m.map(|m| m.id.clone());
+        assert_eq!(id(newest_unseen(&mails, None, None)), Some("c".into()));
+        assert_eq!(id(newest_unseen(&mails, Some("b"), None)), Some("c".into()));
+        // The code of `c` was used: the next one has not arrived yet, and `a`/`b` are older.
+        assert_eq!(id(newest_unseen(&mails, Some("c"), None)), None);
+        // `last_used` fell out of the newest few: everything listed is newer.
+        assert_eq!(id(newest_unseen(&mails, Some("z"), None)), Some("c".into()));
+        // Messages from before the run are another run's.
+        let start = time(Some(&json!("2026-12-01T10:00:02.500Z")));
+        assert_eq!(id(newest_unseen(&mails, None, start)), Some("c".into()));
+        let later = time(Some(&json!("2026-12-01T10:00:04Z")));
+        assert_eq!(id(newest_unseen(&mails, None, later)), None);
+        assert_eq!(id(newest_unseen(&[], None, None)), None);
+    }
+
+    #[test]
+    fn mailpit_urls_are_a_search_by_address_and_a_message_by_id() {
+        let mp = CodeSource::new(
+            SourceKind::Mailpit,
+            "http://h:8025/mail/",
+            Duration::from_secs(1),
+        )
+        .expect("valid");
+        assert_eq!(
+            mp.search_url("recovery-load-1@example.org", 5).as_str(),
+            "http://h:8025/mail/api/v1/search?query=to%3A%22recovery-load-1%40example.org%22&limit=5"
+        );
+        assert_eq!(
+            mp.message_url("1xpG1vMCNNXHW0ytt1ahfz").as_str(),
+            "http://h:8025/mail/api/v1/message/1xpG1vMCNNXHW0ytt1ahfz"
+        );
+        // An id is one path segment, whatever it holds.
+        assert_eq!(
+            mp.message_url("../x?y").as_str(),
+            "http://h:8025/mail/api/v1/message/..%2Fx%3Fy"
+        );
+        assert_eq!(
+            mailpit_text(&json!({"Text": "Hi\n\n123456\n"})).as_deref(),
+            Ok("Hi\n\n123456\n")
+        );
+        assert!(mailpit_text(&json!({"HTML": "<p>"})).is_err());
     }
 
     #[test]

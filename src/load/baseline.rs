@@ -71,7 +71,7 @@ impl Baseline {
         Ok(Baseline {
             path: file,
             text,
-            figures: super::summary::aggregated(&metrics),
+            figures: super::figures::aggregated(&metrics),
         })
     }
 

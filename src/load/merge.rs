@@ -15,8 +15,9 @@
 //! Shards that do not belong together (missing, duplicated, of another scenario, target, tool
 //! version, duration or set of rules) are refused: exit 2.
 
+use super::figures::aggregated;
 use super::shard::ShardSpec;
-use super::summary::{aggregated, failure_reasons, step_summaries};
+use super::summary::{failure_reasons, step_summaries};
 use crate::exit::Outcome;
 use crate::report::load_summary::{
     self, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,
@@ -32,24 +33,6 @@ pub const GOOSE_REPORT: &str = "report.json";
 /// Below this share of the whole span, the shards' windows "barely overlap": the merged rps and
 /// percentiles then describe load that was never applied at once.
 pub const MIN_OVERLAP: f64 = 0.9;
-
-/// Flags of `recovery-harness load merge`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MergeArgs {
-    /// Shard report directories (each with report.json and load-summary.json), or a directory
-    /// whose subdirectories are the shards' (as the Kubernetes Job writes them).
-    #[arg(required = true, value_name = "DIR")]
-    pub dirs: Vec<PathBuf>,
-    /// A threshold rule (repeatable); given rules replace the ones the shards carry.
-    #[arg(long = "threshold", value_name = "RULE")]
-    pub thresholds: Vec<String>,
-    /// Where the merged load-summary.json is written.
-    #[arg(long, value_name = "DIR", default_value = "reports/load")]
-    pub report_dir: PathBuf,
-    /// Only the verdict and its reasons.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-}
 
 /// Why shards could not be merged (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -697,11 +680,18 @@ pub fn merge(
     Ok((outcome, summary, warnings))
 }
 
-/// `recovery-harness load merge`.
-pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
+/// `recovery-harness load merge`: merges the shard directories `dirs` (with `thresholds` replacing
+/// the shards' rules, if any), writes the merged `load-summary.json` and `report.html` into
+/// `report_dir`, and prints the verdict (only it and its reasons when `quiet`).
+pub fn run(
+    dirs: &[PathBuf],
+    thresholds: &[String],
+    report_dir: &Path,
+    quiet: bool,
+) -> Result<Outcome, super::LoadError> {
     let (outcome, mut summary, warnings) =
-        merge(&args.dirs, &args.thresholds).map_err(super::LoadError::from)?;
-    let dir = &args.report_dir;
+        merge(dirs, thresholds).map_err(super::LoadError::from)?;
+    let dir = report_dir;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -712,10 +702,13 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
         .map(|m| m.dirs.clone())
         .unwrap_or_default();
     if shard_dirs.iter().any(|d| same(Path::new(d), dir)) {
-        return Err(super::LoadError::from(MergeError::OutputIsShard { path: dir.clone() }).into());
+        return Err(MergeError::OutputIsShard {
+            path: dir.to_path_buf(),
+        }
+        .into());
     }
     let io = |source| super::LoadError::ReportDir {
-        path: dir.clone(),
+        path: dir.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -723,12 +716,16 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
     // as if they were its own.
     for stale in ["report.html", "report.json", "report.md"] {
         match std::fs::remove_file(dir.join(stale)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e).into()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
             _ => {}
         }
     }
-    summary.reports = vec![dir.join(load_summary::FILE_NAME).display().to_string()];
+    summary.reports = vec![
+        dir.join(load_summary::FILE_NAME).display().to_string(),
+        dir.join(crate::report::REPORT_HTML).display().to_string(),
+    ];
     load_summary::write(&summary, dir)?;
+    crate::report::write_load_html(&merged_report(&summary), dir)?;
     for w in &warnings {
         crate::say!("warning: {w}");
     }
@@ -740,12 +737,39 @@ pub fn run_cli(args: &MergeArgs) -> Result<Outcome, crate::Error> {
                 "merged {} shards of {}\n{}",
                 summary.merge.as_ref().map_or(0, |m| m.shards),
                 summary.scenario,
-                super::console::render(&summary, args.quiet)
+                super::console::render(&summary, quiet)
             )
             .as_bytes(),
         )
         .and_then(|()| out.flush());
     Ok(outcome)
+}
+
+/// The merged run's `report.html` model: the merged summary's verdict, thresholds, validation
+/// and per-step figures, with notes naming the shards. The per-second series stay in each
+/// shard's own `report.html` (a shard's summary does not carry them).
+pub fn merged_report(summary: &LoadSummary) -> crate::report::load_report::LoadReport {
+    let mut report = crate::report::load_report::LoadReport::from_summary(summary, Vec::new());
+    if let Some(m) = &summary.merge {
+        report.notes.push(format!(
+            "Merged from {} shards: {}.",
+            m.shards,
+            m.dirs.join(", ")
+        ));
+        report.notes.push(format!(
+            "Measured windows: {} to {}, all shards at once for {:.0}% of that span.",
+            m.window_start,
+            m.window_end,
+            m.window_overlap * 100.0
+        ));
+        report
+            .notes
+            .extend(m.warnings.iter().map(|w| format!("Warning: {w}.")));
+        report
+            .notes
+            .push("Response times per second are in each shard's own report.html.".to_owned());
+    }
+    report
 }
 
 #[cfg(test)]

@@ -6,20 +6,26 @@
 //!
 //! | module | owns |
 //! |--------|------|
-//! | [`plan`] | [`LoadArgs`] → [`Plan`] (every flag and the scenario checked, nothing sent) → the Goose attack (its configuration, the steps as transactions) |
-//! | [`run`] | the report directory ([`Reports`]), the target (in-process reference server, or `--target` probed once), executing the attack |
-//! | [`summary`] | Goose's metrics → plain figures ([`crate::report::load_summary`]), the verdict, `load-summary.json`, the console |
+//! | [`plan`] | the [`Plan`] (every flag and the scenario checked, nothing sent; made from the flags by `cli/load.rs`) → the Goose attack (its configuration, the steps as transactions) |
+//! | [`reports`] | the report directory ([`Reports`]): prepared, published atomically, discarded |
+//! | [`run`](mod@run) | the target (in-process reference server, or `--target` probed once), executing the attack |
+//! | [`figures`] | Goose's request metrics → plain figures ([`crate::report::load_summary::Figures`]) |
+//! | [`summary`] | a finished attack → the plain summary ([`crate::report::load_summary`]), the verdict, `load-summary.json`, the console |
 //! | [`steps`] | the hot path: each step's request, status and body checks |
 //! | [`scenario`] | the scenario files |
 //! | [`baseline`] | `--baseline` / `--max-regression` |
+//! | [`shard`], [`merge`] | `--shard I/N` and `load merge DIR...` |
+//! | [`signals`] | SIGINT / SIGTERM: the verdict `interrupted` |
 //! | [`console`] | the progress line and the final table |
 //!
 //! Only this module knows Goose: `report/` gets plain data.
 
 pub mod baseline;
 pub mod console;
+pub mod figures;
 pub mod merge;
 pub mod plan;
+pub mod reports;
 pub mod run;
 pub mod scenario;
 pub mod shard;
@@ -27,15 +33,13 @@ pub mod signals;
 pub mod steps;
 pub mod summary;
 
-pub use plan::{LoadAction, LoadArgs, LoadMoreArgs, Plan};
-pub use run::{run, Reports};
+pub use plan::Plan;
+pub use reports::Reports;
+pub use run::run;
 
-use crate::exit::Outcome;
-use crate::schema::Schemas;
 use baseline::BaselineError;
 use scenario::ScenarioError;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The longest `--duration` accepted: a load run must end by itself.
@@ -97,9 +101,16 @@ pub enum LoadError {
     /// Goose refused the configuration or failed.
     #[error("goose: {0}")]
     Goose(String),
+    /// The embedded reference server could not start.
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
+    /// A report could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
-pub(crate) fn flag(flag: &'static str, message: impl Into<String>) -> LoadError {
+/// A [`LoadError::Flag`]: `flag` (with its dashes) and what is wrong with its value.
+pub fn flag(flag: &'static str, message: impl Into<String>) -> LoadError {
     LoadError::Flag {
         flag,
         message: message.into(),
@@ -141,22 +152,10 @@ pub fn redact_url(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
-/// `recovery-harness load`.
-pub async fn run_cli(args: LoadArgs) -> Result<Outcome, crate::Error> {
-    if let Some(LoadAction::Merge(m)) = &args.action {
-        return merge::run_cli(m);
-    }
-    let plan = Plan::from_args(&args)?;
-    signals::install();
-    let schemas = Arc::new(Schemas::load(&args.more.schema.source())?);
-    let (outcome, _summary) = run(&plan, schemas).await?;
-    Ok(shard::exit_outcome(&plan, outcome))
-}
-
 pub(crate) fn goose_error(e: &goose::GooseError) -> String {
     match e {
         goose::GooseError::InvalidOption { detail, .. } => detail.clone(),
-        other => crate::error::render(other),
+        other => crate::causes::render(other),
     }
 }
 

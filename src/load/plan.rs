@@ -1,141 +1,20 @@
-//! The plan of a load run: the flags of `recovery-harness load` ([`LoadArgs`]), checked and
-//! defaulted from the scenario into a [`Plan`] (nothing is sent), and the plan turned into a Goose
-//! attack: its [`GooseConfiguration`] built field by field (never from the process's command line)
-//! and the scenario's steps registered as Goose transactions.
+//! The plan of a load run ([`Plan`]: every flag checked and defaulted from the scenario, nothing
+//! sent; the flags and that conversion are the command line's, `cli/load.rs`), and the plan turned
+//! into a Goose attack: its [`GooseConfiguration`] built field by field (never from the process's
+//! command line) and the scenario's steps registered as Goose transactions.
 
 use super::baseline::Baseline;
-use super::run::Reports;
-use super::scenario::{self, Scenario};
+use super::reports::Reports;
+use super::scenario::Scenario;
 use super::steps::{self, Shared, ValidateMode};
-use super::{check_base_url, flag, goose_error, LoadError, TargetSpec, MAX_DURATION, MAX_USERS};
-use crate::schema::SchemaArgs;
+use super::{goose_error, LoadError, TargetSpec};
+use crate::exit::Outcome;
+use crate::report::load_summary::ShardSummary;
 use goose::config::GooseConfiguration;
 use goose::GooseAttack;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Flags of `recovery-harness load`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LoadArgs {
-    /// Base URL of the deployment's public API, prefix included (`https://host/auth`).
-    /// Omitted: the reference server is started in-process on an ephemeral loopback port.
-    #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_TARGET")]
-    pub target: Option<String>,
-    /// A scenario name from `scenarios/` (create-native-flow, create-and-fetch, full-recovery,
-    /// signed-in-rejection) or the path of a scenario file.
-    #[arg(long, value_name = "NAME|PATH", default_value = scenario::DEFAULT_SCENARIO, env = "RECOVERY_HARNESS_SCENARIO")]
-    pub scenario: String,
-    /// Concurrent users (each with its own connection) [default: the scenario's].
-    #[arg(long, value_name = "N", env = "RECOVERY_HARNESS_USERS")]
-    pub users: Option<usize>,
-    /// Users started per second [default: the scenario's ramp].
-    #[arg(long, value_name = "RATE", conflicts_with = "ramp")]
-    pub hatch_rate: Option<f64>,
-    /// Time to start every user, e.g. 5s (0s: all at once) [default: the scenario's].
-    #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_RAMP")]
-    pub ramp: Option<Duration>,
-    /// Run time once every user started, whole seconds, at most 24h [default: the scenario's, else 30s].
-    #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_DURATION")]
-    pub duration: Option<Duration>,
-    /// Cap on requests per second, all users together.
-    #[arg(long, value_name = "RPS", env = "RECOVERY_HARNESS_THROTTLE")]
-    pub throttle: Option<usize>,
-    /// A Goose threshold rule (repeatable), e.g. `p95<50ms`, `error-rate<1%`, `rps>=1000`,
-    /// `p99<100ms for GET create flow`. Given rules replace the scenario's default ones.
-    #[arg(
-        long = "threshold",
-        value_name = "RULE",
-        env = "RECOVERY_HARNESS_THRESHOLD"
-    )]
-    pub thresholds: Vec<String>,
-    /// Stop the run at the first threshold breach (k6's abortOnFail). By default thresholds are
-    /// judged over the whole run, once every user runs.
-    #[arg(long)]
-    pub abort_on_fail: bool,
-    /// Where report.html, report.json, report.md and load-summary.json are written.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "reports/load",
-        env = "RECOVERY_HARNESS_REPORT_DIR"
-    )]
-    pub report_dir: PathBuf,
-    /// Which response bodies are validated against the schema: all, sample:N (one in N) or none.
-    /// Statuses are always checked.
-    #[arg(long, value_name = "MODE", default_value = "all", value_parser = parse_validate, env = "RECOVERY_HARNESS_VALIDATE")]
-    pub validate: ValidateMode,
-    /// No progress line; only the verdict and its reasons.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Baseline, credentials, admin API, client and schema flags (boxed: they keep the command
-    /// enum small).
-    #[command(flatten)]
-    pub more: Box<LoadMoreArgs>,
-    /// --shard, --shards, --start-at, --judge-shard.
-    #[command(flatten)]
-    pub sharding: super::shard::ShardArgs,
-    /// `load merge DIR...`.
-    #[command(subcommand)]
-    pub action: Option<LoadAction>,
-}
-
-/// What `recovery-harness load` does besides running a scenario.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum LoadAction {
-    /// Merge the report directories of a sharded run (`load --shard I/N`) into one exact result
-    /// and one verdict, with the exit codes of a single run.
-    Merge(super::merge::MergeArgs),
-}
-
-/// The less frequent flags of `recovery-harness load`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LoadMoreArgs {
-    /// A previous run's Goose JSON report (or its report directory): Goose's reports then show
-    /// the change of every metric.
-    #[arg(long, value_name = "PATH", env = "RECOVERY_HARNESS_BASELINE")]
-    pub baseline: Option<PathBuf>,
-    /// Fail when rps fell, or p95 rose, by more than PCT percent against --baseline.
-    #[arg(
-        long,
-        value_name = "PCT",
-        requires = "baseline",
-        env = "RECOVERY_HARNESS_MAX_REGRESSION"
-    )]
-    pub max_regression: Option<f64>,
-    /// The deployment's admin API (Kratos's courier messages), for scenarios that read recovery
-    /// codes; `--admin-url` is its older name. Default: the target itself (the reference server
-    /// serves its courier listing there).
-    #[arg(
-        long = "courier-url",
-        visible_alias = "admin-url",
-        value_name = "URL",
-        env = "RECOVERY_HARNESS_ADMIN_URL"
-    )]
-    pub admin_url: Option<String>,
-    /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
-    /// supplies its own).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "RECOVERY_HARNESS_SESSION_TOKEN",
-        hide_env_values = true
-    )]
-    pub session_token: Option<String>,
-    /// Timeout of each request.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
-    pub timeout: Duration,
-    /// Do not verify the target's TLS certificate.
-    #[arg(long, env = "RECOVERY_HARNESS_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
-    pub insecure: bool,
-    /// --schemas DIR / --spec FILE.
-    #[command(flatten)]
-    pub schema: SchemaArgs,
-}
-
-fn parse_validate(s: &str) -> Result<ValidateMode, String> {
-    s.parse()
-}
 
 /// A load run, every flag checked and defaulted; nothing has been sent yet.
 #[derive(Debug, Clone)]
@@ -146,6 +25,8 @@ pub struct Plan {
     pub target: TargetSpec,
     /// The admin API (courier), if given.
     pub admin_url: Option<String>,
+    /// The Mailpit mail catcher (`--mailpit-url`), if given: the read-code step's source then.
+    pub mailpit_url: Option<String>,
     /// Concurrent users.
     pub users: usize,
     /// Users started per second.
@@ -181,176 +62,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Builds the plan from the flags: resolves the scenario, applies its defaults, checks every
-    /// value against the bounds a load run must respect.
-    pub fn from_args(args: &LoadArgs) -> Result<Plan, LoadError> {
-        let scenario = Scenario::resolve(&args.scenario)?;
-        let d = &scenario.defaults;
-
-        let users = args.users.or(d.users).unwrap_or(8);
-        let spec = super::shard::ShardSpec::from_env(&args.sharding)?;
-        // The bound is per process: a sharded run spreads its users over the shards.
-        let max_users = MAX_USERS * spec.map_or(1, |s| s.count);
-        if users == 0 || users > max_users {
-            return Err(flag(
-                "--users",
-                format!("{users} users; give 1 to {max_users}"),
-            ));
-        }
-
-        let duration = args
-            .duration
-            .or(d.duration)
-            .unwrap_or(Duration::from_secs(30));
-        if duration.subsec_nanos() != 0 || duration.as_secs() == 0 {
-            return Err(flag(
-                "--duration",
-                format!(
-                    "{} is not a whole number of seconds of at least 1s (Goose counts whole seconds)",
-                    humantime::format_duration(duration)
-                ),
-            ));
-        }
-        if duration > MAX_DURATION {
-            return Err(flag(
-                "--duration",
-                format!(
-                    "{} is longer than the 24h a load run may last",
-                    humantime::format_duration(duration)
-                ),
-            ));
-        }
-
-        // The ramp becomes Goose's --increase-rate; "0s" starts every user at once.
-        let hatch_rate = match (args.hatch_rate, args.ramp) {
-            (Some(rate), _) => rate,
-            (None, Some(ramp)) => ramp_rate(users, ramp),
-            (None, None) => match (d.hatch_rate, d.ramp) {
-                (Some(rate), _) => rate,
-                (None, Some(ramp)) => ramp_rate(users, ramp),
-                (None, None) => ramp_rate(users, Duration::ZERO),
-            },
-        };
-        if !(0.001..=100_000.0).contains(&hatch_rate) {
-            return Err(flag(
-                "--hatch-rate",
-                format!("{hatch_rate} users/s; give 0.001 to 100000"),
-            ));
-        }
-
-        let throttle = match args.throttle {
-            Some(0) | None => None,
-            Some(n) => Some(n),
-        };
-
-        let thresholds: Vec<(String, &'static str)> = if args.thresholds.is_empty() {
-            d.thresholds
-                .iter()
-                .map(|r| (r.trim().to_owned(), "scenario"))
-                .collect()
-        } else {
-            args.thresholds
-                .iter()
-                .map(|r| (r.trim().to_owned(), "--threshold"))
-                .collect()
-        };
-        for (rule, _) in &thresholds {
-            scenario
-                .check_threshold(rule)
-                .map_err(|m| flag("--threshold", m))?;
-        }
-
-        if let Some(pct) = args.more.max_regression {
-            if !pct.is_finite() || !(0.0..=1000.0).contains(&pct) {
-                return Err(flag(
-                    "--max-regression",
-                    format!("{pct}; give a percentage from 0 to 1000"),
-                ));
-            }
-        }
-        let baseline = args
-            .more
-            .baseline
-            .as_deref()
-            .map(Baseline::read)
-            .transpose()?;
-
-        let target = match &args.target {
-            Some(raw) => TargetSpec::External(check_base_url("--target", raw)?),
-            None => TargetSpec::Embedded,
-        };
-        let admin_url = args
-            .more
-            .admin_url
-            .as_deref()
-            .map(|raw| check_base_url("--admin-url", raw))
-            .transpose()?;
-
-        let session_token = args.more.session_token.clone().filter(|t| !t.is_empty());
-        if let Some(token) = &session_token {
-            reqwest::header::HeaderValue::from_str(token).map_err(|_| {
-                flag(
-                    "--session-token",
-                    "the token holds characters an HTTP header cannot carry",
-                )
-            })?;
-        }
-        if scenario.needs_session_token()
-            && session_token.is_none()
-            && matches!(target, TargetSpec::External(_))
-        {
-            return Err(flag(
-                "--session-token",
-                format!(
-                    "scenario `{}` sends a signed-in session; give --session-token TOKEN (or RECOVERY_HARNESS_SESSION_TOKEN) of an identity of the target",
-                    scenario.name
-                ),
-            ));
-        }
-        if args.more.timeout < Duration::from_millis(1)
-            || args.more.timeout > Duration::from_secs(300)
-        {
-            return Err(flag("--timeout", "give 1ms to 300s"));
-        }
-
-        let super::shard::Applied {
-            shard,
-            users,
-            hatch_rate,
-            throttle,
-            report_dir,
-        } = super::shard::apply(
-            spec,
-            &args.sharding,
-            users,
-            hatch_rate,
-            throttle,
-            &args.report_dir,
-        )?;
-
-        Ok(Plan {
-            scenario,
-            target,
-            admin_url,
-            users,
-            hatch_rate,
-            duration_s: duration.as_secs(),
-            throttle,
-            thresholds,
-            abort_on_fail: args.abort_on_fail,
-            validate: args.validate,
-            report_dir,
-            baseline,
-            max_regression: args.more.max_regression,
-            session_token,
-            timeout: args.more.timeout,
-            insecure: args.more.insecure,
-            quiet: args.quiet,
-            shard,
-            start_at: args.sharding.start_at,
-        })
-    }
-
     /// The Goose attack of this plan against `host`: its configuration, the scenario's steps as
     /// transactions sharing `shared`, and (unless `RUST_LOG` is set) Goose's per-request warnings
     /// silenced.
@@ -432,121 +143,65 @@ impl Plan {
         c.no_telnet = true;
         c
     }
-}
+    /// The `"shard"` object of this shard's `load-summary.json` (`None` for no shard). Goose
+    /// measures from the moment every user started (it resets its metrics then) for
+    /// `measured_s`: the window starts one ramp-up after `started_at`, which `--start-at` and the
+    /// shared ramp-up time ([`ShardSpec::hatch_rate`](super::shard::ShardSpec::hatch_rate)) make
+    /// the same moment on every shard.
+    pub fn shard_summary(
+        &self,
+        started_at: chrono::DateTime<chrono::Utc>,
+        measured_s: u64,
+    ) -> Option<ShardSummary> {
+        let s = self.shard.as_ref()?;
+        let ms = chrono::SecondsFormat::Millis;
+        let ramp = Duration::from_secs_f64((self.users as f64 / self.hatch_rate).min(86_400.0));
+        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
+        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
+        Some(ShardSummary {
+            index: s.spec.index,
+            count: s.spec.count,
+            scenario_digest: super::shard::scenario_digest(&self.scenario),
+            total_users: s.total_users,
+            user_offset: s.user_offset,
+            total_throttle: s.total_throttle,
+            threshold_rules: self.thresholds.iter().map(|(r, _)| r.clone()).collect(),
+            judged: s.judge,
+            start_at: self.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
+            window_start: start.to_rfc3339_opts(ms, true),
+            window_end: end.to_rfc3339_opts(ms, true),
+        })
+    }
 
-fn ramp_rate(users: usize, ramp: Duration) -> f64 {
-    if ramp.is_zero() {
-        // Effectively "all at once": Goose spaces users 1/rate apart.
-        (users as f64).max(1000.0)
-    } else {
-        users as f64 / ramp.as_secs_f64()
+    /// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
+    /// reports are written, because the verdict is `load merge`'s and a failed pod would make
+    /// Kubernetes run the shard again.
+    pub fn exit_outcome(&self, outcome: Outcome) -> Outcome {
+        let Some(s) = &self.shard else {
+            return outcome;
+        };
+        if !self.quiet {
+            crate::say!(
+                "shard {} of {} ({} of {} users): {}",
+                s.spec.index,
+                s.spec.count,
+                self.users,
+                s.total_users,
+                if s.judges() {
+                    "thresholds judged on this shard's figures (--judge-shard)"
+                } else {
+                    "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
+                }
+            );
+        }
+        if s.judges() {
+            outcome
+        } else {
+            Outcome::Passed
+        }
     }
 }
 
 pub(crate) fn path_string(p: &Path) -> String {
     p.to_string_lossy().into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct T {
-        #[command(flatten)]
-        args: LoadArgs,
-    }
-
-    fn plan(argv: &[&str]) -> Result<Plan, String> {
-        let mut full = vec!["t"];
-        full.extend_from_slice(argv);
-        let t = T::try_parse_from(full).map_err(|e| e.to_string())?;
-        Plan::from_args(&t.args).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn defaults_come_from_the_scenario() {
-        let p = plan(&[]).expect("defaults are valid");
-        assert_eq!(p.scenario.name, "create-native-flow");
-        assert_eq!(p.duration_s, 30);
-        assert_eq!(p.users, 8);
-        assert_eq!(p.target, TargetSpec::Embedded);
-        assert!(p.thresholds.iter().all(|(_, s)| *s == "scenario"));
-        assert_eq!(p.validate, ValidateMode::All);
-    }
-
-    #[test]
-    fn flags_override_and_thresholds_replace() {
-        let p = plan(&[
-            "--users",
-            "3",
-            "--duration",
-            "2s",
-            "--threshold",
-            "p95<5ms",
-            "--target",
-            "http://127.0.0.1:9/auth/",
-            "--validate",
-            "sample:10",
-        ])
-        .expect("valid");
-        assert_eq!(p.users, 3);
-        assert_eq!(p.duration_s, 2);
-        assert_eq!(p.thresholds, vec![("p95<5ms".to_owned(), "--threshold")]);
-        assert_eq!(
-            p.target,
-            TargetSpec::External("http://127.0.0.1:9/auth".to_owned())
-        );
-        assert_eq!(p.validate, ValidateMode::Sample(10));
-    }
-
-    #[test]
-    fn bad_flags_are_refused_with_the_flag_named() {
-        let cases: &[(&[&str], &str)] = &[
-            (&["--duration", "0s"], "--duration"),
-            (&["--duration", "1500ms"], "whole number"),
-            (&["--duration", "25h"], "24h"),
-            (&["--users", "0"], "--users"),
-            (&["--users", "1000000"], "--users"),
-            (&["--threshold", "p95<"], "--threshold"),
-            (&["--threshold", "latency<5ms"], "not a metric"),
-            (&["--target", "ftp://x"], "--target"),
-            (&["--target", "not a url"], "--target"),
-            (&["--hatch-rate", "0"], "--hatch-rate"),
-            (&["--validate", "most"], "validation mode"),
-            (&["--scenario", "nope"], "unknown scenario"),
-            (&["--max-regression", "5"], "--baseline"),
-            (
-                &[
-                    "--scenario",
-                    "signed-in-rejection",
-                    "--target",
-                    "http://127.0.0.1:9",
-                ],
-                "--session-token",
-            ),
-        ];
-        for (argv, want) in cases {
-            let e = plan(argv).expect_err(&format!("{argv:?} must be refused"));
-            assert!(e.contains(want), "{argv:?}: {e}");
-        }
-    }
-
-    #[test]
-    fn goose_configuration_holds_our_flags() {
-        let p = plan(&["--users", "2", "--duration", "3s", "--throttle", "50"]).expect("valid");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let reports = Reports::prepare(dir.path(), None).expect("writable");
-        let c = p.goose_configuration("http://127.0.0.1:1", &reports);
-        assert_eq!(c.users, Some(2));
-        assert_eq!(c.run_time.as_deref(), Some("3"));
-        assert_eq!(c.throttle_requests, Some(50));
-        assert!(c.no_telnet);
-        assert_eq!(c.report_file.len(), 3);
-        assert!(c
-            .report_file
-            .iter()
-            .all(|f| f.starts_with(&*dir.path().to_string_lossy())));
-    }
 }

@@ -1,123 +1,17 @@
-//! Running a checked [`Plan`]: the report directory ([`Reports`]), the target (the in-process
-//! reference server, or `--target` probed once), the Goose attack executed with the live progress
-//! line, and the summary handed to [`super::summary`].
+//! Running a checked [`Plan`]: the report directory prepared ([`Reports`]), the target (the
+//! in-process reference server, or `--target` probed once), the Goose attack executed with the
+//! live progress line, and the summary handed to [`super::summary`].
 
-use super::baseline::Baseline;
 use super::plan::Plan;
+use super::reports::Reports;
 use super::steps::{LiveStats, Shared};
 use super::summary::{self, RunFacts};
 use super::{console, flag, goose_error, redact_url, LoadError, TargetSpec, EMBEDDED_MAX_FLOWS};
 use crate::exit::Outcome;
 use crate::report::load_summary::{self, LoadSummary};
 use crate::schema::Schemas;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The files of a run in the report directory.
-///
-/// Goose writes its reports into `staging` (a hidden directory inside `dir`); [`Reports::publish`]
-/// moves each finished file into `dir` with a rename, so a reader never sees a half-written
-/// report, and a run that dies leaves no empty file in `dir`.
-#[derive(Debug, Clone)]
-pub struct Reports {
-    /// The report directory.
-    pub dir: PathBuf,
-    /// Where Goose writes before the files are published.
-    pub staging: PathBuf,
-    /// Goose's HTML report.
-    pub html: PathBuf,
-    /// Goose's JSON report.
-    pub json: PathBuf,
-    /// Goose's Markdown report.
-    pub md: PathBuf,
-    /// Our summary.
-    pub summary: PathBuf,
-    /// The baseline copy handed to Goose.
-    pub baseline: Option<PathBuf>,
-}
-
-impl Reports {
-    /// Prepares `dir`: creates it, removes the previous run's files of these names (so that no
-    /// stale report survives a failed run), checks it is writable, copies the baseline in.
-    pub fn prepare(dir: &Path, baseline: Option<&Baseline>) -> Result<Reports, LoadError> {
-        let err = |source| LoadError::ReportDir {
-            path: dir.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let staging = dir.join(format!(".partial-{}", std::process::id()));
-        let reports = Reports {
-            dir: dir.to_path_buf(),
-            staging: staging.clone(),
-            html: dir.join("report.html"),
-            json: dir.join("report.json"),
-            md: dir.join("report.md"),
-            summary: dir.join(load_summary::FILE_NAME),
-            baseline: baseline.map(|_| dir.join("baseline.json")),
-        };
-        // The baseline is read into memory before anything here is removed, so a baseline that
-        // is this directory's own report.json survives as baseline.json.
-        for file in reports.published() {
-            match std::fs::remove_file(file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(err(e)),
-            }
-        }
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(err)?;
-        let probe = staging.join(".recovery-harness-write-test");
-        std::fs::write(&probe, b"").map_err(err)?;
-        let _ = std::fs::remove_file(&probe);
-        if let (Some(b), Some(path)) = (baseline, &reports.baseline) {
-            std::fs::write(path, &b.text).map_err(err)?;
-        }
-        Ok(reports)
-    }
-
-    /// The files a finished run leaves in the directory.
-    pub fn published(&self) -> [&PathBuf; 4] {
-        [&self.html, &self.json, &self.md, &self.summary]
-    }
-
-    /// Where Goose writes `file` (one of [`Reports::published`]) before it is published.
-    pub fn staged(&self, file: &Path) -> PathBuf {
-        self.staging.join(file.file_name().unwrap_or_default())
-    }
-
-    /// Moves every report Goose finished from the staging directory into the report directory
-    /// (a rename each: atomic), skipping an empty one, and removes the staging directory.
-    pub fn publish(&self) -> Result<(), LoadError> {
-        let err = |source| LoadError::ReportDir {
-            path: self.dir.clone(),
-            source,
-        };
-        for file in [&self.html, &self.json, &self.md] {
-            let staged = self.staged(file);
-            match std::fs::metadata(&staged) {
-                Ok(m) if m.len() > 0 => std::fs::rename(&staged, file).map_err(err)?,
-                _ => {}
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.staging);
-        Ok(())
-    }
-
-    /// Removes the staging directory (a run that could not finish).
-    pub fn discard(&self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
-    }
-
-    /// The reports present in the directory, for the summary's list.
-    pub fn written(&self) -> Vec<String> {
-        self.published()
-            .into_iter()
-            .filter(|p| *p == &self.summary || p.exists())
-            .map(|p| p.display().to_string())
-            .collect()
-    }
-}
 
 /// Sends one request to `url` to learn whether anything answers there (any HTTP status will do).
 async fn probe(
@@ -136,22 +30,19 @@ async fn probe(
         .timeout(timeout.min(Duration::from_secs(10)))
         .tls_danger_accept_invalid_certs(insecure)
         .build()
-        .map_err(|e| unreachable(crate::error::render(&e)))?;
+        .map_err(|e| unreachable(crate::causes::render(&e)))?;
     client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
         .map(drop)
-        .map_err(|e| unreachable(crate::error::render(&e)))
+        .map_err(|e| unreachable(crate::causes::render(&e)))
 }
 
 /// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
 /// and prints the summary. Returns the verdict and the summary written.
-pub async fn run(
-    plan: &Plan,
-    schemas: Arc<Schemas>,
-) -> Result<(Outcome, LoadSummary), crate::Error> {
+pub async fn run(plan: &Plan, schemas: Arc<Schemas>) -> Result<(Outcome, LoadSummary), LoadError> {
     // Goose builds one reqwest client per user.
     crate::tls::install_default_provider();
     let reports = Reports::prepare(&plan.report_dir, plan.baseline.as_ref())?;
@@ -231,7 +122,7 @@ async fn attack(
     schemas: Arc<Schemas>,
     reports: &Reports,
     target: Target,
-) -> Result<(Outcome, LoadSummary), crate::Error> {
+) -> Result<(Outcome, LoadSummary), LoadError> {
     let base = target.base.as_str();
     let shown_target = redact_url(base);
     announce(plan, &target, &shown_target);
@@ -248,7 +139,15 @@ async fn attack(
         .clone()
         .or(target.admin)
         .unwrap_or_else(|| base.to_owned());
-    if plan.scenario.reads_courier() {
+    let mailpit = match &plan.mailpit_url {
+        Some(url) if plan.scenario.reads_courier() => Some(
+            mailpit_codes(plan, url)
+                .await
+                .map_err(|e| flag("--mailpit-url", e.to_string()))?,
+        ),
+        _ => None,
+    };
+    if plan.scenario.reads_courier() && mailpit.is_none() {
         probe(
             "admin API",
             &format!("{admin_base}/admin/courier/messages"),
@@ -281,7 +180,8 @@ async fn attack(
             stats.clone(),
         )
         .map_err(|m| flag("--target", m))?
-        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset)),
+        .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset))
+        .with_mailpit(mailpit),
     );
     let attack = plan.goose_attack(base, reports, shared)?;
 
@@ -298,7 +198,7 @@ async fn attack(
     let metrics = match executed {
         Ok(m) => m,
         Err(goose::GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
-        Err(e) => return Err(LoadError::Goose(goose_error(&e)).into()),
+        Err(e) => return Err(LoadError::Goose(goose_error(&e))),
     };
 
     let interrupted = super::signals::received();
@@ -308,8 +208,7 @@ async fn attack(
             url: shown_target,
             requests: LiveStats::get(&stats.requests),
             transport_errors: LiveStats::get(&stats.transport_errors),
-        }
-        .into());
+        });
     }
 
     reports.publish()?;
@@ -339,6 +238,31 @@ async fn attack(
             .and_then(|()| out.flush());
     }
     Ok((outcome, summary))
+}
+
+/// The read-code step's Mailpit source, asked once before the run: an unreachable URL, or one
+/// that answers something other than Mailpit's JSON, stops here with exit 2.
+async fn mailpit_codes(
+    plan: &Plan,
+    url: &str,
+) -> Result<super::steps::MailpitCodes, crate::codes::CodeError> {
+    let source = crate::codes::CodeSource::new(
+        crate::codes::SourceKind::Mailpit,
+        url,
+        plan.timeout.min(Duration::from_secs(10)),
+    )?;
+    let not_before = source.mailpit_clock().await?;
+    // `Date` has whole seconds: only an offset beyond that is known, and corrected.
+    let clock_offset = not_before
+        .map(|t| t - chrono::Utc::now())
+        .filter(|d| d.num_milliseconds().abs() > 2_000)
+        .unwrap_or_default();
+    Ok(super::steps::MailpitCodes {
+        source,
+        not_before,
+        clock_offset,
+        wait: plan.timeout,
+    })
 }
 
 /// The per-step response-time series recorded during the run, each named by the step's request

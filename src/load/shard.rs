@@ -2,16 +2,17 @@
 //! `--shards N` in a Kubernetes Indexed Job pod, which sets `JOB_COMPLETION_INDEX`).
 //!
 //! This module owns the arithmetic of a shard (its share of the users, the hatch rate and the
-//! throttle, the global number of its first user, the common start moment) and the `"shard"`
-//! object of `load-summary.json`. Every function here is pure: the environment and the clock are
-//! passed in, so the rules are property-tested (tests/load_shard_props.rs).
+//! throttle, the global number of its first user, the common start moment) and the scenario
+//! digest that the `"shard"` object of `load-summary.json` carries (the plan fills that object in,
+//! `Plan::shard_summary`; the flags are the command line's). Every function here is pure:
+//! the environment and the clock are passed in, so the rules are property-tested
+//! (tests/load_shard_props.rs).
 //!
 //! Shard indexes are 0-based, `0..N`, as Kubernetes numbers an Indexed Job's completions
 //! (`JOB_COMPLETION_INDEX` runs from 0 to `completions - 1`), so `--shard I/N` and a pod with
 //! `JOB_COMPLETION_INDEX=I` are the same shard.
 
-use super::{flag, LoadError, Plan};
-use crate::report::load_summary::ShardSummary;
+use super::{flag, LoadError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,28 +27,6 @@ pub const MAX_SHARDS: usize = 1000;
 /// How far ahead `--start-at` may be: long enough for a cluster to pull an image and schedule
 /// every pod, short enough that a typo in the date does not park the pods for days.
 pub const MAX_START_DELAY: Duration = Duration::from_secs(3600);
-
-/// The sharding flags of `recovery-harness load`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ShardArgs {
-    /// Run as shard I of N (I from 0 to N-1, as Kubernetes' JOB_COMPLETION_INDEX counts): this
-    /// process runs its share of --users and --throttle; `load merge` joins the shards.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shards")]
-    pub shard: Option<(usize, usize)>,
-    /// Run as one of N shards, the index taken from JOB_COMPLETION_INDEX (set by a Kubernetes
-    /// Indexed Job in each pod).
-    #[arg(long, value_name = "N")]
-    pub shards: Option<usize>,
-    /// Start the users at this moment (RFC 3339, e.g. 2026-12-01T21:30:00Z), so that every shard's
-    /// window is the same; at most an hour ahead, never in the past.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
-    pub start_at: Option<DateTime<Utc>>,
-    /// Judge this shard's thresholds on its own figures, and exit as a single run would (by
-    /// default a shard leaves the verdict to `load merge` and exits 0 once its reports are
-    /// written).
-    #[arg(long)]
-    pub judge_shard: bool,
-}
 
 /// Which shard this process is; `count == 1` is a run of one shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,48 +76,6 @@ impl ShardSpec {
             ));
         }
         Ok(ShardSpec { index, count })
-    }
-
-    /// The shard the flags and `job_completion_index` (the variable's value, if set) make this
-    /// process; `None` when it is no shard. `--shard` wins over the variable.
-    pub fn from_args(
-        args: &ShardArgs,
-        job_completion_index: Option<&str>,
-    ) -> Result<Option<ShardSpec>, LoadError> {
-        match (args.shard, args.shards) {
-            (Some(_), Some(_)) => Err(flag(
-                "--shard",
-                "give either --shard I/N or --shards N (with JOB_COMPLETION_INDEX), not both",
-            )),
-            (Some((index, count)), None) => ShardSpec::new(index, count)
-                .map(Some)
-                .map_err(|m| flag("--shard", m)),
-            (None, Some(count)) => {
-                let raw = job_completion_index.ok_or_else(|| {
-                    flag(
-                        "--shards",
-                        format!(
-                            "{JOB_COMPLETION_INDEX} is not set: --shards N is for the pods of a Kubernetes Indexed Job, which set it; elsewhere give --shard I/N"
-                        ),
-                    )
-                })?;
-                let index = raw.trim().parse::<usize>().map_err(|_| {
-                    flag(
-                        "--shards",
-                        format!("{JOB_COMPLETION_INDEX}=`{raw}` is not a whole number"),
-                    )
-                })?;
-                ShardSpec::new(index, count)
-                    .map(Some)
-                    .map_err(|m| {
-                        flag(
-                            "--shards",
-                            format!("{JOB_COMPLETION_INDEX}={index}: {m}; the Job's completions must equal --shards"),
-                        )
-                    })
-            }
-            (None, None) => Ok(None),
-        }
     }
 
     /// This shard's share of `total` (users, requests/s): `total / count`, the first
@@ -272,37 +209,6 @@ impl ShardPlan {
     pub fn judges(&self) -> bool {
         self.judge
     }
-
-    /// The `"shard"` object of this shard's `load-summary.json`. Goose measures from the moment
-    /// every user started (it resets its metrics then) for `measured_s`: the window starts one
-    /// ramp-up after `started_at`, which `--start-at` and the shared ramp-up time
-    /// ([`ShardSpec::hatch_rate`]) make the same moment on every shard.
-    pub fn summary(&self, plan: &Plan, started_at: DateTime<Utc>, measured_s: u64) -> ShardSummary {
-        let ms = chrono::SecondsFormat::Millis;
-        let ramp = Duration::from_secs_f64((plan.users as f64 / plan.hatch_rate).min(86_400.0));
-        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
-        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
-        ShardSummary {
-            index: self.spec.index,
-            count: self.spec.count,
-            scenario_digest: scenario_digest(&plan.scenario),
-            total_users: self.total_users,
-            user_offset: self.user_offset,
-            total_throttle: self.total_throttle,
-            threshold_rules: plan.thresholds.iter().map(|(r, _)| r.clone()).collect(),
-            judged: self.judge,
-            start_at: plan.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
-            window_start: start.to_rfc3339_opts(ms, true),
-            window_end: end.to_rfc3339_opts(ms, true),
-        }
-    }
-}
-
-impl ShardSpec {
-    /// [`ShardSpec::from_args`] with the process's `JOB_COMPLETION_INDEX`.
-    pub fn from_env(args: &ShardArgs) -> Result<Option<ShardSpec>, LoadError> {
-        ShardSpec::from_args(args, std::env::var(JOB_COMPLETION_INDEX).ok().as_deref())
-    }
 }
 
 /// What a plan's shape becomes for one shard (the whole run's shape for no shard).
@@ -325,13 +231,14 @@ pub struct Applied {
 #[allow(clippy::type_complexity)] // the plan's five shard-adjusted values, named at the one caller
 pub fn apply(
     spec: Option<ShardSpec>,
-    args: &ShardArgs,
+    start_at: Option<DateTime<Utc>>,
+    judge_shard: bool,
     users: usize,
     hatch_rate: f64,
     throttle: Option<usize>,
     report_dir: &Path,
 ) -> Result<Applied, LoadError> {
-    if let Some(at) = args.start_at {
+    if let Some(at) = start_at {
         start_delay(at, Utc::now())?;
     }
     match spec {
@@ -344,7 +251,7 @@ pub fn apply(
         }),
         Some(spec) => {
             let (plan, users, hatch_rate, throttle) =
-                ShardPlan::new(spec, args.judge_shard, users, hatch_rate, throttle)?;
+                ShardPlan::new(spec, judge_shard, users, hatch_rate, throttle)?;
             Ok(Applied {
                 shard: Some(plan),
                 users,
@@ -353,34 +260,6 @@ pub fn apply(
                 report_dir: self::report_dir(report_dir, spec),
             })
         }
-    }
-}
-
-/// The exit outcome of a finished run: a shard that does not judge itself exits 0 once its
-/// reports are written, because the verdict is `load merge`'s and a failed pod would make
-/// Kubernetes run the shard again.
-pub fn exit_outcome(plan: &Plan, outcome: crate::exit::Outcome) -> crate::exit::Outcome {
-    let Some(s) = &plan.shard else {
-        return outcome;
-    };
-    if !plan.quiet {
-        crate::say!(
-            "shard {} of {} ({} of {} users): {}",
-            s.spec.index,
-            s.spec.count,
-            plan.users,
-            s.total_users,
-            if s.judges() {
-                "thresholds judged on this shard's figures (--judge-shard)"
-            } else {
-                "the thresholds are judged by `load merge` over every shard; this shard exits 0 once its reports are written"
-            }
-        );
-    }
-    if s.judges() {
-        outcome
-    } else {
-        crate::exit::Outcome::Passed
     }
 }
 
@@ -434,14 +313,6 @@ pub fn scenario_digest(scenario: &super::scenario::Scenario) -> String {
 mod tests {
     use super::*;
 
-    fn args(shard: Option<&str>, shards: Option<usize>) -> ShardArgs {
-        ShardArgs {
-            shard: shard.map(|s| parse_shard(s).expect("valid")),
-            shards,
-            ..ShardArgs::default()
-        }
-    }
-
     #[test]
     fn bad_shards_are_refused_clearly() {
         for (s, want) in [
@@ -457,42 +328,6 @@ mod tests {
             assert!(e.contains(want), "{s}: {e}");
         }
         assert_eq!(parse_shard(" 1/3 "), Ok((1, 3)));
-    }
-
-    #[test]
-    fn the_job_index_makes_the_shard() {
-        let a = args(None, Some(4));
-        assert_eq!(
-            ShardSpec::from_args(&a, Some("3")).expect("valid"),
-            Some(ShardSpec { index: 3, count: 4 })
-        );
-        let missing = ShardSpec::from_args(&a, None).expect_err("needs the variable");
-        assert!(missing
-            .to_string()
-            .contains("JOB_COMPLETION_INDEX is not set"));
-        let high = ShardSpec::from_args(&a, Some("4")).expect_err("index 4 of 4");
-        assert!(high.to_string().contains("completions must equal --shards"));
-        let junk = ShardSpec::from_args(&a, Some("x")).expect_err("not a number");
-        assert!(junk.to_string().contains("not a whole number"));
-        // --shard wins over the variable.
-        let explicit = args(Some("1/2"), None);
-        assert_eq!(
-            ShardSpec::from_args(&explicit, Some("0")).expect("valid"),
-            Some(ShardSpec { index: 1, count: 2 })
-        );
-        let both = ShardArgs {
-            shard: Some((0, 2)),
-            shards: Some(2),
-            ..ShardArgs::default()
-        };
-        assert!(ShardSpec::from_args(&both, Some("0"))
-            .expect_err("both")
-            .to_string()
-            .contains("not both"));
-        assert_eq!(
-            ShardSpec::from_args(&ShardArgs::default(), Some("2")).ok(),
-            Some(None)
-        );
     }
 
     #[test]

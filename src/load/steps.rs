@@ -13,6 +13,9 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+mod read_code;
+pub use read_code::MailpitCodes;
+
 /// How many responses get their body validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValidateMode {
@@ -132,6 +135,8 @@ pub struct Shared {
     /// Added to each user's number in `{user}`: the users of the shards before this one
     /// ([`super::shard::ShardSpec::offset`]), so numbers stay unique over a sharded run.
     pub user_offset: usize,
+    /// `--mailpit-url`: the read-code step reads codes from Mailpit instead of the courier.
+    pub mailpit: Option<MailpitCodes>,
     // Parsed once: reqwest would parse the string again on every request.
     create_url: reqwest::Url,
     json: HeaderValue,
@@ -164,7 +169,14 @@ impl Shared {
             json: HeaderValue::from_static("application/json"),
             no_email: Arc::from(""),
             user_offset: 0,
+            mailpit: None,
         })
+    }
+
+    /// The same, the read-code step reading codes from `mailpit`.
+    pub fn with_mailpit(mut self, mailpit: Option<MailpitCodes>) -> Self {
+        self.mailpit = mailpit;
+        self
     }
 
     /// The same, numbering users from `offset + 1`.
@@ -325,6 +337,9 @@ async fn run_action(
             exchange(user, shared, rt, st, rb, false).await.map(drop)
         }
         Action::ReadCode => {
+            if let Some(mailpit) = &shared.mailpit {
+                return read_code::read(user, shared, step, st, mailpit).await;
+            }
             st.code = None;
             let url = format!(
                 "{}/admin/courier/messages?recipient={}",

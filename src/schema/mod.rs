@@ -56,33 +56,6 @@ impl std::fmt::Display for SchemaSource {
     }
 }
 
-/// `--schemas DIR` / `--spec FILE`, shared by `check` and `load`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct SchemaArgs {
-    /// Validate against the JSON Schema files in DIR instead of the embedded ones.
-    #[arg(
-        long,
-        value_name = "DIR",
-        conflicts_with = "spec",
-        env = "RECOVERY_HARNESS_SCHEMAS"
-    )]
-    pub schemas: Option<PathBuf>,
-    /// Validate against the `components/schemas` of an OpenAPI 3 document (e.g. a Kratos release's api.json).
-    #[arg(long, value_name = "FILE", env = "RECOVERY_HARNESS_SPEC")]
-    pub spec: Option<PathBuf>,
-}
-
-impl SchemaArgs {
-    /// The source these flags select.
-    pub fn source(&self) -> SchemaSource {
-        match (&self.schemas, &self.spec) {
-            (Some(dir), _) => SchemaSource::Dir(dir.clone()),
-            (None, Some(file)) => SchemaSource::OpenApi(file.clone()),
-            (None, None) => SchemaSource::Embedded,
-        }
-    }
-}
-
 /// A spec component that a recovery response (or part of one) is validated against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Component {

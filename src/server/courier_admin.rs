@@ -2,9 +2,9 @@
 //! `GET /admin/courier/messages/{id}`. Kratos serves them on its admin port; the reference server
 //! serves them next to the public routes so that one base URL completes a whole recovery.
 
-use super::app::{parse_id, App};
 use super::courier::STATUSES;
 use super::error::{KratosError, MSG_NOT_FOUND};
+use super::state::{parse_id, App};
 use super::{http, reply};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;

@@ -1,9 +1,9 @@
 //! Flow creation: `GET /self-service/recovery/api` (createNativeRecoveryFlow, §2) and
 //! `GET /self-service/recovery/browser` (createBrowserRecoveryFlow, §3).
 
-use super::app::{new_id, now_ns, App, ReqCtx};
 use super::error::KratosError;
 use super::http::{self, ReturnToError};
+use super::state::{new_id, now_ns, App, ReqCtx};
 use super::store::{Flow, FlowType};
 use super::{csrf, render, reply};
 use axum::extract::{Request, State};

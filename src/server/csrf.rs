@@ -7,69 +7,41 @@
 use super::error::KratosError;
 use super::http;
 use axum::http::{header, HeaderMap, HeaderValue};
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 
 const TOKEN_LEN: usize = 32;
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Standard base64 with padding.
-pub(crate) fn b64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+/// Standard base64 with padding, as nosurf writes it (Go's `base64.StdEncoding`). Decoding takes
+/// it padded only and, like Go's decoder, ignores the unused low bits of the last symbol.
+pub(crate) const B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+        .with_decode_allow_trailing_bits(true),
+);
 
-/// Standard base64 with padding; `None` for anything else.
-pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.as_bytes();
-    if s.is_empty() || !s.len().is_multiple_of(4) {
-        return None;
-    }
-    let value = |c: u8| B64.iter().position(|&x| x == c).map(|p| p as u32);
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for (i, quad) in s.chunks(4).enumerate() {
-        let last = i == s.len() / 4 - 1;
-        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in &quad[..4 - pad] {
-            n = (n << 6) | value(c)?;
-        }
-        n <<= 6 * pad as u32;
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..3 - pad]);
-    }
-    Some(out)
+/// The bytes of a padded base64 value; `None` for anything else, the empty value included.
+fn decode(s: &str) -> Option<Vec<u8>> {
+    B64.decode(s).ok().filter(|_| !s.is_empty())
 }
 
 /// A fresh cookie token.
 pub(crate) fn new_token() -> String {
-    b64_encode(&rand::random::<[u8; TOKEN_LEN]>())
+    B64.encode(rand::random::<[u8; TOKEN_LEN]>())
 }
 
 /// Whether `value` is a token this server could have issued (32 bytes, base64).
 pub(crate) fn is_token(value: &str) -> bool {
-    value.len() <= 64 && b64_decode(value).is_some_and(|b| b.len() == TOKEN_LEN)
+    value.len() <= 64 && decode(value).is_some_and(|b| b.len() == TOKEN_LEN)
 }
 
 /// The masked form of `token` that a flow's `csrf_token` node carries.
 pub(crate) fn mask(token: &str) -> String {
-    let raw = b64_decode(token).unwrap_or_default();
+    let raw = decode(token).unwrap_or_default();
     let pad = rand::random::<[u8; TOKEN_LEN]>();
     let mut out = Vec::with_capacity(2 * TOKEN_LEN);
     out.extend_from_slice(&pad);
@@ -78,11 +50,11 @@ pub(crate) fn mask(token: &str) -> String {
             .zip(raw.iter().chain(std::iter::repeat(&0)))
             .map(|(p, t)| p ^ t),
     );
-    b64_encode(&out)
+    B64.encode(&out)
 }
 
 fn unmask(value: &str) -> Option<Vec<u8>> {
-    let raw = b64_decode(value)?;
+    let raw = decode(value)?;
     match raw.len() {
         TOKEN_LEN => Some(raw),
         n if n == 2 * TOKEN_LEN => {
@@ -95,7 +67,7 @@ fn unmask(value: &str) -> Option<Vec<u8>> {
 
 /// Whether a submitted (or stored) token, masked or not, belongs to the cookie token.
 pub(crate) fn matches(sent: &str, cookie: &str) -> bool {
-    match (unmask(sent), b64_decode(cookie)) {
+    match (unmask(sent), decode(cookie)) {
         (Some(a), Some(b)) => b.len() == TOKEN_LEN && a == b,
         _ => false,
     }
@@ -155,19 +127,75 @@ pub(crate) fn violation(headers: &HeaderMap, cookie_name: &str, miss: Miss) -> K
 mod tests {
     use super::*;
 
+    /// The hand-written decoder this module had before it used the `base64` crate: [`decode`]
+    /// must take and refuse exactly what it did.
+    fn hand_written_decode(s: &str) -> Option<Vec<u8>> {
+        const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let s = s.as_bytes();
+        if s.is_empty() || !s.len().is_multiple_of(4) {
+            return None;
+        }
+        let value = |c: u8| ABC.iter().position(|&x| x == c).map(|p| p as u32);
+        let mut out = Vec::with_capacity(s.len() / 4 * 3);
+        for (i, quad) in s.chunks(4).enumerate() {
+            let last = i == s.len() / 4 - 1;
+            let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+            if pad > 2 || (pad > 0 && !last) {
+                return None;
+            }
+            let mut n = 0u32;
+            for &c in &quad[..4 - pad] {
+                n = (n << 6) | value(c)?;
+            }
+            n <<= 6 * pad as u32;
+            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.extend_from_slice(&bytes[..3 - pad]);
+        }
+        Some(out)
+    }
+
     #[test]
-    fn base64_round_trips_and_rejects_junk() {
-        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
-            let e = b64_encode(data);
+    fn base64_is_go_std_encoding() {
+        for (data, want) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+            (&[0xfb, 0xff, 0xfe], "+//+"),
+        ] {
+            assert_eq!(B64.encode(data), want);
             if !data.is_empty() {
-                assert_eq!(b64_decode(&e).as_deref(), Some(data), "{e}");
+                assert_eq!(decode(want).as_deref(), Some(data), "{want}");
             }
         }
-        assert_eq!(b64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(b64_encode(b"fo"), "Zm8=");
-        assert!(b64_decode("Zm8").is_none());
-        assert!(b64_decode("Z=8=").is_none());
-        assert!(b64_decode("Zm8*").is_none());
+        for junk in [
+            "", "Zm8", "Z=8=", "Zm8*", "Zg=", "Zg===", "Z===", "====", "Zg==Zg==", "Zm8=\n", "Zm-_",
+        ] {
+            assert_eq!(decode(junk), None, "{junk:?}");
+            assert_eq!(hand_written_decode(junk), None, "{junk:?}");
+        }
+        // Unused low bits of the last symbol are ignored, as Go's (non-strict) decoder does.
+        assert_eq!(decode("Zm9=").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(decode("Zh==").as_deref(), Some(&b"f"[..]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_is_what_the_hand_written_decoder_did(
+            s in "[A-Za-z0-9+/=*_-]{0,16}",
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..70),
+        ) {
+            proptest::prop_assert_eq!(decode(&s), hand_written_decode(&s));
+            let encoded = B64.encode(&bytes);
+            proptest::prop_assert_eq!(decode(&encoded), hand_written_decode(&encoded));
+            // Every tail of a valid value: the padding rules at each length.
+            for cut in 0..encoded.len() {
+                proptest::prop_assert_eq!(decode(&encoded[cut..]), hand_written_decode(&encoded[cut..]));
+            }
+        }
     }
 
     #[test]

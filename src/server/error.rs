@@ -1,13 +1,13 @@
 //! The one error type of the reference server: herodot's `errorGeneric` envelope (§1.3) and its
-//! enhanced variants, as an axum [`IntoResponse`].
+//! enhanced variants, as an axum [`IntoResponse`], and their bodies in herodot's field order.
 //!
 //! A handler returns `Err(KratosError)`; the response it turns into carries the error itself, and
-//! [`super::app`]'s Kratos layer, which knows the request, renders it once: JSON (with the
+//! [`super::layer`]'s Kratos layer, which knows the request, renders it once: JSON (with the
 //! `request` id of `X-Request-ID`), or — for errors that go through Kratos's self-service error
 //! manager (`selfservice/errorx/manager.go`, §1.5) — a 303 to the error UI when the request is
 //! neither JSON nor accepts JSON.
 
-use super::render::{self, ErrorFields};
+use super::json;
 use axum::body::Body;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -127,8 +127,8 @@ impl KratosError {
             message: e.message,
         };
         let body = match &e.extra {
-            Some(x) => render::error_with(&fields, x),
-            None => render::error(&fields),
+            Some(x) => envelope_with(&fields, x),
+            None => envelope(&fields),
         };
         let mut r = Response::new(Body::from(body));
         *r.status_mut() = StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST);
@@ -153,5 +153,115 @@ impl IntoResponse for KratosError {
         *r.status_mut() = StatusCode::from_u16(self.0.code).unwrap_or(StatusCode::BAD_REQUEST);
         r.extensions_mut().insert(self);
         r
+    }
+}
+
+/// Go's `http.StatusText`.
+fn status_text(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        410 => "Gone",
+        413 => "Request Entity Too Large",
+        414 => "Request URI Too Long",
+        422 => "Unprocessable Entity",
+        500 => "Internal Server Error",
+        _ => "Error",
+    }
+}
+
+/// The fields of herodot's `DefaultError` that Kratos lets through (`debug` is always stripped).
+#[derive(Debug, Default, Clone, Copy)]
+struct ErrorFields<'a> {
+    id: Option<&'a str>,
+    code: u16,
+    request: Option<&'a str>,
+    reason: Option<&'a str>,
+    /// A raw JSON object.
+    details: Option<&'a str>,
+    message: &'a str,
+}
+
+/// `"error":{…}` in herodot field order.
+fn error_object(out: &mut String, e: &ErrorFields<'_>) {
+    out.push_str("\"error\":{");
+    if let Some(id) = e.id {
+        out.push_str("\"id\":");
+        json::push_str(out, id);
+        out.push(',');
+    }
+    out.push_str("\"code\":");
+    json::push_int(out, i64::from(e.code));
+    out.push_str(",\"status\":\"");
+    out.push_str(status_text(e.code));
+    out.push('"');
+    if let Some(r) = e.request.filter(|r| !r.is_empty()) {
+        out.push_str(",\"request\":");
+        json::push_str(out, r);
+    }
+    if let Some(r) = e.reason.filter(|r| !r.is_empty()) {
+        out.push_str(",\"reason\":");
+        json::push_str(out, r);
+    }
+    if let Some(d) = e.details {
+        out.push_str(",\"details\":");
+        out.push_str(d);
+    }
+    out.push_str(",\"message\":");
+    json::push_str(out, e.message);
+    out.push('}');
+}
+
+/// The plain `errorGeneric` envelope.
+fn envelope(e: &ErrorFields<'_>) -> String {
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    error_object(&mut out, e);
+    out.push_str("}\n");
+    out
+}
+
+/// An envelope followed by extra top-level members (`redirect_browser_to`, `expired_at` …),
+/// given as raw JSON `"key":value` pairs.
+fn envelope_with(e: &ErrorFields<'_>, extra: &str) -> String {
+    let mut out = String::with_capacity(384);
+    out.push('{');
+    error_object(&mut out, e);
+    out.push(',');
+    out.push_str(extra);
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_envelope_in_herodot_order() {
+        let got = envelope(&ErrorFields {
+            id: Some("x"),
+            code: 400,
+            request: Some("r"),
+            reason: Some("why"),
+            details: Some(r#"{"a":1}"#),
+            message: "m",
+        });
+        assert_eq!(
+            got,
+            "{\"error\":{\"id\":\"x\",\"code\":400,\"status\":\"Bad Request\",\"request\":\"r\",\"reason\":\"why\",\"details\":{\"a\":1},\"message\":\"m\"}}\n"
+        );
+        let bare = envelope(&ErrorFields {
+            code: 404,
+            message: "Unable to locate the resource",
+            ..Default::default()
+        });
+        assert_eq!(
+            bare,
+            "{\"error\":{\"code\":404,\"status\":\"Not Found\",\"message\":\"Unable to locate the resource\"}}\n"
+        );
     }
 }

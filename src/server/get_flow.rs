@@ -1,8 +1,8 @@
 //! `GET /self-service/recovery/flows?id=` — getRecoveryFlow (§4).
 
-use super::app::{minutes_x100, now_ns, parse_id, App, ReqCtx};
 use super::csrf::{self, Miss};
 use super::error::KratosError;
+use super::state::{minutes_x100, now_ns, parse_id, App, ReqCtx};
 use super::store::FlowType;
 use super::{http, json, render, reply};
 use axum::extract::{Request, State};

@@ -5,9 +5,9 @@
 //! `feature_flags.choose_recovery_address` (`recovery_awaiting_address` → [`…_choice`] →
 //! `recovery_awaiting_code` → `passed_challenge`, `state_recovery_v2.mermaid`), and `link`.
 
-use super::app::{generate_session_token, minutes_x100, new_id, App, ReqCtx, Resolved};
 use super::courier::Message;
 use super::http::{self, BodyError, UpdateBody};
+use super::state::{generate_session_token, minutes_x100, new_id, App, ReqCtx, Resolved};
 use super::store::{Active, Completion, Flow, FlowType, Method, Msg, NodeMsg, State, NO_CODE};
 use super::{csrf, json, render};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -9,19 +9,25 @@
 //! - [`ServerConfig`] (with `Default` = the embedded defaults), [`spawn`], [`spawn_with`],
 //!   [`RunningServer`] (`base_url`, `session_token`, `session_cookie_name`, `session_cookie`,
 //!   `admin_url`, `shutdown`), [`router`] (the app for `oneshot` tests).
-//! - [`serve`] for `recovery-harness serve` (its flags are `crate::cli::serve::ServeArgs`).
+//! - [`serve`] for `recovery-harness serve` (its flags, and their conversion into a
+//!   `ServerConfig`, live with the command line).
 //!
-//! Layout: `app` (configuration, router, the Kratos layer every answer passes through), one
-//! module per route family (`create`, `get_flow`, `update`, `courier_admin`), `machine` (the
-//! update state machine: code v1 and v2, link), `error` (the one [`KratosError`] type), `reply`
-//! (flow bodies, redirects, Go's plain-text errors), `csrf` (nosurf's tokens and 403s), `store`
-//! (compact sharded flow store), `render` (bodies written on the way out), `json` (escaping,
-//! timestamps), `http` (negotiation, cookies, `return_to`, body decoding), `courier` (outbox and
-//! sessions).
+//! Layout, in layers: a file imports only files of the rows below its own, or named after it in
+//! its row (no file imports one that imports it back).
+//!
+//! | layer | files |
+//! |-------|-------|
+//! | the face | this file: [`spawn`], [`serve`], [`router`], [`RunningServer`] |
+//! | routing | `routes` (axum method routing, Go's 404 and 405), `layer` (the Kratos layer every answer passes through: nosurf, `Vary`, `Cache-Control`, error rendering, `Connection: close`) |
+//! | route families | `create`, `get_flow`, `courier_admin`, `update`, and `machine` (the update state machine: code v1 and v2, link) |
+//! | bodies | `render` (the flow as Kratos writes it, and its message texts) |
+//! | shared state | `state` (`App`: the resolved configuration, store, courier and sessions; the per-request `ReqCtx`; ids and clocks) |
+//! | answers | `csrf` (nosurf's tokens and 403s), `error` (the one [`KratosError`] type and its envelope), `courier` (outbox and sessions), `reply` (flow answers, redirects, Go's plain-text errors) |
+//! | ground | `config` ([`ServerConfig`], [`ServerError`]), `store` (compact sharded flow store), `json` (escaping, timestamps), `http` (negotiation, cookies, `return_to`, body decoding) |
 //!
 //! [`KratosError`]: error::KratosError
 
-mod app;
+mod config;
 mod courier;
 mod courier_admin;
 mod create;
@@ -30,11 +36,16 @@ mod error;
 mod get_flow;
 mod http;
 mod json;
+mod layer;
 mod machine;
 mod render;
 mod reply;
+mod routes;
+mod state;
 mod store;
 mod update;
+
+pub use config::{default_identities, RecoveryMethod, ServerConfig, ServerError};
 
 use crate::exit::Outcome;
 use std::net::SocketAddr;
@@ -42,118 +53,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// Which recovery strategy the flows use (Kratos `selfservice.flows.recovery.use`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum RecoveryMethod {
-    /// A 6-digit code sent by email (Kratos's default).
-    #[default]
-    Code,
-    /// A link sent by email; completion is browser-only.
-    Link,
-}
-
-/// The recovery addresses a server knows by default (any address of two example domains).
-pub fn default_identities() -> Vec<String> {
-    vec!["*@example.org".to_owned(), "*@example.com".to_owned()]
-}
-
-/// Configuration of a reference server.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Address to bind (port 0: ephemeral).
-    pub listen: SocketAddr,
-    /// Path prefix of every route (`""` or `/auth`).
-    pub base_path: String,
-    /// Tokens accepted as a signed-in session; empty: one is generated.
-    pub session_tokens: Vec<String>,
-    /// Flow lifespan.
-    pub lifespan: Duration,
-    /// Store bound.
-    pub max_flows: usize,
-    /// Name of the session cookie.
-    pub session_cookie_name: String,
-    /// Strategy of new flows.
-    pub method: RecoveryMethod,
-    /// Reproduce Kratos's "recovery disabled" answers.
-    pub recovery_disabled: bool,
-    /// Allowed `return_to` prefixes (the server's own `<base>/self-service` is always allowed).
-    pub allowed_return_urls: Vec<String>,
-    /// Base URL of the self-service UI.
-    pub ui_url: String,
-    /// `use_continue_with_transitions`.
-    pub continue_with_transitions: bool,
-    /// `choose_recovery_address` (recovery v2, code method only).
-    pub choose_recovery_address: bool,
-    /// Known recovery addresses (globs).
-    pub identities: Vec<String>,
-    /// Body limit in bytes.
-    pub max_body: usize,
-    /// Courier ring-buffer size.
-    pub courier_capacity: usize,
-    /// Code submissions allowed per flow before a new flow is forced (Kratos `max_submissions`).
-    pub max_submissions: u8,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            base_path: String::new(),
-            session_tokens: Vec::new(),
-            lifespan: Duration::from_secs(3600),
-            max_flows: 1_000_000,
-            session_cookie_name: "ory_kratos_session".to_owned(),
-            method: RecoveryMethod::Code,
-            recovery_disabled: false,
-            allowed_return_urls: Vec::new(),
-            ui_url: "http://127.0.0.1:4455".to_owned(),
-            continue_with_transitions: false,
-            choose_recovery_address: false,
-            identities: default_identities(),
-            max_body: 64 * 1024,
-            courier_capacity: 10_000,
-            max_submissions: 5,
-        }
-    }
-}
-
-/// Why the server could not start or serve.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source} (is another process using the port? try --listen 127.0.0.1:0)")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// `--base-path` is not a usable path prefix.
-    #[error("--base-path `{value}` is invalid: {reason}")]
-    BasePath {
-        /// The value given.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A URL flag does not parse.
-    #[error("{flag} `{value}` is not a valid URL: {reason}")]
-    InvalidUrl {
-        /// The flag.
-        flag: &'static str,
-        /// The value given.
-        value: String,
-        /// The parser's message.
-        reason: String,
-    },
-    /// Another configuration value is unusable.
-    #[error("invalid server configuration: {0}")]
-    InvalidConfig(String),
-    /// The server failed while serving.
-    #[error("the reference server stopped with an I/O error: {0}")]
-    Serve(#[source] std::io::Error),
-}
 
 /// A server running in this process. Dropping it stops the server.
 #[derive(Debug)]
@@ -222,13 +121,13 @@ impl Drop for RunningServer {
 /// `ui.action` and `request_url`). For in-process tests with `tower::ServiceExt::oneshot`.
 pub fn router(config: &ServerConfig, origin: &str) -> Result<axum::Router, ServerError> {
     let config = with_token(config.clone());
-    Ok(app::router(Arc::new(app::App::new(&config, origin)?)))
+    Ok(routes::router(Arc::new(state::App::new(&config, origin)?)))
 }
 
 fn with_token(mut config: ServerConfig) -> ServerConfig {
     config.session_tokens.retain(|t| !t.trim().is_empty());
     if config.session_tokens.is_empty() {
-        config.session_tokens.push(app::generate_session_token());
+        config.session_tokens.push(state::generate_session_token());
     }
     config
 }
@@ -252,7 +151,7 @@ pub async fn spawn_with(
     crate::tls::install_default_provider();
     let config = with_token(config);
     // Validate before binding so a bad flag does not hold the port.
-    app::normalize_base_path(&config.base_path)?;
+    state::normalize_base_path(&config.base_path)?;
     if !is_loopback(&config.listen) {
         tracing::warn!(
             addr = %config.listen,
@@ -283,9 +182,9 @@ pub async fn spawn_with(
         addr
     };
     let origin = format!("http://{host}");
-    let state = Arc::new(app::App::new(&config, &origin)?);
-    let base_url = state.cfg.base_url.clone();
-    let router = wrap(app::router(state));
+    let app = Arc::new(state::App::new(&config, &origin)?);
+    let base_url = app.cfg.base_url.clone();
+    let router = wrap(routes::router(app));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -327,7 +226,7 @@ async fn shutdown_signal() {
 
 /// Serves `config` until Ctrl-C / SIGTERM, then shuts down gracefully (`recovery-harness serve`):
 /// prints the base URL and the session token first.
-pub async fn serve(config: ServerConfig) -> Result<Outcome, crate::Error> {
+pub async fn serve(config: ServerConfig) -> Result<Outcome, ServerError> {
     let mut server = spawn(config).await?;
     {
         use std::io::Write;
@@ -352,14 +251,14 @@ pub async fn serve(config: ServerConfig) -> Result<Outcome, crate::Error> {
                 let _ = stop.send(());
             }
             match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
-                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e).into()),
+                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e)),
                 Ok(_) => {}
                 Err(_) => task.abort(),
             }
         }
         res = &mut task => {
             if let Ok(Err(e)) = res {
-                return Err(ServerError::Serve(e).into());
+                return Err(ServerError::Serve(e));
             }
         }
     }

@@ -1,10 +1,12 @@
-//! Response bodies, rendered on the way out: the recovery flow (Kratos struct key order, §1.6),
-//! the herodot error envelope (§1.3) and its enhanced variants. Fixed parts are precomputed in
-//! [`super::app::Resolved`] (already JSON-escaped) so the hot path is a few `push_str`s.
+//! The recovery flow's body, rendered on the way out in Kratos's struct key order (§1.6), and the
+//! texts its messages carry. Fixed parts are precomputed in [`super::state::Resolved`] (already
+//! JSON-escaped) so the hot path is a few `push_str`s.
 
-use super::app::Resolved;
+use super::csrf;
 use super::json;
+use super::state::Resolved;
 use super::store::{Active, Flow, FlowType, Method, Msg, NodeMsg, State};
+use base64::Engine as _;
 
 const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
 const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
@@ -69,7 +71,7 @@ pub(crate) fn address_choice_value(address: &str) -> String {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
         .collect();
-    super::csrf::b64_encode(&bytes)
+    csrf::B64.encode(&bytes)
 }
 
 /// The flow's `request_url`.
@@ -468,91 +470,11 @@ fn message(out: &mut String, f: &Flow) {
     }
 }
 
-/// Go's `http.StatusText`.
-pub(crate) fn status_text(code: u16) -> &'static str {
-    match code {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        410 => "Gone",
-        413 => "Request Entity Too Large",
-        414 => "Request URI Too Long",
-        422 => "Unprocessable Entity",
-        500 => "Internal Server Error",
-        _ => "Error",
-    }
-}
-
-/// The fields of herodot's `DefaultError` that Kratos lets through (`debug` is always stripped).
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct ErrorFields<'a> {
-    pub(crate) id: Option<&'a str>,
-    pub(crate) code: u16,
-    pub(crate) request: Option<&'a str>,
-    pub(crate) reason: Option<&'a str>,
-    /// A raw JSON object.
-    pub(crate) details: Option<&'a str>,
-    pub(crate) message: &'a str,
-}
-
-/// `"error":{…}` in herodot field order.
-fn error_object(out: &mut String, e: &ErrorFields<'_>) {
-    out.push_str("\"error\":{");
-    if let Some(id) = e.id {
-        out.push_str("\"id\":");
-        json::push_str(out, id);
-        out.push(',');
-    }
-    out.push_str("\"code\":");
-    json::push_int(out, i64::from(e.code));
-    out.push_str(",\"status\":\"");
-    out.push_str(status_text(e.code));
-    out.push('"');
-    if let Some(r) = e.request.filter(|r| !r.is_empty()) {
-        out.push_str(",\"request\":");
-        json::push_str(out, r);
-    }
-    if let Some(r) = e.reason.filter(|r| !r.is_empty()) {
-        out.push_str(",\"reason\":");
-        json::push_str(out, r);
-    }
-    if let Some(d) = e.details {
-        out.push_str(",\"details\":");
-        out.push_str(d);
-    }
-    out.push_str(",\"message\":");
-    json::push_str(out, e.message);
-    out.push('}');
-}
-
-/// The plain `errorGeneric` envelope.
-pub(crate) fn error(e: &ErrorFields<'_>) -> String {
-    let mut out = String::with_capacity(256);
-    out.push('{');
-    error_object(&mut out, e);
-    out.push_str("}\n");
-    out
-}
-
-/// An envelope followed by extra top-level members (`redirect_browser_to`, `expired_at` …),
-/// given as raw JSON `"key":value` pairs.
-pub(crate) fn error_with(e: &ErrorFields<'_>, extra: &str) -> String {
-    let mut out = String::with_capacity(384);
-    out.push('{');
-    error_object(&mut out, e);
-    out.push(',');
-    out.push_str(extra);
-    out.push_str("}\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::app::App;
-    use crate::server::ServerConfig;
+    use crate::server::config::ServerConfig;
+    use crate::server::state::App;
 
     fn app() -> App {
         let config = ServerConfig {
@@ -605,30 +527,5 @@ mod tests {
             "{got}"
         );
         assert!(got.ends_with("]},\"state\":\"sent_email\"}\n"), "{got}");
-    }
-
-    #[test]
-    fn error_envelope_in_herodot_order() {
-        let got = error(&ErrorFields {
-            id: Some("x"),
-            code: 400,
-            request: Some("r"),
-            reason: Some("why"),
-            details: Some(r#"{"a":1}"#),
-            message: "m",
-        });
-        assert_eq!(
-            got,
-            "{\"error\":{\"id\":\"x\",\"code\":400,\"status\":\"Bad Request\",\"request\":\"r\",\"reason\":\"why\",\"details\":{\"a\":1},\"message\":\"m\"}}\n"
-        );
-        let bare = error(&ErrorFields {
-            code: 404,
-            message: "Unable to locate the resource",
-            ..Default::default()
-        });
-        assert_eq!(
-            bare,
-            "{\"error\":{\"code\":404,\"status\":\"Not Found\",\"message\":\"Unable to locate the resource\"}}\n"
-        );
     }
 }

@@ -1,6 +1,6 @@
 //! The non-error answers every route shares: a flow body, Go's `http.Redirect` and Go's plain-text
 //! `http.Error`. Headers every public answer carries (`Vary`, `Cache-Control`, the anti-CSRF
-//! cookie) are added once by the Kratos layer in [`super::app`].
+//! cookie) are added once by the Kratos layer in [`super::layer`].
 
 use axum::body::Body;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};

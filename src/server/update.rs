@@ -1,10 +1,10 @@
 //! `POST` (and `GET`) `/self-service/recovery?flow=` — updateRecoveryFlow (§5): reads the body,
 //! runs [`super::machine`] with the flow locked, and answers what it decided.
 
-use super::app::{new_id, now_ns, parse_id, App, ReqCtx};
 use super::courier::Message;
 use super::error::{KratosError, MSG_BAD_REQUEST, MSG_NOT_FOUND};
 use super::machine::{decide, Next, Submit};
+use super::state::{new_id, now_ns, parse_id, App, ReqCtx};
 use super::store::{Flow, FlowType, Msg};
 use super::{csrf, http, json, render, reply};
 use axum::extract::{Request, State};

@@ -3,7 +3,9 @@
 //! §5.4 B, Kratos `persistence/sql/persister_code.go`): the next submission is not judged on the
 //! same flow (Kratos answers 303 to a new flow carrying 4000001).
 
-use super::{scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::judge::scenario;
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Ctx;
 use crate::check::security_probes::{brute_force, judged_on, redirect_flow, MAX_CODE_SUBMISSIONS};
 use crate::report::{Level, RuleSource};
 

@@ -1,44 +1,24 @@
 //! `create_browser.*`: `GET /self-service/recovery/browser` (createBrowserRecoveryFlow) asked for
 //! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
 
-use super::judge::Judge;
-use super::{status, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
-use crate::check::probes::Probe;
-use crate::judge;
+use crate::check::judge::judge;
+use crate::check::judge::{status, Judge};
+use crate::check::model::{Check, Judged, Operation, Verdict};
+use crate::check::probes::{Ctx, Probe};
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    rule: &'static str,
-    source: RuleSource,
-    level: Level,
-    requires: &'static [&'static str],
-    judge: super::JudgeFn,
-) -> Check {
-    Check {
-        id,
-        title,
-        operation: Operation::CreateBrowser,
-        rule,
-        source,
-        level,
-        requires,
-        needs: Needs::Nothing,
-        phase: Phase::Main,
-        judge,
-    }
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check("create_browser.200", "A browser flow asked for JSON answers 200 JSON",
-        "GET /self-service/recovery/browser with Accept: application/json answers 200 application/json (not a redirect)", RuleSource::ObservedKratos, Level::Required, &["preflight.recovery_enabled"], status_200),
-    check("create_browser.schema", "The browser flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["create_browser.200"], judge!(Judge::Schema(Probe::CreateBrowser, 200, Component::RecoveryFlow))),
-    check("create_browser.type", "The browser flow's type is browser",
-        "type == \"browser\"", RuleSource::SpecProse, Level::Required, &["create_browser.200"], judge!(Judge::Equals(Probe::CreateBrowser, 200, "/type", "browser"))),
+    Check::new("create_browser.200", "A browser flow asked for JSON answers 200 JSON", Operation::CreateBrowser,
+        "GET /self-service/recovery/browser with Accept: application/json answers 200 application/json (not a redirect)",
+        RuleSource::ObservedKratos, Level::Required, &["preflight.recovery_enabled"], status_200),
+    Check::new("create_browser.schema", "The browser flow is a valid recoveryFlow", Operation::CreateBrowser,
+        "the 200 body validates against recoveryFlow",
+        RuleSource::OpenApi, Level::Required, &["create_browser.200"], judge!(Judge::Schema(Probe::CreateBrowser, 200, Component::RecoveryFlow))),
+    Check::new("create_browser.type", "The browser flow's type is browser", Operation::CreateBrowser,
+        "type == \"browser\"",
+        RuleSource::SpecProse, Level::Required, &["create_browser.200"], judge!(Judge::Equals(Probe::CreateBrowser, 200, "/type", "browser"))),
 ];
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {

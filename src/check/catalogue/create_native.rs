@@ -1,15 +1,13 @@
 //! `create_native.*`: `GET /self-service/recovery/api` (createNativeRecoveryFlow), the seed
 //! endpoint: the 200 flow, its fields, `return_to`, and the "already signed in" 400s.
 
-use super::judge::Judge;
-use super::{
-    equals, error_generic, json_with_status, precondition, status, string_at, Check, Ctx, Judged,
-    Needs, Operation, Phase, Step, Verdict,
-};
 use crate::check::client::Exchange;
-use crate::check::probes::Probe;
-use crate::check::probes::Variant;
-use crate::judge;
+use crate::check::judge::judge;
+use crate::check::judge::{
+    equals, error_generic, json_with_status, precondition, status, string_at, Judge,
+};
+use crate::check::model::{Check, Judged, Needs, Operation, Step, Verdict};
+use crate::check::probes::{Ctx, Probe, Variant};
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};
@@ -19,78 +17,74 @@ use url::Url;
 const OK: &[&str] = &["create_native.200"];
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
-// One row per check reads best as one call with every column.
-#[allow(clippy::too_many_arguments)]
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    rule: &'static str,
-    source: RuleSource,
-    level: Level,
-    requires: &'static [&'static str],
-    needs: Needs,
-    judge: super::JudgeFn,
-) -> Check {
-    Check {
-        id,
-        title,
-        operation: Operation::CreateNative,
-        rule,
-        source,
-        level,
-        requires,
-        needs,
-        phase: Phase::Main,
-        judge,
-    }
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check("create_native.200", "Creating a native flow answers 200",
-        "GET /self-service/recovery/api without credentials answers 200", RuleSource::OpenApi, Level::Required, PRE, Needs::Nothing, status_200),
-    check("create_native.content_type", "The flow is sent as JSON",
-        "the 200 answer has Content-Type application/json", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, judge!(Judge::StatusJson(Probe::CreateNative, 200))),
-    check("create_native.cache_control", "The flow is not cacheable",
-        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, cache_control),
-    check("create_native.schema", "The flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, judge!(Judge::Schema(Probe::CreateNative, 200, Component::RecoveryFlow))),
-    check("create_native.type", "The flow type is api",
-        "type == \"api\" for a flow created through the native endpoint", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, judge!(Judge::Equals(Probe::CreateNative, 200, "/type", "api"))),
-    check("create_native.state", "A new flow is in its initial state",
-        "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, state),
-    check("create_native.id.uuid", "The flow id is a UUID",
-        "id is a UUID", RuleSource::OpenApi, Level::Required, OK, Needs::Nothing, id_uuid),
-    check("create_native.id.unique", "Each creation gets a new id",
-        "two creations return different ids", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, id_unique),
-    check("create_native.timestamps.order", "issued_at is not after expires_at",
-        "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, timestamps_order),
-    check("create_native.timestamps.issued_now", "issued_at is now",
-        "issued_at is within --clock-tolerance of this machine's clock at the time of the request", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, issued_now),
-    check("create_native.timestamps.not_expired", "A new flow is not already expired",
-        "expires_at is later than the moment the answer arrived", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, not_expired),
-    check("create_native.request_url", "request_url is the path and query requested",
-        "request_url is an absolute URL with the path requested (with or without the target's prefix: a proxy may strip it) and the same query", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, request_url),
-    check("create_native.request_url.host", "request_url names the public scheme, host and port",
-        "request_url has the scheme, host and port the client requested (Kratos takes them from X-Forwarded-Host/-Proto behind a proxy)", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, request_url_host),
-    check("create_native.ui.action", "ui.action is the public update endpoint for this flow",
-        "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, ui_action),
-    check("create_native.ui.method", "ui.method is POST",
-        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only", RuleSource::SpecProse, Level::Required, OK, Needs::Nothing, judge!(Judge::Equals(Probe::CreateNative, 200, "/ui/method", "POST"))),
-    check("create_native.ui.nodes", "The form has the address input and the active method's submit",
-        "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, ui_nodes),
-    check("create_native.return_to.echo", "An allowed return_to is echoed",
-        "creating with an allowed ?return_to answers 200 with the same return_to in the flow", RuleSource::ObservedKratos, Level::Recommended, OK, Needs::Nothing, return_to_echo),
-    check("create_native.return_to.forbidden.400", "A forbidden return_to is refused",
-        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::Nothing, judge!(Judge::ErrorGeneric(Probe::ReturnToForbidden, 400, Some("self_service_flow_return_to_forbidden")))),
-    check("create_native.signed_in.token.400", "Signed in via X-Session-Token: 400",
-        "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, Level::Required, PRE, Needs::SessionToken, signed_in_token),
-    check("create_native.signed_in.cookie.400", "Signed in via the session cookie: 400",
-        "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available", RuleSource::OpenApi, Level::Required, PRE, Needs::SessionCookie, signed_in_cookie),
-    check("create_native.signed_in.bearer.400", "Signed in via Authorization: Bearer: 400",
-        "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::SessionToken, signed_in_bearer),
-    check("create_native.invalid_token.200", "An invalid session token does not block recovery",
-        "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)", RuleSource::ObservedKratos, Level::Recommended, PRE, Needs::Nothing, invalid_token),
+    Check::new("create_native.200", "Creating a native flow answers 200", Operation::CreateNative,
+        "GET /self-service/recovery/api without credentials answers 200",
+        RuleSource::OpenApi, Level::Required, PRE, status_200),
+    Check::new("create_native.content_type", "The flow is sent as JSON", Operation::CreateNative,
+        "the 200 answer has Content-Type application/json",
+        RuleSource::OpenApi, Level::Required, OK, judge!(Judge::StatusJson(Probe::CreateNative, 200))),
+    Check::new("create_native.cache_control", "The flow is not cacheable", Operation::CreateNative,
+        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another",
+        RuleSource::ObservedKratos, Level::Recommended, OK, cache_control),
+    Check::new("create_native.schema", "The flow is a valid recoveryFlow", Operation::CreateNative,
+        "the 200 body validates against recoveryFlow",
+        RuleSource::OpenApi, Level::Required, OK, judge!(Judge::Schema(Probe::CreateNative, 200, Component::RecoveryFlow))),
+    Check::new("create_native.type", "The flow type is api", Operation::CreateNative,
+        "type == \"api\" for a flow created through the native endpoint",
+        RuleSource::SpecProse, Level::Required, OK, judge!(Judge::Equals(Probe::CreateNative, 200, "/type", "api"))),
+    Check::new("create_native.state", "A new flow is in its initial state", Operation::CreateNative,
+        "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")",
+        RuleSource::SpecProse, Level::Required, OK, state),
+    Check::new("create_native.id.uuid", "The flow id is a UUID", Operation::CreateNative,
+        "id is a UUID",
+        RuleSource::OpenApi, Level::Required, OK, id_uuid),
+    Check::new("create_native.id.unique", "Each creation gets a new id", Operation::CreateNative,
+        "two creations return different ids",
+        RuleSource::SpecProse, Level::Required, OK, id_unique),
+    Check::new("create_native.timestamps.order", "issued_at is not after expires_at", Operation::CreateNative,
+        "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at",
+        RuleSource::SpecProse, Level::Required, OK, timestamps_order),
+    Check::new("create_native.timestamps.issued_now", "issued_at is now", Operation::CreateNative,
+        "issued_at is within --clock-tolerance of this machine's clock at the time of the request",
+        RuleSource::SpecProse, Level::Required, OK, issued_now),
+    Check::new("create_native.timestamps.not_expired", "A new flow is not already expired", Operation::CreateNative,
+        "expires_at is later than the moment the answer arrived",
+        RuleSource::SpecProse, Level::Required, OK, not_expired),
+    Check::new("create_native.request_url", "request_url is the path and query requested", Operation::CreateNative,
+        "request_url is an absolute URL with the path requested (with or without the target's prefix: a proxy may strip it) and the same query",
+        RuleSource::SpecProse, Level::Required, OK, request_url),
+    Check::new("create_native.request_url.host", "request_url names the public scheme, host and port", Operation::CreateNative,
+        "request_url has the scheme, host and port the client requested (Kratos takes them from X-Forwarded-Host/-Proto behind a proxy)",
+        RuleSource::ObservedKratos, Level::Recommended, OK, request_url_host),
+    Check::new("create_native.ui.action", "ui.action is the public update endpoint for this flow", Operation::CreateNative,
+        "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it",
+        RuleSource::SpecProse, Level::Required, OK, ui_action),
+    Check::new("create_native.ui.method", "ui.method is POST", Operation::CreateNative,
+        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only",
+        RuleSource::SpecProse, Level::Required, OK, judge!(Judge::Equals(Probe::CreateNative, 200, "/ui/method", "POST"))),
+    Check::new("create_native.ui.nodes", "The form has the address input and the active method's submit", Operation::CreateNative,
+        "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group",
+        RuleSource::ObservedKratos, Level::Recommended, OK, ui_nodes),
+    Check::new("create_native.return_to.echo", "An allowed return_to is echoed", Operation::CreateNative,
+        "creating with an allowed ?return_to answers 200 with the same return_to in the flow",
+        RuleSource::ObservedKratos, Level::Recommended, OK, return_to_echo),
+    Check::new("create_native.return_to.forbidden.400", "A forbidden return_to is refused", Operation::CreateNative,
+        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden",
+        RuleSource::ObservedKratos, Level::Recommended, PRE, judge!(Judge::ErrorGeneric(Probe::ReturnToForbidden, 400, Some("self_service_flow_return_to_forbidden")))),
+    Check::new("create_native.signed_in.token.400", "Signed in via X-Session-Token: 400", Operation::CreateNative,
+        "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available",
+        RuleSource::OpenApi, Level::Required, PRE, signed_in_token).needs(Needs::SessionToken),
+    Check::new("create_native.signed_in.cookie.400", "Signed in via the session cookie: 400", Operation::CreateNative,
+        "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available",
+        RuleSource::OpenApi, Level::Required, PRE, signed_in_cookie).needs(Needs::SessionCookie),
+    Check::new("create_native.signed_in.bearer.400", "Signed in via Authorization: Bearer: 400", Operation::CreateNative,
+        "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available",
+        RuleSource::ObservedKratos, Level::Recommended, PRE, signed_in_bearer).needs(Needs::SessionToken),
+    Check::new("create_native.invalid_token.200", "An invalid session token does not block recovery", Operation::CreateNative,
+        "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)",
+        RuleSource::ObservedKratos, Level::Recommended, PRE, invalid_token),
 ];
 
 /// The 200 flow of the plain creation.

@@ -3,11 +3,9 @@
 //! the hidden `csrf_token` node, the flow is served only with that cookie, and a submit whose
 //! `csrf_token` does not match is refused without touching the flow.
 
-use super::{
-    error_generic, json_with_status, scenario, still_initial, Check, Ctx, Judged, Operation,
-    Verdict,
-};
-use crate::check::probes::Variant;
+use crate::check::judge::{error_generic, json_with_status, scenario, still_initial};
+use crate::check::model::{Check, Judged, Operation, Verdict};
+use crate::check::probes::{Ctx, Variant};
 use crate::check::security_probes::{browser_csrf, redirect_flow};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
@@ -15,36 +13,20 @@ use serde_json::Value;
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 const COOKIE: &[&str] = &["csrf.browser.cookie"];
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    operation: Operation,
-    rule: &'static str,
-    requires: &'static [&'static str],
-    judge: super::JudgeFn,
-) -> Check {
-    let (source, level) = (RuleSource::ObservedKratos, Level::Required);
-    Check::new(id, title, operation, rule, source, level, requires, judge)
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check("csrf.browser.cookie", "Browser creation issues the anti-CSRF cookie and token",
-        Operation::CreateBrowser,
+    Check::new("csrf.browser.cookie", "Browser creation issues the anti-CSRF cookie and token", Operation::CreateBrowser,
         "GET /self-service/recovery/browser (JSON) answers 200 with Set-Cookie csrf_token_<hash>=<non-empty> and a hidden `csrf_token` node with a non-empty value (KRATOS-RECOVERY-BEHAVIOUR.md §3, CSRF cookie)",
-        PRE, cookie),
-    check("csrf.get_flow.without_cookie.403", "A browser flow is not served without its CSRF cookie",
-        Operation::GetFlow,
+        RuleSource::ObservedKratos, Level::Required, PRE, cookie),
+    Check::new("csrf.get_flow.without_cookie.403", "A browser flow is not served without its CSRF cookie", Operation::GetFlow,
         "getRecoveryFlow of a browser flow without any cookie answers 403 errorGeneric, error.id security_csrf_violation (§4 step 3)",
-        COOKIE, without_cookie),
-    check("csrf.get_flow.with_cookie.200", "A browser flow is served with its CSRF cookie",
-        Operation::GetFlow,
+        RuleSource::ObservedKratos, Level::Required, COOKIE, without_cookie),
+    Check::new("csrf.get_flow.with_cookie.200", "A browser flow is served with its CSRF cookie", Operation::GetFlow,
         "getRecoveryFlow of a browser flow with the cookie its creation set answers 200 with that flow (§4: browser flows need the CSRF cookie)",
-        COOKIE, with_cookie),
-    check("csrf.submit.mismatch.refused", "A browser submit with a wrong csrf_token is refused",
-        Operation::Update,
+        RuleSource::ObservedKratos, Level::Required, COOKIE, with_cookie),
+    Check::new("csrf.submit.mismatch.refused", "A browser submit with a wrong csrf_token is refused", Operation::Update,
         "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in its first state (choose_method; v2: recovery_awaiting_address)",
-        &["csrf.get_flow.with_cookie.200"], mismatch),
+        RuleSource::ObservedKratos, Level::Required, &["csrf.get_flow.with_cookie.200"], mismatch),
 ];
 
 fn cookie(ctx: &Ctx) -> Judged<'_> {

@@ -7,8 +7,10 @@
 //! every version (httprouter in v1.x behaves the same). Those probes report what was seen and fail
 //! only on a 5xx or no answer, which no faithful deployment gives.
 
-use super::{error_envelope, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::client::Exchange;
+use crate::check::judge::error_envelope;
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Ctx;
 use crate::report::{Level, RuleSource};
 
 /// The checks of this file.

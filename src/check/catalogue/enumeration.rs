@@ -4,8 +4,10 @@
 //! answers are compared with an unknown address's: status, state, messages (ids and texts) and
 //! nodes must be the same. The latency difference is reported, not judged.
 
-use super::{scenario, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::client::Exchange;
+use crate::check::judge::scenario;
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Ctx;
 use crate::check::security_probes::{enumeration, Submission};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;

@@ -2,10 +2,9 @@
 //! the "Expiry" correction). Opt-in with `--expiry-wait DURATION` against a deployment whose
 //! flows live at most that long; the embedded run uses a short-lived twin of its server.
 
-use super::{
-    error_generic, has_ui_message, json_with_status, scenario, Check, Ctx, Judged, Needs,
-    Operation, Phase, Verdict,
-};
+use crate::check::judge::{error_generic, has_ui_message, json_with_status, scenario};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Ctx;
 use crate::check::security_probes::{expiry, redirect_flow};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;

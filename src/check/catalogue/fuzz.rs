@@ -3,8 +3,9 @@
 //! answer, and a failure is shrunk to a minimal request with a `curl` line. See
 //! [`crate::check::fuzz`] for the strategies.
 
-use super::{Check, Ctx, Judged, Needs, Operation, Phase};
 use crate::check::fuzz::{self, Target};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase};
+use crate::check::probes::Ctx;
 use crate::report::{Level, RuleSource};
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];

@@ -1,49 +1,31 @@
 //! `get_flow.*`: `GET /self-service/recovery/flows?id=` (getRecoveryFlow): a created flow is
 //! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
 
-use super::judge::Judge;
-use super::{json_with_status, precondition, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
-use crate::check::probes::Probe;
-use crate::judge;
+use crate::check::judge::judge;
+use crate::check::judge::{json_with_status, precondition, Judge};
+use crate::check::model::{Check, Judged, Operation, Verdict};
+use crate::check::probes::{Ctx, Probe};
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    rule: &'static str,
-    source: RuleSource,
-    level: Level,
-    requires: &'static [&'static str],
-    judge: super::JudgeFn,
-) -> Check {
-    Check {
-        id,
-        title,
-        operation: Operation::GetFlow,
-        rule,
-        source,
-        level,
-        requires,
-        needs: Needs::Nothing,
-        phase: Phase::Main,
-        judge,
-    }
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check("get_flow.200", "A created flow is retrievable",
-        "getRecoveryFlow with the id of a flow just created answers 200", RuleSource::OpenApi, Level::Required, &["create_native.200"], judge!(Judge::Status(Probe::GetFlow, 200))),
-    check("get_flow.schema", "The retrieved flow is a valid recoveryFlow",
-        "the 200 body validates against recoveryFlow", RuleSource::OpenApi, Level::Required, &["get_flow.200"], judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow))),
-    check("get_flow.same_flow", "The retrieved flow is the created one",
-        "the retrieved flow has the created flow's id, type and state", RuleSource::SpecProse, Level::Required, &["get_flow.200"], same_flow),
-    check("get_flow.unknown_id.404", "An unknown flow id answers 404",
-        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::OpenApi, Level::Required, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetUnknown, 404, None))),
-    check("get_flow.malformed_id.404", "A malformed flow id answers 404",
-        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)", RuleSource::ObservedKratos, Level::Recommended, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetMalformed, 404, None))),
+    Check::new("get_flow.200", "A created flow is retrievable", Operation::GetFlow,
+        "getRecoveryFlow with the id of a flow just created answers 200",
+        RuleSource::OpenApi, Level::Required, &["create_native.200"], judge!(Judge::Status(Probe::GetFlow, 200))),
+    Check::new("get_flow.schema", "The retrieved flow is a valid recoveryFlow", Operation::GetFlow,
+        "the 200 body validates against recoveryFlow",
+        RuleSource::OpenApi, Level::Required, &["get_flow.200"], judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow))),
+    Check::new("get_flow.same_flow", "The retrieved flow is the created one", Operation::GetFlow,
+        "the retrieved flow has the created flow's id, type and state",
+        RuleSource::SpecProse, Level::Required, &["get_flow.200"], same_flow),
+    Check::new("get_flow.unknown_id.404", "An unknown flow id answers 404", Operation::GetFlow,
+        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)",
+        RuleSource::OpenApi, Level::Required, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetUnknown, 404, None))),
+    Check::new("get_flow.malformed_id.404", "A malformed flow id answers 404", Operation::GetFlow,
+        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)",
+        RuleSource::ObservedKratos, Level::Recommended, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetMalformed, 404, None))),
 ];
 
 fn same_flow(ctx: &Ctx) -> Judged<'_> {

@@ -3,40 +3,22 @@
 //! `selfservice/flow/request.go`): the submit is not processed, the flow stays in
 //! `choose_method`, and Kratos answers 303 to a new browser flow carrying 4000001.
 
-use super::{scenario, still_initial, Check, Ctx, Judged, Operation, Step, Verdict};
-use crate::check::probes::Variant;
+use crate::check::judge::{scenario, still_initial};
+use crate::check::model::{Check, Judged, Operation, Step, Verdict};
+use crate::check::probes::{Ctx, Variant};
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
 use crate::report::{Level, RuleSource};
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    rule: &'static str,
-    judge: super::JudgeFn,
-) -> Check {
-    let (source, level) = (RuleSource::ObservedKratos, Level::Required);
-    Check::new(
-        id,
-        title,
-        Operation::Update,
-        rule,
-        source,
-        level,
-        PRE,
-        judge,
-    )
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check("native_context.cookie.refused", "A native submit carrying a Cookie is refused",
+    Check::new("native_context.cookie.refused", "A native submit carrying a Cookie is refused", Operation::Update,
         "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
-        cookie),
-    check("native_context.origin.refused", "A native submit carrying an Origin header is refused",
+        RuleSource::ObservedKratos, Level::Required, PRE, cookie),
+    Check::new("native_context.origin.refused", "A native submit carrying an Origin header is refused", Operation::Update,
         "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
-        origin),
+        RuleSource::ObservedKratos, Level::Required, PRE, origin),
 ];
 
 fn cookie(ctx: &Ctx) -> Judged<'_> {

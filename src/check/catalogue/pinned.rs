@@ -2,11 +2,11 @@
 //! (KRATOS-RECOVERY-BEHAVIOUR.md "Corrections measured against the real server", §3, §5.1, §5.3,
 //! §5.4 A, §5.6), where the spec leaves them open or says otherwise.
 
-use super::{
+use crate::check::judge::{
     error_generic, has_ui_message, json_with_status, node_error, precondition, schema, status,
-    Check, Ctx, Judged, Needs, Operation, Verdict,
 };
-use crate::check::probes::Variant;
+use crate::check::model::{Check, Judged, Needs, Operation, Verdict};
+use crate::check::probes::{Ctx, Variant};
 use crate::check::security_probes as sp;
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
@@ -14,52 +14,32 @@ use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    operation: Operation,
-    rule: &'static str,
-    requires: &'static [&'static str],
-    judge: super::JudgeFn,
-) -> Check {
-    let (source, level) = (RuleSource::ObservedKratos, Level::Recommended);
-    Check::new(id, title, operation, rule, source, level, requires, judge)
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check("pinned.update.unknown_flow.404", "A submit to an unknown flow answers 404 with the reason",
-        Operation::Update,
+    Check::new("pinned.update.unknown_flow.404", "A submit to an unknown flow answers 404 with the reason", Operation::Update,
         "POST /self-service/recovery?flow=<unknown uuid> (JSON) answers 404 errorGeneric with error.reason (Kratos: \"The recovery request could not be found. Please restart the flow.\", §5.6)",
-        PRE, unknown_flow),
-    check("pinned.update.missing_flow.400", "A submit without flow answers a 400 errorGeneric",
-        Operation::Update,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, unknown_flow),
+    Check::new("pinned.update.missing_flow.400", "A submit without flow answers a 400 errorGeneric", Operation::Update,
         "POST /self-service/recovery without ?flow= answers 400 errorGeneric (\"The flow query parameter is missing or malformed.\", §5.1), not a recoveryFlow",
-        PRE, missing_flow),
-    check("pinned.update.malformed_flow.400", "A submit with a malformed flow answers a 400 errorGeneric",
-        Operation::Update,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, missing_flow),
+    Check::new("pinned.update.malformed_flow.400", "A submit with a malformed flow answers a 400 errorGeneric", Operation::Update,
         "POST /self-service/recovery?flow=not-a-flow-id answers 400 errorGeneric (§5.1)",
-        PRE, malformed_flow),
-    check("pinned.update.invalid_email.400", "An invalid e-mail is reported on the email node",
-        Operation::Update,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, malformed_flow),
+    Check::new("pinned.update.invalid_email.400", "An invalid e-mail is reported on the email node", Operation::Update,
         "submitting an address that is not an e-mail answers 400 with the flow, whose `email` node carries an error message (Kratos master: 4000040 \"Enter a valid email address\"; v1.1.0: 4000001) (§5.4 A)",
-        PRE, invalid_email),
-    check("pinned.update.unknown_method.400", "An unknown method answers 400 and 4010005",
-        Operation::Update,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, invalid_email),
+    Check::new("pinned.update.unknown_method.400", "An unknown method answers 400 and 4010005", Operation::Update,
         "submitting a method no strategy takes answers 400 with the flow, whose ui.messages carry 4010005 \"Could not find a strategy to recover your account with.\" (§5.3)",
-        PRE, unknown_method),
-    check("pinned.create_browser.signed_in.400", "Signed in, browser creation answers 400 session_already_available",
-        Operation::CreateBrowser,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, unknown_method),
+    Check::new("pinned.create_browser.signed_in.400", "Signed in, browser creation answers 400 session_already_available", Operation::CreateBrowser,
         "GET /self-service/recovery/browser (JSON) with a valid X-Session-Token answers 400 errorGeneric, error.id session_already_available (§3)",
-        PRE, browser_signed_in).needs(Needs::SessionToken),
-    check("pinned.create_browser.html.303", "Browser creation for a browser redirects to the UI",
-        Operation::CreateBrowser,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, browser_signed_in).needs(Needs::SessionToken),
+    Check::new("pinned.create_browser.html.303", "Browser creation for a browser redirects to the UI", Operation::CreateBrowser,
         "GET /self-service/recovery/browser asking for HTML answers 303 with a Location naming the new flow (?flow=<id>) in the recovery UI (§3)",
-        PRE, browser_html),
-    check("pinned.get_flow.cache_control", "A retrieved flow is not cacheable",
-        Operation::GetFlow,
+        RuleSource::ObservedKratos, Level::Recommended, PRE, browser_html),
+    Check::new("pinned.get_flow.cache_control", "A retrieved flow is not cacheable", Operation::GetFlow,
         "getRecoveryFlow's 200 carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate on every GET answer)",
-        &["get_flow.200"], get_flow_cache_control),
+        RuleSource::ObservedKratos, Level::Recommended, &["get_flow.200"], get_flow_cache_control),
 ];
 
 fn unknown_flow(ctx: &Ctx) -> Judged<'_> {

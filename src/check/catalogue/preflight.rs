@@ -2,7 +2,9 @@
 //! has recovery switched off (its default), one check says so and how to enable it, and every
 //! check that depends on it is skipped instead of failing twenty times.
 
-use super::{answered, Check, Ctx, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::judge::answered;
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::Ctx;
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
 

@@ -4,46 +4,27 @@
 //! flow completes it, the same code cannot complete it again, and a code sent for another flow
 //! is refused.
 
-use super::{error_envelope, json, scenario, Check, Ctx, Judged, Operation, Phase, Step, Verdict};
 use crate::check::client::Exchange;
+use crate::check::judge::{error_envelope, json, scenario};
+use crate::check::model::{Check, Judged, Operation, Phase, Step, Verdict};
+use crate::check::probes::Ctx;
 use crate::check::security_probes::{recovery, redirect_flow};
 use crate::report::{Level, RuleSource};
 use serde_json::Value;
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    rule: &'static str,
-    requires: &'static [&'static str],
-    judge: super::JudgeFn,
-) -> Check {
-    let (source, level) = (RuleSource::ObservedKratos, Level::Required);
-    // After the concurrent checks: real Kratos on SQLite may refuse a right code when other
-    // writes hold the database, which would be a verdict on the harness, not the deployment.
-    Check::new(
-        id,
-        title,
-        Operation::Update,
-        rule,
-        source,
-        level,
-        requires,
-        judge,
-    )
-    .phase(Phase::Final)
-}
-
-/// The checks of this file.
+/// The checks of this file. All judged after the concurrent checks ([`Phase::Final`]): real
+/// Kratos on SQLite may refuse a right code when other writes hold the database, which would be
+/// a verdict on the harness, not the deployment.
 pub const CHECKS: &[Check] = &[
-    check("recover.right_code", "The code that was sent recovers the account",
+    Check::new("recover.right_code", "The code that was sent recovers the account", Operation::Update,
         "the code read from the code source, submitted to its flow, gives Kratos's success answer: 422 errorGeneric browser_location_change_required with redirect_browser_to, or (use_continue_with_transitions) 200 with state passed_challenge and continue_with (§5.4 B, correct code)",
-        &["update.email.state"], right_code),
-    check("recover.code_reused.refused", "A used code does not recover again",
+        RuleSource::ObservedKratos, Level::Required, &["update.email.state"], right_code).phase(Phase::Final),
+    Check::new("recover.code_reused.refused", "A used code does not recover again", Operation::Update,
         "the same code submitted again to its flow gets no success answer (Kratos: 303 to a new flow)",
-        &["recover.right_code"], reused),
-    check("recover.other_flow_code.refused", "A code sent for another flow is refused",
+        RuleSource::ObservedKratos, Level::Required, &["recover.right_code"], reused).phase(Phase::Final),
+    Check::new("recover.other_flow_code.refused", "A code sent for another flow is refused", Operation::Update,
         "flow A's code submitted to flow B of the same address gets no success answer (Kratos: 200, 4060006, state sent_email)",
-        &["recover.right_code"], other_flow),
+        RuleSource::ObservedKratos, Level::Required, &["recover.right_code"], other_flow).phase(Phase::Final),
 ];
 
 /// Kratos's success answer, described, or `None`.

@@ -3,141 +3,52 @@
 //! missing email answers a 400 flow with a message on the email node, and a wrong code keeps the
 //! flow in `sent_email` with an error message. Every body is validated against its schema.
 
-use super::judge::Judge;
-use super::{
-    equals, has_ui_message, json_with_status, node_error, precondition, Check, Ctx, Judged,
-    Operation,
+use crate::check::judge::judge;
+use crate::check::judge::{
+    equals, has_ui_message, json_with_status, node_error, precondition, Judge,
 };
-use crate::check::probes::Probe;
-use crate::check::probes::{flow_method, Variant};
-use crate::judge;
+use crate::check::model::{Check, Judged, Operation};
+use crate::check::probes::{flow_method, Ctx, Probe, Variant};
 use crate::report::{Level, RuleSource};
 use crate::schema::Component;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
-const fn check(
-    id: &'static str,
-    title: &'static str,
-    rule: &'static str,
-    source: RuleSource,
-    level: Level,
-    requires: &'static [&'static str],
-    judge: super::JudgeFn,
-) -> Check {
-    Check::new(
-        id,
-        title,
-        Operation::Update,
-        rule,
-        source,
-        level,
-        requires,
-        judge,
-    )
-}
-
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    check(
-        "update.email.200",
-        "Submitting an email answers 200 JSON",
+    Check::new("update.email.200", "Submitting an email answers 200 JSON", Operation::Update,
         "POST {method, email} to a new flow answers 200 application/json",
-        RuleSource::OpenApi,
-        Level::Required,
-        PRE,
-        judge!(Judge::StatusJson(Probe::UpdateEmail, 200)),
-    ),
-    check(
-        "update.email.schema",
-        "The answer to an email is a valid recoveryFlow",
+        RuleSource::OpenApi, Level::Required, PRE, judge!(Judge::StatusJson(Probe::UpdateEmail, 200))),
+    Check::new("update.email.schema", "The answer to an email is a valid recoveryFlow", Operation::Update,
         "the 200 body validates against recoveryFlow",
-        RuleSource::OpenApi,
-        Level::Required,
-        &["update.email.200"],
-        judge!(Judge::Schema(Probe::UpdateEmail, 200, Component::RecoveryFlow)),
-    ),
-    check(
-        "update.email.state",
-        "After the address the flow awaits the code",
+        RuleSource::OpenApi, Level::Required, &["update.email.200"], judge!(Judge::Schema(Probe::UpdateEmail, 200, Component::RecoveryFlow))),
+    Check::new("update.email.state", "After the address the flow awaits the code", Operation::Update,
         "state == \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2, choose_recovery_address) after the --email address is submitted (known and unknown addresses are compared by enumeration.same_answer)",
-        RuleSource::SpecProse,
-        Level::Required,
-        &["update.email.200"],
-        email_state,
-    ),
-    check(
-        "update.email.message",
-        "After the address the flow says the message was sent",
+        RuleSource::SpecProse, Level::Required, &["update.email.200"], email_state),
+    Check::new("update.email.message", "After the address the flow says the message was sent", Operation::Update,
         "ui.messages holds the info message 1060003 (code), 1060002 (link) or, in v2, 1060004 (sent to the masked address)",
-        RuleSource::ObservedKratos,
-        Level::Recommended,
-        &["update.email.200"],
-        email_message,
-    ),
-    check(
-        "update.missing_email.400",
-        "Submitting without an address answers 400",
+        RuleSource::ObservedKratos, Level::Recommended, &["update.email.200"], email_message),
+    Check::new("update.missing_email.400", "Submitting without an address answers 400", Operation::Update,
         "POST {method} without email (v2: recovery_address) answers 400",
-        RuleSource::OpenApi,
-        Level::Required,
-        PRE,
-        judge!(Judge::Status(Probe::UpdateMissingEmail, 400)),
-    ),
-    check(
-        "update.missing_email.schema",
-        "The 400 is a recoveryFlow with errors",
+        RuleSource::OpenApi, Level::Required, PRE, judge!(Judge::Status(Probe::UpdateMissingEmail, 400))),
+    Check::new("update.missing_email.schema", "The 400 is a recoveryFlow with errors", Operation::Update,
         "the 400 body validates against recoveryFlow (a flow with validation messages)",
-        RuleSource::OpenApi,
-        Level::Required,
-        &["update.missing_email.400"],
-        judge!(Judge::Schema(Probe::UpdateMissingEmail, 400, Component::RecoveryFlow)),
-    ),
-    check(
-        "update.missing_email.message",
-        "The address node says what is missing",
+        RuleSource::OpenApi, Level::Required, &["update.missing_email.400"], judge!(Judge::Schema(Probe::UpdateMissingEmail, 400, Component::RecoveryFlow))),
+    Check::new("update.missing_email.message", "The address node says what is missing", Operation::Update,
         "the `email` node (v2: `recovery_address`) carries a message of type error",
-        RuleSource::ObservedKratos,
-        Level::Recommended,
-        &["update.missing_email.400"],
-        missing_message,
-    ),
-    check(
-        "update.wrong_code.200",
-        "A wrong code answers 200",
+        RuleSource::ObservedKratos, Level::Recommended, &["update.missing_email.400"], missing_message),
+    Check::new("update.wrong_code.200", "A wrong code answers 200", Operation::Update,
         "POST {method: code, code: <wrong>} after the address answers 200 (not 400)",
-        RuleSource::ObservedKratos,
-        Level::Recommended,
-        &["update.email.state"],
-        judge!(Judge::Status(Probe::UpdateWrongCode, 200)),
-    ),
-    check(
-        "update.wrong_code.schema",
-        "The answer to a wrong code is a valid recoveryFlow",
+        RuleSource::ObservedKratos, Level::Recommended, &["update.email.state"], judge!(Judge::Status(Probe::UpdateWrongCode, 200))),
+    Check::new("update.wrong_code.schema", "The answer to a wrong code is a valid recoveryFlow", Operation::Update,
         "the 200 body validates against recoveryFlow",
-        RuleSource::OpenApi,
-        Level::Required,
-        &["update.wrong_code.200"],
-        judge!(Judge::Schema(Probe::UpdateWrongCode, 200, Component::RecoveryFlow)),
-    ),
-    check(
-        "update.wrong_code.state",
-        "A wrong code keeps the flow awaiting the code",
+        RuleSource::OpenApi, Level::Required, &["update.wrong_code.200"], judge!(Judge::Schema(Probe::UpdateWrongCode, 200, Component::RecoveryFlow))),
+    Check::new("update.wrong_code.state", "A wrong code keeps the flow awaiting the code", Operation::Update,
         "state stays \"sent_email\" (v1) or \"recovery_awaiting_code\" (v2)",
-        RuleSource::SpecProse,
-        Level::Required,
-        &["update.wrong_code.200"],
-        wrong_state,
-    ),
-    check(
-        "update.wrong_code.message",
-        "A wrong code is reported as an error",
+        RuleSource::SpecProse, Level::Required, &["update.wrong_code.200"], wrong_state),
+    Check::new("update.wrong_code.message", "A wrong code is reported as an error", Operation::Update,
         "ui.messages holds a message of type error (Kratos: 4060006)",
-        RuleSource::ObservedKratos,
-        Level::Recommended,
-        &["update.wrong_code.200"],
-        wrong_message,
-    ),
+        RuleSource::ObservedKratos, Level::Recommended, &["update.wrong_code.200"], wrong_message),
 ];
 
 fn email_state(ctx: &Ctx) -> Judged<'_> {

@@ -1,31 +1,14 @@
-//! The application: resolved configuration, the router (axum method routing, one module per
-//! route family), and the Kratos layer that every answer passes through.
-//!
-//! The Kratos layer does what Kratos's middleware stack does around its handlers
-//! (`cmd/daemon/serve.go`): nosurf's anti-CSRF cookie and its 403 for unsafe methods on the
-//! paths it guards, `Vary: Cookie`, `Cache-Control` on GET answers (`httprouterx.NoCacheNegroni`),
-//! and the rendering of [`KratosError`]s (JSON or the error manager's 303). Behaviour follows
-//! `KRATOS-RECOVERY-BEHAVIOUR.md` §1–5 and what the real Kratos answers (README, serve section).
+//! The state every handler shares: the configuration resolved once ([`Resolved`]), the
+//! [`App`] (flow store, courier, sessions), the per-request [`ReqCtx`] the Kratos layer reads
+//! from the request, and the small helpers for ids and clocks.
 
+use super::config::{RecoveryMethod, ServerConfig, ServerError};
 use super::courier::{Courier, Sessions};
-use super::error::KratosError;
 use super::http::{self, AllowedUrl, Glob};
 use super::store::{Method, Store};
-use super::{courier_admin, create, csrf, get_flow, json, reply, update};
-use super::{RecoveryMethod, ServerConfig, ServerError};
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method as HttpMethod, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
-use axum::routing::{get, MethodRouter};
-use axum::Router;
-use std::sync::Arc;
+use super::{csrf, json};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-const NO_CACHE: HeaderValue =
-    HeaderValue::from_static("private, no-cache, no-store, must-revalidate");
-const VARY_COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
 
 /// The configuration with every derived string computed once.
 pub(crate) struct Resolved {
@@ -247,10 +230,7 @@ impl App {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The request context and the Kratos layer
-
-/// What every handler needs to know about the request, computed once by the Kratos layer.
+/// What every handler needs to know about the request, read once by the Kratos layer.
 #[derive(Debug)]
 pub(crate) struct ReqCtx {
     /// GET or HEAD (Go's redirect writes its HTML body for both).
@@ -270,6 +250,39 @@ pub(crate) struct ReqCtx {
 }
 
 impl ReqCtx {
+    /// Reads the request; `guarded`: nosurf guards its path, so a request without a valid
+    /// anti-CSRF cookie gets a fresh token (and the layer its cookie).
+    pub(crate) fn new(
+        cfg: &Resolved,
+        method: &HttpMethod,
+        headers: &HeaderMap,
+        guarded: bool,
+    ) -> ReqCtx {
+        let csrf_cookie: Option<Box<str>> = http::cookie(headers, &cfg.csrf_cookie_name)
+            .filter(|v| csrf::is_token(v))
+            .map(Into::into);
+        let fresh_csrf = (guarded && csrf_cookie.is_none()).then(|| csrf::new_token().into());
+        ReqCtx {
+            get: method == HttpMethod::GET || method == HttpMethod::HEAD,
+            json_request: http::is_json_request(headers),
+            accepts_json: http::accepts_json(headers),
+            request_id: http::header_str(headers, "x-request-id").map(Into::into),
+            csrf_cookie,
+            fresh_csrf,
+            origin: request_origin(cfg, headers),
+        }
+    }
+
+    /// `X-Request-ID`, which the plain error envelope echoes as `request`.
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// nosurf's fresh token, whose cookie the layer sets on the answer.
+    pub(crate) fn fresh_csrf(&self) -> Option<&str> {
+        self.fresh_csrf.as_deref()
+    }
+
     /// The token to bind a new browser flow to, and the `Set-Cookie` the handler must send for
     /// it (`None` when the request's cookie is reused or the layer sets it).
     pub(crate) fn csrf_token(&self, app: &App) -> (String, Option<HeaderValue>) {
@@ -317,233 +330,6 @@ fn request_origin(cfg: &Resolved, h: &HeaderMap) -> Option<Box<str>> {
     }
     Some(format!("{scheme}://{host}").into())
 }
-
-/// Paths nosurf does not guard (Kratos's `IgnorePath`s for recovery, `handler.go:65-66`) and
-/// the admin routes, which Kratos serves on its admin port outside nosurf.
-fn csrf_exempt(cfg: &Resolved, path: &str) -> bool {
-    let rest = path.strip_prefix(cfg.base_path.as_str()).unwrap_or(path);
-    matches!(
-        rest,
-        "/self-service/recovery/api" | "/self-service/recovery"
-    ) || rest.starts_with("/admin/")
-}
-
-/// The Kratos middleware stack around every route (see the module docs).
-async fn kratos_layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let cfg = &app.cfg;
-    let method = req.method().clone();
-    let headers = req.headers();
-    let exempt = csrf_exempt(cfg, req.uri().path());
-    let csrf_cookie = http::cookie(headers, &cfg.csrf_cookie_name)
-        .filter(|v| csrf::is_token(v))
-        .map(Into::into);
-    let fresh_csrf = (!exempt && csrf_cookie.is_none()).then(|| csrf::new_token().into());
-    let ctx = Arc::new(ReqCtx {
-        get: method == HttpMethod::GET || method == HttpMethod::HEAD,
-        json_request: http::is_json_request(headers),
-        accepts_json: http::accepts_json(headers),
-        request_id: http::header_str(headers, "x-request-id").map(Into::into),
-        csrf_cookie,
-        fresh_csrf,
-        origin: request_origin(cfg, headers),
-    });
-    let safe = matches!(
-        method,
-        HttpMethod::GET | HttpMethod::HEAD | HttpMethod::OPTIONS | HttpMethod::TRACE
-    );
-    let mut resp = if !exempt && !safe && !nosurf_header_ok(&ctx, headers) {
-        // nosurf refuses unsafe methods on the paths it guards before any route is matched.
-        let miss = if headers.contains_key("x-csrf-token") {
-            csrf::Miss::Mismatch
-        } else {
-            csrf::Miss::NoToken
-        };
-        csrf::violation(headers, &cfg.csrf_cookie_name, miss).render(ctx.request_id.as_deref())
-    } else {
-        req.extensions_mut().insert(Arc::clone(&ctx));
-        let resp = next.run(req).await;
-        finish_error(cfg, &ctx, resp)
-    };
-    let h = resp.headers_mut();
-    // nosurf wraps every public route and adds this to every answer (§1.4).
-    h.insert(header::VARY, VARY_COOKIE);
-    if method == HttpMethod::GET {
-        h.insert(header::CACHE_CONTROL, NO_CACHE);
-    }
-    if let Some(token) = ctx.fresh_csrf.as_deref() {
-        let prefix = format!("{}=", cfg.csrf_cookie_name);
-        let already = h
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
-        if !already {
-            if let Some(c) = csrf::cookie_header(&cfg.csrf_cookie_name, token) {
-                h.append(header::SET_COOKIE, c);
-            }
-        }
-    }
-    resp
-}
-
-/// nosurf accepts an unsafe method whose `X-CSRF-Token` header is the cookie's token, masked
-/// (the unmasked cookie value there is a mismatch, as the real Kratos answers).
-fn nosurf_header_ok(ctx: &ReqCtx, headers: &HeaderMap) -> bool {
-    match (
-        ctx.csrf_cookie.as_deref(),
-        http::header_str(headers, "x-csrf-token"),
-    ) {
-        (Some(cookie), Some(sent)) => sent.trim().len() > 64 && csrf::matches(sent.trim(), cookie),
-        _ => false,
-    }
-}
-
-/// Renders a [`KratosError`] a handler returned: the error manager's 303 to the error UI for a
-/// request that is neither JSON nor accepts JSON (§1.5), else the JSON envelope.
-fn finish_error(cfg: &Resolved, ctx: &ReqCtx, mut resp: Response) -> Response {
-    let Some(mut err) = resp.extensions_mut().remove::<KratosError>() else {
-        return resp;
-    };
-    let cookie = err.take_cookie();
-    let out = if err.is_forwarded() && !ctx.json_request && !ctx.accepts_json {
-        reply::redirect(StatusCode::SEE_OTHER, &cfg.error_ui_url(), ctx.get)
-    } else {
-        err.render(ctx.request_id.as_deref())
-    };
-    let mut out = reply::with_cookie(out, cookie);
-    // Cookies a handler set besides the error (none today) survive the re-rendering.
-    for c in resp.headers().get_all(header::SET_COOKIE) {
-        out.headers_mut().append(header::SET_COOKIE, c.clone());
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
-// Routing
-
-/// Go's `ServeMux` answer to a method the route does not serve: plain text with `Allow`.
-fn method_not_allowed(allow: &'static str) -> Response {
-    let mut r = reply::plain_text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-    r.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    r
-}
-
-/// A GET route (Go's router answers HEAD on it too) with Go's 405 for every other method.
-fn get_only<H, T>(handler: H) -> MethodRouter<Arc<App>>
-where
-    H: axum::handler::Handler<T, Arc<App>>,
-    T: 'static,
-{
-    get(handler).fallback(|| async { method_not_allowed("GET, HEAD") })
-}
-
-/// Go's `http.NotFound`, which Kratos's router answers for every unknown path.
-async fn not_found() -> Response {
-    reply::plain_text(StatusCode::NOT_FOUND, "404 page not found")
-}
-
-/// The router over `app`.
-pub(crate) fn router(app: Arc<App>) -> Router {
-    let b = app.cfg.base_path.clone();
-    let routes = Router::new()
-        .route(
-            &format!("{b}/self-service/recovery/api"),
-            get_only(create::api),
-        )
-        .route(
-            &format!("{b}/self-service/recovery/browser"),
-            get_only(create::browser),
-        )
-        .route(
-            &format!("{b}/self-service/recovery/flows"),
-            get_only(get_flow::get_flow),
-        )
-        .route(
-            &format!("{b}/self-service/recovery"),
-            get(update::update)
-                .post(update::update)
-                .fallback(|| async { method_not_allowed("GET, HEAD, POST") }),
-        )
-        .route(
-            &format!("{b}/admin/courier/messages"),
-            get_only(courier_admin::list),
-        )
-        .route(
-            &format!("{b}/admin/courier/messages/{{id}}"),
-            get_only(courier_admin::one),
-        )
-        .fallback(not_found)
-        .with_state(Arc::clone(&app));
-    // Around the whole router, not each route: nosurf answers before any route is matched, and a
-    // route's method router would add its own `Allow` to that answer.
-    let service = tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(close_if_body_unread))
-        .layer(axum::middleware::from_fn_with_state(app, kratos_layer))
-        .service(routes);
-    Router::new().fallback_service(service)
-}
-
-/// Marks the answer `Connection: close` when the handler answered without reading the whole
-/// request body (a bad flow id, an unknown route, a wrong method, a body over `--max-body`).
-///
-/// hyper cannot reuse such a connection (the rest of the body would be read as the next
-/// request), so it drops it after the answer; without the header a keep-alive client (a load
-/// tool, `http.client`) sends its next request into the closed socket and fails it. Go's
-/// `net/http`, which Kratos uses, says `Connection: close` in the same case.
-async fn close_if_body_unread(req: Request, next: Next) -> Response {
-    use axum::body::HttpBody;
-    // GET, HEAD and empty bodies: nothing to track, the hot path stays untouched.
-    if req.body().is_end_stream() {
-        return next.run(req).await;
-    }
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let req = req.map(|inner| {
-        Body::new(TrackedBody {
-            inner,
-            done: Arc::clone(&done),
-        })
-    });
-    let mut response = next.run(req).await;
-    if !done.load(std::sync::atomic::Ordering::Acquire) {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
-}
-
-/// A request body that records whether it was read to its end.
-struct TrackedBody {
-    inner: Body,
-    done: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl axum::body::HttpBody for TrackedBody {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
-            self.done.store(true, std::sync::atomic::Ordering::Release);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small shared helpers
 
 pub(crate) fn now_ns() -> i64 {
     SystemTime::now()

@@ -1,9 +1,14 @@
-//! The library's error type and its rendering: the one place errors become messages and exit codes.
+//! The one place errors become messages and exit codes.
 //!
-//! Each module owns a typed error (`SchemaError`, `ServerError`, `CheckError`, `LoadError`,
-//! `ReportError`); [`Error`] only gathers them. An error always means "the run could not be carried
+//! Every module below the command line returns its own typed error (`SchemaError`,
+//! `ServerError`, `CheckError`, `LoadError`) and never this one. [`Error`] gathers those that can
+//! stop a command, with the command line's own ([`ToolingError`]), and [`report`] prints one once,
+//! with its cause chain ([`crate::causes::render`]), and gives its exit code. It lives in `cli/`
+//! because it names the errors of every module and of the CLI itself: here it stands above all it
+//! gathers, so no arrow runs back up to it. An error always means "the run could not be carried
 //! out" (exit 2); a failed check or threshold is an [`crate::exit::Outcome`], not an error.
 
+use super::tooling::ToolingError;
 use crate::{
     check::CheckError, exit, load::LoadError, report::ReportError, schema::SchemaError,
     server::ServerError,
@@ -24,15 +29,15 @@ pub enum Error {
     /// The load run could not be carried out.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// A code source (`--courier-url`, `--mailpit-url`) cannot be used.
-    #[error(transparent)]
-    Codes(#[from] crate::codes::CodeError),
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
     /// A completion script or man page could not be written.
     #[error(transparent)]
-    Tooling(#[from] crate::cli::tooling::ToolingError),
+    Tooling(#[from] ToolingError),
+    /// The async runtime could not be started.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl Error {
@@ -42,18 +47,8 @@ impl Error {
     }
 }
 
-/// Renders an error with its whole cause chain on one line (`outer: inner: innermost`).
-pub fn render(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        // thiserror's `transparent` and `#[error("...: {0}")]` often repeat the cause already.
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
+/// Prints `err` on stderr (`error: ` and its cause chain on one line) and returns its exit code.
+pub fn report(err: &Error) -> u8 {
+    crate::say!("error: {}", crate::causes::render(err));
+    err.exit_code()
 }
