@@ -19,6 +19,10 @@
 //! attributes of a node before its `node_type`, a `continue_with` item's `flow` before its
 //! `action`) are classified while they are read ([`Kind`]) or kept as raw JSON and checked once
 //! the discriminator is known.
+//!
+//! [`Memo`] (what [`super::Schemas::fast`] uses) puts a memory in front of the pass: a body equal
+//! to one the pass already found valid, except in strings whose content decides nothing but their
+//! own format, gets that body's verdict after a byte comparison and those formats' checks.
 
 use super::Component;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
