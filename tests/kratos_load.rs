@@ -127,6 +127,10 @@ fn full_recovery_without_dev_fails_with_the_diagnosis() {
 /// Outside `--dev` the courier hides the codes, but Kratos still mails them: with
 /// `--mailpit-url` the read-code step finds each user's code in Mailpit by its address, and the
 /// whole recovery passes (every submitted code is the one Kratos sent, or `submit code` fails).
+/// One user, as for the courier: even paced by the mail (about one recovery a second per user),
+/// two users meet SQLite's `database is locked` about once in fifteen runs. (Many users waiting
+/// at once are in `load_mailpit.rs`.) The second run starts right after the first, while the
+/// first one's last mail may still be on its way: it must not take it for its own code.
 #[test]
 fn full_recovery_without_dev_reads_the_codes_from_mailpit() {
     // Declared before Kratos, so that Kratos stops first.
@@ -140,52 +144,60 @@ fn full_recovery_without_dev_reads_the_codes_from_mailpit() {
     else {
         return;
     };
-    for user in 0..2 {
+    for user in 0..3 {
         kratos.register_native(&format!("recovery-load-{user}@example.org"));
     }
-    let run = {
-        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-        load(&[
-            "--target",
-            kratos.public_url(),
-            "--scenario",
-            "full-recovery",
-            "--users",
-            "1",
-            "--duration",
-            SECONDS,
-            "--threshold",
-            "error-rate<1%",
-            "--mailpit-url",
-            &mailpit.api_url(),
-        ])
-    };
-    if run.code != Some(0) {
-        kratos.print_log_tail("load full-recovery with Mailpit failed");
-        mailpit.print_log_tail("load full-recovery with Mailpit failed");
+    let mut recovered_in_all = 0;
+    for round in ["first", "second"] {
+        let run = {
+            let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+            load(&[
+                "--target",
+                kratos.public_url(),
+                "--scenario",
+                "full-recovery",
+                "--users",
+                "1",
+                "--duration",
+                SECONDS,
+                "--threshold",
+                "error-rate<1%",
+                "--mailpit-url",
+                &mailpit.api_url(),
+            ])
+        };
+        if run.code != Some(0) {
+            kratos.print_log_tail(&format!("{round} load full-recovery with Mailpit failed"));
+            mailpit.print_log_tail(&format!("{round} load full-recovery with Mailpit failed"));
+        }
+        run.assert_passed();
+        let step = |name: &str| {
+            run.summary["steps"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["request"] == name))
+                .cloned()
+                .unwrap_or_else(|| panic!("{round} run: no step {name}\n{}", run.context()))
+        };
+        let recovered = step("POST submit code")["requests"].as_u64().unwrap_or(0);
+        assert!(
+            recovered >= 1,
+            "{round} run: no recovery\n{}",
+            run.context()
+        );
+        assert_eq!(step("POST submit code")["errors"], 0, "{}", run.context());
+        // A search (or more, while the mail is on its way) and one message read per code.
+        let reads = step("GET read code")["requests"].as_u64().unwrap_or(0);
+        assert!(
+            reads >= 2 * recovered,
+            "{round} run: {reads} reads for {recovered} codes\n{}",
+            run.context()
+        );
+        recovered_in_all += recovered;
     }
-    run.assert_passed();
-    let step = |name: &str| {
-        run.summary["steps"]
-            .as_array()
-            .and_then(|s| s.iter().find(|s| s["request"] == name))
-            .cloned()
-            .unwrap_or_else(|| panic!("no step {name}\n{}", run.context()))
-    };
-    let recovered = step("POST submit code")["requests"].as_u64().unwrap_or(0);
-    assert!(recovered >= 1, "at least one recovery\n{}", run.context());
-    assert_eq!(step("POST submit code")["errors"], 0, "{}", run.context());
-    // A search (or more, while the mail is on its way) and one message read per code.
-    let reads = step("GET read code")["requests"].as_u64().unwrap_or(0);
-    assert!(
-        reads >= 2 * recovered,
-        "{reads} reads for {recovered} codes\n{}",
-        run.context()
-    );
-    // Each recovery's mail reached Mailpit, and it is the one that was read.
+    // Each recovery's mail reached Mailpit.
     let mails = mailpit.messages()["messages_count"].as_u64().unwrap_or(0);
     assert!(
-        mails >= recovered,
-        "{mails} mails for {recovered} recoveries"
+        mails >= recovered_in_all,
+        "{mails} mails for {recovered_in_all} recoveries"
     );
 }

@@ -252,9 +252,15 @@ async fn mailpit_codes(
         plan.timeout.min(Duration::from_secs(10)),
     )?;
     let not_before = source.mailpit_clock().await?;
+    // `Date` has whole seconds: only an offset beyond that is known, and corrected.
+    let clock_offset = not_before
+        .map(|t| t - chrono::Utc::now())
+        .filter(|d| d.num_milliseconds().abs() > 2_000)
+        .unwrap_or_default();
     Ok(super::steps::MailpitCodes {
         source,
         not_before,
+        clock_offset,
         wait: plan.timeout,
     })
 }

@@ -1,5 +1,6 @@
-//! Test support shipped with the library so that integration tests, benches and the load tests can
-//! share it: deliberately broken variants of the reference server (one fault per variant), used to
+//! Test support that integration tests, benches and the load tests share, compiled only with the
+//! `testing` feature (the crate's dev-dependency on itself turns it on; `cargo build` and
+//! `cargo install` leave it out): deliberately broken variants of the reference server (one fault per variant), used to
 //! prove that every conformance check can fail. Not part of the user-facing contract.
 //!
 //! A [`Fault`] is a request matcher plus one action, applied by an axum middleware wrapped around

@@ -5,6 +5,13 @@
 //! [`crate::codes`]'s, the reader `check` uses; the requests go through Goose like every step's,
 //! so they are timed and counted as the step's (`GET read code`).
 //!
+//! A mail does not name its flow, and an earlier flow's mail to the same address may still be on
+//! its way (an iteration that stopped after `submit email`, or the previous run's last one). So a
+//! message Mailpit received before this step started counts only once no newer one has come for
+//! [`SETTLE`] (Kratos's courier sends about once a second): before that, the step waits for a newer
+//! one. Received times are Mailpit's clock; [`MailpitCodes::clock_offset`] corrects a clock that is
+//! off by seconds.
+//!
 //! Bounded: one step waits at most [`MailpitCodes::wait`] (the run's `--timeout`) for its mail,
 //! and asks at most once per [`MAX_POLL`] once the pauses have grown. A SIGINT or SIGTERM ends
 //! the wait at the next search, so an interrupted run does not wait for mail.
@@ -26,6 +33,12 @@ const SEARCH_LIMIT: usize = 5;
 const FIRST_POLL: Duration = Duration::from_millis(100);
 /// The longest pause between two searches (Kratos's courier sends about once a second).
 const MAX_POLL: Duration = Duration::from_secs(1);
+/// How long a message received before the step started waits for a newer one before it is
+/// taken: longer than one round of Kratos's courier (`courier.worker.pull_wait`, 1 s).
+const SETTLE: Duration = Duration::from_millis(2500);
+/// Received times within this of the step's start count as after it (clocks of two hosts differ
+/// by a few milliseconds under NTP; Mailpit keeps milliseconds).
+const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::milliseconds(50);
 
 /// Where the read-code step reads codes when `--mailpit-url` is given.
 #[derive(Debug, Clone)]
@@ -34,6 +47,9 @@ pub struct MailpitCodes {
     pub source: CodeSource,
     /// Mailpit's clock when the run started: older messages are another run's.
     pub not_before: Option<DateTime<Utc>>,
+    /// Mailpit's clock minus ours, when they differ by more than Mailpit's `Date` can tell
+    /// (whole seconds); zero otherwise.
+    pub clock_offset: chrono::TimeDelta,
     /// How long one step waits for its mail.
     pub wait: Duration,
 }
@@ -49,6 +65,8 @@ pub(super) async fn read(
 ) -> TransactionResult {
     st.code = None;
     let started = tokio::time::Instant::now();
+    // This step's start on Mailpit's clock: this iteration's mail cannot be much older.
+    let fresh_after = Utc::now() + mailpit.clock_offset - CLOCK_SLACK;
     let mut pause = FIRST_POLL;
     loop {
         let url = mailpit.source.search_url(&st.email, SEARCH_LIMIT);
@@ -81,9 +99,16 @@ pub(super) async fn read(
         };
         // Newest first, as CodeSource::messages orders them (stable for equal times).
         mails.sort_by_key(|m| std::cmp::Reverse(m.created));
-        if let Some(mail) =
-            codes::newest_unseen(&mails, st.last_message_id.as_deref(), mailpit.not_before)
-        {
+        let since = if started.elapsed() < SETTLE {
+            Some(
+                mailpit
+                    .not_before
+                    .map_or(fresh_after, |n| n.max(fresh_after)),
+            )
+        } else {
+            mailpit.not_before
+        };
+        if let Some(mail) = codes::newest_unseen(&mails, st.last_message_id.as_deref(), since) {
             let id = mail.id.clone();
             return read_message(user, shared, step, st, mailpit, id).await;
         }
