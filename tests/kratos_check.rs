@@ -118,10 +118,11 @@ fn har_of_a_run_against_kratos_is_readable_and_redacted() {
     };
     let file = tempfile::NamedTempFile::new().expect("a temp file");
     let har_path = file.path().to_string_lossy().into_owned();
-    let run = {
+    let (token, cookie, run) = {
         let _turn = SHARED_KRATOS_TURN.lock().unwrap_or_else(|p| p.into_inner());
         let (token, cookie) = credentials(kratos, "har");
-        check_signed_in(kratos.public_url(), &token, &cookie, &["--har", &har_path])
+        let run = check_signed_in(kratos.public_url(), &token, &cookie, &["--har", &har_path]);
+        (token, cookie, run)
     };
     run.assert_no_failures();
     let (_, entries) = support::har::read(file.path()).unwrap_or_else(|e| panic!("{e}"));
