@@ -47,6 +47,10 @@ pub enum Command {
 
 pub use crate::input::{parse_base_url, parse_duration, without_userinfo, BadBaseUrl};
 
+/// The variable every command's `--session-token` reads (`check`, `load`, `serve`), so that one
+/// job's secret serves all three; its value is never shown in `--help`.
+pub const SESSION_TOKEN_ENV: &str = "RECOVERY_HARNESS_SESSION_TOKEN";
+
 /// `--schemas DIR` / `--spec FILE`, shared by `check` and `load`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SchemaArgs {

@@ -51,7 +51,7 @@ async fn submit_code(http: &reqwest::Client, public: &str, flow: &str, code: &st
 struct Deployment {
     // Declared before `mail`: the Kratos stops before the Mailpit it sends to.
     _kratos: Kratos,
-    _mail: Mailpit,
+    mail: Mailpit,
     public: String,
     courier: CodeSource,
     mailpit: CodeSource,
@@ -74,7 +74,7 @@ impl Deployment {
         Some(Deployment {
             public: kratos.public_url().to_owned(),
             _kratos: kratos,
-            _mail: mail,
+            mail,
             courier,
             mailpit,
         })
@@ -217,4 +217,38 @@ async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
         .await
         .expect("mailpit code");
     assert_eq!(code.code.len(), 6);
+}
+
+/// An earlier flow's mail that is still on its way when the next flow's e-mail is submitted (a
+/// previous run's last submission, say) arrives after the mark; the code read from Mailpit must
+/// still be the later flow's own, the one that recovers it. The late mail is delivered by the
+/// test right after the mark, so that it is at Mailpit before Kratos's courier sends the real one.
+#[tokio::test]
+async fn an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit() {
+    let email = "codes-in-flight@example.org";
+    let Some(d) = Deployment::start(KratosOptions::new(), email) else {
+        return;
+    };
+    let (public, mailpit) = (&d.public, &d.mailpit);
+    let http = reqwest::Client::new();
+
+    let mark = mailpit.mark(email).await.expect("mark");
+    d.mail
+        .deliver(
+            email,
+            "Recover access to your account",
+            "Hi, please recover access to your account by entering the following code:\n\n000111\n",
+        )
+        .await;
+    let flow = submit_email(&http, public, email).await;
+    let code = mailpit
+        .code_after(email, &mark, WAIT)
+        .await
+        .expect("mailpit code");
+    assert_ne!(code.code, "000111", "the earlier mail's code was taken");
+    assert_eq!(
+        submit_code(&http, public, &flow, &code.code).await,
+        422,
+        "the code read for the flow recovers it"
+    );
 }

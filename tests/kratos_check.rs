@@ -16,6 +16,12 @@ use support::proxy::kratos_behind;
 /// real Kratos passes them. Fixed seed: a failure replays.
 const FUZZ: [&str; 4] = ["--fuzz-cases", "16", "--seed", "7"];
 
+/// The tests on the shared Kratos take turns: it keeps its data in one SQLite file, and two suites
+/// of 16 concurrent probes each meet in SQLite's write lock, where Kratos answers 500 or stalls
+/// for the 5 s busy timeout (README, "Testing against real Kratos"). One suite at a time is what a
+/// deployment being checked sees.
+static SHARED_KRATOS_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A token and a cookie of two fresh identities of `kratos` (unique per test: tests share Kratos).
 fn credentials(kratos: &Kratos, test: &str) -> (String, String) {
     (
@@ -66,8 +72,11 @@ fn default_flags_with_token_and_cookie_pass() {
     let Some(kratos) = support::kratos::shared() else {
         return;
     };
-    let (token, cookie) = credentials(kratos, "default");
-    let run = check_signed_in(kratos.public_url(), &token, &cookie, &[]);
+    let run = {
+        let _turn = SHARED_KRATOS_TURN.lock().unwrap_or_else(|p| p.into_inner());
+        let (token, cookie) = credentials(kratos, "default");
+        check_signed_in(kratos.public_url(), &token, &cookie, &[])
+    };
     if run.code != Some(0) {
         kratos.print_log_tail("check failed against default Kratos");
     }
@@ -107,10 +116,14 @@ fn har_of_a_run_against_kratos_is_readable_and_redacted() {
     let Some(kratos) = support::kratos::shared() else {
         return;
     };
-    let (token, cookie) = credentials(kratos, "har");
     let file = tempfile::NamedTempFile::new().expect("a temp file");
     let har_path = file.path().to_string_lossy().into_owned();
-    let run = check_signed_in(kratos.public_url(), &token, &cookie, &["--har", &har_path]);
+    let (token, cookie, run) = {
+        let _turn = SHARED_KRATOS_TURN.lock().unwrap_or_else(|p| p.into_inner());
+        let (token, cookie) = credentials(kratos, "har");
+        let run = check_signed_in(kratos.public_url(), &token, &cookie, &["--har", &har_path]);
+        (token, cookie, run)
+    };
     run.assert_no_failures();
     let (_, entries) = support::har::read(file.path()).unwrap_or_else(|e| panic!("{e}"));
     assert!(entries.len() > 20, "{} entries", entries.len());

@@ -26,12 +26,7 @@ pub struct CheckArgs {
     /// Session token of a signed-in identity, for the "already signed in" checks (not used
     /// without --target: the embedded server has its own). Prefer the environment variable: a
     /// flag is visible to every user of the machine in the process list.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "RECOVERY_HARNESS_SESSION_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
     pub session_token: Option<String>,
     /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
     #[arg(

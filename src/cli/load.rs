@@ -141,12 +141,7 @@ pub struct LoadMoreArgs {
     pub mailpit_url: Option<String>,
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "RECOVERY_HARNESS_SESSION_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
     pub session_token: Option<String>,
     /// Timeout of each request.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]

@@ -22,12 +22,7 @@ pub struct ServeArgs {
     )]
     pub base_path: String,
     /// A session token the server accepts as signed in (repeatable); one is generated and printed at start when none is given.
-    #[arg(
-        long = "session-token",
-        value_name = "TOKEN",
-        env = "RECOVERY_HARNESS_SESSION_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long = "session-token", value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
     pub session_tokens: Vec<String>,
     /// How long a flow lives (an expired flow answers 410/303 for one more lifespan, then is purged).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_LIFESPAN")]

@@ -22,6 +22,12 @@
 //! the first message to ADDR that was not there before F's e-mail was submitted: take a
 //! [`CodeSource::mark`] before the submission and pass it to [`CodeSource::code_after`], which
 //! polls until that message arrives (Kratos's courier sends asynchronously).
+//!
+//! The courier's listing holds a message from the moment it is queued, so a mark excludes every
+//! earlier flow's message. A mail catcher only sees a message once the courier sent it: an
+//! earlier flow's mail to the same address (the previous run's last submissions, say) can still
+//! arrive after the mark. Kratos's courier sends its queue in order, about once a second, so for
+//! Mailpit the code is the newest new message once [`MAIL_IN_FLIGHT`] has passed since the mark.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -34,6 +40,11 @@ pub const REDACTED_BODY: &str = "<redacted-unless-dev-mode>";
 
 /// How long [`CodeSource::code_after`] waits for a courier message to leave `queued`.
 const SETTLE: Duration = Duration::from_secs(3);
+
+/// How long after a submission a mail catcher may still receive an earlier flow's mail to the
+/// same address: Kratos's courier sends its queue about once a second
+/// (`courier.worker.pull_wait`, 1 s by default), in order.
+pub const MAIL_IN_FLIGHT: Duration = Duration::from_millis(2500);
 
 /// How often [`CodeSource::code_after`] asks again while the message has not arrived.
 const POLL: Duration = Duration::from_millis(100);
@@ -141,10 +152,11 @@ pub struct Mail {
     pub status: Option<String>,
 }
 
-/// The message ids a source had for an address at one moment.
+/// The message ids a source had for an address at one moment, and that moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mark {
     ids: HashSet<String>,
+    at: Option<tokio::time::Instant>,
 }
 
 impl Mark {
@@ -366,6 +378,7 @@ impl CodeSource {
 
     /// The messages to `recipient` now: take it before submitting the e-mail whose code you want.
     pub async fn mark(&self, recipient: &str) -> Result<Mark, CodeError> {
+        let at = tokio::time::Instant::now();
         Ok(Mark {
             ids: self
                 .messages(recipient)
@@ -373,6 +386,7 @@ impl CodeSource {
                 .into_iter()
                 .map(|m| m.id)
                 .collect(),
+            at: Some(at),
         })
     }
 
@@ -387,8 +401,12 @@ impl CodeSource {
         let start = tokio::time::Instant::now();
         let mut without_code = HashSet::new();
         loop {
+            // Newest first: once an earlier flow's mail can no longer be on its way, the first
+            // new message is this flow's.
+            let in_flight = self.kind == SourceKind::Mailpit
+                && after.at.is_some_and(|at| at.elapsed() < MAIL_IN_FLIGHT);
             for mail in self.messages(recipient).await? {
-                if after.contains(&mail.id) || without_code.contains(&mail.id) {
+                if after.contains(&mail.id) || without_code.contains(&mail.id) || in_flight {
                     continue;
                 }
                 // Kratos's courier marks a message sent in its own database write; a code used

@@ -130,6 +130,32 @@ impl Mailpit {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
+    /// Delivers a plain-text mail to `to` through Mailpit's send API (`POST /api/v1/send`), as if
+    /// a deployment had sent it: a mail whose arrival time the test controls.
+    #[allow(dead_code)] // not every test binary that includes the support module sends mail
+    pub async fn deliver(&self, to: &str, subject: &str, text: &str) {
+        recovery_harness::tls::install_default_provider();
+        let body = serde_json::json!({
+            "From": {"Email": "no-reply@example.org"},
+            "To": [{"Email": to}],
+            "Subject": subject,
+            "Text": text,
+        });
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/send", self.api_url()))
+            .timeout(Duration::from_secs(10))
+            .json(&body)
+            .send()
+            .await
+            .expect("Mailpit's send API");
+        let status = resp.status();
+        assert!(
+            status.is_success(),
+            "Mailpit send: {status}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
     /// Prints the tail of Mailpit's output.
     pub fn print_log_tail(&self, why: &str) {
         self.process.print_tail(why);

@@ -35,7 +35,7 @@ const FIRST_POLL: Duration = Duration::from_millis(100);
 const MAX_POLL: Duration = Duration::from_secs(1);
 /// How long a message received before the step started waits for a newer one before it is
 /// taken: longer than one round of Kratos's courier (`courier.worker.pull_wait`, 1 s).
-const SETTLE: Duration = Duration::from_millis(2500);
+const SETTLE: Duration = codes::MAIL_IN_FLIGHT;
 /// Received times within this of the step's start count as after it (clocks of two hosts differ
 /// by a few milliseconds under NTP; Mailpit keeps milliseconds).
 const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::milliseconds(50);
