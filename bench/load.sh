@@ -17,7 +17,7 @@
 # Not a test: numbers depend on the machine; nothing here asserts them.
 #
 # Environment: BENCH_ROUNDS (3), BENCH_MEMORY (1), BENCH_PROFILE (release; `profiling` is the
-# same code with line tables, for perf), BENCH_OUT, BENCH_PORT.
+# same code with line tables, for perf), BENCH_BUILD (1), BENCH_OUT, BENCH_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +31,8 @@ BASE="http://127.0.0.1:${PORT}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }
-CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --profile "$PROFILE" --quiet --bin recovery-harness
+# BENCH_BUILD=0 measures the binary already built (to catch an idle moment of a shared machine).
+[ "${BENCH_BUILD:-1}" = 0 ] || CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --profile "$PROFILE" --quiet --bin recovery-harness
 mkdir -p "$OUT"
 
 "$BIN" serve --listen "127.0.0.1:${PORT}" --max-flows 20000 >"$OUT/serve.log" 2>&1 &
