@@ -23,9 +23,12 @@ cd "$HERE"
 
 command -v wrk >/dev/null || { echo "error: wrk not found; apt-get install -y wrk" >&2; exit 2; }
 
-CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet --bin recovery-harness --example hello_server
-BIN="$HERE/target/release/recovery-harness"
-HELLO="$HERE/target/release/examples/hello_server"
+# BENCH_PROFILE: release (default) or profiling (the same code with line tables, for perf).
+PROFILE="${BENCH_PROFILE:-release}"
+CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --profile "$PROFILE" --quiet --bin recovery-harness --example hello_server
+TARGET="${CARGO_TARGET_DIR:-$HERE/target}/$PROFILE"
+BIN="$TARGET/recovery-harness"
+HELLO="$TARGET/examples/hello_server"
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
