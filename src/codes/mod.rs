@@ -348,18 +348,15 @@ impl CodeSource {
     pub async fn messages(&self, recipient: &str) -> Result<Vec<Mail>, CodeError> {
         let url = self.listing_url(recipient);
         let json = self.get_json(&url).await?;
-        let mut mails = match self.kind {
-            SourceKind::Courier => parse_courier_listing(&json),
+        match self.kind {
+            SourceKind::Courier => parse_courier_listing(&json).map(newest_first),
             SourceKind::Mailpit => parse_mailpit_search(&json, recipient),
         }
         .map_err(|reason| CodeError::Body {
             source_name: self.kind.name(),
             url: url.to_string(),
             reason,
-        })?;
-        // Newest first; a stable sort keeps the source's order for equal or unknown times.
-        mails.sort_by_key(|m| std::cmp::Reverse(m.created));
-        Ok(mails)
+        })
     }
 
     /// The text body of a message (the courier's is in its listing entry already).
@@ -477,8 +474,15 @@ pub fn parse_courier_listing(json: &Value) -> Result<Vec<Mail>, String> {
         .collect()
 }
 
+/// Newest first; a stable sort keeps the source's order for equal or unknown times.
+fn newest_first(mut mails: Vec<Mail>) -> Vec<Mail> {
+    mails.sort_by_key(|m| std::cmp::Reverse(m.created));
+    mails
+}
+
 /// Mailpit's search answer (`{"messages": [{ID, To: [{Address}], Created}]}`) as mails to
-/// exactly `recipient` (Mailpit's `to:` also matches longer addresses that contain it).
+/// exactly `recipient` (Mailpit's `to:` also matches longer addresses that contain it), newest
+/// first.
 pub fn parse_mailpit_search(json: &Value, recipient: &str) -> Result<Vec<Mail>, String> {
     let items = json
         .get("messages")
@@ -506,7 +510,7 @@ pub fn parse_mailpit_search(json: &Value, recipient: &str) -> Result<Vec<Mail>, 
             });
         }
     }
-    Ok(out)
+    Ok(newest_first(out))
 }
 
 /// The text body of Mailpit's message answer (`GET /api/v1/message/{ID}`).

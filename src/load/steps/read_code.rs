@@ -81,7 +81,8 @@ pub(super) async fn read(
             let reason = "mailpit: the search answer could not be read".to_owned();
             return fail(user, shared, step, &mut request, reason, b"");
         };
-        let mut mails = match serde_json::from_slice::<Value>(&bytes) {
+        // Newest first (`parse_mailpit_search`), as `CodeSource::messages` gives them.
+        let mails = match serde_json::from_slice::<Value>(&bytes) {
             Ok(json) => match codes::parse_mailpit_search(&json, &st.email) {
                 Ok(mails) => mails,
                 Err(why) => {
@@ -97,8 +98,6 @@ pub(super) async fn read(
                 return fail(user, shared, step, &mut request, reason, &bytes);
             }
         };
-        // Newest first, as CodeSource::messages orders them (stable for equal times).
-        mails.sort_by_key(|m| std::cmp::Reverse(m.created));
         let since = if started.elapsed() < SETTLE {
             Some(
                 mailpit
