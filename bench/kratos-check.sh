@@ -7,6 +7,8 @@
 #   RECOVERY_HARNESS_KRATOS_BIN=/work/shared/kratos/kratos bench/kratos-check.sh     # 10 runs
 #   RUNS=20 RECOVERY_HARNESS_KRATOS_BIN=... bench/kratos-check.sh
 #   PROFILE=dev ...                                                                   # a debug build
+#   CODES=courier ...   # plus the code checks: --courier-url (Kratos's admin API) and --known-email
+#   CODES=mailpit ...   # the same with --mailpit-url: starts Mailpit (on PATH) and points Kratos's SMTP at it
 #
 # kratos.yml and identity.schema.json are read from the binary's directory. Kratos is stopped by
 # its PID when the script ends.
@@ -31,10 +33,14 @@ free_port() {
     done
 }
 
+source=${CODES:-}
+case "$source" in "" | courier | mailpit) ;; *) echo "CODES is courier or mailpit, not '$source'" >&2; exit 2 ;; esac
+
 dir=$(mktemp -d)
 pid=
+mailpit_pid=
 cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    for p in $pid $mailpit_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -42,11 +48,22 @@ cp "$home/identity.schema.json" "$dir/"
 public=$(free_port)
 admin=$(free_port)
 while [ "$admin" = "$public" ]; do admin=$(free_port); done
+smtp_uri="smtp://127.0.0.1:9/?disable_starttls=true"
+if [ "$source" = mailpit ]; then
+    smtp=$(free_port)
+    web=$(free_port)
+    mailpit --smtp "127.0.0.1:$smtp" --listen "127.0.0.1:$web" --database "$dir/mailpit.db" \
+        --disable-version-check --smtp-disable-rdns --smtp-auth-accept-any --smtp-auth-allow-insecure \
+        --quiet >"$dir/mailpit.log" 2>&1 &
+    mailpit_pid=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$web/readyz" >/dev/null && break; sleep 0.1; done
+    smtp_uri="smtp://127.0.0.1:$smtp/?disable_starttls=true"
+fi
 export DSN="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc" \
     SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
     SERVE_PUBLIC_BASE_URL=http://127.0.0.1:$public/ SERVE_ADMIN_BASE_URL=http://127.0.0.1:$admin/ \
     IDENTITY_SCHEMAS="[{\"id\":\"default\",\"url\":\"file://$dir/identity.schema.json\"}]" \
-    COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:9/?disable_starttls=true"
+    COURIER_SMTP_CONNECTION_URI="$smtp_uri"
 "$kratos" migrate sql -e --yes -c "$home/kratos.yml" >"$dir/migrate.log" 2>&1
 "$kratos" serve -c "$home/kratos.yml" --dev --watch-courier --sqa-opt-out >"$dir/kratos.log" 2>&1 &
 pid=$!
@@ -72,7 +89,12 @@ cookie=$(curl -sf -b "$jar" -c "$jar" -o /dev/null -D - -H 'Content-Type: applic
 [ -n "$token" ] && [ -n "$cookie" ] || { echo "registration failed" >&2; exit 1; }
 
 reports=$dir/reports
-run() { RECOVERY_HARNESS_SESSION_TOKEN=$token "$bin" check --quiet --target "$base" --session-cookie "$cookie" --report-dir "$reports" >/dev/null; }
+extra=()
+case "$source" in
+courier) extra=(--courier-url "http://127.0.0.1:$admin" --known-email bench-native@example.org) ;;
+mailpit) extra=(--mailpit-url "http://127.0.0.1:$web" --known-email bench-native@example.org) ;;
+esac
+run() { RECOVERY_HARNESS_SESSION_TOKEN=$token "$bin" check --quiet --target "$base" --session-cookie "$cookie" --report-dir "$reports" "${extra[@]}" >/dev/null; }
 run || true # warm-up (page cache, Kratos's first queries)
 ms=()
 codes=()
@@ -89,4 +111,4 @@ min=$(echo "$sorted" | head -1)
 max=$(echo "$sorted" | tail -1)
 median=$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")
 summary=$(tr -d " \n" <"$reports/conformance.json" | grep -o "\"summary\":{[^}]*}" || true)
-echo "recovery-harness check, real Kratos ($("$kratos" version 2>/dev/null | grep -i '^version' | tr -s ' \t' ' ' || echo unknown version)), default flags, $profile build, $runs runs: min ${min} ms, median ${median} ms, max ${max} ms (wall, per run); exit codes: $(printf '%s\n' "${codes[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';'); last $summary"
+echo "recovery-harness check, real Kratos ($("$kratos" version 2>/dev/null | grep -i '^version' | tr -s ' \t' ' ' || echo unknown version)), default flags${source:+, codes from $source with --known-email}, $profile build, $runs runs: min ${min} ms, median ${median} ms, max ${max} ms (wall, per run); exit codes: $(printf '%s\n' "${codes[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';'); last $summary"
