@@ -15,6 +15,11 @@
 //! | [`html_load`] | `report.html` (load) | the load run's page, charts as inline SVG, from [`load_report`] |
 //! | [`load_summary`] | `load-summary.json` | the load run's summary (owned by the load work) |
 //!
+//! This file only declares the modules and re-exports their interface. What the formats share
+//! lives beside them, below them: `text` (evidence as lines, counts, milliseconds, control
+//! characters made visible), `html` (the page shell of both `report.html`, the one place with
+//! `chart`'s SVG where maud's escaping is skipped) and `chart`; `files` writes the reports.
+//!
 //! INTERFACE (`check/` and `load/` code against these names):
 //! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md`, `report.html` into a
 //!   directory;
