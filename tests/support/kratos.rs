@@ -1,5 +1,6 @@
-//! The real Ory Kratos as a test target (`/work/shared/kratos/README.md` describes the binary, its
-//! config and what was measured with it).
+//! The real Ory Kratos as a test target: a `kratos` binary with its `kratos.yml` and
+//! `identity.schema.json` beside it (CI uses the ones in `../shared/kratos/`; docs/testing.md says
+//! what the tests need of them).
 //!
 //! ```ignore
 //! let Some(kratos) = support::kratos::KratosOptions::new().start() else { return }; // skipped
