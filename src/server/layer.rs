@@ -4,7 +4,7 @@
 //! (`httprouterx.NoCacheNegroni`), and the rendering of [`KratosError`]s (JSON or the error
 //! manager's 303); and `Connection: close` for an answer given without reading the request body,
 //! as Go's `net/http` says it. Behaviour follows `KRATOS-RECOVERY-BEHAVIOUR.md` §1–5 and what the
-//! real Kratos answers (README, serve section).
+//! real Kratos answers (docs/server.md).
 
 use super::error::KratosError;
 use super::http;

@@ -17,6 +17,7 @@ pub mod har;
 pub mod harness;
 pub mod kratos;
 pub mod mailpit;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod recorded;
