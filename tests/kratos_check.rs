@@ -18,7 +18,7 @@ const FUZZ: [&str; 4] = ["--fuzz-cases", "16", "--seed", "7"];
 
 /// The tests on the shared Kratos take turns: it keeps its data in one SQLite file, and two suites
 /// of 16 concurrent probes each meet in SQLite's write lock, where Kratos answers 500 or stalls
-/// for the 5 s busy timeout (README, "Testing against real Kratos"). One suite at a time is what a
+/// for the 5 s busy timeout (docs/testing.md, "Testing against real Kratos"). One suite at a time is what a
 /// deployment being checked sees.
 static SHARED_KRATOS_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -40,7 +40,7 @@ struct Allowed {
 /// The differences the reference server still has from real Kratos (master `b86338da`), by cause.
 const ALLOWED: &[Allowed] = &[
     // Empty: the reference server answers every recorded request as Kratos did. The differences
-    // it keeps on purpose (README, serve section) are not exercised by the recordings.
+    // it keeps on purpose (docs/server.md) are not exercised by the recordings.
 ];
 
 fn glob(pattern: &str, text: &str) -> bool {

@@ -72,7 +72,7 @@ fn signed_in_rejection_passes() {
 }
 
 /// One user: a full recovery writes to the database three times, and SQLite serialises the
-/// writers of concurrent recoveries into `database is locked` (`/work/shared/kratos/README.md`).
+/// writers of concurrent recoveries into `database is locked` (docs/kratos-behaviour.md §8).
 #[test]
 fn full_recovery_with_one_user_passes() {
     let Some(kratos) = support::kratos::shared() else {

@@ -1,7 +1,7 @@
 //! Records real Kratos's recovery exchanges into `tests/fixtures/kratos-recorded/*.har`.
 //!
 //! `RECOVERY_HARNESS_RECORD=1 cargo test --test kratos_record` (with `RECOVERY_HARNESS_KRATOS_BIN`
-//! set) rewrites the files: run it when the Kratos in `/work/shared/kratos` changes, and review
+//! set) rewrites the files: run it when the Kratos binary (`../shared/kratos/` in CI) changes, and review
 //! the diff. Without `RECOVERY_HARNESS_RECORD` the same scripts run against Kratos and their
 //! answers are compared, shape for shape (`support::shape`), with the committed files: a Kratos
 //! that no longer answers as recorded fails here, before the differential test

@@ -151,3 +151,43 @@ fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
         "the request outside /auth is not forwarded"
     );
 }
+
+#[test]
+fn postgres_serves_both_kratos_binaries_and_stops_by_pid() {
+    if support::kratos::binary().is_none() {
+        return;
+    }
+    let Some(pg) = support::postgres::Postgres::start() else {
+        return;
+    };
+    for (options, db) in [
+        (KratosOptions::new(), "support_master"),
+        (KratosOptions::new().release_v26_2_0(), "support_release"),
+    ] {
+        let dsn = pg.database(db);
+        let name = dsn
+            .rsplit('/')
+            .next()
+            .and_then(|tail| tail.split('?').next())
+            .expect("a database name")
+            .to_owned();
+        let Some(kratos) = options.cheap_passwords().dsn(&dsn).start() else {
+            return;
+        };
+        let token = kratos.register_native("support-postgres@example.org");
+        assert!(token.starts_with("ory_st_"), "{token}");
+        // The identity is in PostgreSQL, not in a SQLite file.
+        let count = pg
+            .query(&name, "select count(*) from identities")
+            .expect("identities table");
+        assert_eq!(count, "1", "{db}");
+        assert!(!kratos.dir().join("db.sqlite").exists());
+    }
+    let pid = pg.pid();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    drop(pg);
+    let gone = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.contains(") Z "))
+        .unwrap_or(true);
+    assert!(gone, "postgres (pid {pid}) still runs after drop");
+}

@@ -1,4 +1,4 @@
-//! The reference server over real HTTP: every route and state of `KRATOS-RECOVERY-BEHAVIOUR.md`
+//! The reference server over real HTTP: every route and state of `docs/kratos-behaviour.md`
 //! §2–5, bodies validated with the embedded schemas, headers and key order checked.
 
 use recovery_harness::schema::{Component, Schemas};

@@ -299,7 +299,7 @@ fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
     Some(note)
 }
 
-/// What the flow tells of the Kratos release. Where releases differ (reference doc §11), the
+/// What the flow tells of the Kratos release. Where releases differ (docs/kratos-behaviour.md §7), the
 /// checks accept each release's documented behaviour; this only says which one was seen.
 fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
     let label = ex

@@ -1,5 +1,6 @@
-//! The real Ory Kratos as a test target (`/work/shared/kratos/README.md` describes the binary, its
-//! config and what was measured with it).
+//! The real Ory Kratos as a test target: a `kratos` binary with its `kratos.yml` and
+//! `identity.schema.json` beside it (CI uses the ones in `../shared/kratos/`; docs/testing.md says
+//! what the tests need of them).
 //!
 //! ```ignore
 //! let Some(kratos) = support::kratos::KratosOptions::new().start() else { return }; // skipped
@@ -18,6 +19,11 @@
 //! with `RECOVERY_HARNESS_REQUIRE_KRATOS=1` a missing binary or a failed start panics. Kratos's
 //! output is kept in a log file; its tail is printed when a start fails and by
 //! [`Kratos::print_log_tail`].
+//!
+//! [`KratosOptions::release_v26_2_0`] runs the newest release instead (`kratos-v26.2.0`, next to
+//! the master binary), and [`KratosOptions::dsn`] a PostgreSQL database instead of the SQLite
+//! file (`let dsn = support::postgres::shared()?.database("t");`): concurrency defects show only
+//! there, SQLite serializes writes.
 //!
 //! Tests that do not change Kratos's configuration share one instance per test binary:
 //! [`shared`] (default options) or [`shared_with_mailpit`] (courier sending to a Mailpit).
@@ -40,7 +46,13 @@ pub struct KratosOptions {
     env: Vec<(String, String)>,
     dev: bool,
     public_base_url: Option<String>,
+    sibling: Option<&'static str>,
+    dsn: Option<String>,
 }
+
+/// The newest Kratos release, next to `RECOVERY_HARNESS_KRATOS_BIN` (master) in its directory
+/// (`../shared/kratos/README.md`: v26.2.0 still has the one-code-many-sessions race).
+pub const RELEASE_V26_2_0: &str = "kratos-v26.2.0";
 
 impl Default for KratosOptions {
     fn default() -> Self {
@@ -61,7 +73,29 @@ impl KratosOptions {
             )],
             dev: true,
             public_base_url: None,
+            sibling: None,
+            dsn: None,
         }
+    }
+
+    /// Runs the binary named `name` in the directory of `RECOVERY_HARNESS_KRATOS_BIN` instead of
+    /// that binary (e.g. [`RELEASE_V26_2_0`]); it takes the same `kratos.yml`.
+    pub fn sibling(mut self, name: &'static str) -> KratosOptions {
+        self.sibling = Some(name);
+        self
+    }
+
+    /// Kratos v26.2.0, the newest release ([`RELEASE_V26_2_0`]).
+    pub fn release_v26_2_0(self) -> KratosOptions {
+        self.sibling(RELEASE_V26_2_0)
+    }
+
+    /// Uses the database `dsn` (e.g. a PostgreSQL database from
+    /// [`super::postgres::Postgres::database`]) instead of a fresh SQLite file; it is migrated
+    /// (`migrate sql -e --yes`) before Kratos serves.
+    pub fn dsn(mut self, dsn: &str) -> KratosOptions {
+        self.dsn = Some(dsn.to_owned());
+        self
     }
 
     /// Any config key as Kratos's environment variable (`selfservice.flows.recovery.lifespan` ->
@@ -69,6 +103,18 @@ impl KratosOptions {
     pub fn env(mut self, key: &str, value: &str) -> KratosOptions {
         self.env.push((key.to_owned(), value.to_owned()));
         self
+    }
+
+    /// Registration in milliseconds rather than seconds: bcrypt at its lowest cost instead of
+    /// argon2, and no Have I Been Pwned lookup (no network here: each registration waited for it
+    /// to fail). For tests that register identities they do not sign in with a password.
+    pub fn cheap_passwords(self) -> KratosOptions {
+        self.env("HASHERS_ALGORITHM", "bcrypt")
+            .env("HASHERS_BCRYPT_COST", "4")
+            .env(
+                "SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED",
+                "false",
+            )
     }
 
     /// `selfservice.flows.recovery.lifespan` (`"3s"`, `"1m"`).
@@ -118,10 +164,35 @@ impl KratosOptions {
     /// is unset. Panics when the start fails (a broken binary is never a silent skip), and when the
     /// binary is missing while `RECOVERY_HARNESS_REQUIRE_KRATOS=1`.
     pub fn start(self) -> Option<Kratos> {
-        let bin = binary()?;
+        let bin = self.binary()?;
         match self.try_start(&bin) {
             Ok(k) => Some(k),
             Err(e) => panic!("real Kratos ({}) did not start: {e}", bin.display()),
+        }
+    }
+
+    /// The binary these options run: `RECOVERY_HARNESS_KRATOS_BIN`, or its [`sibling`]
+    /// (`None` after the skip line; a panic under `RECOVERY_HARNESS_REQUIRE_KRATOS=1`).
+    ///
+    /// [`sibling`]: KratosOptions::sibling
+    pub fn binary(&self) -> Option<PathBuf> {
+        let master = binary()?;
+        let Some(name) = self.sibling else {
+            return Some(master);
+        };
+        let path = master.with_file_name(name);
+        if path.is_file() {
+            Some(path)
+        } else {
+            super::skip_or_panic(
+                "real Kratos",
+                &format!(
+                    "{} is not a file (the release binary sits next to {BIN_VAR})",
+                    path.display()
+                ),
+                REQUIRE_VAR,
+            );
+            None
         }
     }
 
@@ -174,10 +245,12 @@ impl KratosOptions {
         base.current_dir(dir.path())
             .env(
                 "DSN",
-                format!(
-                    "sqlite://{}/db.sqlite?_fk=true&_journal=WAL&mode=rwc",
-                    dir.path().display()
-                ),
+                self.dsn.clone().unwrap_or_else(|| {
+                    format!(
+                        "sqlite://{}/db.sqlite?_fk=true&_journal=WAL&mode=rwc",
+                        dir.path().display()
+                    )
+                }),
             )
             .env("SERVE_PUBLIC_PORT", public_port.to_string())
             .env("SERVE_ADMIN_PORT", admin_port.to_string())

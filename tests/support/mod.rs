@@ -7,9 +7,9 @@
 //! Every helper here is synchronous (it runs its HTTP on a private runtime thread, see
 //! [`block_on`]), so it works the same from `#[test]` and from `#[tokio::test]`.
 //!
-//! Skip rules (`/work/HELPERS.md`, "Tools installed here"): a missing program prints one loud
-//! `!!!!! SKIPPED ... !!!!!` line and the helper returns `None`; when the matching
-//! `RECOVERY_HARNESS_REQUIRE_*` variable is `1` (CI), it panics instead.
+//! Skip rules (docs/testing.md): a missing program prints one loud `!!!!! SKIPPED ... !!!!!` line
+//! and the helper returns `None`; when the matching `RECOVERY_HARNESS_REQUIRE_*` variable is `1`
+//! (CI), it panics instead.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -17,6 +17,7 @@ pub mod har;
 pub mod harness;
 pub mod kratos;
 pub mod mailpit;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod recorded;
