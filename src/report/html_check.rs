@@ -455,6 +455,7 @@ mod tests {
             rule: "r".into(),
             source: RuleSource::OpenApi,
             level: Level::Required,
+            effects: Vec::new(),
             status,
             detail: "d".into(),
             evidence: vec![Evidence {

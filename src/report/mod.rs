@@ -50,4 +50,6 @@ pub use files::{
     remove_check_reports, write_check_reports, write_load_html, ReportError, CONFORMANCE_JSON,
     JUNIT_XML, REPORT_HTML, SUMMARY_MD,
 };
-pub use model::{redact, CheckResult, Evidence, Level, RuleSource, RunReport, Status, Summary};
+pub use model::{
+    redact, CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status, Summary,
+};
