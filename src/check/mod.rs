@@ -122,6 +122,7 @@ pub async fn run_and_report(
         schemas,
         RunOptions {
             progress: Some(progress),
+            ..RunOptions::default()
         },
     )
     .await;
