@@ -277,6 +277,20 @@ impl Exposition {
             .map(|s| s.value)
     }
 
+    /// The sum of `name` over the series whose labels include `labels`.
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).is_some_and(|x| x == v))
+            })
+            .map(|s| s.value)
+            .sum()
+    }
+
     /// `recovery_harness_runs_total` summed over outcomes.
     pub fn runs(&self) -> f64 {
         self.series("recovery_harness_runs_total")
