@@ -303,7 +303,7 @@ pub fn flow_seen<'a>(
     Some((super::probes::Variant::of(flow), version_hint(flow)))
 }
 
-/// What a flow tells of the Kratos release. Where releases differ (reference doc §11), the
+/// What a flow tells of the Kratos release. Where releases differ (docs/kratos-behaviour.md §7), the
 /// checks accept each release's documented behaviour; this only says which one was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReleaseGuess {

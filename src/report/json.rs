@@ -1,6 +1,6 @@
 //! `conformance.json`: the machine-readable report of a conformance run.
 //!
-//! The shape is a contract (`CONTRACT.md`: `target`, `summary{passed,failed,skipped}`,
+//! The shape is a contract (`docs/contract.md`: `target`, `summary{passed,failed,skipped}`,
 //! `checks[{id,title,status,detail}]`), extended with timing, the tool version, the TLS mode and
 //! the evidence of every check. It is pinned by [`SCHEMA`] (JSON Schema draft 2020-12, committed
 //! as `src/report/conformance.schema.json`) and tested against it.

@@ -8,7 +8,7 @@
 //! | module | file | for |
 //! |--------|------|-----|
 //! | [`terminal`] | stdout | people: grouped by operation, colour on a TTY, `--quiet` for CI logs |
-//! | [`json`] | `conformance.json` | machines: the contract of `CONTRACT.md`, pinned by [`json::SCHEMA`] |
+//! | [`json`] | `conformance.json` | machines: the contract of `docs/contract.md`, pinned by [`json::SCHEMA`] |
 //! | [`junit`] | `junit.xml` | CI test reporters (GitHub actions, GitLab, Jenkins) |
 //! | [`markdown`] | `summary.md` | `$GITHUB_STEP_SUMMARY` and pull-request comments |
 //! | [`html_check`] | `report.html` | people: one self-contained page, offline, readable in print |

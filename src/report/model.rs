@@ -53,7 +53,7 @@ pub enum RuleSource {
     OpenApi,
     /// The spec's documented prose (descriptions), stricter than its schemas.
     SpecProse,
-    /// What real Kratos does (KRATOS-RECOVERY-BEHAVIOUR.md), where the spec is silent.
+    /// What real Kratos does (docs/kratos-behaviour.md), where the spec is silent.
     ObservedKratos,
 }
 

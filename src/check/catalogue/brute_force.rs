@@ -1,5 +1,5 @@
 //! `brute_force.*`: a flow stops taking code guesses after Kratos's limit
-//! (`selfservice.methods.code.config.max_submissions`, default 5; KRATOS-RECOVERY-BEHAVIOUR.md
+//! (`selfservice.methods.code.config.max_submissions`, default 5; docs/kratos-behaviour.md
 //! §5.4 B, Kratos `persistence/sql/persister_code.go`): the next submission is not judged on the
 //! same flow (Kratos answers 303 to a new flow carrying 4000001).
 

@@ -1,7 +1,8 @@
-//! `csrf.*`: Kratos's anti-CSRF protection of browser flows (doc §3 "CSRF cookie", §4 step 3,
-//! §5.2 and the "CSRF on browser flows" correction): creation sets the `csrf_token_*` cookie and
-//! the hidden `csrf_token` node, the flow is served only with that cookie, and a submit whose
-//! `csrf_token` does not match is refused without touching the flow.
+//! `csrf.*`: Kratos's anti-CSRF protection of browser flows (docs/kratos-behaviour.md §3 "The
+//! CSRF cookie", §4 step 3 and §5.2; a "§" in the rules below is a section of that page):
+//! creation sets the `csrf_token_*` cookie and the hidden `csrf_token` node, the flow is served
+//! only with that cookie, and a submit whose `csrf_token` does not match is refused without
+//! touching the flow.
 
 use crate::check::judge::{error_generic, json_with_status, scenario, still_initial};
 use crate::check::model::{Check, Judged, Operation, Verdict};
@@ -16,7 +17,7 @@ const COOKIE: &[&str] = &["csrf.browser.cookie"];
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
     Check::new("csrf.browser.cookie", "Browser creation issues the anti-CSRF cookie and token", Operation::CreateBrowser,
-        "GET /self-service/recovery/browser (JSON) answers 200 with Set-Cookie csrf_token_<hash>=<non-empty> and a hidden `csrf_token` node with a non-empty value (KRATOS-RECOVERY-BEHAVIOUR.md §3, CSRF cookie)",
+        "GET /self-service/recovery/browser (JSON) answers 200 with Set-Cookie csrf_token_<hash>=<non-empty> and a hidden `csrf_token` node with a non-empty value (docs/kratos-behaviour.md §3, the CSRF cookie)",
         RuleSource::ObservedKratos, Level::Required, PRE, cookie),
     Check::new("csrf.get_flow.without_cookie.403", "A browser flow is not served without its CSRF cookie", Operation::GetFlow,
         "getRecoveryFlow of a browser flow without any cookie answers 403 errorGeneric, error.id security_csrf_violation (§4 step 3)",

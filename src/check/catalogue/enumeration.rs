@@ -1,5 +1,5 @@
 //! `enumeration.*`: the answer to an e-mail does not tell whether the address has an account
-//! (KRATOS-RECOVERY-BEHAVIOUR.md §5.4 A step 3, "for an unknown address nothing visible
+//! (docs/kratos-behaviour.md §5.4 A item 3, "for an unknown address nothing visible
 //! changes"; Kratos `selfservice/strategy/code/code_sender.go`). With `--known-email`, its
 //! answers are compared with an unknown address's: status, state, messages (ids and texts) and
 //! nodes must be the same. The latency difference is reported, not judged.

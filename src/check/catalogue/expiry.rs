@@ -1,5 +1,5 @@
-//! `expiry.*`: an expired flow (KRATOS-RECOVERY-BEHAVIOUR.md §4 step 4 and §5.6 "Expired flow",
-//! the "Expiry" correction). Opt-in with `--expiry-wait DURATION` against a deployment whose
+//! `expiry.*`: an expired flow (docs/kratos-behaviour.md §4 step 4 and §5.6, "An expired
+//! flow"). Opt-in with `--expiry-wait DURATION` against a deployment whose
 //! flows live at most that long; the embedded run uses a short-lived twin of its server.
 
 use crate::check::judge::{error_generic, has_ui_message, json_with_status, scenario};

@@ -1,5 +1,5 @@
 //! `native_context.*`: a native (API) flow refuses a submit that carries browser context, a
-//! `Cookie` or an `Origin` header (KRATOS-RECOVERY-BEHAVIOUR.md §5.2; Kratos
+//! `Cookie` or an `Origin` header (docs/kratos-behaviour.md §5.2; Kratos
 //! `selfservice/flow/request.go`): the submit is not processed, the flow stays in
 //! `choose_method`, and Kratos answers 303 to a new browser flow carrying 4000001.
 

@@ -1,6 +1,6 @@
 //! `pinned.*`: the error forms of updateRecoveryFlow and flow creation as real Kratos sends them
-//! (KRATOS-RECOVERY-BEHAVIOUR.md "Corrections measured against the real server", §3, §5.1, §5.3,
-//! §5.4 A, §5.6), where the spec leaves them open or says otherwise.
+//! (docs/kratos-behaviour.md §1.4, §3, §5.1, §5.3, §5.4 A, §5.6; a "§" in the rules below is
+//! a section of that page), where the spec leaves them open or says otherwise.
 
 use crate::check::judge::{
     error_generic, has_ui_message, json_with_status, node_error, precondition, schema, status,

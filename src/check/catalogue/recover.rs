@@ -1,4 +1,4 @@
-//! `recover.*`: the code that really recovers (KRATOS-RECOVERY-BEHAVIOUR.md §5.4 B, Kratos
+//! `recover.*`: the code that really recovers (docs/kratos-behaviour.md §5.4 B, Kratos
 //! `selfservice/strategy/code/strategy_recovery.go`). With a code source (`--courier-url`,
 //! `--mailpit-url`; the embedded server is its own) and `--known-email`: the code sent for a
 //! flow completes it, the same code cannot complete it again, and a code sent for another flow
