@@ -13,6 +13,32 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::runner::{program, test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert",
+            &[Needs::Prometheus, Needs::Promtool],
+            prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert,
+        ),
+        test(
+            "the_exposition_passes_promtool_and_openmetrics_is_served_when_asked",
+            &[Needs::Promtool],
+            the_exposition_passes_promtool_and_openmetrics_is_served_when_asked,
+        ),
+        test(
+            "the_alerting_rules_pass_promtool_check_and_their_unit_tests",
+            &[Needs::Promtool],
+            the_alerting_rules_pass_promtool_check_and_their_unit_tests,
+        ),
+        test(
+            "the_manifests_validate_and_run_the_monitor_as_the_image_expects",
+            &[Needs::KubernetesValidate],
+            the_manifests_validate_and_run_the_monitor_as_the_image_expects,
+        ),
+    ])
+}
 
 /// `--every` of the Prometheus tests, and Prometheus's scrape and evaluation interval.
 const EVERY: Duration = Duration::from_secs(2);
@@ -55,15 +81,12 @@ async fn wait_prometheus(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert() {
-    let test_start = Instant::now();
     let switch = Switch::start(broken_config("recovery_disabled")).await;
     let every = format!("{}s", EVERY.as_secs());
     let monitor = Monitor::start(&switch.url, &["--every", &every]);
-    let Some(prometheus) = Prometheus::start(&monitor.addr, SCRAPE, &[rules()]) else {
-        return;
-    };
+    let prometheus = Prometheus::start(&monitor.addr, SCRAPE, &[rules()]);
 
     // The suite as the monitor runs it: every check of its first report.
     let first = monitor
@@ -142,7 +165,8 @@ async fn prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert() {
         |r| r.len() == 1,
     )
     .await;
-    let seen_after = flip_at.elapsed();
+    // Within two intervals of the switch (measured: 0.3 to 1 s with --every 2s).
+    assert!(flip_at.elapsed() <= 2 * EVERY, "{:?}", flip_at.elapsed());
     assert_eq!(zero[0].0["level"], "required");
     // The right checks: those the monitor's own report of that run did not pass are the ones at
     // 0, and no other.
@@ -168,10 +192,6 @@ async fn prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert() {
         at_zero, expected,
         "the checks at 0 are those that did not pass"
     );
-    eprintln!(
-        "flip: preflight.recovery_enabled at 0 in Prometheus {seen_after:?} after the switch (--every {EVERY:?}, scrape {SCRAPE}); {} checks at 0",
-        at_zero.len()
-    );
 
     // Two failed runs in a row: the deploy rule fires in Prometheus itself.
     let start = Instant::now();
@@ -193,8 +213,6 @@ async fn prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let alert_after = flip_at.elapsed();
-    eprintln!("flip: RecoveryHarnessRequiredCheckFailing firing in Prometheus {alert_after:?} after the switch");
 
     // The same rule in `promtool test rules`, on the series Prometheus scraped across the flip.
     // A point every second from before the flip to now (steps are aligned to the start, so the
@@ -230,16 +248,13 @@ async fn prometheus_sees_every_safe_check_pass_then_the_flip_and_the_alert() {
         "{:?}",
         m.series("recovery_harness_runs_total")
     );
-    eprintln!("prometheus flip test: {:?} in all", test_start.elapsed());
 }
 
 /// Writes a promtool unit test whose input is `points` (one a second, as scraped) and which
 /// expects the failing-check alert at the last point, runs it, and asserts it passes; and that
 /// the same test fails against a rule that asks for one more failure.
 fn promtool_fires_on(labels: &BTreeMap<String, String>, points: &[(f64, f64)]) {
-    let Some(promtool) = tool("promtool", "Debian: apt-get install prometheus") else {
-        return;
-    };
+    let promtool = program(Needs::Promtool);
     let values: Vec<String> = points.iter().map(|(_, v)| format!("{v}")).collect();
     let last = points.last().expect("points").1;
     assert!(
@@ -302,7 +317,7 @@ fn promtool_fires_on(labels: &BTreeMap<String, String>, points: &[(f64, f64)]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exposition_passes_promtool_and_openmetrics_is_served_when_asked() {
     let switch = Switch::start(broken_config("recovery_disabled")).await;
     let monitor = Monitor::start(&switch.url, &["--every", "1s"]);
@@ -327,17 +342,16 @@ async fn the_exposition_passes_promtool_and_openmetrics_is_served_when_asked() {
         text.contains("# TYPE recovery_harness_runs_total counter"),
         "{text}"
     );
-    if let Some(promtool) = tool("promtool", "Debian: apt-get install prometheus") {
-        let out = pipe(&promtool, &["check", "metrics"], &text);
-        assert!(out.0, "promtool check metrics:\n{}", out.1);
-        // It does reject a broken exposition.
-        let broken = text.replacen(
-            "# TYPE recovery_harness_runs_total counter",
-            "# TYPE recovery_harness_runs_total bogus",
-            1,
-        );
-        assert!(!pipe(&promtool, &["check", "metrics"], &broken).0);
-    }
+    let promtool = program(Needs::Promtool);
+    let out = pipe(&promtool, &["check", "metrics"], &text);
+    assert!(out.0, "promtool check metrics:\n{}", out.1);
+    // It does reject a broken exposition.
+    let broken = text.replacen(
+        "# TYPE recovery_harness_runs_total counter",
+        "# TYPE recovery_harness_runs_total bogus",
+        1,
+    );
+    assert!(!pipe(&promtool, &["check", "metrics"], &broken).0);
 
     // OpenMetrics when the scrape prefers it, as Prometheus does.
     let om = client
@@ -415,11 +429,8 @@ fn pipe(program: &Path, args: &[&str], input: &str) -> (bool, String) {
     )
 }
 
-#[test]
 fn the_alerting_rules_pass_promtool_check_and_their_unit_tests() {
-    let Some(promtool) = tool("promtool", "Debian: apt-get install prometheus") else {
-        return;
-    };
+    let promtool = program(Needs::Promtool);
     let out = Command::new(&promtool)
         .args(["check", "rules"])
         .arg(rules())
@@ -477,7 +488,6 @@ fn the_alerting_rules_pass_promtool_check_and_their_unit_tests() {
     }
 }
 
-#[test]
 fn the_manifests_validate_and_run_the_monitor_as_the_image_expects() {
     let deployment = std::fs::read_to_string(deploy().join("deployment.yaml")).expect("read");
     let service = std::fs::read_to_string(deploy().join("service.yaml")).expect("read");
@@ -499,12 +509,7 @@ fn the_manifests_validate_and_run_the_monitor_as_the_image_expects() {
         assert!(deployment.contains(flag) && help.contains(flag), "{flag}");
     }
 
-    let Some(validate) = tool(
-        "kubernetes-validate",
-        "pip install kubernetes-validate==1.37.0",
-    ) else {
-        return;
-    };
+    let validate = program(Needs::KubernetesValidate);
     let files = [
         deploy().join("deployment.yaml"),
         deploy().join("service.yaml"),

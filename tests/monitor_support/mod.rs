@@ -9,8 +9,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use crate::support::free_port;
 use crate::support::process::{http_status, Guarded};
-use crate::support::{free_port, skip_or_panic};
+use crate::support::runner::{program, Needs};
 use axum::body::Body;
 use axum::extract::Request;
 use recovery_harness::server::ServerConfig;
@@ -25,27 +26,9 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_recovery-harness");
 
-/// The variable that makes a missing Prometheus, promtool or kubernetes-validate a failure.
-pub const REQUIRE_TOOLS: &str = "RECOVERY_HARNESS_REQUIRE_TOOLS";
-
 /// The repository's `deploy/monitor`.
 pub fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/monitor")
-}
-
-/// A program on `PATH` (or `/usr/bin`, where Debian's `prometheus` package puts both), or the
-/// skip line (a failure when [`REQUIRE_TOOLS`] is `1`) and `None`.
-pub fn tool(name: &str, install: &str) -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    let found = on_path.or_else(|| Some(Path::new("/usr/bin").join(name)).filter(|p| p.is_file()));
-    if found.is_none() {
-        skip_or_panic(name, &format!("not on PATH ({install})"), REQUIRE_TOOLS);
-    }
-    found
 }
 
 /// A running `recovery-harness monitor`, stopped by its PID when dropped.
@@ -334,9 +317,9 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// Prometheus scraping `target` (`host:port`) every `scrape`, evaluating `rules` every
-    /// `scrape`; `None` (skipped) when `prometheus` is not installed.
-    pub fn start(target: &str, scrape: &str, rules: &[PathBuf]) -> Option<Prometheus> {
-        let bin = tool("prometheus", "Debian: apt-get install prometheus")?;
+    /// `scrape` (the test declares [`Needs::Prometheus`]).
+    pub fn start(target: &str, scrape: &str, rules: &[PathBuf]) -> Prometheus {
+        let bin = program(Needs::Prometheus);
         let dir = tempfile::tempdir().expect("a temp dir");
         let rule_files: String = rules
             .iter()
@@ -369,12 +352,12 @@ impl Prometheus {
                 Duration::from_secs(30),
             ) {
                 Ok(_) => {
-                    return Some(Prometheus {
+                    return Prometheus {
                         process,
                         url: format!("http://{addr}"),
                         dir,
                         client: client(),
-                    })
+                    }
                 }
                 Err(e) => {
                     last = format!("{e}\n{}", process.log_tail(20));
