@@ -45,6 +45,11 @@ fn main() -> std::process::ExitCode {
             &[Needs::Kratos, Needs::Mailpit],
             with_code_sources_and_a_known_email_passes,
         ),
+        test(
+            "production_safe_checks_pass_and_send_no_mail",
+            &[Needs::Kratos, Needs::KratosRelease],
+            production_safe_checks_pass_and_send_no_mail,
+        ),
     ])
 }
 
@@ -291,6 +296,59 @@ fn with_code_sources_and_a_known_email_passes() {
             skipped.join(", "),
             source[0],
             run.context()
+        );
+    }
+}
+
+/// The checks `monitor` runs ([`production_safe`]), given everything that would let an unsafe
+/// check act (both credentials, the courier, a known address), pass against a fresh Kratos (master
+/// and the newest release) and leave its courier empty: no mail sent, so no code to use.
+///
+/// [`production_safe`]: recovery_harness::check::catalogue::production_safe
+fn production_safe_checks_pass_and_send_no_mail() {
+    let safe: Vec<&str> = recovery_harness::check::catalogue::production_safe()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    let only = safe.join(",");
+    for options in [
+        KratosOptions::new().cheap_passwords(),
+        KratosOptions::new().cheap_passwords().release_v26_2_0(),
+    ] {
+        let kratos = options
+            .start()
+            .expect("the runner ignores this test without it");
+        let known = "production-safe@example.org";
+        let token = kratos.register_native(known);
+        let cookie = kratos.register_browser("production-safe-browser@example.org");
+        let run = check(&[
+            "--target",
+            kratos.public_url(),
+            "--session-token",
+            &token,
+            "--session-cookie",
+            &cookie,
+            "--courier-url",
+            kratos.admin_url(),
+            "--known-email",
+            known,
+            "--fuzz-cases",
+            "0",
+            "--only",
+            &only,
+        ]);
+        run.assert_no_failures();
+        assert_eq!(
+            run.ids_with("passed").len(),
+            safe.len(),
+            "every production-safe check passes:\n{}",
+            run.context()
+        );
+        let mail = kratos.courier_messages();
+        assert!(
+            mail.is_empty(),
+            "the production-safe checks made Kratos send {} message(s): {mail:#?}",
+            mail.len()
         );
     }
 }

@@ -29,6 +29,7 @@ fn check(id: &str, status: Status) -> CheckResult {
         rule: "rule".to_owned(),
         source: RuleSource::OpenApi,
         level: Level::Required,
+        effects: Vec::new(),
         status,
         detail: "detail".to_owned(),
         evidence: Vec::new(),
@@ -229,6 +230,7 @@ fn check_result() -> impl Strategy<Value = CheckResult> {
                 } else {
                     Level::Required
                 },
+                effects: Vec::new(),
                 status,
                 detail,
                 evidence,

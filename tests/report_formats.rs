@@ -398,6 +398,7 @@ fn redacted_values_stay_redacted_in_every_format() {
             rule: "r".into(),
             source: RuleSource::ObservedKratos,
             level: Level::Required,
+            effects: Vec::new(),
             status: Status::Failed,
             detail: "sent Cookie: ory_kratos_session=[REDACTED]".into(),
             evidence: vec![Evidence {

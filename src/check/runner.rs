@@ -24,6 +24,10 @@ use tokio::sync::OnceCell;
 pub struct RunOptions {
     /// The live progress indicator (none: no indicator).
     pub progress: Option<Progress>,
+    /// The checks to run, instead of the choice of `--only` and `--skip` (`monitor` passes
+    /// [`catalogue::production_safe`]); each must come with its prerequisites, or it is judged
+    /// without them.
+    pub checks: Option<Vec<&'static Check>>,
     /// When set, receives every exchange of the run once it is over, in the order they completed
     /// (`monitor` times its probes by operation and reads the flow variant from them).
     pub exchanges: Option<ExchangeSink>,
@@ -120,6 +124,7 @@ impl<'a> Runner<'a> {
             rule: check.rule.to_owned(),
             source: check.source,
             level: check.level,
+            effects: check.effects.to_vec(),
             status,
             // Evidence is built redacted; the detail may quote a body, so redact it too.
             detail: redact(&detail, secrets),
@@ -165,9 +170,17 @@ pub async fn run(
     if config.har.is_some() || options.exchanges.is_some() {
         client = client.recording();
     }
-    let selected = catalogue::select(&config.only, &config.skip)?;
+    let selected = match options.checks {
+        Some(checks) => checks,
+        None => catalogue::select(&config.only, &config.skip)?,
+    };
     let config = Arc::new(config);
-    let ctx = Ctx::new(config.clone(), client, schemas);
+    let ctx = Ctx::new(
+        config.clone(),
+        client,
+        schemas,
+        selected.iter().map(|c| c.id),
+    );
     let runner = Runner {
         ctx: &ctx,
         cells: selected.iter().map(|c| (c.id, OnceCell::new())).collect(),

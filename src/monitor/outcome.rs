@@ -182,7 +182,6 @@ pub struct Finished {
 /// deadline and [`ABANDON_AFTER_DEADLINE`].
 pub async fn run_once(template: &RunConfig, suite: &Suite, schemas: Arc<Schemas>) -> Finished {
     let mut config = template.clone();
-    config.only = suite.ids();
     config.seed = rand::random();
     let deadline = config.deadline;
     let seed = config.seed;
@@ -190,6 +189,7 @@ pub async fn run_once(template: &RunConfig, suite: &Suite, schemas: Arc<Schemas>
     let sink = ExchangeSink::default();
     let options = RunOptions {
         progress: None,
+        checks: Some(suite.checks.clone()),
         exchanges: Some(sink.clone()),
     };
     let started_at = Utc::now();
@@ -328,6 +328,7 @@ fn errored(check: &Check, why: &str) -> CheckResult {
         rule: check.rule.to_owned(),
         source: check.source,
         level: check.level,
+        effects: check.effects.to_vec(),
         status: Status::Error,
         detail: why.to_owned(),
         evidence: Vec::new(),

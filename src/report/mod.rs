@@ -37,7 +37,9 @@ pub mod markdown;
 pub mod model;
 pub mod terminal;
 
-pub use model::{redact, CheckResult, Evidence, Level, RuleSource, RunReport, Status, Summary};
+pub use model::{
+    redact, CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status, Summary,
+};
 
 use std::fs;
 use std::io::Write;

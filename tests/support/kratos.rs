@@ -404,6 +404,24 @@ impl Kratos {
         self.process.print_tail(why);
     }
 
+    /// Every message of Kratos's courier, newest first (`GET /admin/courier/messages`).
+    pub fn courier_messages(&self) -> Vec<serde_json::Value> {
+        let url = format!("{}/admin/courier/messages", self.admin_url());
+        let res = super::block_on(async move {
+            let resp = client(false)
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            json_of(resp, "GET /admin/courier/messages").await
+        });
+        match res {
+            Ok(serde_json::Value::Array(list)) => list,
+            Ok(other) => panic!("the courier listing is not an array: {other}"),
+            Err(e) => panic!("the courier listing at {}: {e}", self.admin_url()),
+        }
+    }
+
     /// Registers `email` over the native API (`/self-service/registration/api`) and returns its
     /// session token (`ory_st_...`). Panics with Kratos's answer when registration fails.
     pub fn register_native(&self, email: &str) -> String {
