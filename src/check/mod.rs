@@ -124,7 +124,7 @@ pub async fn run_and_report(
         schemas,
         RunOptions {
             progress: Some(progress),
-            checks: None,
+            ..RunOptions::default()
         },
     )
     .await;
