@@ -69,6 +69,7 @@ impl Target {
             RunOptions {
                 progress: None,
                 checks: Some(checks),
+                ..RunOptions::default()
             },
         )
         .await
