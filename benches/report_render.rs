@@ -46,6 +46,7 @@ fn run(checks: usize) -> RunReport {
                         .into(),
                     source: RuleSource::OpenApi,
                     level: recovery_harness::report::Level::Required,
+                    effects: Vec::new(),
                     status,
                     detail: "expected 400, got 200 at /error/id".into(),
                     evidence: vec![Evidence {

@@ -10,6 +10,37 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use support::kratos::{Kratos, KratosOptions};
 use support::mailpit::Mailpit;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "the_embedded_courier_gives_the_code_that_recovers",
+            &[],
+            the_embedded_courier_gives_the_code_that_recovers,
+        ),
+        test(
+            "an_unreachable_or_wrong_source_is_a_typed_error",
+            &[],
+            an_unreachable_or_wrong_source_is_a_typed_error,
+        ),
+        test(
+            "real_kratos_codes_arrive_at_the_courier_and_at_mailpit",
+            &[Needs::Kratos, Needs::Mailpit],
+            real_kratos_codes_arrive_at_the_courier_and_at_mailpit,
+        ),
+        test(
+            "a_kratos_outside_dev_mode_is_diagnosed_in_one_line",
+            &[Needs::Kratos, Needs::Mailpit],
+            a_kratos_outside_dev_mode_is_diagnosed_in_one_line,
+        ),
+        test(
+            "an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit",
+            &[Needs::Kratos, Needs::Mailpit],
+            an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit,
+        ),
+    ])
+}
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -81,7 +112,7 @@ impl Deployment {
     }
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn the_embedded_courier_gives_the_code_that_recovers() {
     let server = spawn(ServerConfig::default()).await.expect("server");
     let http = reqwest::Client::new();
@@ -120,7 +151,7 @@ async fn the_embedded_courier_gives_the_code_that_recovers() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn an_unreachable_or_wrong_source_is_a_typed_error() {
     let server = spawn(ServerConfig::default()).await.expect("server");
     // The public API is no Mailpit: its search route is a 404.
@@ -146,12 +177,11 @@ async fn an_unreachable_or_wrong_source_is_a_typed_error() {
     assert!(matches!(err, CodeError::Transport { .. }), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     let email = "codes-known@example.org";
-    let Some(d) = Deployment::start(KratosOptions::new(), email) else {
-        return;
-    };
+    let d = Deployment::start(KratosOptions::new(), email)
+        .expect("the runner ignores this test without it");
     let (public, courier, mailpit) = (&d.public, &d.courier, &d.mailpit);
     let http = reqwest::Client::new();
 
@@ -190,12 +220,11 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     assert_ne!(next.message_id, by_mail.message_id);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
     let email = "codes-redacted@example.org";
-    let Some(d) = Deployment::start(KratosOptions::new().without_dev(), email) else {
-        return;
-    };
+    let d = Deployment::start(KratosOptions::new().without_dev(), email)
+        .expect("the runner ignores this test without it");
     let (public, courier, mailpit) = (&d.public, &d.courier, &d.mailpit);
     let http = reqwest::Client::new();
     let mark = courier.mark(email).await.expect("mark");
@@ -223,12 +252,11 @@ async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
 /// previous run's last submission, say) arrives after the mark; the code read from Mailpit must
 /// still be the later flow's own, the one that recovers it. The late mail is delivered by the
 /// test right after the mark, so that it is at Mailpit before Kratos's courier sends the real one.
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit() {
     let email = "codes-in-flight@example.org";
-    let Some(d) = Deployment::start(KratosOptions::new(), email) else {
-        return;
-    };
+    let d = Deployment::start(KratosOptions::new(), email)
+        .expect("the runner ignores this test without it");
     let (public, mailpit) = (&d.public, &d.mailpit);
     let http = reqwest::Client::new();
 

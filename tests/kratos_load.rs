@@ -1,5 +1,5 @@
 //! Every `load` scenario of `scenarios/` for a few seconds against the real Ory Kratos
-//! (`RECOVERY_HARNESS_KRATOS_BIN`): verdict passed, no schema failure. Skipped with one loud line
+//! (`RECOVERY_HARNESS_KRATOS_BIN`): verdict passed, no schema failure. Reported as ignored
 //! when the variable is unset, a failure under `RECOVERY_HARNESS_REQUIRE_KRATOS=1`.
 //!
 //! Latency thresholds measure the machine, not the rules: on the 2 shared cores of CI a
@@ -10,6 +10,42 @@
 mod support;
 
 use support::harness::load;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "create_native_flow_passes",
+            &[Needs::Kratos],
+            create_native_flow_passes,
+        ),
+        test(
+            "create_and_fetch_passes",
+            &[Needs::Kratos],
+            create_and_fetch_passes,
+        ),
+        test(
+            "signed_in_rejection_passes",
+            &[Needs::Kratos],
+            signed_in_rejection_passes,
+        ),
+        test(
+            "full_recovery_with_one_user_passes",
+            &[Needs::Kratos],
+            full_recovery_with_one_user_passes,
+        ),
+        test(
+            "full_recovery_without_dev_fails_with_the_diagnosis",
+            &[Needs::Kratos],
+            full_recovery_without_dev_fails_with_the_diagnosis,
+        ),
+        test(
+            "full_recovery_without_dev_reads_the_codes_from_mailpit",
+            &[Needs::Kratos, Needs::Mailpit],
+            full_recovery_without_dev_reads_the_codes_from_mailpit,
+        ),
+    ])
+}
 
 const SECONDS: &str = "3s";
 
@@ -18,9 +54,7 @@ const SECONDS: &str = "3s";
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run_scenario(scenario: &str, extra: &[&str]) {
-    let Some(kratos) = support::kratos::shared() else {
-        return;
-    };
+    let kratos = support::kratos::shared().expect("the runner ignores this test without it");
     let mut args = vec![
         "--target",
         kratos.public_url(),
@@ -48,21 +82,16 @@ fn run_scenario(scenario: &str, extra: &[&str]) {
     assert_eq!(run.summary["scenario"], scenario, "{}", run.context());
 }
 
-#[test]
 fn create_native_flow_passes() {
     run_scenario("create-native-flow", &[]);
 }
 
-#[test]
 fn create_and_fetch_passes() {
     run_scenario("create-and-fetch", &[]);
 }
 
-#[test]
 fn signed_in_rejection_passes() {
-    let Some(kratos) = support::kratos::shared() else {
-        return;
-    };
+    let kratos = support::kratos::shared().expect("the runner ignores this test without it");
     // A registration writes too: it takes its turn like a run, or it meets one in SQLite's lock.
     let token = {
         let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,12 +101,9 @@ fn signed_in_rejection_passes() {
 }
 
 /// One user: a full recovery writes to the database three times, and SQLite serialises the
-/// writers of concurrent recoveries into `database is locked` (`/work/shared/kratos/README.md`).
-#[test]
+/// writers of concurrent recoveries into `database is locked` (docs/kratos-behaviour.md §8).
 fn full_recovery_with_one_user_passes() {
-    let Some(kratos) = support::kratos::shared() else {
-        return;
-    };
+    let kratos = support::kratos::shared().expect("the runner ignores this test without it");
     // The scenario's `email` is `recovery-load-{user}@example.org`; Goose numbers users from 0 or
     // 1 depending on the version, so both exist.
     {
@@ -94,11 +120,11 @@ fn full_recovery_with_one_user_passes() {
 
 /// Outside `--dev` Kratos redacts every courier body; the run must say so instead of counting
 /// "no unused recovery code".
-#[test]
 fn full_recovery_without_dev_fails_with_the_diagnosis() {
-    let Some(kratos) = support::kratos::KratosOptions::new().without_dev().start() else {
-        return;
-    };
+    let kratos = support::kratos::KratosOptions::new()
+        .without_dev()
+        .start()
+        .expect("the runner ignores this test without it");
     for user in 0..2 {
         kratos.register_native(&format!("recovery-load-{user}@example.org"));
     }
@@ -131,19 +157,15 @@ fn full_recovery_without_dev_fails_with_the_diagnosis() {
 /// two users meet SQLite's `database is locked` about once in fifteen runs. (Many users waiting
 /// at once are in `load_mailpit.rs`.) The second run starts right after the first, while the
 /// first one's last mail may still be on its way: it must not take it for its own code.
-#[test]
 fn full_recovery_without_dev_reads_the_codes_from_mailpit() {
     // Declared before Kratos, so that Kratos stops first.
-    let Some(mailpit) = support::mailpit::Mailpit::start() else {
-        return;
-    };
-    let Some(kratos) = support::kratos::KratosOptions::new()
+    let mailpit =
+        support::mailpit::Mailpit::start().expect("the runner ignores this test without it");
+    let kratos = support::kratos::KratosOptions::new()
         .without_dev()
         .mailpit(&mailpit)
         .start()
-    else {
-        return;
-    };
+        .expect("the runner ignores this test without it");
     for user in 0..3 {
         kratos.register_native(&format!("recovery-load-{user}@example.org"));
     }

@@ -122,6 +122,7 @@ pub async fn run_and_report(
         schemas,
         RunOptions {
             progress: Some(progress),
+            checks: None,
         },
     )
     .await;
@@ -153,24 +154,64 @@ fn print_and_write(
     Ok(())
 }
 
-/// Prints every check's id, operation, level and title, one a line (`check --list`).
+/// Prints every check's id, operation, level, effects and title, one a line (`check --list`):
+/// columns separated by spaces, the title last (the only one with spaces), effects joined by
+/// commas or `none`.
 pub fn print_catalogue() {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    for check in catalogue::all() {
+    for line in catalogue_lines() {
         // `--list | head` closes the pipe early: stop quietly, it is not an error.
-        if writeln!(
-            out,
-            "{:<44} {:<28} {:<12} {}",
-            check.id,
-            check.operation.name(),
-            check.level.as_str(),
-            check.title
-        )
-        .is_err()
-        {
+        if writeln!(out, "{line}").is_err() {
             return;
         }
     }
     let _ = out.flush();
+}
+
+/// The widest effects column of `check --list` (`creates_flows,waits_for_expiry`).
+const EFFECTS_WIDTH: usize = 30;
+
+/// The lines of `check --list`, each column as wide as its widest cell (the effects at most
+/// [`EFFECTS_WIDTH`]).
+pub fn catalogue_lines() -> Vec<String> {
+    let effects = |c: &Check| {
+        if c.effects.is_empty() {
+            "none".to_owned()
+        } else {
+            let words: Vec<&str> = c.effects.iter().map(|e| e.as_str()).collect();
+            words.join(",")
+        }
+    };
+    let rows: Vec<[String; 5]> = catalogue::all()
+        .map(|c| {
+            [
+                c.id.to_owned(),
+                c.operation.name().to_owned(),
+                c.level.as_str().to_owned(),
+                effects(c),
+                c.title.to_owned(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+    // Most checks create flows at most; the few that go through a whole recovery would widen
+    // every line by half a terminal, so their effects overflow into the title's column instead.
+    let widths = [width(0), width(1), width(2), width(3).min(EFFECTS_WIDTH)];
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3],
+            )
+        })
+        .collect()
 }

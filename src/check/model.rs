@@ -1,10 +1,10 @@
-//! What a check is, as data: its stable id, [`Operation`], [`Level`], rule and [`RuleSource`],
-//! prerequisites, the inputs it [`Needs`], its [`Phase`] and its judging function ([`JudgeFn`]),
-//! which returns a [`Verdict`] with evidence. The catalogue files (`catalogue/<first id
+//! What a check is, as data: its stable id, [`Operation`], [`Level`], [`Effect`]s, rule and
+//! [`RuleSource`], prerequisites, the inputs it [`Needs`], its [`Phase`] and its judging function
+//! ([`JudgeFn`]), which returns a [`Verdict`] with evidence. The catalogue files (`catalogue/<first id
 //! segment>.rs`) are lists of [`Check`] items; the runner and the report read them.
 
 use super::probes::Ctx;
-use crate::report::{Evidence, Level, RuleSource};
+use crate::report::{Effect, Evidence, Level, RuleSource};
 use futures::future::LocalBoxFuture;
 
 /// The operation a check exercises; reports group by it.
@@ -141,7 +141,8 @@ pub type Judged<'a> = LocalBoxFuture<'a, Step<Verdict>>;
 /// A judging function.
 pub type JudgeFn = for<'a> fn(&'a Ctx) -> Judged<'a>;
 
-/// One check of the catalogue.
+/// One check of the catalogue, declared as a struct literal: every field is named and none has a
+/// default, so a check cannot leave out its level or its effects.
 #[derive(Clone, Copy)]
 pub struct Check {
     /// Stable dotted id; the first segment is the file under `catalogue/`.
@@ -157,6 +158,10 @@ pub struct Check {
     /// How binding the rule is: `Required` (the spec or its prose) fails the run,
     /// `Recommended` (Kratos practice, hardening) is a warning unless `--strict`.
     pub level: Level,
+    /// What its requests do to a deployment that keeps the rule, counting every exchange it
+    /// reads (shared probes and scenarios included, whichever check sends them first); its
+    /// prerequisites declare their own. `&[]`: it only reads, or is refused.
+    pub effects: &'static [Effect],
     /// Checks that must pass first (otherwise this one is skipped, naming them).
     pub requires: &'static [&'static str],
     /// Inputs without which it is skipped.
@@ -168,43 +173,10 @@ pub struct Check {
 }
 
 impl Check {
-    /// A check judged in [`Phase::Main`] that needs no input; [`Check::needs`] and
-    /// [`Check::phase`] change either (the catalogue files' `check` builders fix the rest).
-    #[allow(clippy::too_many_arguments)]
-    pub const fn new(
-        id: &'static str,
-        title: &'static str,
-        operation: Operation,
-        rule: &'static str,
-        source: RuleSource,
-        level: Level,
-        requires: &'static [&'static str],
-        judge: JudgeFn,
-    ) -> Check {
-        Check {
-            id,
-            title,
-            operation,
-            rule,
-            source,
-            level,
-            requires,
-            needs: Needs::Nothing,
-            phase: Phase::Main,
-            judge,
-        }
-    }
-
-    /// The same check, skipped without `needs`.
-    pub const fn needs(mut self, needs: Needs) -> Check {
-        self.needs = needs;
-        self
-    }
-
-    /// The same check, judged in `phase`.
-    pub const fn phase(mut self, phase: Phase) -> Check {
-        self.phase = phase;
-        self
+    /// Whether `monitor` may run it: it creates flows at most (no mail, no code used, no
+    /// identity changed, no wait for expiry).
+    pub fn production_safe(&self) -> bool {
+        self.effects.iter().all(|e| *e == Effect::CreatesFlows)
     }
 }
 

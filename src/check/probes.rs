@@ -154,18 +154,25 @@ pub struct Ctx {
     /// Compiled schemas.
     pub schemas: Arc<Schemas>,
     cells: Cells,
+    selected: Vec<&'static str>,
     log: Mutex<Vec<Logged>>,
     shared: Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Ctx {
-    /// A context for one run.
-    pub fn new(cfg: Arc<RunConfig>, client: Client, schemas: Arc<Schemas>) -> Self {
+    /// A context for one run of the checks `selected` (their ids).
+    pub fn new(
+        cfg: Arc<RunConfig>,
+        client: Client,
+        schemas: Arc<Schemas>,
+        selected: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
         Ctx {
             cfg,
             client,
             schemas,
             cells: Cells::default(),
+            selected: selected.into_iter().collect(),
             log: Mutex::new(Vec::new()),
             shared: Mutex::new(HashMap::new()),
         }
@@ -185,6 +192,12 @@ impl Ctx {
         entry
             .downcast::<T>()
             .unwrap_or_else(|_| Arc::new(T::default()))
+    }
+
+    /// Whether the check `id` is part of this run (a scenario that must not overlap another
+    /// waits for it only when it runs: it never starts it).
+    pub fn runs(&self, id: &str) -> bool {
+        self.selected.contains(&id)
     }
 
     /// Every exchange sent by a probe so far.

@@ -24,6 +24,10 @@ use tokio::sync::OnceCell;
 pub struct RunOptions {
     /// The live progress indicator (none: no indicator).
     pub progress: Option<Progress>,
+    /// The checks to run, instead of the choice of `--only` and `--skip` (`monitor` passes
+    /// [`catalogue::production_safe`]); each must come with its prerequisites, or it is judged
+    /// without them.
+    pub checks: Option<Vec<&'static Check>>,
 }
 
 struct Runner<'a> {
@@ -114,6 +118,7 @@ impl<'a> Runner<'a> {
             rule: check.rule.to_owned(),
             source: check.source,
             level: check.level,
+            effects: check.effects.to_vec(),
             status,
             // Evidence is built redacted; the detail may quote a body, so redact it too.
             detail: redact(&detail, secrets),
@@ -159,9 +164,17 @@ pub async fn run(
     if config.har.is_some() {
         client = client.recording();
     }
-    let selected = catalogue::select(&config.only, &config.skip)?;
+    let selected = match options.checks {
+        Some(checks) => checks,
+        None => catalogue::select(&config.only, &config.skip)?,
+    };
     let config = Arc::new(config);
-    let ctx = Ctx::new(config.clone(), client, schemas);
+    let ctx = Ctx::new(
+        config.clone(),
+        client,
+        schemas,
+        selected.iter().map(|c| c.id),
+    );
     let runner = Runner {
         ctx: &ctx,
         cells: selected.iter().map(|c| (c.id, OnceCell::new())).collect(),
@@ -286,7 +299,7 @@ fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
     Some(note)
 }
 
-/// What the flow tells of the Kratos release. Where releases differ (reference doc §11), the
+/// What the flow tells of the Kratos release. Where releases differ (docs/kratos-behaviour.md §7), the
 /// checks accept each release's documented behaviour; this only says which one was seen.
 fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
     let label = ex

@@ -163,7 +163,7 @@ impl Action {
     }
 
     /// What the target must answer when the step does not say otherwise (Kratos's defaults,
-    /// see KRATOS-RECOVERY-BEHAVIOUR.md §2, §4, §5.4).
+    /// see docs/kratos-behaviour.md §2, §4, §5.4).
     fn default_expect(self) -> Vec<Expect> {
         let flow = |state: Option<&str>| Expect {
             status: 200,

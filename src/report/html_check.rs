@@ -446,6 +446,7 @@ mod tests {
             rule: "r".into(),
             source: RuleSource::OpenApi,
             level: Level::Required,
+            effects: Vec::new(),
             status,
             detail: "d".into(),
             evidence: vec![Evidence {

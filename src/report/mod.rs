@@ -8,7 +8,7 @@
 //! | module | file | for |
 //! |--------|------|-----|
 //! | [`terminal`] | stdout | people: grouped by operation, colour on a TTY, `--quiet` for CI logs |
-//! | [`json`] | `conformance.json` | machines: the contract of `CONTRACT.md`, pinned by [`json::SCHEMA`] |
+//! | [`json`] | `conformance.json` | machines: the contract of `docs/contract.md`, pinned by [`json::SCHEMA`] |
 //! | [`junit`] | `junit.xml` | CI test reporters (GitHub actions, GitLab, Jenkins) |
 //! | [`markdown`] | `summary.md` | `$GITHUB_STEP_SUMMARY` and pull-request comments |
 //! | [`html_check`] | `report.html` | people: one self-contained page, offline, readable in print |
@@ -37,7 +37,9 @@ pub mod markdown;
 pub mod model;
 pub mod terminal;
 
-pub use model::{redact, CheckResult, Evidence, Level, RuleSource, RunReport, Status, Summary};
+pub use model::{
+    redact, CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status, Summary,
+};
 
 use std::fs;
 use std::io::Write;

@@ -45,6 +45,48 @@ impl Level {
     }
 }
 
+/// What running a check does to the deployment besides answering it, as on a deployment that
+/// keeps the check's rule (one that breaks it may do more: that is the failure reported). A check
+/// without effects only reads, or is refused. Reports list them so that an operator can tell which
+/// checks are safe for production (`check::catalogue::production_safe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Creates recovery flows (they expire by themselves; nothing is sent).
+    CreatesFlows,
+    /// Submits an address that the deployment processes: a mail goes to it when it has an
+    /// identity (Kratos sends one to an unknown address too under `notify_unknown_recipients`).
+    SendsMail,
+    /// Submits a sent recovery code, which is then used up.
+    ConsumesCode,
+    /// Waits for flows to expire (opt-in: `--expiry-wait`).
+    WaitsForExpiry,
+    /// Completes a recovery: Kratos marks the address verified and issues a session.
+    ChangesIdentity,
+}
+
+impl Effect {
+    /// Every effect, in report order.
+    pub const ALL: [Effect; 5] = [
+        Effect::CreatesFlows,
+        Effect::SendsMail,
+        Effect::ConsumesCode,
+        Effect::WaitsForExpiry,
+        Effect::ChangesIdentity,
+    ];
+
+    /// The snake-case word every report uses (`creates_flows`, `sends_mail`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::CreatesFlows => "creates_flows",
+            Effect::SendsMail => "sends_mail",
+            Effect::ConsumesCode => "consumes_code",
+            Effect::WaitsForExpiry => "waits_for_expiry",
+            Effect::ChangesIdentity => "changes_identity",
+        }
+    }
+}
+
 /// Where the rule a check enforces comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,7 +95,7 @@ pub enum RuleSource {
     OpenApi,
     /// The spec's documented prose (descriptions), stricter than its schemas.
     SpecProse,
-    /// What real Kratos does (KRATOS-RECOVERY-BEHAVIOUR.md), where the spec is silent.
+    /// What real Kratos does (docs/kratos-behaviour.md), where the spec is silent.
     ObservedKratos,
 }
 
@@ -105,6 +147,8 @@ pub struct CheckResult {
     pub source: RuleSource,
     /// How binding the rule is.
     pub level: Level,
+    /// What the check does to the deployment (empty: it only reads, or is refused).
+    pub effects: Vec<Effect>,
     /// The verdict.
     pub status: Status,
     /// What was expected, what was seen, the JSON pointer of the failing value; the skip reason.
@@ -354,6 +398,7 @@ mod tests {
             rule: String::new(),
             source: RuleSource::OpenApi,
             level: Level::Required,
+            effects: Vec::new(),
             status,
             detail: String::new(),
             evidence: Vec::new(),

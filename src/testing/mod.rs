@@ -278,6 +278,30 @@ pub async fn spawn_faithful() -> Result<RunningServer, ServerError> {
     crate::server::spawn(ServerConfig::default()).await
 }
 
+/// Every request a [`spawn_recording`] server received, in arrival order.
+pub type Received = Arc<Mutex<Vec<RequestInfo>>>;
+
+/// The faithful reference server, recording what each request is (route, method, query,
+/// headers, body fields): tests read what a selection of checks sent.
+pub async fn spawn_recording() -> Result<(RunningServer, Received), ServerError> {
+    let received = Received::default();
+    let log = received.clone();
+    let server = crate::server::spawn_with(ServerConfig::default(), move |router| {
+        router.layer(axum::middleware::from_fn_with_state(log, record))
+    })
+    .await?;
+    Ok((server, received))
+}
+
+async fn record(State(log): State<Received>, req: Request, next: Next) -> Response {
+    let (req, bytes) = buffered(req).await;
+    let info = info_of(&req, &bytes);
+    if let Ok(mut log) = log.lock() {
+        log.push(info);
+    }
+    next.run(req).await
+}
+
 /// A server that stalls (answers after [`STALL`]) every request arriving while more than `over`
 /// others are in progress, and answers every request sent alone: a slow deployment, not a
 /// broken one. Not in [`FAULTS`]: no check may fail against it.

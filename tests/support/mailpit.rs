@@ -10,8 +10,9 @@
 //! loopback ports (SMTP and HTTP), keeps its database in a temp dir, never looks for updates
 //! (`--disable-version-check`), makes no reverse-DNS lookups (`--smtp-disable-rdns`), logs errors
 //! only, and accepts any SMTP credentials (a Kratos URI with a user still delivers). POP3 stays
-//! off (it starts only with an auth file). Missing: one `!!!!! SKIPPED ... !!!!!` line and `None`,
-//! or a panic under `RECOVERY_HARNESS_REQUIRE_TOOLS=1`. Dropping it stops it by its PID.
+//! off (it starts only with an auth file). A test that uses it declares `Needs::Mailpit`
+//! (`super::runner`): ignored without the program, a failure under
+//! `RECOVERY_HARNESS_REQUIRE_TOOLS=1`. Dropping it stops it by its PID.
 
 use super::process::{wait_ready, Guarded};
 use std::path::PathBuf;
@@ -34,31 +35,31 @@ pub struct Mailpit {
 
 /// The Mailpit binary, or `None` after the skip line (a panic when tools are required).
 pub fn binary() -> Option<PathBuf> {
+    match find() {
+        Ok(p) => Some(p),
+        Err(why) => {
+            super::skip_or_panic("Mailpit", &why, REQUIRE_VAR);
+            None
+        }
+    }
+}
+
+/// The Mailpit binary, or why there is none.
+pub fn find() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os(BIN_VAR).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
-        if p.is_file() {
-            return Some(p);
-        }
-        super::skip_or_panic(
-            "Mailpit",
-            &format!("{BIN_VAR}={} is not a file", p.display()),
-            REQUIRE_VAR,
-        );
-        return None;
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{BIN_VAR}={} is not a file", p.display()))
+        };
     }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("mailpit"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        super::skip_or_panic(
-            "Mailpit",
-            &format!("mailpit is not on PATH and {BIN_VAR} is not set"),
-            REQUIRE_VAR,
-        );
-    }
-    found
+    super::runner::on_path("mailpit").ok_or_else(|| {
+        format!(
+            "mailpit is not on PATH and {BIN_VAR} is not set \
+             (go install github.com/axllent/mailpit@v1.33.1)"
+        )
+    })
 }
 
 impl Mailpit {

@@ -1,5 +1,5 @@
 //! `enumeration.*`: the answer to an e-mail does not tell whether the address has an account
-//! (KRATOS-RECOVERY-BEHAVIOUR.md §5.4 A step 3, "for an unknown address nothing visible
+//! (docs/kratos-behaviour.md §5.4 A item 3, "for an unknown address nothing visible
 //! changes"; Kratos `selfservice/strategy/code/code_sender.go`). With `--known-email`, its
 //! answers are compared with an unknown address's: status, state, messages (ids and texts) and
 //! nodes must be the same. The latency difference is reported, not judged.
@@ -9,7 +9,7 @@ use crate::check::judge::scenario;
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::Ctx;
 use crate::check::security_probes::{enumeration, Submission};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ pub const CHECKS: &[Check] = &[Check {
     rule: "submitting --known-email and an address without identity gives the same status, state, ui.messages (ids and texts) and ui.nodes (the submitted address and the CSRF token aside); the latency difference is reported, not judged (§5.4 A, anti-enumeration)",
     source: RuleSource::SpecProse,
     level: Level::Required,
+    effects: &[Effect::CreatesFlows, Effect::SendsMail],
     requires: &["update.email.200"],
     needs: Needs::Nothing,
     // With the recovery checks, after the concurrent ones (see recover.rs): its e-mails to the

@@ -1,13 +1,48 @@
 //! The check catalogue: the list of every [`Check`], in report order, and the choice from it
-//! (`--only`, `--skip`, prerequisites). The first segment of a check's id names the file that
-//! defines it (`create_native.signed_in.token.400` is in `create_native.rs`); adding a check is
-//! adding one item to that file's `CHECKS` (and, in `src/testing/` and
-//! `tests/check_faults_table.in`, the broken server that proves it can fail and its row).
+//! (`--only`, `--skip`, prerequisites, [`production_safe`]). The first segment of a check's id
+//! names the file that defines it (`create_native.signed_in.token.400` is in `create_native.rs`).
 //!
-//! A catalogue file states its checks as data ([`Check::new`] rows) and their judging functions,
-//! built from [`crate::check::judge`] (the helpers, and the declarative rules of
-//! [`judge!`](crate::check::judge::judge)) over the shared exchanges of [`crate::check::probes`] and
-//! [`crate::check::security_probes`]. This file only assembles the list.
+//! Adding a check is one declaration plus its proving fault:
+//! 1. a [`Check`] struct literal in that file's `CHECKS` (every field named, none defaulted: the
+//!    level and the effects cannot be left out) and its judging function, built from
+//!    [`crate::check::judge`] (the helpers, and the declarative rules of
+//!    [`judge!`](crate::check::judge::judge)) over the shared exchanges of
+//!    [`crate::check::probes`] and [`crate::check::security_probes`];
+//! 2. the broken server that proves it can fail, in `src/testing/`, and its row in
+//!    `tests/check_faults_table.in`.
+//!
+//! A check's [`effects`](Check::effects) count every exchange it reads, as sent to a deployment
+//! that keeps the rule: a submitted address that is processed sends mail, a right code is used
+//! up and changes the identity. `tests/check_production_safe.rs` runs [`production_safe`] against
+//! the reference server and proves that its courier got nothing and no code was submitted.
+//!
+//! ```
+//! use recovery_harness::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+//! use recovery_harness::check::probes::Ctx;
+//! use recovery_harness::report::{Effect, Level, RuleSource};
+//!
+//! const EXAMPLE: Check = Check {
+//!     id: "create_native.example",
+//!     title: "An example",
+//!     operation: Operation::CreateNative,
+//!     rule: "GET /self-service/recovery/api answers",
+//!     source: RuleSource::ObservedKratos,
+//!     level: Level::Recommended,
+//!     effects: &[Effect::CreatesFlows],
+//!     requires: &["preflight.recovery_enabled"],
+//!     needs: Needs::Nothing,
+//!     phase: Phase::Main,
+//!     judge: example,
+//! };
+//!
+//! fn example(ctx: &Ctx) -> Judged<'_> {
+//!     Box::pin(async move {
+//!         let ex = ctx.create_native().await;
+//!         Ok(Verdict::pass(format!("answered {}", ex.describe())))
+//!     })
+//! }
+//! # assert!(EXAMPLE.production_safe());
+//! ```
 
 pub mod brute_force;
 pub mod create_browser;
@@ -25,7 +60,7 @@ pub mod recover;
 pub mod update;
 
 use super::error::CheckError;
-use super::model::Check;
+use super::model::{Check, Needs};
 
 /// Every check, in catalogue (and report) order.
 pub fn all() -> impl Iterator<Item = &'static Check> {
@@ -44,6 +79,28 @@ pub fn all() -> impl Iterator<Item = &'static Check> {
         .chain(pinned::CHECKS)
         .chain(default::CHECKS)
         .chain(fuzz::CHECKS)
+}
+
+/// The checks `monitor` may run, in catalogue order: those that create flows at most (no mail
+/// sent, no code used, no identity changed, no wait for expiry), fuzzing left out. They are
+/// creation, fetching, the error forms, the signed-in refusals (skipped without a session), the
+/// CSRF protection of browser and native flows, and the undeclared method and path. Every
+/// prerequisite of one of them is one of them, so running this selection pulls in nothing else.
+///
+/// The CSRF and native-context checks submit `--email` to a flow and expect the submission to be
+/// refused: keep it an address without identity (the default), so that a deployment that breaks
+/// those rules still sends no mail.
+pub fn production_safe() -> Vec<&'static Check> {
+    all()
+        .filter(|c| c.production_safe() && c.needs != Needs::FuzzCases)
+        .collect()
+}
+
+/// [`production_safe`] with the fuzz checks whose generated requests are safe too (creation and
+/// lookup; generated submissions may carry a known address, so `fuzz.update` stays out). They
+/// run only with `--fuzz-cases` above 0.
+pub fn production_safe_with_fuzz() -> Vec<&'static Check> {
+    all().filter(|c| c.production_safe()).collect()
 }
 
 /// The check with this id.
@@ -132,6 +189,7 @@ fn select_only(only: &[String]) -> Result<Vec<&'static Check>, CheckError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Effect;
 
     #[test]
     fn only_patterns_match_prefixes_and_globs() {
@@ -177,6 +235,66 @@ mod tests {
             &["fuzz".to_owned(), "preflight".to_owned()]
         )
         .is_err());
+    }
+
+    #[test]
+    fn production_safe_pulls_in_nothing_unsafe() {
+        for (safe, fuzz) in [
+            (production_safe(), false),
+            (production_safe_with_fuzz(), true),
+        ] {
+            let ids: Vec<String> = safe.iter().map(|c| c.id.to_owned()).collect();
+            // Prerequisites are pulled in by selection: none may be outside the safe set.
+            let picked: Vec<&str> = select(&ids, &[])
+                .expect("selects")
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            assert_eq!(picked, ids, "the selection added prerequisites");
+            for c in &safe {
+                assert!(
+                    c.effects.iter().all(|e| *e == Effect::CreatesFlows),
+                    "{} has effects {:?}",
+                    c.id,
+                    c.effects
+                );
+                assert!(fuzz || c.needs != Needs::FuzzCases, "{} fuzzes", c.id);
+            }
+            // What #19 says monitor runs is there; what sends mail or uses a code is not.
+            for wanted in [
+                "preflight.recovery_enabled",
+                "create_native.200",
+                "create_native.signed_in.token.400",
+                "get_flow.200",
+                "get_flow.unknown_id.404",
+                "update.missing_email.400",
+                "pinned.update.unknown_flow.404",
+                "csrf.submit.mismatch.refused",
+                "default.undeclared_method",
+                "default.undeclared_path",
+            ] {
+                assert!(ids.iter().any(|i| i == wanted), "{wanted} is missing");
+            }
+            for unsafe_prefix in [
+                "update.email",
+                "update.wrong_code",
+                "recover",
+                "enumeration",
+                "brute_force",
+                "expiry",
+                "fuzz.update",
+            ] {
+                assert!(
+                    !ids.iter().any(|i| matches(unsafe_prefix, i)),
+                    "{unsafe_prefix} is not production-safe"
+                );
+            }
+            assert_eq!(
+                ids.iter().any(|i| i.starts_with("fuzz.")),
+                fuzz,
+                "fuzzing only when asked"
+            );
+        }
     }
 
     #[test]

@@ -1,24 +1,44 @@
 //! `native_context.*`: a native (API) flow refuses a submit that carries browser context, a
-//! `Cookie` or an `Origin` header (KRATOS-RECOVERY-BEHAVIOUR.md §5.2; Kratos
+//! `Cookie` or an `Origin` header (docs/kratos-behaviour.md §5.2; Kratos
 //! `selfservice/flow/request.go`): the submit is not processed, the flow stays in
 //! `choose_method`, and Kratos answers 303 to a new browser flow carrying 4000001.
 
 use crate::check::judge::{scenario, still_initial};
-use crate::check::model::{Check, Judged, Operation, Step, Verdict};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Step, Verdict};
 use crate::check::probes::{Ctx, Variant};
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    Check::new("native_context.cookie.refused", "A native submit carrying a Cookie is refused", Operation::Update,
-        "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
-        RuleSource::ObservedKratos, Level::Required, PRE, cookie),
-    Check::new("native_context.origin.refused", "A native submit carrying an Origin header is refused", Operation::Update,
-        "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
-        RuleSource::ObservedKratos, Level::Required, PRE, origin),
+    Check {
+        id: "native_context.cookie.refused",
+        title: "A native submit carrying a Cookie is refused",
+        operation: Operation::Update,
+        rule: "a submit to an API flow with a Cookie header (not Cloudflare's __cf*/_cf*/cf_*) is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: cookie,
+    },
+    Check {
+        id: "native_context.origin.refused",
+        title: "A native submit carrying an Origin header is refused",
+        operation: Operation::Update,
+        rule: "a submit to an API flow with an Origin header is not processed: 303 to getRecoveryFlow of another (browser) flow, and the API flow stays in its first state (choose_method; v2: recovery_awaiting_address) (§5.2)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: origin,
+    },
 ];
 
 fn cookie(ctx: &Ctx) -> Judged<'_> {

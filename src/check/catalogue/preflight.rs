@@ -5,7 +5,7 @@
 use crate::check::judge::answered;
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::Ctx;
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
 
 /// The reason Kratos gives when `selfservice.flows.recovery.enabled` is false.
@@ -19,6 +19,7 @@ pub const CHECKS: &[Check] = &[Check {
     rule: "createNativeRecoveryFlow must not answer Kratos's \"Recovery is not allowed because it was disabled.\" error",
     source: RuleSource::ObservedKratos,
     level: Level::Required,
+    effects: &[Effect::CreatesFlows],
     requires: &[],
     needs: Needs::Nothing,
     phase: Phase::Main,
