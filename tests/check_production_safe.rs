@@ -38,6 +38,7 @@ async fn run(args: &CheckArgs, checks: Option<Vec<&'static Check>>) -> RunReport
         RunOptions {
             progress: None,
             checks,
+            ..RunOptions::default()
         },
     )
     .await

@@ -331,6 +331,7 @@ pub struct Client {
     gate: Arc<RwLock<()>>,
     retries: Arc<std::sync::Mutex<Retries>>,
     concurrency: usize,
+    insecure: bool,
 }
 
 /// The requests that timed out under concurrency and were sent again alone.
@@ -383,6 +384,7 @@ impl Client {
             gate: Arc::default(),
             retries: Arc::default(),
             concurrency: concurrency.max(1),
+            insecure,
         })
     }
 
@@ -394,6 +396,47 @@ impl Client {
     /// Requests in flight at once (`--concurrency`).
     pub fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    /// The per-request timeout (`--timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The body cap (`--max-body-size`).
+    pub fn max_body(&self) -> u64 {
+        self.max_body
+    }
+
+    /// Whether TLS certificates go unverified (`--insecure`).
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// An exchange made outside [`Client::send`] (a [`super::burst`] writes its requests by
+    /// hand), with this client's secrets, and recorded like the others (`--har`).
+    pub fn exchange_of(
+        &self,
+        request: Request,
+        sent_at: DateTime<Utc>,
+        elapsed: Duration,
+        outcome: Result<Response, Transport>,
+    ) -> Exchange {
+        let ex = Exchange {
+            request,
+            sent_at,
+            received_at: Utc::now(),
+            elapsed,
+            outcome,
+            no_answer_alone: false,
+            secrets: self.secrets.clone(),
+        };
+        if let Some(recorder) = &self.recorder {
+            if let Ok(mut list) = recorder.lock() {
+                list.push(ex.clone());
+            }
+        }
+        ex
     }
 
     /// Keeps a copy of every exchange from now on (for `--har`; bodies are shared, not copied).

@@ -147,6 +147,12 @@ pub struct RunConfig {
     /// Where the expiry checks create their flows (`None`: the target). The embedded run points
     /// it at a second embedded server with a short lifespan, so the other checks' flows live.
     pub expiry_target: Option<Url>,
+    /// `--race-width`: submissions released together in one race trial.
+    pub race_width: usize,
+    /// `--race-trials`: trials of the code race, each with a fresh flow and code.
+    pub race_trials: usize,
+    /// `--max-submissions`: the deployment's code submissions per flow.
+    pub max_submissions: usize,
 }
 
 impl RunConfig {

@@ -14,11 +14,13 @@
 //! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
 //! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |
 //! | [`security_probes`] | the multi-step scenarios of the security checks |
+//! | [`burst`] | requests released at the same instant, one connection each (the race checks) |
 //! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
 //! | [`config`] | a validated run's configuration ([`RunConfig`]: the flags are `cli/check.rs`'s), the embedded target |
 //! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
 //! | [`error`] | [`CheckError`]: why a run could not be carried out (exit 2) |
 
+pub mod burst;
 pub mod catalogue;
 pub mod client;
 pub mod config;
@@ -122,7 +124,7 @@ pub async fn run_and_report(
         schemas,
         RunOptions {
             progress: Some(progress),
-            checks: None,
+            ..RunOptions::default()
         },
     )
     .await;

@@ -17,6 +17,13 @@ use url::Url;
 /// runaway body cannot exhaust memory.
 pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
 
+/// The largest `--race-width`: one connection each, far above what a race needs.
+pub const MAX_RACE_WIDTH: usize = 256;
+/// The largest `--race-trials`: each trial sends a mail.
+pub const MAX_RACE_TRIALS: usize = 1000;
+/// The largest `--max-submissions` a run will try to exceed.
+pub const MAX_SUBMISSIONS: usize = 1000;
+
 /// Flags of `recovery-harness check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
@@ -137,6 +144,34 @@ pub struct CheckArgs {
     /// lifespan must be at most this, e.g. Kratos `selfservice.flows.recovery.lifespan: 3s`).
     #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
     pub expiry_wait: Option<Duration>,
+    /// Submissions released together in one trial of the race checks, one connection each, all
+    /// held back by their last byte until every one is written (race.code.single_use,
+    /// race.brute_force.limit).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        env = "RECOVERY_HARNESS_RACE_WIDTH"
+    )]
+    pub race_width: usize,
+    /// Trials of race.code.single_use, each with a fresh flow and code (one mail each). A race
+    /// that shows in 1 trial of 4 goes unseen in K trials with probability 0.75^K: 1 % at 16.
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 16,
+        env = "RECOVERY_HARNESS_RACE_TRIALS"
+    )]
+    pub race_trials: usize,
+    /// The deployment's limit of code submissions per flow (Kratos's
+    /// selfservice.methods.code.config.max_submissions).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        env = "RECOVERY_HARNESS_MAX_SUBMISSIONS"
+    )]
+    pub max_submissions: usize,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
     pub quiet: bool,
@@ -174,6 +209,9 @@ impl Default for CheckArgs {
             mailpit_url: None,
             known_email: None,
             expiry_wait: None,
+            race_width: 16,
+            race_trials: 16,
+            max_submissions: 5,
             quiet: false,
             list: false,
             schema: SchemaArgs::default(),
@@ -268,6 +306,26 @@ impl CheckArgs {
                 "must be more than 0: the flow lifespan of the deployment, e.g. 5s",
             ));
         }
+        if !(2..=MAX_RACE_WIDTH).contains(&self.race_width) {
+            return Err(bad_flag(
+                "race-width",
+                &format!(
+                    "must be from 2 (a race needs two) to {MAX_RACE_WIDTH} (one connection each)"
+                ),
+            ));
+        }
+        if !(1..=MAX_RACE_TRIALS).contains(&self.race_trials) {
+            return Err(bad_flag(
+                "race-trials",
+                &format!("must be from 1 to {MAX_RACE_TRIALS} (each costs a flow and a mail)"),
+            ));
+        }
+        if !(1..=MAX_SUBMISSIONS).contains(&self.max_submissions) {
+            return Err(bad_flag(
+                "max-submissions",
+                &format!("must be from 1 to {MAX_SUBMISSIONS}: the deployment's selfservice.methods.code.config.max_submissions (Kratos: 5)"),
+            ));
+        }
         let config = RunConfig {
             embedded: target.is_none(),
             ignored_credentials: false,
@@ -295,6 +353,9 @@ impl CheckArgs {
             known_email,
             expiry_wait: self.expiry_wait,
             expiry_target: None,
+            race_width: self.race_width,
+            race_trials: self.race_trials,
+            max_submissions: self.max_submissions,
         };
         // Fail on a pattern that selects nothing before any request is sent.
         check::catalogue::select(&config.only, &config.skip)?;
@@ -450,6 +511,32 @@ mod tests {
             format!("{:?}", parsed.args),
             format!("{:?}", CheckArgs::default())
         );
+    }
+
+    #[test]
+    fn race_flags_are_bounded() {
+        let with = |f: fn(&mut CheckArgs)| {
+            let mut a = CheckArgs::default();
+            f(&mut a);
+            a.config()
+        };
+        let cfg = with(|_| {}).expect("the defaults are valid");
+        assert_eq!(
+            (cfg.race_width, cfg.race_trials, cfg.max_submissions),
+            (16, 16, 5)
+        );
+        for (flag, bad) in [
+            ("race-width", with(|a| a.race_width = 1)),
+            ("race-width", with(|a| a.race_width = MAX_RACE_WIDTH + 1)),
+            ("race-trials", with(|a| a.race_trials = 0)),
+            ("max-submissions", with(|a| a.max_submissions = 0)),
+        ] {
+            match bad {
+                Err(CheckError::BadFlag { flag: f, .. }) => assert_eq!(f, flag),
+                other => panic!("{flag}: {other:?}"),
+            }
+        }
+        assert!(with(|a| a.race_width = 2).is_ok());
     }
 
     #[test]
