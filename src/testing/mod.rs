@@ -278,15 +278,56 @@ pub async fn spawn_faithful() -> Result<RunningServer, ServerError> {
     crate::server::spawn(ServerConfig::default()).await
 }
 
-/// Every request a [`spawn_recording`] server received, in arrival order.
-pub type Received = Arc<Mutex<Vec<RequestInfo>>>;
+/// One exchange a [`spawn_recording`] server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// What the request was.
+    pub request: RequestInfo,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's body, when it was JSON (`Null` otherwise).
+    pub body: Value,
+}
 
-/// The faithful reference server, recording what each request is (route, method, query,
-/// headers, body fields): tests read what a selection of checks sent.
-pub async fn spawn_recording() -> Result<(RunningServer, Received), ServerError> {
+impl Seen {
+    /// Whether the answer completed a recovery: Kratos's 422 `browser_location_change_required`,
+    /// or (`use_continue_with_transitions`) a 200 `passed_challenge` with `continue_with`.
+    pub fn recovered(&self) -> bool {
+        let body = &self.body;
+        (self.status == 422
+            && body.pointer("/error/id").and_then(Value::as_str)
+                == Some("browser_location_change_required"))
+            || (self.status == 200
+                && body.get("state").and_then(Value::as_str) == Some("passed_challenge")
+                && body
+                    .get("continue_with")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty()))
+    }
+
+    /// Whether the answer created a flow: a creation's 200 or 303, or a submit's 303 to a new one.
+    pub fn created_flow(&self) -> bool {
+        match self.request.route {
+            Some(Route::CreateNative | Route::CreateBrowser) => {
+                self.status == 200 || self.status == 303
+            }
+            Some(Route::Update) => self.status == 303,
+            _ => false,
+        }
+    }
+}
+
+/// Every exchange a [`spawn_recording`] server saw, in the order the answers left.
+pub type Received = Arc<Mutex<Vec<Seen>>>;
+
+/// The faithful reference server (with `config`), recording each exchange (what the request was,
+/// the answer's status and JSON body): tests read what a selection of checks did.
+pub async fn spawn_recording(
+    config: ServerConfig,
+) -> Result<(RunningServer, Received), ServerError> {
     let received = Received::default();
     let log = received.clone();
-    let server = crate::server::spawn_with(ServerConfig::default(), move |router| {
+    let server = crate::server::spawn_with(config, move |router| {
         router.layer(axum::middleware::from_fn_with_state(log, record))
     })
     .await?;
@@ -295,11 +336,19 @@ pub async fn spawn_recording() -> Result<(RunningServer, Received), ServerError>
 
 async fn record(State(log): State<Received>, req: Request, next: Next) -> Response {
     let (req, bytes) = buffered(req).await;
-    let info = info_of(&req, &bytes);
+    let request = info_of(&req, &bytes);
+    let (parts, body) = next.run(req).await.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
     if let Ok(mut log) = log.lock() {
-        log.push(info);
+        log.push(Seen {
+            request,
+            status: parts.status.as_u16(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        });
     }
-    next.run(req).await
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// A server that stalls (answers after [`STALL`]) every request arriving while more than `over`
