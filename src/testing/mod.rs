@@ -12,6 +12,8 @@
 //! the answer's status, never at the harness's `x-recovery-harness-probe` header: a variant is
 //! broken for every request of its kind, as a real server would be.
 
+pub mod capacity;
+
 use crate::server::{RunningServer, ServerConfig, ServerError};
 use axum::body::Body;
 use axum::extract::{Request, State};
