@@ -19,12 +19,14 @@
 //! |------|------|
 //! | this file | the public face: re-exports |
 //! | `spawn` | servers for the tests: faulty, faithful, recording, stalling |
+//! | `capacity` | a reference server of known capacity, for the load tests |
 //! | `faults/` | every fault, one file per family ([`faults::FAMILIES`]) |
 //! | `apply` | the middleware that applies a fault |
 //! | `rewrite` | body rewrites, replacement answers and request matchers the faults are made of |
 //! | `model` | what a fault is: [`Route`], [`RequestInfo`], [`Match`], [`Action`], [`Fault`] |
 
 mod apply;
+pub mod capacity;
 pub mod faults;
 pub mod model;
 mod rewrite;
