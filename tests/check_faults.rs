@@ -1,5 +1,5 @@
 //! Proof that every check can fail: for each deliberately broken variant of the reference server
-//! (`recovery_harness::testing::FAULTS`) the suite's whole outcome is the one listed here (every
+//! (`recovery_harness::testing::faults()`) the suite's whole outcome is the one listed here (every
 //! check that does not pass, failed or skipped with its reason; every other check passed), every
 //! check of the catalogue is failed by the variant it names as its proving fault (`Check::fault`:
 //! a new check without one fails this test), and the faithful server passes everything, skipping
@@ -14,7 +14,7 @@ use recovery_harness::cli::check::CheckArgs;
 use recovery_harness::report::{RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::{RunningServer, ServerConfig};
-use recovery_harness::testing::{self, FAULTS};
+use recovery_harness::testing;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,7 +121,7 @@ fn every_check_has_a_proving_fault() {
             );
         }
     }
-    for fault in FAULTS {
+    for fault in testing::faults() {
         assert_eq!(
             TABLE.iter().filter(|(name, _)| *name == fault.name).count(),
             1,
@@ -134,11 +134,26 @@ fn every_check_has_a_proving_fault() {
 #[test]
 fn no_fault_is_keyed_on_the_probe_header() {
     // Matchers see what a request is; the harness's own header is not even part of it.
-    let source = include_str!("../src/testing/mod.rs");
-    assert!(
-        !source.contains("PROBE_HEADER") && !source.contains("x-recovery-harness-probe\")"),
-        "src/testing/ must not read the harness's probe header"
-    );
+    let mut files = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/testing")];
+    let mut read = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(
+                std::fs::read_dir(&path)
+                    .expect("src/testing is readable")
+                    .map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("a source file");
+        read += 1;
+        assert!(
+            !source.contains("PROBE_HEADER") && !source.contains("x-recovery-harness-probe\")"),
+            "{} must not read the harness's probe header",
+            path.display()
+        );
+    }
+    assert!(read > 5, "read {read} files of src/testing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +184,7 @@ async fn the_faithful_server_passes_every_check_and_skips_none() {
 async fn each_fault_gives_exactly_its_outcome() {
     let mut mismatches = Vec::new();
     let mut actual_table = Vec::new();
-    for fault in FAULTS {
+    for fault in testing::faults() {
         let name = fault.name;
         let server = testing::spawn_faulty(fault).await.expect("server starts");
         let twin = testing::spawn_faulty_twin(fault, EMBEDDED_EXPIRY_LIFESPAN)
