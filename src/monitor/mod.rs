@@ -42,8 +42,8 @@ pub const FINISH_ON_STOP: Duration = Duration::from_secs(2);
 /// A validated monitor configuration.
 #[derive(Debug, Clone)]
 pub struct MonitorConfig {
-    /// Each run's configuration (the target, credentials, timeouts, `deadline`); its `only` and
-    /// `seed` are set per run.
+    /// Each run's configuration (the target, credentials, timeouts, `deadline`); its `seed` is
+    /// drawn again for each run.
     pub run: RunConfig,
     /// The checks of every run.
     pub suite: Suite,
