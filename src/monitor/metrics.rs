@@ -16,7 +16,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
-use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -42,7 +41,7 @@ macro_rules! label_value {
     ($($t:ty),*) => {$(
         impl EncodeLabelValue for $t {
             fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
-                encoder.write_str(self.as_str())
+                std::fmt::Write::write_str(encoder, self.as_str())
             }
         }
     )*};
@@ -354,23 +353,16 @@ impl Metrics {
     }
 
     /// The exposition: OpenMetrics 1.0 text when `openmetrics`, else the Prometheus text format.
-    pub fn encode(&self, openmetrics: bool) -> String {
+    /// Writing into a `String` fails only if a label encoder does; the scrape then gets an error,
+    /// never a partial exposition taken for the truth.
+    pub fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
         let mut out = String::with_capacity(16 * 1024);
-        let encoded = if openmetrics {
-            prometheus_client::encoding::text::encode(&mut out, &self.registry)
+        if openmetrics {
+            prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         } else {
-            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
-        };
-        // Writing into a String cannot fail; a label encoder that did would leave a partial
-        // exposition, which a scrape must not take for the truth.
-        match encoded {
-            Ok(()) => out,
-            Err(_) => {
-                let mut fallback = String::new();
-                let _ = writeln!(fallback, "# the exposition could not be encoded");
-                fallback
-            }
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         }
+        Ok(out)
     }
 }
 
@@ -466,7 +458,7 @@ mod tests {
         let cache = check("create_native.cache_control");
         let suite = [pre, cache];
         // Before any run: runs by outcome at 0, no check series yet, the info series unknown.
-        let text = metrics.encode(false);
+        let text = metrics.encode(false).expect("encodes");
         assert_eq!(
             line(&text, "recovery_harness_runs_total{outcome=\"passed\"}"),
             "recovery_harness_runs_total{outcome=\"passed\"} 0"
@@ -496,7 +488,7 @@ mod tests {
             &suite,
         );
         metrics.overrun(2);
-        let text = metrics.encode(false);
+        let text = metrics.encode(false).expect("encodes");
         for expected in [
             "recovery_harness_check_passing{check=\"preflight.recovery_enabled\",level=\"required\"} 0",
             "recovery_harness_check_passing{check=\"create_native.cache_control\",level=\"recommended\"} 0",
@@ -531,7 +523,7 @@ mod tests {
         assert!(text.contains("# TYPE recovery_harness_run_duration_seconds histogram"));
         assert!(!text.contains("# EOF"));
 
-        let om = metrics.encode(true);
+        let om = metrics.encode(true).expect("encodes");
         assert!(om.ends_with("# EOF\n"), "{om}");
         assert!(
             om.contains("# UNIT recovery_harness_last_run_timestamp_seconds seconds"),
