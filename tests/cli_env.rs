@@ -68,6 +68,9 @@ fn help_names_the_variable_of_every_main_flag() {
                 "TIMEOUT",
                 "INSECURE",
                 "VALIDATE",
+                "RATE",
+                "STAGES",
+                "MAX_IN_FLIGHT",
             ],
         ),
         (

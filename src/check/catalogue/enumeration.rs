@@ -28,6 +28,7 @@ pub const CHECKS: &[Check] = &[Check {
     // known address must not arrive while they wait for their codes.
     phase: Phase::Final,
     judge: same_answer,
+    fault: "enumeration_leak",
 }];
 
 /// What an attacker can compare: status, state, messages, nodes (address and token blanked).

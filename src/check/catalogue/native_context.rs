@@ -25,6 +25,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: cookie,
+        fault: "native_cookie_processed",
     },
     Check {
         id: "native_context.origin.refused",
@@ -38,6 +39,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: origin,
+        fault: "native_origin_processed",
     },
 ];
 
