@@ -52,7 +52,7 @@ pub(crate) fn show_pointer(pointer: &str) -> &str {
 /// `\u{..}` escapes. Newlines and tabs are kept; a carriage return is escaped because it would
 /// overwrite the line it ends.
 pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if !has_controls(text.as_bytes()) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -66,8 +66,21 @@ pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `char::is_control` (Unicode's Cc: exactly U+0000–U+001F and U+007F–U+009F) without its
+/// table lookup, less newline and tab.
 fn needs_escape(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
+    matches!(c, '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}') && c != '\n' && c != '\t'
+}
+
+/// Whether `bytes` (UTF-8) hold a character [`needs_escape`] accepts, found on the bytes: a whole
+/// `report.html` goes through this scan, and decoding it char by char cost more than rendering it.
+fn has_controls(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && b != b'\n' && b != b'\t')
+            || b == 0x7f
+            // U+0080–U+009F are encoded 0xC2 0x80–0x9F.
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// `1 warning`, `2 warnings`: the summary lines count with words people read.
@@ -118,6 +131,20 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(escape_controls(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn the_byte_scan_agrees_with_is_control() {
+        for c in (0..=0x2ffu32).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            assert_eq!(
+                has_controls(text.as_bytes()),
+                c.is_control() && c != '\n' && c != '\t',
+                "{:#x}",
+                c as u32
+            );
+            assert_eq!(needs_escape(c), has_controls(text.as_bytes()));
         }
     }
 
