@@ -211,46 +211,36 @@ pub async fn run_once(template: &RunConfig, suite: &Suite, schemas: Arc<Schemas>
             String::new()
         }
     );
-    let (report, outcome) = match result {
-        Ok(Ok(mut report)) => {
-            // The runner names its `--only` selection; a monitor's is the suite, said above.
-            report
-                .notes
-                .retain(|n| !n.starts_with("only checks matching "));
+    let ran = match result {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(err)) => Err((
+            format!(
+                "the run could not be carried out: {}",
+                crate::causes::render(&err)
+            ),
+            RunOutcome::Error,
+        )),
+        Err(_) => Err((
+            format!(
+                "the run was abandoned: no result {} after --deadline {}",
+                humantime::format_duration(ABANDON_AFTER_DEADLINE),
+                humantime::format_duration(deadline)
+            ),
+            RunOutcome::Deadline,
+        )),
+    };
+    let (report, outcome) = match ran {
+        Ok(mut report) => {
             report.notes.insert(0, suite_note);
             let outcome = classify(&report, duration, deadline);
             (report, outcome)
         }
-        Ok(Err(err)) => (
+        // A run without verdicts still gives a whole report: every check an error saying why.
+        Err((why, outcome)) => (
             unanswered(
-                template,
-                suite,
-                &shown,
-                started_at,
-                duration,
-                suite_note,
-                &format!(
-                    "the run could not be carried out: {}",
-                    crate::causes::render(&err)
-                ),
+                template, suite, &shown, started_at, duration, suite_note, &why,
             ),
-            RunOutcome::Error,
-        ),
-        Err(_) => (
-            unanswered(
-                template,
-                suite,
-                &shown,
-                started_at,
-                duration,
-                suite_note,
-                &format!(
-                    "the run was abandoned: no result {} after --deadline {}",
-                    humantime::format_duration(ABANDON_AFTER_DEADLINE),
-                    humantime::format_duration(deadline)
-                ),
-            ),
-            RunOutcome::Deadline,
+            outcome,
         ),
     };
     Finished {

@@ -51,44 +51,29 @@ impl Monitor {
     /// [`Monitor::start`] with environment variables for the child.
     pub fn start_with_env(target: &str, args: &[&str], env: &[(&str, &str)]) -> Monitor {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let mut last = String::new();
-        // A free port may be taken between picking and binding: try another.
-        for attempt in 0..3 {
-            let addr = format!("127.0.0.1:{}", free_port());
-            let mut cmd = Command::new(BIN);
-            cmd.args(["monitor", "--target", target, "--listen", &addr])
-                .args(args)
-                .env("NO_COLOR", "1")
-                .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
-                .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
-                .env_remove("RECOVERY_HARNESS_REPORT_DIR")
-                .envs(env.iter().copied());
-            let log = dir.path().join(format!("monitor-{attempt}.log"));
-            let mut process = Guarded::spawn("recovery-harness monitor", &cmd, &log)
-                .unwrap_or_else(|e| panic!("{e}"));
-            match crate::support::process::wait_ready(
-                &mut process,
-                &addr,
-                "/healthz",
-                Duration::from_secs(30),
-            ) {
-                Ok(_) => {
-                    return Monitor {
-                        process,
-                        addr,
-                        dir,
-                        client: client(),
-                    }
-                }
-                Err(e) => {
-                    last = format!("{e}\n{}", process.log_tail(20));
-                    if !last.contains("cannot listen") {
-                        break;
-                    }
-                }
-            }
+        let (process, addr) = start_on_free_port(
+            "recovery-harness monitor",
+            dir.path(),
+            "/healthz",
+            "cannot listen",
+            |addr| {
+                let mut cmd = Command::new(BIN);
+                cmd.args(["monitor", "--target", target, "--listen", addr])
+                    .args(args)
+                    .env("NO_COLOR", "1")
+                    .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+                    .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
+                    .env_remove("RECOVERY_HARNESS_REPORT_DIR")
+                    .envs(env.iter().copied());
+                cmd
+            },
+        );
+        Monitor {
+            process,
+            addr,
+            dir,
+            client: client(),
         }
-        panic!("monitor did not start: {last}");
     }
 
     /// `http://127.0.0.1:P{path}`.
@@ -193,6 +178,41 @@ impl Monitor {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Starts `command(addr)` under the guard with a free loopback `addr`, its output in a log file
+/// in `dir`, and waits (at most 30 s) until `GET ready` answers 200. A port taken between picking
+/// and binding (the log says `busy`) is retried with another; any other failure panics with the
+/// program's output.
+fn start_on_free_port(
+    name: &str,
+    dir: &Path,
+    ready: &str,
+    busy: &str,
+    command: impl Fn(&str) -> Command,
+) -> (Guarded, String) {
+    let mut last = String::new();
+    for attempt in 0..3 {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let log = dir.join(format!("{name}-{attempt}.log").replace(' ', "-"));
+        let mut process =
+            Guarded::spawn(name, &command(&addr), &log).unwrap_or_else(|e| panic!("{e}"));
+        match crate::support::process::wait_ready(
+            &mut process,
+            &addr,
+            ready,
+            Duration::from_secs(30),
+        ) {
+            Ok(_) => return (process, addr),
+            Err(e) => {
+                last = format!("{e}\n{}", process.log_tail(20));
+                if !last.contains(busy) {
+                    break;
+                }
+            }
+        }
+    }
+    panic!("{name} did not start: {last}");
 }
 
 fn client() -> reqwest::Client {
@@ -330,44 +350,33 @@ impl Prometheus {
         );
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let mut last = String::new();
-        for attempt in 0..3 {
-            let addr = format!("127.0.0.1:{}", free_port());
-            let mut cmd = Command::new(&bin);
-            cmd.arg(format!("--config.file={}", config_path.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join(format!("data-{attempt}")).display()
-                ))
-                .arg(format!("--web.listen-address={addr}"))
-                .arg("--log.level=warn")
-                .current_dir(dir.path());
-            let log = dir.path().join(format!("prometheus-{attempt}.log"));
-            let mut process =
-                Guarded::spawn("prometheus", &cmd, &log).unwrap_or_else(|e| panic!("{e}"));
-            match crate::support::process::wait_ready(
-                &mut process,
-                &addr,
-                "/-/ready",
-                Duration::from_secs(30),
-            ) {
-                Ok(_) => {
-                    return Prometheus {
-                        process,
-                        url: format!("http://{addr}"),
-                        dir,
-                        client: client(),
-                    }
-                }
-                Err(e) => {
-                    last = format!("{e}\n{}", process.log_tail(20));
-                    if !last.contains("address already in use") {
-                        break;
-                    }
-                }
-            }
+        let (process, addr) = start_on_free_port(
+            "prometheus",
+            dir.path(),
+            "/-/ready",
+            "address already in use",
+            |addr| {
+                let mut cmd = Command::new(&bin);
+                cmd.arg(format!("--config.file={}", config_path.display()))
+                    // One data directory per attempt: a failed one may leave its lock behind.
+                    .arg(format!(
+                        "--storage.tsdb.path={}",
+                        dir.path()
+                            .join(format!("data-{}", addr.replace([':', '.'], "-")))
+                            .display()
+                    ))
+                    .arg(format!("--web.listen-address={addr}"))
+                    .arg("--log.level=warn")
+                    .current_dir(dir.path());
+                cmd
+            },
+        );
+        Prometheus {
+            process,
+            url: format!("http://{addr}"),
+            dir,
+            client: client(),
         }
-        panic!("prometheus did not start: {last}");
     }
 
     /// Its output so far.
