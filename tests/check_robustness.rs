@@ -15,8 +15,8 @@ use std::time::Duration;
 fn args_for(server: &RunningServer) -> CheckArgs {
     CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().to_owned()),
-        session_cookie: Some(server.session_cookie()),
+        session_token: Some(server.session_token().into()),
+        session_cookie: Some(server.session_cookie().into()),
         seed: Some(11),
         fuzz_cases: 24,
         timeout: Duration::from_secs(5),

@@ -440,6 +440,10 @@ async fn flow_with_code(
         .await
         .map_err(|e| e.to_string())?;
     seen.insert(code.message_id.clone());
+    // A sent code is a secret: the evidence, the details and the HAR show it redacted.
+    ctx.client
+        .redactor()
+        .learn(crate::secret::Secret::from(code.code.as_str()));
     Ok((id, code.code))
 }
 
@@ -717,7 +721,7 @@ pub async fn browser_signed_in(ctx: &Ctx) -> Result<Arc<Exchange>, String> {
                 "pinned.create_browser.signed_in",
                 url_in(&base(ctx), paths::CREATE_BROWSER, &[]),
             )
-            .header("X-Session-Token", token)
+            .header("X-Session-Token", token.expose())
         })
         .await,
     )

@@ -8,7 +8,7 @@ use crate::check::client::{Exchange, TransportKind};
 use crate::check::probes::{paths, Variant};
 use crate::check::runner::{flow_seen, ExchangeSink, ReleaseGuess};
 use crate::check::{Check, RunConfig, RunOptions};
-use crate::report::{redact, CheckResult, RunReport, Status};
+use crate::report::{CheckResult, RunReport, Status};
 use crate::schema::Schemas;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -268,10 +268,7 @@ pub fn shown_target(config: &RunConfig) -> String {
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
         .unwrap_or_default();
-    redact(
-        &crate::input::without_userinfo(&base),
-        &config.credentials.secrets(),
-    )
+    config.credentials.redactor().redact(&base)
 }
 
 fn classify(report: &RunReport, duration: Duration, deadline: Duration) -> RunOutcome {
@@ -296,7 +293,7 @@ fn unanswered(
     suite_note: String,
     why: &str,
 ) -> RunReport {
-    let why = redact(why, &config.credentials.secrets());
+    let why = config.credentials.redactor().redact(why);
     RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         target: shown.to_owned(),

@@ -408,17 +408,8 @@ impl Prometheus {
             .into_iter()
             .flatten()
             .map(|r| {
-                let labels = r["metric"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect();
-                let value = r["value"][1]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
-                (labels, value)
+                let labels = labels_of(r);
+                (labels, number(&r["value"][1]))
             })
             .collect()
     }
@@ -449,24 +440,12 @@ impl Prometheus {
             .into_iter()
             .flatten()
             .map(|r| {
-                let labels = r["metric"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect();
+                let labels = labels_of(r);
                 let points = r["values"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|p| {
-                        (
-                            p[0].as_f64().unwrap_or(f64::NAN),
-                            p[1].as_str()
-                                .and_then(|v| v.parse().ok())
-                                .unwrap_or(f64::NAN),
-                        )
-                    })
+                    .map(|p| (p[0].as_f64().unwrap_or(f64::NAN), number(&p[1])))
                     .collect();
                 (labels, points)
             })
@@ -490,6 +469,24 @@ impl Prometheus {
             t["lastError"].as_str().unwrap_or_default().to_owned(),
         )
     }
+}
+
+/// A series' labels in a Prometheus API result.
+fn labels_of(result: &Value) -> BTreeMap<String, String> {
+    result["metric"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// A sample value of the Prometheus API (a string: `"1"`, `"NaN"`).
+fn number(value: &Value) -> f64 {
+    value
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// The reference server on a fixed loopback address, answering as its faithful self until

@@ -100,7 +100,7 @@ async fn search(
     target: &Target,
 ) -> Result<Outcome, LoadError> {
     let session = Session::open(base, target).await?;
-    let shown = crate::load::target::redact_url(&target.base);
+    let shown = crate::secret::redact_userinfo(&target.base);
     if !base.quiet {
         if target.kind == "embedded" {
             crate::say!(
