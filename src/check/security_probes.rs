@@ -363,14 +363,16 @@ pub async fn brute_force(ctx: &Ctx) -> Outcome<BruteForce> {
 // ---------------------------------------------------------------------------------------------
 // The code that really recovers.
 
-/// Two flows of the known address with their codes, and the code submissions.
+/// Three flows of the known address with their codes, and the code submissions.
 #[derive(Debug)]
 pub struct Recovery {
-    /// Flow A's id.
+    /// Flow A's id: its code is the right one, then the reused one.
     pub flow: String,
-    /// Flow B's id.
+    /// Flow B's id: it gets flow C's code.
     pub other_flow: String,
-    /// A's code submitted to B (before A used it).
+    /// Flow C's id: its code goes to B, and C is left alone.
+    pub code_flow: String,
+    /// C's code submitted to B, before any code was used.
     pub other_flow_code: Arc<Exchange>,
     /// A's code submitted to A.
     pub right: Arc<Exchange>,
@@ -456,15 +458,26 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         let on = base(ctx);
         let _turn = writes(ctx).lock_owned().await;
         let mut seen = Mark::empty();
-        let (a, code_a) = flow_with_code(ctx, &on, "a", &mut seen).await?;
+        // A foreign code first, and one that neither the right code nor its flow shares: a
+        // deployment that takes any flow's code completes B here (and may use C's code up), so
+        // `recover.other_flow_code.refused` names it, while A, created afterwards, still shows
+        // that the right code works. Each flow is submitted to one code read after it was
+        // created: flows of a short lifespan stay alive (a read from Mailpit takes 2.5 s).
+        let (c, code_c) = flow_with_code(ctx, &on, "c", &mut seen).await?;
         let (b, _) = flow_with_code(ctx, &on, "b", &mut seen).await?;
-        let body = json!({"method": "code", "code": code_a});
         let other_flow_code = send(
             ctx,
-            submit(&on, "recover.other_flow_code", &b, &body),
+            submit(
+                &on,
+                "recover.other_flow_code",
+                &b,
+                &json!({"method": "code", "code": code_c}),
+            ),
             &[200],
         )
         .await;
+        let (a, code_a) = flow_with_code(ctx, &on, "a", &mut seen).await?;
+        let body = json!({"method": "code", "code": code_a});
         let right = send(ctx, submit(&on, "recover.right_code", &a, &body), SUCCESS).await;
         let reused = send(
             ctx,
@@ -475,6 +488,7 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         Ok(Recovery {
             flow: a,
             other_flow: b,
+            code_flow: c,
             other_flow_code,
             right,
             reused,
