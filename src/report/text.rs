@@ -3,6 +3,7 @@
 //! the document root, control characters made visible, counts and milliseconds for people.
 
 use super::model::Evidence;
+use std::fmt::Write as _;
 
 /// One line (possibly with embedded newlines, e.g. a body excerpt) of plain-text evidence.
 /// Shared by the terminal, JUnit and Markdown formats so they show the same facts in one shape.
@@ -55,14 +56,16 @@ pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     if !has_controls(text.as_bytes()) {
         return std::borrow::Cow::Borrowed(text);
     }
+    // The text between two control characters is copied whole: a whole page (the load report's
+    // SVG charts included) goes through here when one quoted reason holds an ESC.
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
+    let mut copied = 0;
+    for (i, c) in text.char_indices().filter(|&(_, c)| needs_escape(c)) {
+        out.push_str(&text[copied..i]);
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        copied = i + c.len_utf8();
     }
+    out.push_str(&text[copied..]);
     std::borrow::Cow::Owned(out)
 }
 
