@@ -2,8 +2,8 @@
 //! [`Plan`] the load runner takes (the scenario resolved, its defaults applied, every value
 //! bounded; nothing is sent), and the command itself.
 
+use super::common::{SchemaArgs, SESSION_TOKEN_ENV};
 use super::error::Error;
-use super::SchemaArgs;
 use crate::exit::Outcome;
 use crate::load::arrivals::{self, Schedule, Share};
 use crate::load::baseline::Baseline;
@@ -211,7 +211,7 @@ pub struct CommonArgs {
     pub mailpit_url: Option<String>,
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).
-    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
+    #[arg(long, value_name = "TOKEN", env = SESSION_TOKEN_ENV, hide_env_values = true)]
     pub session_token: Option<crate::secret::Secret>,
     /// Timeout of each request.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
