@@ -7,8 +7,8 @@ use super::suite::Suite;
 use crate::check::client::{Exchange, TransportKind};
 use crate::check::probes::{paths, Variant};
 use crate::check::runner::{flow_seen, ExchangeSink, ReleaseGuess};
-use crate::check::{Check, RunConfig, RunOptions};
-use crate::report::{CheckResult, RunReport, Status};
+use crate::check::{RunConfig, RunOptions};
+use crate::report::{RunReport, Status};
 use crate::schema::Schemas;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -303,23 +303,11 @@ fn unanswered(
         started_at,
         duration,
         notes: vec![suite_note, why.clone()],
-        checks: suite.checks.iter().map(|c| errored(c, &why)).collect(),
-    }
-}
-
-fn errored(check: &Check, why: &str) -> CheckResult {
-    CheckResult {
-        id: check.id.to_owned(),
-        title: check.title.to_owned(),
-        operation: check.operation.name().to_owned(),
-        rule: check.rule.to_owned(),
-        source: check.source,
-        level: check.level,
-        effects: check.effects.to_vec(),
-        status: Status::Error,
-        detail: why.to_owned(),
-        evidence: Vec::new(),
-        duration: Duration::ZERO,
+        checks: suite
+            .checks
+            .iter()
+            .map(|c| c.result(Status::Error, why.clone(), Vec::new(), Duration::ZERO))
+            .collect(),
     }
 }
 
