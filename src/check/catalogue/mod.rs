@@ -56,6 +56,7 @@ pub mod get_flow;
 pub mod native_context;
 pub mod pinned;
 pub mod preflight;
+pub mod race;
 pub mod recover;
 pub mod update;
 
@@ -75,6 +76,7 @@ pub fn all() -> impl Iterator<Item = &'static Check> {
         .chain(brute_force::CHECKS)
         .chain(recover::CHECKS)
         .chain(enumeration::CHECKS)
+        .chain(race::CHECKS)
         .chain(expiry::CHECKS)
         .chain(pinned::CHECKS)
         .chain(default::CHECKS)
@@ -340,6 +342,7 @@ mod tests {
             ("brute_force", brute_force::CHECKS),
             ("recover", recover::CHECKS),
             ("enumeration", enumeration::CHECKS),
+            ("race", race::CHECKS),
             ("expiry", expiry::CHECKS),
             ("pinned", pinned::CHECKS),
             ("default", default::CHECKS),
