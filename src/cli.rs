@@ -1,6 +1,6 @@
 //! The command line (clap derive): every command's flags and their conversion into the validated
 //! configuration that the module running it takes, so no module below knows clap's structs:
-//! [`check`] (flags → [`crate::check::RunConfig`]), [`load`] (→ [`crate::load::Plan`]), [`serve`]
+//! [`check`] (flags → [`crate::check::RunConfig`]), [`load`] (→ [`crate::load::Plan`]), [`monitor`] (→ [`crate::monitor::MonitorConfig`]), [`serve`]
 //! (→ [`crate::server::ServerConfig`]), `completions` and `man` ([`tooling`]), and the schema
 //! flags both `check` and `load` take ([`SchemaArgs`]). [`error`] is where the modules' errors
 //! become messages and exit codes. The value parsers the commands share with scenario files are
@@ -9,6 +9,7 @@
 pub mod check;
 pub mod error;
 pub mod load;
+pub mod monitor;
 pub mod serve;
 pub mod tooling;
 
@@ -39,6 +40,9 @@ pub enum Command {
     /// a sharded run).
     #[command(args_conflicts_with_subcommands = true)]
     Load(load::LoadArgs),
+    /// Run the checks that are safe for production on a schedule and serve the results as
+    /// Prometheus metrics, until SIGINT or SIGTERM.
+    Monitor(monitor::MonitorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(tooling::CompletionsArgs),
     /// Print the man page to stdout, or write one page per command with --out-dir.

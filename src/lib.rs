@@ -7,7 +7,8 @@
 //! cli                 flags -> validated configs; errors -> messages and exit codes
 //!  +-- check          the conformance catalogue, its runner and property-based probing
 //!  +-- load           Goose scenarios on flow creation, the summary, sharding
-//!       \-- both use: server  the reference Kratos recovery API (the default target)
+//!  +-- monitor        the production-safe checks on a schedule, exported to Prometheus (uses check)
+//!       \-- they use: server  the reference Kratos recovery API (the default target)
 //!                     codes   reading the recovery code a deployment sent
 //!                     report  one result model, one module per output format
 //!                     schema  loading, compiling, validating the recovery-flow JSON Schemas
@@ -27,6 +28,7 @@ pub mod codes;
 pub mod exit;
 pub mod input;
 pub mod load;
+pub mod monitor;
 pub mod report;
 pub mod say;
 pub mod schema;
@@ -71,6 +73,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             cli::Command::Serve(args) => cli::serve::run(args).await,
             cli::Command::Check(args) => cli::check::run(args).await,
             cli::Command::Load(args) => cli::load::run(args).await,
+            cli::Command::Monitor(args) => cli::monitor::run(args).await,
             cli::Command::Completions(_) | cli::Command::Man(_) => Ok(exit::Outcome::Passed),
         }
     });

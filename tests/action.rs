@@ -212,10 +212,7 @@ fn the_step_runs_check_and_hands_over_summary_junit_and_exit_0() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_check_fails_the_step_with_exit_1_and_still_writes_the_summary() {
-    let fault = recovery_harness::testing::FAULTS
-        .iter()
-        .find(|f| f.name == "create_native_500")
-        .expect("the fault exists");
+    let fault = recovery_harness::testing::fault("create_native_500").expect("the fault exists");
     let server = recovery_harness::testing::spawn_faulty(fault)
         .await
         .expect("faulty server starts");

@@ -9,14 +9,14 @@
 //! | this file | a run as `recovery-harness check` makes it ([`run_and_report`]): the embedded target, the terminal, the reports |
 //! | [`runner`] | levels, dependencies, concurrency, the deadline, the [`RunReport`] |
 //! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
-//! | [`catalogue`] | the list of checks and the choice from it (`--only`, `--skip`); the checks as data in `catalogue/<first id segment>.rs` |
+//! | [`catalogue`] | the list of checks (one `files!` registry) and the choice from it (`--only`, `--skip`, [`catalogue::production_safe`]); the checks as data in `catalogue/<first id segment>.rs` |
 //! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
 //! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
 //! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |
 //! | [`race_probes`] | the scenarios of the concurrency checks: right and wrong codes released in bursts |
 //! | [`security_probes`] | the multi-step scenarios of the security checks |
 //! | [`burst`] | requests released at the same instant, one connection each (the race checks) |
-//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
+//! | [`probes`] | the shared exchanges of a run, declared once each in `probes!` (each sent once, judged by many checks) |
 //! | [`config`] | a validated run's configuration ([`RunConfig`]: the flags are `cli/check.rs`'s), the embedded target |
 //! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
 //! | [`error`] | [`CheckError`]: why a run could not be carried out (exit 2) |
@@ -126,7 +126,7 @@ pub async fn run_and_report(
         schemas,
         RunOptions {
             progress: Some(progress),
-            checks: None,
+            ..RunOptions::default()
         },
     )
     .await;

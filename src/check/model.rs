@@ -173,6 +173,10 @@ pub struct Check {
     pub phase: Phase,
     /// The judging function.
     pub judge: JudgeFn,
+    /// The broken variant of the reference server that proves this check can fail: a fault
+    /// of that name in `src/testing/`, whose row in `tests/check_faults_table.in` fails this
+    /// check (`tests/check_faults.rs` holds each check to it).
+    pub fault: &'static str,
 }
 
 impl Check {

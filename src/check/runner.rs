@@ -5,7 +5,7 @@
 //! report full of failures.
 
 use super::catalogue;
-use super::client::{Client, TransportKind};
+use super::client::{Client, Exchange, TransportKind};
 use super::config::RunConfig;
 use super::error::CheckError;
 use super::model::{Check, Needs, Phase, Verdict};
@@ -28,7 +28,13 @@ pub struct RunOptions {
     /// [`catalogue::production_safe`]); each must come with its prerequisites, or it is judged
     /// without them.
     pub checks: Option<Vec<&'static Check>>,
+    /// When set, receives every exchange of the run once it is over, in the order they completed
+    /// (`monitor` times its probes by operation and reads the flow variant from them).
+    pub exchanges: Option<ExchangeSink>,
 }
+
+/// Where [`RunOptions::exchanges`] hands a run's exchanges.
+pub type ExchangeSink = Arc<std::sync::Mutex<Vec<Exchange>>>;
 
 struct Runner<'a> {
     ctx: &'a Ctx,
@@ -161,7 +167,7 @@ pub async fn run(
         config.concurrency,
         secrets.clone(),
     )?;
-    if config.har.is_some() {
+    if config.har.is_some() || options.exchanges.is_some() {
         client = client.recording();
     }
     let selected = match options.checks {
@@ -193,6 +199,11 @@ pub async fn run(
     }
     if let Some(p) = &options.progress {
         p.finish();
+    }
+    if let Some(sink) = &options.exchanges {
+        if let Ok(mut kept) = sink.lock() {
+            *kept = ctx.client.recorded();
+        }
     }
 
     let log = ctx.log();
@@ -285,28 +296,56 @@ pub async fn run(
 /// Which recovery flow variant the deployment runs, read from the first flow a creation
 /// returned (every report names it: the update checks judge each variant by its own states).
 fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
-    let flow = log.iter().find(|l| {
-        l.exchange.status() == Some(200)
-            && l.exchange
-                .request
-                .url
-                .path()
-                .ends_with(super::probes::paths::CREATE_NATIVE)
-            && l.exchange.json().is_some_and(|b| b.get("ui").is_some())
-    })?;
-    let mut note = format!(
-        "recovery flow variant seen: {}",
-        super::probes::Variant::of(&flow.exchange).describe()
-    );
-    if let Some(hint) = version_hint(&flow.exchange) {
-        note.push_str(&format!("; Kratos version: {hint}"));
+    let (variant, release) = flow_seen(log.iter().map(|l| l.exchange.as_ref()))?;
+    let mut note = format!("recovery flow variant seen: {}", variant.describe());
+    if let Some(release) = release {
+        note.push_str(&format!("; Kratos version: {}", release.describe()));
     }
     Some(note)
 }
 
-/// What the flow tells of the Kratos release. Where releases differ (docs/kratos-behaviour.md §7), the
+/// The flow variant and the Kratos release that the first flow created in `exchanges` shows;
+/// `None` when no creation answered a flow.
+pub fn flow_seen<'a>(
+    exchanges: impl IntoIterator<Item = &'a Exchange>,
+) -> Option<(super::probes::Variant, Option<ReleaseGuess>)> {
+    let flow = exchanges.into_iter().find(|ex| {
+        ex.status() == Some(200)
+            && ex
+                .request
+                .url
+                .path()
+                .ends_with(super::probes::paths::CREATE_NATIVE)
+            && ex.json().is_some_and(|b| b.get("ui").is_some())
+    })?;
+    Some((super::probes::Variant::of(flow), version_hint(flow)))
+}
+
+/// What a flow tells of the Kratos release. Where releases differ (docs/kratos-behaviour.md §7), the
 /// checks accept each release's documented behaviour; this only says which one was seen.
-fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseGuess {
+    /// The submit button is 1070005 "Submit", as in v1.1.
+    BeforeV1_3,
+    /// The submit button is 1070009 "Continue".
+    V1_3OrLater,
+}
+
+impl ReleaseGuess {
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReleaseGuess::BeforeV1_3 => {
+                "before v1.3 (the submit button is 1070005 \"Submit\", as in v1.1)"
+            }
+            ReleaseGuess::V1_3OrLater => {
+                "v1.3 or later (the submit button is 1070009 \"Continue\")"
+            }
+        }
+    }
+}
+
+fn version_hint(ex: &Exchange) -> Option<ReleaseGuess> {
     let label = ex
         .json()?
         .pointer("/ui/nodes")?
@@ -320,8 +359,8 @@ fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
         .pointer("/meta/label/id")?
         .as_u64()?;
     match label {
-        1070005 => Some("before v1.3 (the submit button is 1070005 \"Submit\", as in v1.1)"),
-        1070009 => Some("v1.3 or later (the submit button is 1070009 \"Continue\")"),
+        1070005 => Some(ReleaseGuess::BeforeV1_3),
+        1070009 => Some(ReleaseGuess::V1_3OrLater),
         _ => None,
     }
 }

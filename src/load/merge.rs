@@ -20,7 +20,7 @@ use super::shard::ShardSpec;
 use super::summary::{failure_reasons, step_summaries};
 use crate::exit::Outcome;
 use crate::report::load_summary::{
-    self, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,
+    self, LoadSummary, MergeSummary, OpenSummary, ShardSummary, ThresholdVerdict,
 };
 use chrono::{DateTime, Utc};
 use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate};
@@ -128,6 +128,14 @@ struct ShardFile {
     skipped_steps: u64,
     verdict: String,
     shard: Option<ShardSummary>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    achieved_rate: Option<f64>,
+    #[serde(default)]
+    dropped_iterations: Option<u64>,
+    #[serde(default)]
+    open: Option<OpenSummary>,
 }
 
 /// Goose's JSON report: only the raw metrics are read.
@@ -231,6 +239,12 @@ fn check_complete(shards: &[Shard]) -> Result<(), MergeError> {
     same("--duration (s)", &|s| s.file.duration_s.to_string())?;
     same("users of the run", &|s| s.meta.total_users.to_string())?;
     same("threshold rules", &|s| s.meta.threshold_rules.join(" "))?;
+    same("load model", &|s| {
+        s.file.model.clone().unwrap_or_else(|| "closed".to_owned())
+    })?;
+    same("schedule (--rate, --stages)", &|s| {
+        s.meta.schedule.clone().unwrap_or_default()
+    })?;
 
     let count = first.meta.count;
     let mut seen: BTreeMap<usize, &Shard> = BTreeMap::new();
@@ -570,6 +584,15 @@ pub fn merge(
     let body_violations = sum(&|f| f.body_violations);
 
     let mut failed_because = Vec::new();
+    let dropped: u64 = shards
+        .iter()
+        .map(|s| s.file.dropped_iterations.unwrap_or_default())
+        .sum();
+    if dropped > 0 {
+        failed_because.push(format!(
+            "{dropped} due iterations were dropped over the shards (--max-in-flight was reached): the target was not offered the whole rate"
+        ));
+    }
     for t in thresholds.iter().filter(|t| !t.passed) {
         failed_because.push(format!(
             "threshold {} failed: observed {}",
@@ -623,6 +646,7 @@ pub fn merge(
             .unwrap_or(usize::MAX)
     });
 
+    let open = merged_open(&shards);
     let summary = LoadSummary {
         tool: first.file.tool.clone(),
         target: first.file.target.clone(),
@@ -676,8 +700,58 @@ pub fn merge(
             window_overlap: (share * 1000.0).round() / 1000.0,
             warnings: warnings.clone(),
         }),
+        model: first
+            .file
+            .model
+            .clone()
+            .unwrap_or_else(|| "closed".to_owned()),
+        intended_rate: open.as_ref().map(|(rate, ..)| *rate),
+        achieved_rate: open.as_ref().map(|(_, achieved, ..)| *achieved),
+        dropped_iterations: open.as_ref().map(|(_, _, dropped, _)| *dropped),
+        open: open.map(|(.., o)| o),
+        capacity: None,
     };
     Ok((outcome, summary, warnings))
+}
+
+/// The open model's figures of the merged run: the whole schedule's rate (each shard ran its
+/// interleaved share of it, see [`super::arrivals::Share`]), the achieved rates and the
+/// iteration counts added up. `None` for closed-model shards.
+fn merged_open(shards: &[Shard]) -> Option<(f64, f64, u64, OpenSummary)> {
+    let first = &shards[0];
+    let schedule = first.meta.schedule.as_deref()?;
+    let whole = super::arrivals::Schedule::parse_stages(schedule).ok()?;
+    let opens: Vec<&OpenSummary> = shards.iter().filter_map(|s| s.file.open.as_ref()).collect();
+    if opens.len() != shards.len() {
+        return None;
+    }
+    let add = |f: &dyn Fn(&OpenSummary) -> u64| opens.iter().map(|o| f(o)).sum::<u64>();
+    let worst = |f: &dyn Fn(&OpenSummary) -> f64| opens.iter().map(|o| f(o)).fold(0.0, f64::max);
+    let achieved = shards
+        .iter()
+        .map(|s| s.file.achieved_rate.unwrap_or_default())
+        .sum();
+    let merged = OpenSummary {
+        schedule: schedule.to_owned(),
+        max_in_flight: first
+            .meta
+            .total_max_in_flight
+            .unwrap_or_else(|| opens.iter().map(|o| o.max_in_flight).sum()),
+        due_iterations: add(&|o| o.due_iterations),
+        started_iterations: add(&|o| o.started_iterations),
+        completed_iterations: add(&|o| o.completed_iterations),
+        completed_in_window: add(&|o| o.completed_in_window),
+        window_s: worst(&|o| o.window_s),
+        peak_in_flight: opens.iter().map(|o| o.peak_in_flight).sum(),
+        start_lag_p50_ms: worst(&|o| o.start_lag_p50_ms),
+        start_lag_p99_ms: worst(&|o| o.start_lag_p99_ms),
+    };
+    // Every shard reports its own drops; their sum is the run's.
+    let dropped: u64 = shards
+        .iter()
+        .map(|s| s.file.dropped_iterations.unwrap_or_default())
+        .sum();
+    Some((whole.mean_rate(), achieved, dropped, merged))
 }
 
 /// `recovery-harness load merge`: merges the shard directories `dirs` (with `thresholds` replacing
@@ -688,9 +762,9 @@ pub fn run(
     thresholds: &[String],
     report_dir: &Path,
     quiet: bool,
-) -> Result<Outcome, super::LoadError> {
+) -> Result<Outcome, super::error::LoadError> {
     let (outcome, mut summary, warnings) =
-        merge(dirs, thresholds).map_err(super::LoadError::from)?;
+        merge(dirs, thresholds).map_err(super::error::LoadError::from)?;
     let dir = report_dir;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -707,7 +781,7 @@ pub fn run(
         }
         .into());
     }
-    let io = |source| super::LoadError::ReportDir {
+    let io = |source| super::error::LoadError::ReportDir {
         path: dir.to_path_buf(),
         source,
     };

@@ -50,6 +50,10 @@ pub enum Needs {
     Actionlint,
     /// `kubernetes-validate` on `PATH`.
     KubernetesValidate,
+    /// Prometheus: `prometheus` on `PATH` (Debian's `prometheus`).
+    Prometheus,
+    /// promtool: `promtool` on `PATH` (Debian's `prometheus`).
+    Promtool,
     /// A user that is not root: root writes into read-only directories, so a test of a write
     /// refused by permissions cannot run as root. No variable requires it (CI runs as root).
     NotRoot,
@@ -66,6 +70,8 @@ impl Needs {
             Needs::Chromium => "Chromium",
             Needs::Actionlint => "actionlint",
             Needs::KubernetesValidate => "kubernetes-validate",
+            Needs::Prometheus => "Prometheus",
+            Needs::Promtool => "promtool",
             Needs::NotRoot => "a user other than root",
         }
     }
@@ -109,6 +115,12 @@ impl Needs {
                         .to_owned()
                 })
             }
+            Needs::Prometheus => on_path("prometheus")
+                .map(Some)
+                .ok_or_else(|| "prometheus is not on PATH (apt-get install prometheus)".to_owned()),
+            Needs::Promtool => on_path("promtool")
+                .map(Some)
+                .ok_or_else(|| "promtool is not on PATH (apt-get install prometheus)".to_owned()),
             Needs::NotRoot => {
                 if running_as_root() {
                     Err("running as root, which writes into read-only directories".to_owned())

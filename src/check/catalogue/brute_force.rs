@@ -22,6 +22,7 @@ pub const CHECKS: &[Check] = &[Check {
     needs: Needs::Nothing,
     phase: Phase::Main,
     judge: limit,
+    fault: "guesses_unlimited",
 }];
 
 fn limit(ctx: &Ctx) -> Judged<'_> {

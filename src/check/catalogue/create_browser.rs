@@ -2,7 +2,7 @@
 //! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
 
 use crate::check::judge::judge;
-use crate::check::judge::{status, Judge};
+use crate::check::judge::{Judge, exchange, status};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Probe};
 use crate::report::{Effect, Level, RuleSource};
@@ -22,6 +22,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: status_200,
+        fault: "browser_html",
     },
     Check {
         id: "create_browser.schema",
@@ -35,6 +36,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Schema(Probe::CreateBrowser, 200, Component::RecoveryFlow)),
+        fault: "browser_missing_required_field",
     },
     Check {
         id: "create_browser.type",
@@ -48,12 +50,13 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Equals(Probe::CreateBrowser, 200, "/type", "browser")),
+        fault: "browser_type_api",
     },
 ];
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.create_browser().await;
+        let ex = exchange(ctx, Probe::CreateBrowser).await?;
         let resp = status(ex, 200)?;
         if !resp.is_json_content_type() {
             return Ok(Verdict::fail(format!(

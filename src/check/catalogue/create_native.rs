@@ -3,9 +3,7 @@
 
 use crate::check::client::Exchange;
 use crate::check::judge::judge;
-use crate::check::judge::{
-    equals, error_generic, json_with_status, precondition, status, string_at, Judge,
-};
+use crate::check::judge::{Judge, equals, error_generic, exchange, json_with_status, status, string_at};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Step, Verdict};
 use crate::check::probes::{Ctx, Probe, Variant};
 use crate::report::{Effect, Level, RuleSource};
@@ -31,6 +29,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: status_200,
+        fault: "create_native_500",
     },
     Check {
         id: "create_native.content_type",
@@ -44,6 +43,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::StatusJson(Probe::CreateNative, 200)),
+        fault: "create_native_text_plain",
     },
     Check {
         id: "create_native.cache_control",
@@ -57,6 +57,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: cache_control,
+        fault: "create_native_cacheable",
     },
     Check {
         id: "create_native.schema",
@@ -70,6 +71,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Schema(Probe::CreateNative, 200, Component::RecoveryFlow)),
+        fault: "flow_missing_required_field",
     },
     Check {
         id: "create_native.type",
@@ -83,6 +85,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Equals(Probe::CreateNative, 200, "/type", "api")),
+        fault: "type_browser_on_api",
     },
     Check {
         id: "create_native.state",
@@ -96,6 +99,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: state,
+        fault: "state_sent_email_on_create",
     },
     Check {
         id: "create_native.id.uuid",
@@ -109,6 +113,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: id_uuid,
+        fault: "id_not_uuid",
     },
     Check {
         id: "create_native.id.unique",
@@ -122,6 +127,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: id_unique,
+        fault: "repeated_id",
     },
     Check {
         id: "create_native.timestamps.order",
@@ -135,6 +141,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: timestamps_order,
+        fault: "issued_after_expiry",
     },
     Check {
         id: "create_native.timestamps.issued_now",
@@ -148,6 +155,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: issued_now,
+        fault: "issued_long_ago",
     },
     Check {
         id: "create_native.timestamps.not_expired",
@@ -161,6 +169,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: not_expired,
+        fault: "already_expired",
     },
     Check {
         id: "create_native.request_url",
@@ -174,6 +183,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: request_url,
+        fault: "request_url_other_path",
     },
     Check {
         id: "create_native.request_url.host",
@@ -187,6 +197,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: request_url_host,
+        fault: "request_url_internal",
     },
     Check {
         id: "create_native.ui.action",
@@ -200,6 +211,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: ui_action,
+        fault: "action_internal_host",
     },
     Check {
         id: "create_native.ui.method",
@@ -213,6 +225,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Equals(Probe::CreateNative, 200, "/ui/method", "POST")),
+        fault: "ui_method_get",
     },
     Check {
         id: "create_native.ui.nodes",
@@ -226,6 +239,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: ui_nodes,
+        fault: "no_email_node",
     },
     Check {
         id: "create_native.return_to.echo",
@@ -239,6 +253,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: return_to_echo,
+        fault: "return_to_dropped",
     },
     Check {
         id: "create_native.return_to.forbidden.400",
@@ -252,6 +267,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::ErrorGeneric(Probe::ReturnToForbidden, 400, Some("self_service_flow_return_to_forbidden"))),
+        fault: "return_to_unchecked",
     },
     Check {
         id: "create_native.signed_in.token.400",
@@ -265,6 +281,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::SessionToken,
         phase: Phase::Main,
         judge: signed_in_token,
+        fault: "session_token_ignored",
     },
     Check {
         id: "create_native.signed_in.cookie.400",
@@ -278,6 +295,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::SessionCookie,
         phase: Phase::Main,
         judge: signed_in_cookie,
+        fault: "session_cookie_ignored",
     },
     Check {
         id: "create_native.signed_in.bearer.400",
@@ -291,6 +309,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::SessionToken,
         phase: Phase::Main,
         judge: signed_in_bearer,
+        fault: "bearer_ignored",
     },
     Check {
         id: "create_native.invalid_token.200",
@@ -304,18 +323,19 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: invalid_token,
+        fault: "any_token_is_a_session",
     },
 ];
 
 /// The 200 flow of the plain creation.
 async fn flow(ctx: &Ctx) -> Step<(&Exchange, &Value)> {
-    let ex = ctx.create_native().await;
+    let ex = exchange(ctx, Probe::CreateNative).await?;
     Ok((ex, json_with_status(ex, 200)?))
 }
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.create_native().await;
+        let ex = exchange(ctx, Probe::CreateNative).await?;
         status(ex, 200)?;
         Ok(Verdict::pass(format!("answered {}", ex.describe())))
     })
@@ -323,7 +343,7 @@ fn status_200(ctx: &Ctx) -> Judged<'_> {
 
 fn cache_control(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.create_native().await;
+        let ex = exchange(ctx, Probe::CreateNative).await?;
         let resp = status(ex, 200)?;
         let value = resp.header("cache-control").unwrap_or_default();
         let no_store = value
@@ -377,7 +397,7 @@ fn id_unique(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
         let first = string_at(ex, body, "/id")?;
-        let again = ctx.create_native_again().await;
+        let again = exchange(ctx, Probe::CreateNativeAgain).await?;
         let body2 = json_with_status(again, 200)?;
         let second = string_at(again, body2, "/id")?;
         if first == second {
@@ -720,7 +740,7 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
 
 fn return_to_echo(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.return_to().await;
+        let ex = exchange(ctx, Probe::ReturnTo).await?;
         let want = ctx.cfg.allowed_return_to();
         let body = json_with_status(ex, 200).map_err(|v| match v {
             Verdict::Failed { detail, evidence } => Verdict::Failed {
@@ -735,14 +755,14 @@ fn return_to_echo(ctx: &Ctx) -> Judged<'_> {
 
 fn signed_in_token(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.signed_in_token().await)?;
+        let ex = exchange(ctx, Probe::SignedInToken).await?;
         signed_in_verdict(ctx, ex, "--session-token is not a live session there")
     })
 }
 
 fn signed_in_cookie(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.signed_in_cookie().await)?;
+        let ex = exchange(ctx, Probe::SignedInCookie).await?;
         signed_in_verdict(
             ctx,
             ex,
@@ -753,7 +773,7 @@ fn signed_in_cookie(ctx: &Ctx) -> Judged<'_> {
 
 fn signed_in_bearer(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.signed_in_bearer().await)?;
+        let ex = exchange(ctx, Probe::SignedInBearer).await?;
         signed_in_verdict(ctx, ex, "--session-token is not a live session there")
     })
 }
@@ -778,7 +798,7 @@ fn signed_in_verdict(ctx: &Ctx, ex: &Exchange, credential_hint: &str) -> Step<Ve
 
 fn invalid_token(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.invalid_token().await;
+        let ex = exchange(ctx, Probe::InvalidToken).await?;
         status(ex, 200)?;
         Ok(Verdict::pass(
             "an unknown token is treated as no session: 200",

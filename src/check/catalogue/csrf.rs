@@ -28,6 +28,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: cookie,
+        fault: "csrf_token_empty",
     },
     Check {
         id: "csrf.get_flow.without_cookie.403",
@@ -41,6 +42,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: without_cookie,
+        fault: "csrf_get_unprotected",
     },
     Check {
         id: "csrf.get_flow.with_cookie.200",
@@ -54,6 +56,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: with_cookie,
+        fault: "csrf_cookie_refused",
     },
     Check {
         id: "csrf.submit.mismatch.refused",
@@ -67,6 +70,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: mismatch,
+        fault: "csrf_token_unchecked",
     },
 ];
 

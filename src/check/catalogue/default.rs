@@ -8,9 +8,9 @@
 //! only on a 5xx or no answer, which no faithful deployment gives.
 
 use crate::check::client::Exchange;
-use crate::check::judge::error_envelope;
+use crate::check::judge::{error_envelope, exchange};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
-use crate::check::probes::Ctx;
+use crate::check::probes::{Ctx, Probe};
 use crate::report::{Level, RuleSource};
 
 /// The checks of this file.
@@ -27,6 +27,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: undeclared_method,
+        fault: "undeclared_method_500",
     },
     Check {
         id: "default.undeclared_path",
@@ -40,6 +41,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: undeclared_path,
+        fault: "undeclared_path_502",
     },
     Check {
         id: "default.error_bodies",
@@ -53,15 +55,16 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: error_bodies,
+        fault: "browser_bad_gateway",
     },
 ];
 
 fn undeclared_method(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { Ok(undeclared(ctx.undeclared_method().await)) })
+    Box::pin(async move { Ok(undeclared(exchange(ctx, Probe::UndeclaredMethod).await?)) })
 }
 
 fn undeclared_path(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { Ok(undeclared(ctx.undeclared_path().await)) })
+    Box::pin(async move { Ok(undeclared(exchange(ctx, Probe::UndeclaredPath).await?)) })
 }
 
 /// Passes on any answer below 500, saying what it was; fails on a 5xx or no answer.

@@ -32,6 +32,7 @@ Check {
     // known address must not arrive while they wait for their codes.
     phase: Phase::Final,
     judge: same_answer,
+    fault: "enumeration_leak",
 },
 Check {
     id: "enumeration.timing",
@@ -45,6 +46,7 @@ Check {
     needs: Needs::Nothing,
     phase: Phase::Final,
     judge: timing,
+    fault: "known_address_slow",
 },
 ];
 

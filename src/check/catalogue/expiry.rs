@@ -25,6 +25,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: get_410,
+        fault: "expired_without_details",
     },
     Check {
         id: "expiry.submit.new_flow",
@@ -38,6 +39,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: submit_new_flow,
+        fault: "expired_flow_silent",
     },
 ];
 

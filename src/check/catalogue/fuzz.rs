@@ -24,6 +24,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::FuzzCases,
         phase: Phase::Main,
         judge: create_native,
+        fault: "crash_on_non_ascii_return_to",
     },
     Check {
         id: "fuzz.get_flow",
@@ -37,6 +38,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::FuzzCases,
         phase: Phase::Main,
         judge: get_flow,
+        fault: "crash_on_upper_case_id",
     },
     Check {
         id: "fuzz.update",
@@ -50,6 +52,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::FuzzCases,
         phase: Phase::Main,
         judge: update,
+        fault: "crash_on_form_body",
     },
 ];
 

@@ -2,7 +2,7 @@
 //! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
 
 use crate::check::judge::judge;
-use crate::check::judge::{json_with_status, precondition, Judge};
+use crate::check::judge::{Judge, exchange, json_with_status};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Probe};
 use crate::report::{Effect, Level, RuleSource};
@@ -23,6 +23,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Status(Probe::GetFlow, 200)),
+        fault: "get_flow_500",
     },
     Check {
         id: "get_flow.schema",
@@ -36,6 +37,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow)),
+        fault: "get_flow_missing_required_field",
     },
     Check {
         id: "get_flow.same_flow",
@@ -49,6 +51,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: same_flow,
+        fault: "get_flow_stale_state",
     },
     Check {
         id: "get_flow.unknown_id.404",
@@ -62,6 +65,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::ErrorGeneric(Probe::GetUnknown, 404, None)),
+        fault: "unknown_flow_200",
     },
     Check {
         id: "get_flow.malformed_id.404",
@@ -75,13 +79,14 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::ErrorGeneric(Probe::GetMalformed, 404, None)),
+        fault: "malformed_id_400",
     },
 ];
 
 fn same_flow(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let created = ctx.create_native().await;
-        let ex = precondition(ctx.get_flow().await)?;
+        let created = exchange(ctx, Probe::CreateNative).await?;
+        let ex = exchange(ctx, Probe::GetFlow).await?;
         let a = json_with_status(created, 200)?;
         let b = json_with_status(ex, 200)?;
         let mut diffs = Vec::new();

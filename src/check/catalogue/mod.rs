@@ -4,21 +4,29 @@
 //!
 //! Adding a check is one declaration plus its proving fault:
 //! 1. a [`Check`] struct literal in that file's `CHECKS` (every field named, none defaulted: the
-//!    level and the effects cannot be left out) and its judging function, built from
-//!    [`crate::check::judge`] (the helpers, and the declarative rules of
+//!    level, the effects and the proving fault cannot be left out) and its judging function,
+//!    built from [`crate::check::judge`] (the helpers, and the declarative rules of
 //!    [`judge!`](crate::check::judge::judge)) over the shared exchanges of
-//!    [`crate::check::probes`] and [`crate::check::security_probes`];
-//! 2. the broken server that proves it can fail, in `src/testing/`, and its row in
-//!    `tests/check_faults_table.in`.
+//!    [`crate::check::probes`] (a new one is one entry of its `probes!`) and the scenarios of
+//!    [`crate::check::security_probes`];
+//! 2. the broken variant of the reference server that its `fault` names, in `src/testing/`
+//!    (keyed on what requests are, never on the probe header), and that variant's row in
+//!    `tests/check_faults_table.in`: the run's whole outcome against it
+//!    (when it differs, `RECOVERY_HARNESS_WRITE_FAULT_TABLE=FILE cargo test --test check_faults`
+//!    writes the whole table as the runs gave it, to review and copy).
+//!
+//! A new catalogue file is one more name in `files!` below.
 //!
 //! A check's [`effects`](Check::effects) count every exchange it reads, as sent to a deployment
 //! that keeps the rule: a submitted address that is processed sends mail, a right code is used
-//! up and changes the identity. `tests/check_production_safe.rs` runs [`production_safe`] against
-//! the reference server and proves that its courier got nothing and no code was submitted.
+//! up and changes the identity. `tests/check_effects.rs` runs each check alone against the
+//! reference server and holds it to them (no effect undeclared, none declared in vain), and runs
+//! [`production_safe`] to prove that its courier got nothing and no code was submitted.
 //!
 //! ```
+//! use recovery_harness::check::judge::exchange;
 //! use recovery_harness::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
-//! use recovery_harness::check::probes::Ctx;
+//! use recovery_harness::check::probes::{Ctx, Probe};
 //! use recovery_harness::report::{Effect, Level, RuleSource};
 //!
 //! const EXAMPLE: Check = Check {
@@ -33,54 +41,53 @@
 //!     needs: Needs::Nothing,
 //!     phase: Phase::Main,
 //!     judge: example,
+//!     fault: "create_native_500",
 //! };
 //!
 //! fn example(ctx: &Ctx) -> Judged<'_> {
 //!     Box::pin(async move {
-//!         let ex = ctx.create_native().await;
+//!         let ex = exchange(ctx, Probe::CreateNative).await?;
 //!         Ok(Verdict::pass(format!("answered {}", ex.describe())))
 //!     })
 //! }
 //! # assert!(EXAMPLE.production_safe());
 //! ```
 
-pub mod brute_force;
-pub mod create_browser;
-pub mod create_native;
-pub mod csrf;
-pub mod default;
-pub mod enumeration;
-pub mod expiry;
-pub mod fuzz;
-pub mod get_flow;
-pub mod native_context;
-pub mod pinned;
-pub mod preflight;
-pub mod race;
-pub mod recover;
-pub mod update;
+/// Declares each catalogue file once: its module and its place in [`FILES`] (the report order).
+macro_rules! files {
+    ($($file:ident),+ $(,)?) => {
+        $(pub mod $file;)+
+
+        /// Every catalogue file, in report order: its name (the first segment of its checks' ids)
+        /// and its checks.
+        pub const FILES: &[(&str, &[Check])] = &[$((stringify!($file), $file::CHECKS)),+];
+    };
+}
+
+files! {
+    preflight,
+    create_native,
+    get_flow,
+    create_browser,
+    update,
+    csrf,
+    native_context,
+    brute_force,
+    recover,
+    enumeration,
+    race,
+    expiry,
+    pinned,
+    default,
+    fuzz,
+}
 
 use super::error::CheckError;
 use super::model::{Check, Needs};
 
 /// Every check, in catalogue (and report) order.
 pub fn all() -> impl Iterator<Item = &'static Check> {
-    preflight::CHECKS
-        .iter()
-        .chain(create_native::CHECKS)
-        .chain(get_flow::CHECKS)
-        .chain(create_browser::CHECKS)
-        .chain(update::CHECKS)
-        .chain(csrf::CHECKS)
-        .chain(native_context::CHECKS)
-        .chain(brute_force::CHECKS)
-        .chain(recover::CHECKS)
-        .chain(enumeration::CHECKS)
-        .chain(race::CHECKS)
-        .chain(expiry::CHECKS)
-        .chain(pinned::CHECKS)
-        .chain(default::CHECKS)
-        .chain(fuzz::CHECKS)
+    FILES.iter().flat_map(|(_, checks)| checks.iter())
 }
 
 /// The checks `monitor` may run, in catalogue order: those that create flows at most (no mail
@@ -331,24 +338,7 @@ mod tests {
                 c.id
             );
         }
-        let files = [
-            ("preflight", preflight::CHECKS),
-            ("create_native", create_native::CHECKS),
-            ("get_flow", get_flow::CHECKS),
-            ("create_browser", create_browser::CHECKS),
-            ("update", update::CHECKS),
-            ("csrf", csrf::CHECKS),
-            ("native_context", native_context::CHECKS),
-            ("brute_force", brute_force::CHECKS),
-            ("recover", recover::CHECKS),
-            ("enumeration", enumeration::CHECKS),
-            ("race", race::CHECKS),
-            ("expiry", expiry::CHECKS),
-            ("pinned", pinned::CHECKS),
-            ("default", default::CHECKS),
-            ("fuzz", fuzz::CHECKS),
-        ];
-        for (file, list) in files {
+        for &(file, list) in FILES {
             for c in list {
                 assert_eq!(
                     c.id.split('.').next(),

@@ -6,9 +6,9 @@
 //! native client keeps no cookie jar.
 
 use crate::check::client::Exchange;
-use crate::check::judge::{scenario, still_initial};
+use crate::check::judge::{exchange, scenario, still_initial};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Step, Verdict};
-use crate::check::probes::{flow_id, paths, Ctx, Variant};
+use crate::check::probes::{flow_id, paths, Ctx, Probe, Variant};
 use crate::check::security_probes::{context_header, native_context, redirect_flow, Context};
 use crate::report::{Effect, Level, RuleSource};
 use std::collections::HashSet;
@@ -29,6 +29,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: cookie,
+        fault: "native_cookie_processed",
     },
     Check {
         id: "native_context.origin.refused",
@@ -42,6 +43,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: origin,
+        fault: "native_origin_processed",
     },
     Check {
         id: "native_context.no_cookies",
@@ -56,6 +58,7 @@ pub const CHECKS: &[Check] = &[
         // It reads every exchange of the run.
         phase: Phase::Last,
         judge: no_cookies,
+        fault: "api_success_sets_cookie",
     },
 ];
 
@@ -93,7 +96,7 @@ fn has_browser_context(ex: &Exchange) -> bool {
 fn no_cookies(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         // At least the plain creation, whichever checks ran.
-        ctx.create_native().await;
+        exchange(ctx, Probe::CreateNative).await?;
         let log = ctx.log();
         let is_creation = |ex: &Exchange| {
             ex.request.method == reqwest::Method::GET

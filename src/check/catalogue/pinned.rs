@@ -2,11 +2,9 @@
 //! (docs/kratos-behaviour.md §1.4, §3, §5.1, §5.3, §5.4 A, §5.6; a "§" in the rules below is
 //! a section of that page), where the spec leaves them open or says otherwise.
 
-use crate::check::judge::{
-    error_generic, has_ui_message, json_with_status, node_error, precondition, schema, status,
-};
+use crate::check::judge::{error_generic, exchange, has_ui_message, json_with_status, node_error, precondition, schema, status};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
-use crate::check::probes::{Ctx, Variant};
+use crate::check::probes::{Ctx, Probe, Variant};
 use crate::check::security_probes as sp;
 use crate::report::{Effect, Level, RuleSource};
 use crate::schema::Component;
@@ -28,6 +26,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: unknown_flow,
+        fault: "unknown_flow_no_reason",
     },
     Check {
         id: "pinned.update.missing_flow.400",
@@ -41,6 +40,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: missing_flow,
+        fault: "missing_flow_plain",
     },
     Check {
         id: "pinned.update.malformed_flow.400",
@@ -54,6 +54,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: malformed_flow,
+        fault: "malformed_flow_404",
     },
     Check {
         id: "pinned.update.invalid_email.400",
@@ -67,6 +68,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: invalid_email,
+        fault: "invalid_email_unreported",
     },
     Check {
         id: "pinned.update.unknown_method.400",
@@ -80,6 +82,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: unknown_method,
+        fault: "unknown_method_unreported",
     },
     Check {
         id: "pinned.create_browser.signed_in.400",
@@ -93,6 +96,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::SessionToken,
         phase: Phase::Main,
         judge: browser_signed_in,
+        fault: "browser_session_ignored",
     },
     Check {
         id: "pinned.create_browser.html.303",
@@ -106,6 +110,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: browser_html,
+        fault: "browser_always_json",
     },
     Check {
         id: "pinned.get_flow.cache_control",
@@ -119,6 +124,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: get_flow_cache_control,
+        fault: "get_flow_cacheable",
     },
 ];
 
@@ -172,7 +178,7 @@ fn unknown_method(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         // Recovery v2's code strategy takes every method but `link`
         // (selfservice/strategy/code/strategy_recovery.go): there is no 4010005 to pin there.
-        if Variant::of(ctx.update_flow().await) == Variant::V2 {
+        if Variant::of(exchange(ctx, Probe::UpdateFlow).await?) == Variant::V2 {
             return Ok(Verdict::skip(
                 "recovery v2 (feature_flags.choose_recovery_address) takes every method but `link`, so no submit gets 4010005",
             ));
@@ -215,7 +221,7 @@ fn browser_html(ctx: &Ctx) -> Judged<'_> {
 
 fn get_flow_cache_control(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.get_flow().await)?;
+        let ex = exchange(ctx, Probe::GetFlow).await?;
         let resp = status(ex, 200)?;
         match resp.header("cache-control") {
             Some(cc) if cc.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")) => {

@@ -46,6 +46,7 @@ pub const CHECKS: &[Check] = &[
         // After the checks that run concurrently: the bursts' writes must meet no others.
         phase: Phase::Final,
         judge: single_use,
+        fault: "racy_code_use",
     },
     Check {
         id: "race.brute_force.limit",
@@ -54,11 +55,14 @@ pub const CHECKS: &[Check] = &[
         rule: "--race-width wrong codes released together on one flow of --known-email are judged (200 on the flow, 4060006) at most --max-submissions times (Kratos's selfservice.methods.code.config.max_submissions), and once the limit is reached the flow's right code, submitted afterwards, is refused; 5xx answers, `database is locked` and requests with no answer are reported, not judged (ory/kratos #4251)",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
-        effects: &[Effect::CreatesFlows, Effect::SendsMail, Effect::ConsumesCode],
+        // The right code submitted last is refused by a deployment that keeps the rule: nothing
+        // is used up (its prerequisite recover.right_code declares its own recovery).
+        effects: &[Effect::CreatesFlows, Effect::SendsMail],
         requires: &["brute_force.limit", "recover.right_code"],
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: brute_force_limit,
+        fault: "racy_attempt_count",
     },
 ];
 
@@ -75,7 +79,7 @@ enum Answer {
     /// connection: the deployment failed, which says nothing about the rule.
     Trouble,
     /// No answer within `--timeout`: the deployment was slow.
-    NoAnswer,
+    Silent,
 }
 
 fn error_code(ex: &Exchange) -> Option<u64> {
@@ -84,7 +88,7 @@ fn error_code(ex: &Exchange) -> Option<u64> {
 
 fn classify(ex: &Exchange, flow: &str) -> Answer {
     match &ex.outcome {
-        Err(t) if t.kind == TransportKind::Timeout => return Answer::NoAnswer,
+        Err(t) if t.kind == TransportKind::Timeout => return Answer::Silent,
         Err(_) => return Answer::Trouble,
         Ok(_) => {}
     }
@@ -176,7 +180,7 @@ fn not_judged(answers: &[(Answer, &Exchange)], timeout: Duration) -> String {
         .count();
     let slow = answers
         .iter()
-        .filter(|(a, _)| *a == Answer::NoAnswer)
+        .filter(|(a, _)| *a == Answer::Silent)
         .count();
     let mut parts = Vec::new();
     if trouble > 0 {
@@ -402,9 +406,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sixteen_trials_catch_a_race_of_one_in_four_with_99_percent() {
-        assert!(unseen(0.25, 16) < 0.01);
-        assert!(unseen(0.25, 15) > 0.01);
+    fn sixteen_trials_miss_a_race_of_one_in_four_about_once_in_a_hundred() {
+        // 0.75^16 = 1.0023 %: the contract's default 16 trials detect it with 98.998 %; 17
+        // would pass 99 %.
+        assert!((unseen(0.25, 16) - 0.010_023).abs() < 1e-6);
+        assert!(unseen(0.25, 17) < 0.01);
         assert_eq!(unseen(0.0, 16), 1.0);
     }
 

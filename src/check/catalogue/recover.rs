@@ -33,6 +33,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: right_code,
+        fault: "right_code_ignored",
     },
     Check {
         id: "recover.code_reused.refused",
@@ -51,6 +52,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: reused,
+        fault: "code_reusable",
     },
     Check {
         id: "recover.other_flow_code.refused",
@@ -69,6 +71,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: other_flow,
+        fault: "codes_by_address",
     },
 ];
 

@@ -4,11 +4,9 @@
 //! flow in `sent_email` with an error message. Every body is validated against its schema.
 
 use crate::check::judge::judge;
-use crate::check::judge::{
-    equals, has_ui_message, json_with_status, node_error, precondition, Judge,
-};
+use crate::check::judge::{Judge, equals, exchange, has_ui_message, json_with_status, node_error};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase};
-use crate::check::probes::{flow_method, Ctx, Probe, Variant};
+use crate::check::probes::{Ctx, Probe, Variant, flow_method};
 use crate::report::{Effect, Level, RuleSource};
 use crate::schema::Component;
 
@@ -28,6 +26,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::StatusJson(Probe::UpdateEmail, 200)),
+        fault: "update_email_500",
     },
     Check {
         id: "update.email.schema",
@@ -41,6 +40,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Schema(Probe::UpdateEmail, 200, Component::RecoveryFlow)),
+        fault: "update_email_missing_required_field",
     },
     Check {
         id: "update.email.state",
@@ -54,6 +54,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: email_state,
+        fault: "update_email_state",
     },
     Check {
         id: "update.email.message",
@@ -67,6 +68,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: email_message,
+        fault: "update_email_no_message",
     },
     Check {
         id: "update.missing_email.400",
@@ -80,6 +82,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Status(Probe::UpdateMissingEmail, 400)),
+        fault: "missing_email_200",
     },
     Check {
         id: "update.missing_email.schema",
@@ -93,6 +96,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Schema(Probe::UpdateMissingEmail, 400, Component::RecoveryFlow)),
+        fault: "missing_email_missing_required_field",
     },
     Check {
         id: "update.missing_email.message",
@@ -106,6 +110,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: missing_message,
+        fault: "missing_email_no_node_message",
     },
     Check {
         id: "update.wrong_code.200",
@@ -119,6 +124,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Status(Probe::UpdateWrongCode, 200)),
+        fault: "wrong_code_400",
     },
     Check {
         id: "update.wrong_code.schema",
@@ -132,6 +138,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: judge!(Judge::Schema(Probe::UpdateWrongCode, 200, Component::RecoveryFlow)),
+        fault: "wrong_code_missing_required_field",
     },
     Check {
         id: "update.wrong_code.state",
@@ -145,6 +152,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: wrong_state,
+        fault: "wrong_code_state",
     },
     Check {
         id: "update.wrong_code.message",
@@ -158,23 +166,24 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: wrong_message,
+        fault: "wrong_code_no_message",
     },
 ];
 
 fn email_state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.update_email().await)?;
+        let ex = exchange(ctx, Probe::UpdateEmail).await?;
         let body = json_with_status(ex, 200)?;
-        let variant = Variant::of(ctx.update_flow().await);
+        let variant = Variant::of(exchange(ctx, Probe::UpdateFlow).await?);
         equals(ex, body, "/state", variant.sent_state())
     })
 }
 
 fn email_message(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.update_email().await)?;
+        let ex = exchange(ctx, Probe::UpdateEmail).await?;
         let body = json_with_status(ex, 200)?;
-        let flow = ctx.update_flow().await;
+        let flow = exchange(ctx, Probe::UpdateFlow).await?;
         let (ids, what): (&[u64], _) = match (Variant::of(flow), flow_method(flow).as_str()) {
             (Variant::V2, _) => (
                 &[1060004],
@@ -189,9 +198,9 @@ fn email_message(ctx: &Ctx) -> Judged<'_> {
 
 fn missing_message(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.update_missing_email().await)?;
+        let ex = exchange(ctx, Probe::UpdateMissingEmail).await?;
         let body = json_with_status(ex, 400)?;
-        let field = Variant::of(ctx.missing_email_flow().await).address_field();
+        let field = Variant::of(exchange(ctx, Probe::MissingEmailFlow).await?).address_field();
         node_error(
             ex,
             body,
@@ -208,16 +217,16 @@ fn missing_message(ctx: &Ctx) -> Judged<'_> {
 
 fn wrong_state(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.update_wrong_code().await)?;
+        let ex = exchange(ctx, Probe::UpdateWrongCode).await?;
         let body = json_with_status(ex, 200)?;
-        let variant = Variant::of(ctx.update_flow().await);
+        let variant = Variant::of(exchange(ctx, Probe::UpdateFlow).await?);
         equals(ex, body, "/state", variant.sent_state())
     })
 }
 
 fn wrong_message(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.update_wrong_code().await)?;
+        let ex = exchange(ctx, Probe::UpdateWrongCode).await?;
         let body = json_with_status(ex, 200)?;
         has_ui_message(ex, body, "error", &[], "an error message about the code")
     })
