@@ -49,7 +49,7 @@ pub enum Command {
     Man(tooling::ManArgs),
 }
 
-pub use crate::input::{parse_base_url, parse_duration, without_userinfo, BadBaseUrl};
+pub use crate::input::{parse_base_url, parse_duration, BadBaseUrl};
 
 /// The variable every command's `--session-token` reads (`check`, `load`, `serve`), so that one
 /// job's secret serves all three; its value is never shown in `--help`.

@@ -32,6 +32,7 @@ pub mod monitor;
 pub mod report;
 pub mod say;
 pub mod schema;
+pub mod secret;
 pub mod server;
 #[cfg(feature = "testing")]
 #[doc(hidden)]

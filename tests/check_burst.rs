@@ -4,6 +4,7 @@
 use recovery_harness::check::burst;
 use recovery_harness::check::client::{Client, Request, TransportKind};
 use recovery_harness::codes::{CodeSource, SourceKind};
+use recovery_harness::secret::Redactor;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use url::Url;
@@ -12,7 +13,7 @@ const KNOWN: &str = "burst-known@example.org";
 
 fn client(timeout: Duration) -> Client {
     recovery_harness::tls::install_default_provider();
-    Client::new(timeout, 4 << 20, false, 16, vec![]).expect("client")
+    Client::new(timeout, 4 << 20, false, 16, Redactor::default()).expect("client")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +147,14 @@ async fn https_to_a_plain_server_fails_the_handshake() {
     ))
     .expect("url");
     for insecure in [false, true] {
-        let c = Client::new(Duration::from_secs(2), 4 << 20, insecure, 4, vec![]).expect("client");
+        let c = Client::new(
+            Duration::from_secs(2),
+            4 << 20,
+            insecure,
+            4,
+            Redactor::default(),
+        )
+        .expect("client");
         let b = burst::release(&c, vec![Request::get("t.tls", url.clone())]).await;
         let t = b.exchanges[0].outcome.as_ref().expect_err("no TLS there");
         assert_eq!(t.kind, TransportKind::Tls, "{}", t.message);

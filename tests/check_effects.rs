@@ -51,8 +51,8 @@ impl Target {
     async fn run(&self, checks: Vec<&'static Check>, fuzz_cases: u32) -> RunReport {
         let args = CheckArgs {
             target: Some(self.server.base_url().to_owned()),
-            session_token: Some(self.server.session_token().to_owned()),
-            session_cookie: Some(self.server.session_cookie()),
+            session_token: Some(self.server.session_token().into()),
+            session_cookie: Some(self.server.session_cookie().into()),
             courier_url: Some(self.server.admin_url().to_owned()),
             known_email: Some(EMBEDDED_KNOWN_EMAIL.to_owned()),
             seed: Some(7),

@@ -26,8 +26,8 @@ const TABLE: &[(&str, &[&str])] = &include!("check_faults_table.in");
 fn args_for(server: &RunningServer) -> CheckArgs {
     CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().to_owned()),
-        session_cookie: Some(server.session_cookie()),
+        session_token: Some(server.session_token().into()),
+        session_cookie: Some(server.session_cookie().into()),
         courier_url: Some(server.admin_url().to_owned()),
         known_email: Some(EMBEDDED_KNOWN_EMAIL.to_owned()),
         seed: Some(7),

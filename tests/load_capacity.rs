@@ -234,10 +234,23 @@ fn finds_the_capacity(workers: usize, service: Duration) {
         "{}",
         run.stdout
     );
+    assert_capacity_page(run.dir.path());
+}
+
+/// The search's report.html opens with the capacity: its section, the throughput–latency curve
+/// as inline SVG, every step; and fetches nothing.
+fn assert_capacity_page(dir: &Path) {
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
     assert!(
-        std::fs::metadata(run.dir.path().join("report.html")).is_ok_and(|m| m.len() > 0),
-        "report.html"
+        html.contains("<section id=\"capacity\">"),
+        "the capacity section"
     );
+    let section = &html[html.find("id=\"capacity\"").expect("section")..];
+    assert!(section.contains("<svg"), "the curve is inline SVG");
+    assert!(section.contains("steps/01"), "every step, with its reports");
+    for fetch in ["<script", "<link", " src=", "url(", "@import"] {
+        assert!(!html.contains(fetch), "report.html stays offline: {fetch}");
+    }
 }
 
 #[test]
@@ -390,12 +403,11 @@ fn a_signal_during_a_search_gives_interrupted_and_complete_reports() {
     assert!(!steps.is_empty());
     assert_eq!(steps[0]["verdict"], "passed");
     assert!(run.stdout.contains("INTERRUPTED"), "{}", run.stdout);
-    for f in ["load-summary.json", "report.html"] {
-        assert!(
-            std::fs::metadata(run.dir.path().join(f)).is_ok_and(|m| m.len() > 0),
-            "{f}"
-        );
-    }
+    assert!(
+        std::fs::metadata(run.dir.path().join("load-summary.json")).is_ok_and(|m| m.len() > 0),
+        "load-summary.json"
+    );
+    assert_capacity_page(run.dir.path());
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! failure (refused, reset, truncated, timed out, oversized) becomes data with a class instead of
 //! an error. [`Exchange::evidence`] turns an exchange into redacted report evidence with a `curl` line.
 
-use crate::report::{redact, Evidence};
+use crate::report::Evidence;
+use crate::secret::Redactor;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -193,7 +194,7 @@ pub struct Exchange {
     /// No answer even when sent again with nothing else in flight: the target hangs, whatever
     /// the concurrency. Checks judging this exchange are errors of the run, not failures.
     pub no_answer_alone: bool,
-    secrets: Arc<[String]>,
+    redactor: Redactor,
 }
 
 impl Exchange {
@@ -217,7 +218,7 @@ impl Exchange {
 
     /// Redacts secrets from `text`.
     pub fn redact(&self, text: &str) -> String {
-        redact(text, &self.secrets)
+        self.redactor.redact(text)
     }
 
     /// Report evidence for this exchange (secrets redacted).
@@ -323,7 +324,7 @@ pub struct Client {
     http: reqwest::Client,
     timeout: Duration,
     max_body: u64,
-    secrets: Arc<[String]>,
+    redactor: Redactor,
     permits: Arc<Semaphore>,
     /// Every exchange, in the order they completed, when the run records them (`--har`).
     recorder: Option<Arc<std::sync::Mutex<Vec<Exchange>>>>,
@@ -357,7 +358,7 @@ impl Client {
         max_body: u64,
         insecure: bool,
         concurrency: usize,
-        secrets: Vec<String>,
+        redactor: Redactor,
     ) -> Result<Self, super::error::CheckError> {
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -378,7 +379,7 @@ impl Client {
             http,
             timeout,
             max_body,
-            secrets: secrets.into(),
+            redactor,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             recorder: None,
             gate: Arc::default(),
@@ -429,7 +430,7 @@ impl Client {
             elapsed,
             outcome,
             no_answer_alone: false,
-            secrets: self.secrets.clone(),
+            redactor: self.redactor.clone(),
         };
         if let Some(recorder) = &self.recorder {
             if let Ok(mut list) = recorder.lock() {
@@ -471,9 +472,9 @@ impl Client {
         headers
     }
 
-    /// The secrets this client redacts.
-    pub fn secrets(&self) -> &[String] {
-        &self.secrets
+    /// The redactor of this run's secrets.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Sends `request` and returns the exchange; never fails. A request that times out is sent
@@ -553,7 +554,7 @@ impl Client {
             elapsed: start.elapsed(),
             outcome,
             no_answer_alone: false,
-            secrets: self.secrets.clone(),
+            redactor: self.redactor.clone(),
         };
         if let Some(recorder) = &self.recorder {
             if let Ok(mut list) = recorder.lock() {
@@ -761,7 +762,7 @@ mod tests {
                 Bytes::from_static(b"{\"echo\":\"s3cret\"}"),
             )),
             no_answer_alone: false,
-            secrets: Arc::from(vec!["s3cret".to_owned()]),
+            redactor: Redactor::new(&[crate::secret::Secret::from("s3cret")]),
         };
         let ev = ex.evidence();
         let all = serde_json::to_string(&ev).expect("serialise");

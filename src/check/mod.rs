@@ -9,7 +9,7 @@
 //! | this file | a run as `recovery-harness check` makes it ([`run_and_report`]): the embedded target, the terminal, the reports |
 //! | [`runner`] | levels, dependencies, concurrency, the deadline, the [`RunReport`] |
 //! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
-//! | [`catalogue`] | the list of checks (one `files!` registry) and the choice from it (`--only`, `--skip`, [`catalogue::production_safe`]); the checks as data in `catalogue/<first id segment>.rs` |
+//! | [`catalogue`] | the list of checks (one registry of files, `FILES`) and the choice from it (`--only`, `--skip`, [`catalogue::production_safe`]); the checks as data in `catalogue/<first id segment>.rs` |
 //! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
 //! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
 //! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |

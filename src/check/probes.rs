@@ -444,7 +444,8 @@ impl Ctx {
         self.cfg
             .credentials
             .session_token
-            .as_deref()
+            .as_ref()
+            .map(crate::secret::Secret::expose)
             .ok_or_else(|| {
                 "no --session-token (or RECOVERY_HARNESS_SESSION_TOKEN) given".to_owned()
             })

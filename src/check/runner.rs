@@ -11,7 +11,7 @@ use super::error::CheckError;
 use super::model::{Check, Needs, Phase, Verdict};
 use super::probes::Ctx;
 use crate::report::terminal::Progress;
-use crate::report::{redact, CheckResult, Level, RunReport, Status};
+use crate::report::{CheckResult, Level, RunReport, Status};
 use crate::schema::Schemas;
 use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use std::collections::HashMap;
@@ -106,7 +106,7 @@ impl<'a> Runner<'a> {
                 )),
             }
         };
-        let secrets = self.ctx.client.secrets();
+        let redactor = self.ctx.client.redactor();
         let (status, detail, evidence) = match verdict {
             Verdict::Passed { detail, evidence } => (Status::Passed, detail, evidence),
             Verdict::Failed { detail, evidence } => match check.level {
@@ -127,7 +127,7 @@ impl<'a> Runner<'a> {
             effects: check.effects.to_vec(),
             status,
             // Evidence is built redacted; the detail may quote a body, so redact it too.
-            detail: redact(&detail, secrets),
+            detail: redactor.redact(&detail),
             evidence,
             duration: start.elapsed(),
         }
@@ -159,13 +159,13 @@ pub async fn run(
     let start = Instant::now();
     let base = config.base()?.clone();
     let shown_base = base.as_str().trim_end_matches('/').to_owned();
-    let secrets = config.credentials.secrets();
+    let redactor = config.credentials.redactor();
     let mut client = Client::new(
         config.timeout,
         config.max_body_size,
         config.insecure,
         config.concurrency,
-        secrets.clone(),
+        redactor.clone(),
     )?;
     if config.har.is_some() || options.exchanges.is_some() {
         client = client.recording();
@@ -215,8 +215,8 @@ pub async fn run(
             .map(|l| l.exchange.describe())
             .unwrap_or_default();
         return Err(CheckError::Unreachable {
-            target: redact(&shown_base, &secrets),
-            cause,
+            target: redactor.redact(&shown_base),
+            cause: redactor.redact(&cause),
         });
     }
 
@@ -227,7 +227,7 @@ pub async fn run(
     let mut notes = Vec::new();
     if let Some(path) = &config.har {
         let recorded = ctx.client.recorded();
-        super::har::write(path, &recorded, &secrets).map_err(|source| CheckError::Har {
+        super::har::write(path, &recorded, &redactor).map_err(|source| CheckError::Har {
             path: path.clone(),
             source,
         })?;
@@ -282,7 +282,7 @@ pub async fn run(
     }
     Ok(RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        target: redact(&shown_base, &secrets),
+        target: redactor.redact(&shown_base),
         embedded_target: config.embedded,
         insecure: config.insecure,
         strict: config.strict,

@@ -367,14 +367,16 @@ pub async fn brute_force(ctx: &Ctx) -> Outcome<BruteForce> {
 // ---------------------------------------------------------------------------------------------
 // The code that really recovers.
 
-/// Two flows of the known address with their codes, and the code submissions.
+/// Three flows of the known address with their codes, and the code submissions.
 #[derive(Debug)]
 pub struct Recovery {
-    /// Flow A's id.
+    /// Flow A's id: its code is the right one, then the reused one.
     pub flow: String,
-    /// Flow B's id.
+    /// Flow B's id: it gets flow C's code.
     pub other_flow: String,
-    /// A's code submitted to B (before A used it).
+    /// Flow C's id: its code goes to B, and C is left alone.
+    pub code_flow: String,
+    /// C's code submitted to B, before any code was used.
     pub other_flow_code: Arc<Exchange>,
     /// A's code submitted to A.
     pub right: Arc<Exchange>,
@@ -442,6 +444,10 @@ pub(super) async fn flow_with_code(
         .await
         .map_err(|e| e.to_string())?;
     seen.insert(code.message_id.clone());
+    // A sent code is a secret: the evidence, the details and the HAR show it redacted.
+    ctx.client
+        .redactor()
+        .learn(crate::secret::Secret::from(code.code.as_str()));
     Ok((id, code.code))
 }
 
@@ -456,15 +462,26 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         let on = base(ctx);
         let _turn = writes(ctx).lock_owned().await;
         let mut seen = Mark::empty();
-        let (a, code_a) = flow_with_code(ctx, &on, "recover.a", &mut seen).await?;
+        // A foreign code first, and one that neither the right code nor its flow shares: a
+        // deployment that takes any flow's code completes B here (and may use C's code up), so
+        // `recover.other_flow_code.refused` names it, while A, created afterwards, still shows
+        // that the right code works. Each flow is submitted to one code read after it was
+        // created: flows of a short lifespan stay alive (a read from Mailpit takes 2.5 s).
+        let (c, code_c) = flow_with_code(ctx, &on, "recover.c", &mut seen).await?;
         let (b, _) = flow_with_code(ctx, &on, "recover.b", &mut seen).await?;
-        let body = json!({"method": "code", "code": code_a});
         let other_flow_code = send(
             ctx,
-            submit(&on, "recover.other_flow_code", &b, &body),
+            submit(
+                &on,
+                "recover.other_flow_code",
+                &b,
+                &json!({"method": "code", "code": code_c}),
+            ),
             &[200],
         )
         .await;
+        let (a, code_a) = flow_with_code(ctx, &on, "recover.a", &mut seen).await?;
+        let body = json!({"method": "code", "code": code_a});
         let right = send(ctx, submit(&on, "recover.right_code", &a, &body), SUCCESS).await;
         let reused = send(
             ctx,
@@ -475,6 +492,7 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         Ok(Recovery {
             flow: a,
             other_flow: b,
+            code_flow: c,
             other_flow_code,
             right,
             reused,
@@ -708,7 +726,7 @@ pub async fn browser_signed_in(ctx: &Ctx) -> Result<Arc<Exchange>, String> {
                 "pinned.create_browser.signed_in",
                 url_in(&base(ctx), paths::CREATE_BROWSER, &[]),
             )
-            .header("X-Session-Token", token)
+            .header("X-Session-Token", token.expose())
         })
         .await,
     )

@@ -8,6 +8,7 @@ use crate::check::config::{parse_target, Credentials, SessionCookie, MAX_CONCURR
 use crate::check::{self, CheckError, Reporting, RunConfig};
 use crate::codes::{CodeSource, SourceKind};
 use crate::exit::Outcome;
+use crate::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub struct CheckArgs {
     /// without --target: the embedded server has its own). Prefer the environment variable: a
     /// flag is visible to every user of the machine in the process list.
     #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
-    pub session_token: Option<String>,
+    pub session_token: Option<Secret>,
     /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
     #[arg(
         long,
@@ -42,7 +43,7 @@ pub struct CheckArgs {
         env = "RECOVERY_HARNESS_SESSION_COOKIE",
         hide_env_values = true
     )]
-    pub session_cookie: Option<String>,
+    pub session_cookie: Option<Secret>,
     /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
     /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
     #[arg(
@@ -224,7 +225,7 @@ impl CheckArgs {
     /// meets a malformed input), or the first flag that describes none.
     pub fn config(&self) -> Result<RunConfig, CheckError> {
         let target = self.target.as_deref().map(parse_target).transpose()?;
-        let session_token = match self.session_token.as_deref().map(str::trim) {
+        let session_token = match self.session_token.as_ref().map(|t| t.expose().trim()) {
             None | Some("") => None,
             Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
                 return Err(CheckError::BadFlag {
@@ -232,12 +233,12 @@ impl CheckArgs {
                     reason: "the token holds a control character (a stray newline?)".to_owned(),
                 })
             }
-            Some(t) => Some(t.to_owned()),
+            Some(t) => Some(Secret::from(t)),
         };
         let session_cookie = self
             .session_cookie
-            .as_deref()
-            .map(SessionCookie::parse)
+            .as_ref()
+            .map(|c| SessionCookie::parse(c.expose()))
             .transpose()?;
         if self.timeout.is_zero() {
             return Err(bad_flag("timeout", "must be more than 0, e.g. 10s"));

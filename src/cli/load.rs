@@ -212,7 +212,7 @@ pub struct CommonArgs {
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).
     #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
-    pub session_token: Option<String>,
+    pub session_token: Option<crate::secret::Secret>,
     /// Timeout of each request.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
@@ -315,7 +315,7 @@ struct Common {
     target: TargetSpec,
     admin_url: Option<String>,
     mailpit_url: Option<String>,
-    session_token: Option<String>,
+    session_token: Option<crate::secret::Secret>,
 }
 
 impl CommonArgs {
@@ -350,7 +350,7 @@ impl CommonArgs {
 
         let session_token = self.session_token.clone().filter(|t| !t.is_empty());
         if let Some(token) = &session_token {
-            reqwest::header::HeaderValue::from_str(token).map_err(|_| {
+            reqwest::header::HeaderValue::from_str(token.expose()).map_err(|_| {
                 flag(
                     "--session-token",
                     "the token holds characters an HTTP header cannot carry",

@@ -49,7 +49,7 @@ pub struct MonitorArgs {
     /// Session token of a signed-in identity: adds the "already signed in" checks. Prefer the
     /// environment variable: a flag is visible in the process list.
     #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
-    pub session_token: Option<String>,
+    pub session_token: Option<crate::secret::Secret>,
     /// Session cookie of a signed-in identity as the browser sends it, name included
     /// (ory_kratos_session=...): adds the signed-in cookie checks.
     #[arg(
@@ -58,7 +58,7 @@ pub struct MonitorArgs {
         env = "RECOVERY_HARNESS_SESSION_COOKIE",
         hide_env_values = true
     )]
-    pub session_cookie: Option<String>,
+    pub session_cookie: Option<crate::secret::Secret>,
     /// Per-request timeout (connect, headers and body).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,

@@ -1,5 +1,6 @@
-//! Why a load run could not be carried out (exit 2): the one error type of `load`, at the bottom
-//! of the module so that every file can return it, with the helper that names a bad flag.
+//! Why a load run could not be carried out (exit 2): `LoadError`, with the helper that names a bad
+//! flag, and the errors of the scenario files, the baseline and `load merge` it wraps; at the
+//! bottom of the module so that every file can return them.
 
 use std::path::PathBuf;
 
@@ -16,10 +17,10 @@ pub enum LoadError {
     },
     /// The scenario could not be loaded.
     #[error(transparent)]
-    Scenario(#[from] super::scenario::ScenarioError),
+    Scenario(#[from] ScenarioError),
     /// The baseline could not be read.
     #[error(transparent)]
-    Baseline(#[from] super::baseline::BaselineError),
+    Baseline(#[from] BaselineError),
     /// The report directory cannot be written.
     #[error("report directory {path} is not writable: {source}")]
     ReportDir {
@@ -73,7 +74,7 @@ pub enum LoadError {
     },
     /// The shards could not be merged.
     #[error(transparent)]
-    Merge(#[from] super::merge::MergeError),
+    Merge(#[from] MergeError),
     /// Goose refused the configuration or failed.
     #[error("goose: {0}")]
     Goose(String),
@@ -99,4 +100,136 @@ pub(crate) fn goose_error(e: &goose::GooseError) -> String {
         goose::GooseError::InvalidOption { detail, .. } => detail.clone(),
         other => crate::causes::render(other),
     }
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// Neither an embedded scenario nor a readable file.
+    #[error("unknown scenario `{name}`: give one of {known} or the path of a scenario file")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The embedded scenarios' names.
+        known: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read scenario file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not have the scenario format.
+    #[error("scenario {origin} is malformed: {message}")]
+    Syntax {
+        /// Where the scenario came from.
+        origin: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The file parses but says something that cannot run.
+    #[error("scenario {origin} is invalid: {message}")]
+    Invalid {
+        /// Where the scenario came from.
+        origin: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// Why a baseline could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The file (or `report.json` in the directory) could not be read.
+    #[error("cannot read the baseline {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not a Goose JSON report.
+    #[error("the baseline {path} is not a Goose JSON report (report.json of an earlier `load` run): {reason}")]
+    NotAReport {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Why shards could not be merged (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A file could not be read or parsed.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A directory holds no shard report.
+    #[error("{path} is no shard report directory: it has no load-summary.json with a \"shard\" object (run `load --shard I/N --report-dir DIR`), nor subdirectories that do")]
+    NotAShard {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Shards are missing.
+    #[error("{} {} of {count} {} missing: got {got} (each of 0 to {} must be given once)", if .missing.len() == 1 { "shard" } else { "shards" }, list(.missing), if .missing.len() == 1 { "is" } else { "are" }, .count - 1)]
+    Missing {
+        /// The shard count.
+        count: usize,
+        /// The missing indexes.
+        missing: Vec<usize>,
+        /// The indexes present.
+        got: String,
+    },
+    /// A shard is given twice.
+    #[error("shard {index} of {count} is given twice: {first} and {second}")]
+    Duplicated {
+        /// The index.
+        index: usize,
+        /// The count.
+        count: usize,
+        /// One directory.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Shards of different runs.
+    #[error("the shards are not of one run: {what} `{a}` in {dir_a} but `{b}` in {dir_b}")]
+    Mismatch {
+        /// What differs.
+        what: &'static str,
+        /// One value.
+        a: String,
+        /// Its directory.
+        dir_a: String,
+        /// The other value.
+        b: String,
+        /// Its directory.
+        dir_b: String,
+    },
+    /// The merged summary would overwrite a shard's reports.
+    #[error("--report-dir {path} is one of the shards' directories: give the merge its own (e.g. DIR/merged)")]
+    OutputIsShard {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A threshold rule cannot be judged.
+    #[error("invalid --threshold: {0}")]
+    Threshold(String),
+}
+
+/// `1, 3, 4`.
+pub(crate) fn list(v: &[usize]) -> String {
+    v.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -15,6 +15,7 @@
 //! Shards that do not belong together (missing, duplicated, of another scenario, target, tool
 //! version, duration or set of rules) are refused: exit 2.
 
+pub use super::error::MergeError;
 use super::figures::aggregated;
 use super::shard::ShardSpec;
 use super::summary::{failure_reasons, step_summaries};
@@ -33,77 +34,6 @@ pub const GOOSE_REPORT: &str = "report.json";
 /// Below this share of the whole span, the shards' windows "barely overlap": the merged rps and
 /// percentiles then describe load that was never applied at once.
 pub const MIN_OVERLAP: f64 = 0.9;
-
-/// Why shards could not be merged (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum MergeError {
-    /// A file could not be read or parsed.
-    #[error("cannot read {path}: {reason}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// A directory holds no shard report.
-    #[error("{path} is no shard report directory: it has no load-summary.json with a \"shard\" object (run `load --shard I/N --report-dir DIR`), nor subdirectories that do")]
-    NotAShard {
-        /// The directory.
-        path: PathBuf,
-    },
-    /// Shards are missing.
-    #[error("{} {} of {count} {} missing: got {got} (each of 0 to {} must be given once)", if .missing.len() == 1 { "shard" } else { "shards" }, list(.missing), if .missing.len() == 1 { "is" } else { "are" }, .count - 1)]
-    Missing {
-        /// The shard count.
-        count: usize,
-        /// The missing indexes.
-        missing: Vec<usize>,
-        /// The indexes present.
-        got: String,
-    },
-    /// A shard is given twice.
-    #[error("shard {index} of {count} is given twice: {first} and {second}")]
-    Duplicated {
-        /// The index.
-        index: usize,
-        /// The count.
-        count: usize,
-        /// One directory.
-        first: String,
-        /// The other.
-        second: String,
-    },
-    /// Shards of different runs.
-    #[error("the shards are not of one run: {what} `{a}` in {dir_a} but `{b}` in {dir_b}")]
-    Mismatch {
-        /// What differs.
-        what: &'static str,
-        /// One value.
-        a: String,
-        /// Its directory.
-        dir_a: String,
-        /// The other value.
-        b: String,
-        /// Its directory.
-        dir_b: String,
-    },
-    /// The merged summary would overwrite a shard's reports.
-    #[error("--report-dir {path} is one of the shards' directories: give the merge its own (e.g. DIR/merged)")]
-    OutputIsShard {
-        /// The directory.
-        path: PathBuf,
-    },
-    /// A threshold rule cannot be judged.
-    #[error("invalid --threshold: {0}")]
-    Threshold(String),
-}
-
-fn list(v: &[usize]) -> String {
-    v.iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// What a shard's `load-summary.json` must say for the merge (other fields are not read, so a
 /// summary gaining fields still merges).
@@ -267,7 +197,7 @@ fn check_complete(shards: &[Shard]) -> Result<(), MergeError> {
         return Err(MergeError::Missing {
             count,
             missing,
-            got: list(&seen.keys().copied().collect::<Vec<_>>()),
+            got: super::error::list(&seen.keys().copied().collect::<Vec<_>>()),
         });
     }
     Ok(())

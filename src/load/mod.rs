@@ -50,4 +50,4 @@ pub use error::{flag, LoadError};
 pub use plan::{Plan, MAX_DURATION, MAX_USERS};
 pub use reports::Reports;
 pub use run::run;
-pub use target::{check_base_url, redact_url, TargetSpec};
+pub use target::{check_base_url, TargetSpec};

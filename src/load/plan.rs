@@ -55,7 +55,7 @@ pub struct Plan {
     /// The regression gate in percent.
     pub max_regression: Option<f64>,
     /// Session token for `session-token` steps (external targets).
-    pub session_token: Option<String>,
+    pub session_token: Option<crate::secret::Secret>,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Skip TLS verification.

@@ -11,10 +11,11 @@ use super::plan::Plan;
 use super::reports::Reports;
 use super::steps::{LiveStats, MailpitCodes, Shared};
 use super::summary::{self, RunFacts};
-use super::target::{redact_url, TargetSpec, EMBEDDED_MAX_FLOWS};
+use super::target::{TargetSpec, EMBEDDED_MAX_FLOWS};
 use crate::exit::Outcome;
 use crate::report::load_summary::{self, LoadSummary};
 use crate::schema::Schemas;
+use crate::secret::redact_userinfo;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ async fn probe(
 ) -> Result<(), LoadError> {
     let unreachable = |reason: String| LoadError::Unreachable {
         what,
-        url: redact_url(url),
+        url: redact_userinfo(url),
         reason,
     };
     crate::tls::install_default_provider();
@@ -80,7 +81,7 @@ pub struct Target {
     /// `embedded` or `external`.
     pub kind: &'static str,
     /// The embedded server's own session token.
-    session_token: Option<String>,
+    session_token: Option<crate::secret::Secret>,
     /// The embedded server's admin API.
     admin: Option<String>,
     server: Option<crate::server::RunningServer>,
@@ -108,7 +109,7 @@ impl Target {
                 Target {
                     base: server.base_url().to_owned(),
                     kind: "embedded",
-                    session_token: Some(server.session_token().to_owned()),
+                    session_token: Some(crate::secret::Secret::from(server.session_token())),
                     admin: Some(server.admin_url().to_owned()),
                     server: Some(server),
                 }
@@ -128,7 +129,7 @@ fn announce(plan: &Plan, target: &Target) {
     if plan.quiet {
         return;
     }
-    let shown_target = redact_url(&target.base);
+    let shown_target = redact_userinfo(&target.base);
     if target.kind == "embedded" {
         crate::say!(
             "no --target: started the reference server in-process at {shown_target} (ephemeral loopback port)"
@@ -215,10 +216,15 @@ impl Session {
             .session_token
             .clone()
             .or_else(|| plan.session_token.clone())
-            .and_then(|t| reqwest::header::HeaderValue::from_str(&t).ok());
+            .and_then(|t| reqwest::header::HeaderValue::from_str(t.expose()).ok())
+            // Goose logs request headers with `Debug`: a sensitive value prints as `Sensitive`.
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
         Ok(Session {
             base: base.to_owned(),
-            shown: redact_url(base),
+            shown: redact_userinfo(base),
             kind: target.kind,
             admin_base,
             token,

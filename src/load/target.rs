@@ -32,29 +32,3 @@ pub fn check_base_url(flag_name: &'static str, raw: &str) -> Result<String, Load
             )
         })
 }
-
-/// `url` with any user:password replaced, for output.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("redacted");
-            let _ = u.set_password(None);
-            u.as_str().trim_end_matches('/').to_owned()
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction_hides_credentials() {
-        assert_eq!(
-            redact_url("http://u:p@h:1/auth"),
-            "http://redacted@h:1/auth"
-        );
-        assert_eq!(redact_url("http://h:1/auth"), "http://h:1/auth");
-    }
-}

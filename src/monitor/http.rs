@@ -55,13 +55,19 @@ async fn scrape(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(metrics::wants_openmetrics);
-    let body = shared.metrics.encode(openmetrics);
     let content_type = if openmetrics {
         metrics::OPENMETRICS_CONTENT_TYPE
     } else {
         metrics::TEXT_CONTENT_TYPE
     };
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    match shared.metrics.encode(openmetrics) {
+        Ok(body) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the exposition could not be encoded\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn healthz() -> Response {

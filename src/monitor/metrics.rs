@@ -16,7 +16,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
-use std::fmt::Write as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -42,7 +41,7 @@ macro_rules! label_value {
     ($($t:ty),*) => {$(
         impl EncodeLabelValue for $t {
             fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
-                encoder.write_str(self.as_str())
+                std::fmt::Write::write_str(encoder, self.as_str())
             }
         }
     )*};
@@ -354,23 +353,16 @@ impl Metrics {
     }
 
     /// The exposition: OpenMetrics 1.0 text when `openmetrics`, else the Prometheus text format.
-    pub fn encode(&self, openmetrics: bool) -> String {
+    /// Writing into a `String` fails only if a label encoder does; the scrape then gets an error,
+    /// never a partial exposition taken for the truth.
+    pub fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
         let mut out = String::with_capacity(16 * 1024);
-        let encoded = if openmetrics {
-            prometheus_client::encoding::text::encode(&mut out, &self.registry)
+        if openmetrics {
+            prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         } else {
-            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
-        };
-        // Writing into a String cannot fail; a label encoder that did would leave a partial
-        // exposition, which a scrape must not take for the truth.
-        match encoded {
-            Ok(()) => out,
-            Err(_) => {
-                let mut fallback = String::new();
-                let _ = writeln!(fallback, "# the exposition could not be encoded");
-                fallback
-            }
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         }
+        Ok(out)
     }
 }
 
@@ -398,6 +390,147 @@ pub fn wants_openmetrics(accept: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::catalogue::by_id;
+    use crate::monitor::outcome::Sample;
+    use crate::report::{CheckResult, RunReport};
+
+    fn check(id: &str) -> &'static Check {
+        by_id(id).unwrap_or_else(|| panic!("{id}"))
+    }
+
+    fn finished(outcome: RunOutcome, statuses: &[(&'static Check, Status)]) -> Finished {
+        let checks = statuses
+            .iter()
+            .map(|(c, status)| CheckResult {
+                id: c.id.to_owned(),
+                title: c.title.to_owned(),
+                operation: c.operation.name().to_owned(),
+                rule: c.rule.to_owned(),
+                source: c.source,
+                level: c.level,
+                effects: c.effects.to_vec(),
+                status: *status,
+                detail: String::new(),
+                evidence: Vec::new(),
+                duration: Duration::ZERO,
+            })
+            .collect();
+        Finished {
+            report: RunReport {
+                tool_version: "0".to_owned(),
+                target: "http://t".to_owned(),
+                embedded_target: false,
+                insecure: false,
+                strict: false,
+                started_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                duration: Duration::from_millis(300),
+                notes: Vec::new(),
+                checks,
+            },
+            outcome,
+            duration: Duration::from_millis(300),
+            finished_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH
+                + chrono::Duration::seconds(1_800_000_000),
+            samples: vec![Sample {
+                operation: ProbeOperation::CreateNative,
+                answer: Answer::ServerError,
+                seconds: 0.003,
+            }],
+            flow: Some((Variant::V2, Some(ReleaseGuess::V1_3OrLater))),
+        }
+    }
+
+    fn line<'a>(text: &'a str, start: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start} in\n{text}"))
+    }
+
+    #[test]
+    fn runs_become_the_series_a_scrape_depends_on() {
+        let metrics = Metrics::new(&Setup {
+            target: "https://auth.example.org".to_owned(),
+            every: Duration::from_secs(60),
+            deadline: Duration::from_secs(30),
+            started: 1_799_999_000.0,
+        });
+        let pre = check("preflight.recovery_enabled");
+        let cache = check("create_native.cache_control");
+        let suite = [pre, cache];
+        // Before any run: runs by outcome at 0, no check series yet, the info series unknown.
+        let text = metrics.encode(false).expect("encodes");
+        assert_eq!(
+            line(&text, "recovery_harness_runs_total{outcome=\"passed\"}"),
+            "recovery_harness_runs_total{outcome=\"passed\"} 0"
+        );
+        assert!(!text.contains("recovery_harness_check_passing{"), "{text}");
+        assert!(text.contains("variant=\"unknown\""), "{text}");
+
+        metrics.record(
+            &finished(
+                RunOutcome::Passed,
+                &[(pre, Status::Passed), (cache, Status::Warning)],
+            ),
+            &suite,
+        );
+        metrics.record(
+            &finished(
+                RunOutcome::Failed,
+                &[(pre, Status::Failed), (cache, Status::Warning)],
+            ),
+            &suite,
+        );
+        metrics.record(
+            &finished(
+                RunOutcome::Failed,
+                &[(pre, Status::Failed), (cache, Status::Skipped)],
+            ),
+            &suite,
+        );
+        metrics.overrun(2);
+        let text = metrics.encode(false).expect("encodes");
+        for expected in [
+            "recovery_harness_check_passing{check=\"preflight.recovery_enabled\",level=\"required\"} 0",
+            "recovery_harness_check_passing{check=\"create_native.cache_control\",level=\"recommended\"} 0",
+            "recovery_harness_check_consecutive_failures{check=\"preflight.recovery_enabled\",level=\"required\"} 2",
+            "recovery_harness_check_consecutive_failures{check=\"create_native.cache_control\",level=\"recommended\"} 0",
+            "recovery_harness_runs_total{outcome=\"failed\"} 2",
+            "recovery_harness_runs_total{outcome=\"passed\"} 1",
+            "recovery_harness_runs_total{outcome=\"deadline\"} 0",
+            "recovery_harness_overruns_total 2",
+            "recovery_harness_run_duration_seconds_count 3",
+            "recovery_harness_run_duration_seconds_bucket{le=\"0.4\"} 3",
+            "recovery_harness_last_run_timestamp_seconds 1800000000",
+            "recovery_harness_last_success_timestamp_seconds 1800000000",
+            "recovery_harness_interval_seconds 60",
+            "recovery_harness_deadline_seconds 30",
+            "recovery_harness_probe_duration_seconds_count{operation=\"createNativeRecoveryFlow\"} 3",
+            "recovery_harness_probes_total{operation=\"createNativeRecoveryFlow\",answer=\"5xx\"} 3",
+            "recovery_harness_checks{status=\"skipped\"} 1",
+            "recovery_harness_info{version=\"",
+        ] {
+            let name = expected.split(' ').next().unwrap_or(expected);
+            let found = line(&text, name);
+            assert!(found.starts_with(expected) && (expected.ends_with('"') || found == expected || found.starts_with(&format!("{expected}.0"))), "{found} is not {expected}");
+        }
+        let info = line(&text, "recovery_harness_info{");
+        assert_eq!(info, format!("recovery_harness_info{{version=\"{}\",target=\"https://auth.example.org\",variant=\"v2\",kratos_release_guess=\"v1.3-or-later\"}} 1", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            text.matches("recovery_harness_info{").count(),
+            1,
+            "the unknown series went"
+        );
+        assert!(text.contains("# TYPE recovery_harness_run_duration_seconds histogram"));
+        assert!(!text.contains("# EOF"));
+
+        let om = metrics.encode(true).expect("encodes");
+        assert!(om.ends_with("# EOF\n"), "{om}");
+        assert!(
+            om.contains("# UNIT recovery_harness_last_run_timestamp_seconds seconds"),
+            "{om}"
+        );
+        assert!(om.contains("# TYPE recovery_harness_runs counter"), "{om}");
+    }
 
     #[test]
     fn prometheus_asks_for_openmetrics_and_curl_gets_text() {

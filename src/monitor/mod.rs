@@ -42,8 +42,8 @@ pub const FINISH_ON_STOP: Duration = Duration::from_secs(2);
 /// A validated monitor configuration.
 #[derive(Debug, Clone)]
 pub struct MonitorConfig {
-    /// Each run's configuration (the target, credentials, timeouts, `deadline`); its `only` and
-    /// `seed` are set per run.
+    /// Each run's configuration (the target, credentials, timeouts, `deadline`); its `seed` is
+    /// drawn again for each run.
     pub run: RunConfig,
     /// The checks of every run.
     pub suite: Suite,
@@ -106,6 +106,7 @@ pub async fn run(config: MonitorConfig, schemas: Arc<Schemas>) -> Result<(), Mon
     let mut schedule =
         schedule::Schedule::new(tokio::time::Instant::now(), config.every, config.jitter);
     let mut previous: Option<RunOutcome> = None;
+    let mut overrunning = false;
     loop {
         let mut current = pin!(outcome::run_once(
             &config.run,
@@ -125,12 +126,14 @@ pub async fn run(config: MonitorConfig, schemas: Arc<Schemas>) -> Result<(), Mon
         }
         let next = schedule.next_after(tokio::time::Instant::now(), schedule::uniform);
         shared.metrics.overrun(next.overruns);
-        if next.overruns > 0 {
+        // Said once when runs start to overrun, not at every run while they do.
+        if next.overruns > 0 && !overrunning {
             tracing::warn!(
                 slots = next.overruns,
-                "a run took longer than --every: the slots that passed meanwhile were dropped"
+                "a run took longer than --every: the slots that passed meanwhile were dropped (recovery_harness_overruns_total counts them)"
             );
         }
+        overrunning = next.overruns > 0;
         tokio::select! {
             () = tokio::time::sleep_until(next.at) => {}
             () = stop.wait() => break,
@@ -160,7 +163,7 @@ fn publish(
         }
     }
     if previous != Some(finished.outcome) {
-        let not_passing: Vec<&str> = finished
+        let failing: Vec<&str> = finished
             .report
             .checks
             .iter()
@@ -179,8 +182,11 @@ fn publish(
                 u64::try_from(finished.duration.as_millis()).unwrap_or(u64::MAX)
             ))
         );
-        if !not_passing.is_empty() {
-            line.push_str(&format!("; not passing: {}", shorten_list(&not_passing, 8)));
+        if !failing.is_empty() {
+            line.push_str(&format!(
+                "; failed or unanswered: {}",
+                shorten_list(&failing, 8)
+            ));
         }
         crate::say!("{line}");
     }

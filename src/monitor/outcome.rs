@@ -8,7 +8,7 @@ use crate::check::client::{Exchange, TransportKind};
 use crate::check::probes::{paths, Variant};
 use crate::check::runner::{flow_seen, ExchangeSink, ReleaseGuess};
 use crate::check::{Check, RunConfig, RunOptions};
-use crate::report::{redact, CheckResult, RunReport, Status};
+use crate::report::{CheckResult, RunReport, Status};
 use crate::schema::Schemas;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -211,46 +211,36 @@ pub async fn run_once(template: &RunConfig, suite: &Suite, schemas: Arc<Schemas>
             String::new()
         }
     );
-    let (report, outcome) = match result {
-        Ok(Ok(mut report)) => {
-            // The runner names its `--only` selection; a monitor's is the suite, said above.
-            report
-                .notes
-                .retain(|n| !n.starts_with("only checks matching "));
+    let ran = match result {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(err)) => Err((
+            format!(
+                "the run could not be carried out: {}",
+                crate::causes::render(&err)
+            ),
+            RunOutcome::Error,
+        )),
+        Err(_) => Err((
+            format!(
+                "the run was abandoned: no result {} after --deadline {}",
+                humantime::format_duration(ABANDON_AFTER_DEADLINE),
+                humantime::format_duration(deadline)
+            ),
+            RunOutcome::Deadline,
+        )),
+    };
+    let (report, outcome) = match ran {
+        Ok(mut report) => {
             report.notes.insert(0, suite_note);
             let outcome = classify(&report, duration, deadline);
             (report, outcome)
         }
-        Ok(Err(err)) => (
+        // A run without verdicts still gives a whole report: every check an error saying why.
+        Err((why, outcome)) => (
             unanswered(
-                template,
-                suite,
-                &shown,
-                started_at,
-                duration,
-                suite_note,
-                &format!(
-                    "the run could not be carried out: {}",
-                    crate::causes::render(&err)
-                ),
+                template, suite, &shown, started_at, duration, suite_note, &why,
             ),
-            RunOutcome::Error,
-        ),
-        Err(_) => (
-            unanswered(
-                template,
-                suite,
-                &shown,
-                started_at,
-                duration,
-                suite_note,
-                &format!(
-                    "the run was abandoned: no result {} after --deadline {}",
-                    humantime::format_duration(ABANDON_AFTER_DEADLINE),
-                    humantime::format_duration(deadline)
-                ),
-            ),
-            RunOutcome::Deadline,
+            outcome,
         ),
     };
     Finished {
@@ -278,10 +268,7 @@ pub fn shown_target(config: &RunConfig) -> String {
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
         .unwrap_or_default();
-    redact(
-        &crate::input::without_userinfo(&base),
-        &config.credentials.secrets(),
-    )
+    config.credentials.redactor().redact(&base)
 }
 
 fn classify(report: &RunReport, duration: Duration, deadline: Duration) -> RunOutcome {
@@ -306,7 +293,7 @@ fn unanswered(
     suite_note: String,
     why: &str,
 ) -> RunReport {
-    let why = redact(why, &config.credentials.secrets());
+    let why = config.credentials.redactor().redact(why);
     RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         target: shown.to_owned(),

@@ -84,10 +84,10 @@ mod tests {
         }
         .config()
         .expect("valid");
-        cfg.credentials.session_token = token.then(|| "tok-123456789".to_owned());
+        cfg.credentials.session_token = token.then(|| "tok-123456789".into());
         cfg.credentials.session_cookie = cookie.then(|| crate::check::SessionCookie {
             name: "ory_kratos_session".to_owned(),
-            value: "abc".to_owned(),
+            value: "abc".into(),
         });
         cfg
     }

@@ -13,7 +13,7 @@
 //! drawn by [`super::chart`] from numbers and the fixed legend only; step names stay in the HTML
 //! around the SVG.
 
-use super::chart::chart;
+use super::chart::{capacity_chart, chart};
 use super::html::page;
 use super::load_report::{LoadFigures, LoadReport, LoadVerdict, ReasonCount, StepSeries};
 use super::text::trim_float;
@@ -24,6 +24,7 @@ use std::io::Write;
 pub fn render(report: &LoadReport) -> String {
     let body = html! {
         (verdict(report))
+        (capacity(report))
         (thresholds(report))
         (run(report))
         (validation(report))
@@ -58,6 +59,77 @@ pub fn render(report: &LoadReport) -> String {
 /// Writes the load `report.html` document of `report` to `out`.
 pub fn write(report: &LoadReport, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(render(report).as_bytes())
+}
+
+/// `load capacity`: the capacity, what broke above it, the throughput–latency curve and every
+/// step (the figures further down are the capacity step's).
+fn capacity(r: &LoadReport) -> Markup {
+    let Some(c) = &r.capacity else {
+        return html! {};
+    };
+    html! {
+        section #capacity {
+            "\n" h2 { "Capacity" } "\n"
+            p {
+                @match c.rate {
+                    Some(rate) if c.stopped_by == "max_rate" => {
+                        "Every step up to the highest rate tried held the rules: the capacity is at least "
+                        b { (trim_float(rate)) " iterations/s" } "."
+                    }
+                    Some(rate) => {
+                        b { (trim_float(rate)) " iterations/s" }
+                        " is the highest rate whose step held every rule ("
+                        (c.slo.join(", ")) ")."
+                    }
+                    None => { "No step held every rule (" (c.slo.join(", ")) ")." }
+                }
+                @if let Some(failing) = c.failing_rate {
+                    " At " b { (trim_float(failing)) " iterations/s" } ": "
+                    (c.failing_rules.join("; ")) "."
+                }
+            } "\n"
+            p.muted {
+                (c.steps.len()) " steps of " (trim_float(c.step_duration_s)) " s, doubling then bisecting to "
+                (trim_float(c.precision_pct)) " %, at most " (c.max_in_flight)
+                " iterations in flight; stopped by " (c.stopped_by)
+                ". Latencies count from each iteration's intended start. The figures below are the capacity step's."
+            } "\n"
+            figure.chart {
+                (capacity_chart(c))
+                figcaption { "Throughput against latency, one point per step (not the steps the load generator was late for); the dashed line is the capacity." }
+            } "\n"
+            table {
+                thead { tr {
+                    th { "step" } th.num { "rate/s" } th.num { "achieved/s" } th.num { "p50" }
+                    th.num { "p95" } th.num { "p99" } th.num { "errors" } th.num { "dropped" }
+                    th.num { "start delay p99" } th { "verdict" } th { "reports" }
+                } } "\n"
+                tbody {
+                    @for s in &c.steps {
+                        tr.failed[s.verdict != "passed"] {
+                            td { (s.index) }
+                            td.num { (trim_float(s.intended_rate)) }
+                            td.num { (trim_float(s.achieved_rate)) }
+                            td.num { (ms(s.p50_ms)) }
+                            td.num { (ms(s.p95_ms)) }
+                            td.num { (ms(s.p99_ms)) }
+                            td.num { (trim_float(s.error_rate_pct)) " %" }
+                            td.num { (grouped(s.dropped_iterations)) }
+                            td.num { (ms(s.start_lag_p99_ms)) }
+                            td {
+                                (s.verdict)
+                                @if s.generator_limited { " (the load generator was late: run again)" }
+                                @for why in &s.failed_because { br; small { (why) } }
+                            }
+                            td { code { (s.report_dir) } }
+                        }
+                        "\n"
+                    }
+                }
+            }
+        }
+        "\n"
+    }
 }
 
 /// The verdict, its reasons, the headline figures and the run's notes.

@@ -2,7 +2,7 @@
 //!
 //! Every format renders the same immutable [`RunReport`]: renderers never re-run logic, never read
 //! the clock (the start time and durations are data of the report) and never see a secret (the
-//! producer redacts before the report is built, see [`redact`]). Each file format exposes the same
+//! producer redacts before the report is built, with [`crate::secret::Redactor`]). Each file format exposes the same
 //! two names: `render(&RunReport) -> String` and `write(&RunReport, &mut dyn Write)`.
 //!
 //! | module | file | for |
@@ -50,6 +50,4 @@ pub use files::{
     remove_check_reports, write_check_reports, write_load_html, ReportError, CONFORMANCE_JSON,
     JUNIT_XML, REPORT_HTML, SUMMARY_MD,
 };
-pub use model::{
-    redact, CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status, Summary,
-};
+pub use model::{CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status, Summary};

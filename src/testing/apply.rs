@@ -168,19 +168,7 @@ pub(super) async fn apply(
         }
         Action::CodesByAddress => {
             let flow = info.param("flow").unwrap_or_default().to_owned();
-            let host = req
-                .headers()
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let prefix = req
-                .uri()
-                .path()
-                .trim_end_matches('/')
-                .trim_end_matches("/self-service/recovery")
-                .to_owned();
-            let base = format!("http://{host}{prefix}");
+            let base = base_of(&req);
             if let Some(email) = info.field("email").map(str::to_owned) {
                 // Learn the flow's own code: the newest one sent once its e-mail is processed.
                 let resp = next.run(req).await;
@@ -204,14 +192,40 @@ pub(super) async fn apply(
                 .unwrap_or_default();
             if let (Some(code), Some(address), Some(own)) = (info.field("code"), address, own) {
                 if code != own && sent_codes(&base, &address).await.iter().any(|c| c == code) {
-                    let mut body = info.body.clone();
-                    set(&mut body, "code", json!(own));
-                    let (mut parts, _) = req.into_parts();
-                    let encoded = body.to_string().into_bytes();
-                    parts
-                        .headers
-                        .insert("content-length", HeaderValue::from(encoded.len()));
-                    req = Request::from_parts(parts, Body::from(encoded));
+                    req = with_code(req, &info, &own);
+                }
+            }
+        }
+        Action::AnyFlowsCode => {
+            let flow = info.param("flow").unwrap_or_default().to_owned();
+            let base = base_of(&req);
+            if let Some(email) = info.field("email") {
+                // Learn the flow's own code, and whose code it is.
+                let resp = next.run(req).await;
+                if let Some(own) = sent_codes(&base, email).await.into_iter().next() {
+                    if let Ok(mut m) = memory.lock() {
+                        m.insert(format!("{flow}:code"), own.clone());
+                        m.insert(format!("code:{own}"), flow);
+                    }
+                }
+                return resp;
+            }
+            let code = info.field("code").unwrap_or_default();
+            let (own, owner) = memory
+                .lock()
+                .map(|m| {
+                    (
+                        m.get(&format!("{flow}:code")).cloned(),
+                        m.get(&format!("code:{code}")).cloned(),
+                    )
+                })
+                .unwrap_or_default();
+            if let (Some(own), Some(owner)) = (own, owner) {
+                if owner != flow {
+                    // Used up where it was sent (this middleware lets that submission through:
+                    // there the code is the flow's own), then this flow is completed too.
+                    submit_code(&base, &owner, code).await;
+                    req = with_code(req, &info, &own);
                 }
             }
         }
@@ -396,8 +410,61 @@ pub(super) async fn apply(
         | Action::Around(_)
         | Action::RewriteRequest(_)
         | Action::CodesByAddress
+        | Action::AnyFlowsCode
         | Action::SetRequestHeader(..) => resp,
     }
+}
+
+/// The base URL (prefix included) of the server that received `req`.
+fn base_of(req: &Request) -> String {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let prefix = req
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/self-service/recovery");
+    format!("http://{host}{prefix}")
+}
+
+/// `req` with its body's `code` field replaced by `code` (sent as JSON).
+fn with_code(req: Request, info: &RequestInfo, code: &str) -> Request {
+    let mut body = info.body.clone();
+    set(&mut body, "code", json!(code));
+    let (mut parts, _) = req.into_parts();
+    let encoded = body.to_string().into_bytes();
+    parts
+        .headers
+        .insert("content-length", HeaderValue::from(encoded.len()));
+    parts
+        .headers
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    Request::from_parts(parts, Body::from(encoded))
+}
+
+/// Submits `code` to `flow` of the server at `base` (its answer is not needed).
+async fn submit_code(base: &str, flow: &str, code: &str) {
+    crate::tls::install_default_provider();
+    let Ok(client) = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+    else {
+        return;
+    };
+    let Ok(mut url) = url::Url::parse(&format!("{base}/self-service/recovery")) else {
+        return;
+    };
+    url.query_pairs_mut().append_pair("flow", flow);
+    let _ = client
+        .post(url)
+        .header("Accept", "application/json")
+        .json(&json!({"method": "code", "code": code}))
+        .send()
+        .await;
 }
 
 /// The codes the server's courier sent to `address`, newest first.

@@ -150,6 +150,10 @@ pub enum Action {
     /// Checks a submitted code against every code sent to the flow's address, not the flow's
     /// own: a code of another flow of the same address is swapped for this flow's newest one.
     CodesByAddress,
+    /// Looks a submitted code up by its value alone: a code sent for another flow is used up on
+    /// that flow (completing it) and completes the flow it was submitted to as well (its own
+    /// code is swapped in).
+    AnyFlowsCode,
     /// Replaces the status, keeping the body.
     Status(u16),
     /// Replaces the `Content-Type`, keeping the body.

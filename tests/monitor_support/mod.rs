@@ -51,44 +51,29 @@ impl Monitor {
     /// [`Monitor::start`] with environment variables for the child.
     pub fn start_with_env(target: &str, args: &[&str], env: &[(&str, &str)]) -> Monitor {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let mut last = String::new();
-        // A free port may be taken between picking and binding: try another.
-        for attempt in 0..3 {
-            let addr = format!("127.0.0.1:{}", free_port());
-            let mut cmd = Command::new(BIN);
-            cmd.args(["monitor", "--target", target, "--listen", &addr])
-                .args(args)
-                .env("NO_COLOR", "1")
-                .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
-                .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
-                .env_remove("RECOVERY_HARNESS_REPORT_DIR")
-                .envs(env.iter().copied());
-            let log = dir.path().join(format!("monitor-{attempt}.log"));
-            let mut process = Guarded::spawn("recovery-harness monitor", &cmd, &log)
-                .unwrap_or_else(|e| panic!("{e}"));
-            match crate::support::process::wait_ready(
-                &mut process,
-                &addr,
-                "/healthz",
-                Duration::from_secs(30),
-            ) {
-                Ok(_) => {
-                    return Monitor {
-                        process,
-                        addr,
-                        dir,
-                        client: client(),
-                    }
-                }
-                Err(e) => {
-                    last = format!("{e}\n{}", process.log_tail(20));
-                    if !last.contains("cannot listen") {
-                        break;
-                    }
-                }
-            }
+        let (process, addr) = start_on_free_port(
+            "recovery-harness monitor",
+            dir.path(),
+            "/healthz",
+            "cannot listen",
+            |addr| {
+                let mut cmd = Command::new(BIN);
+                cmd.args(["monitor", "--target", target, "--listen", addr])
+                    .args(args)
+                    .env("NO_COLOR", "1")
+                    .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+                    .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
+                    .env_remove("RECOVERY_HARNESS_REPORT_DIR")
+                    .envs(env.iter().copied());
+                cmd
+            },
+        );
+        Monitor {
+            process,
+            addr,
+            dir,
+            client: client(),
         }
-        panic!("monitor did not start: {last}");
     }
 
     /// `http://127.0.0.1:P{path}`.
@@ -193,6 +178,41 @@ impl Monitor {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Starts `command(addr)` under the guard with a free loopback `addr`, its output in a log file
+/// in `dir`, and waits (at most 30 s) until `GET ready` answers 200. A port taken between picking
+/// and binding (the log says `busy`) is retried with another; any other failure panics with the
+/// program's output.
+fn start_on_free_port(
+    name: &str,
+    dir: &Path,
+    ready: &str,
+    busy: &str,
+    command: impl Fn(&str) -> Command,
+) -> (Guarded, String) {
+    let mut last = String::new();
+    for attempt in 0..3 {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let log = dir.join(format!("{name}-{attempt}.log").replace(' ', "-"));
+        let mut process =
+            Guarded::spawn(name, &command(&addr), &log).unwrap_or_else(|e| panic!("{e}"));
+        match crate::support::process::wait_ready(
+            &mut process,
+            &addr,
+            ready,
+            Duration::from_secs(30),
+        ) {
+            Ok(_) => return (process, addr),
+            Err(e) => {
+                last = format!("{e}\n{}", process.log_tail(20));
+                if !last.contains(busy) {
+                    break;
+                }
+            }
+        }
+    }
+    panic!("{name} did not start: {last}");
 }
 
 fn client() -> reqwest::Client {
@@ -330,44 +350,33 @@ impl Prometheus {
         );
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let mut last = String::new();
-        for attempt in 0..3 {
-            let addr = format!("127.0.0.1:{}", free_port());
-            let mut cmd = Command::new(&bin);
-            cmd.arg(format!("--config.file={}", config_path.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join(format!("data-{attempt}")).display()
-                ))
-                .arg(format!("--web.listen-address={addr}"))
-                .arg("--log.level=warn")
-                .current_dir(dir.path());
-            let log = dir.path().join(format!("prometheus-{attempt}.log"));
-            let mut process =
-                Guarded::spawn("prometheus", &cmd, &log).unwrap_or_else(|e| panic!("{e}"));
-            match crate::support::process::wait_ready(
-                &mut process,
-                &addr,
-                "/-/ready",
-                Duration::from_secs(30),
-            ) {
-                Ok(_) => {
-                    return Prometheus {
-                        process,
-                        url: format!("http://{addr}"),
-                        dir,
-                        client: client(),
-                    }
-                }
-                Err(e) => {
-                    last = format!("{e}\n{}", process.log_tail(20));
-                    if !last.contains("address already in use") {
-                        break;
-                    }
-                }
-            }
+        let (process, addr) = start_on_free_port(
+            "prometheus",
+            dir.path(),
+            "/-/ready",
+            "address already in use",
+            |addr| {
+                let mut cmd = Command::new(&bin);
+                cmd.arg(format!("--config.file={}", config_path.display()))
+                    // One data directory per attempt: a failed one may leave its lock behind.
+                    .arg(format!(
+                        "--storage.tsdb.path={}",
+                        dir.path()
+                            .join(format!("data-{}", addr.replace([':', '.'], "-")))
+                            .display()
+                    ))
+                    .arg(format!("--web.listen-address={addr}"))
+                    .arg("--log.level=warn")
+                    .current_dir(dir.path());
+                cmd
+            },
+        );
+        Prometheus {
+            process,
+            url: format!("http://{addr}"),
+            dir,
+            client: client(),
         }
-        panic!("prometheus did not start: {last}");
     }
 
     /// Its output so far.
@@ -399,17 +408,8 @@ impl Prometheus {
             .into_iter()
             .flatten()
             .map(|r| {
-                let labels = r["metric"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect();
-                let value = r["value"][1]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
-                (labels, value)
+                let labels = labels_of(r);
+                (labels, number(&r["value"][1]))
             })
             .collect()
     }
@@ -440,24 +440,12 @@ impl Prometheus {
             .into_iter()
             .flatten()
             .map(|r| {
-                let labels = r["metric"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect();
+                let labels = labels_of(r);
                 let points = r["values"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|p| {
-                        (
-                            p[0].as_f64().unwrap_or(f64::NAN),
-                            p[1].as_str()
-                                .and_then(|v| v.parse().ok())
-                                .unwrap_or(f64::NAN),
-                        )
-                    })
+                    .map(|p| (p[0].as_f64().unwrap_or(f64::NAN), number(&p[1])))
                     .collect();
                 (labels, points)
             })
@@ -481,6 +469,24 @@ impl Prometheus {
             t["lastError"].as_str().unwrap_or_default().to_owned(),
         )
     }
+}
+
+/// A series' labels in a Prometheus API result.
+fn labels_of(result: &Value) -> BTreeMap<String, String> {
+    result["metric"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// A sample value of the Prometheus API (a string: `"1"`, `"NaN"`).
+fn number(value: &Value) -> f64 {
+    value
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// The reference server on a fixed loopback address, answering as its faithful self until

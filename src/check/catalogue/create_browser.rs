@@ -2,7 +2,7 @@
 //! JSON: Kratos negotiates on `Accept` and answers the flow instead of redirecting.
 
 use crate::check::judge::judge;
-use crate::check::judge::{Judge, exchange, status};
+use crate::check::judge::{exchange, status, Judge};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Probe};
 use crate::report::{Effect, Level, RuleSource};

@@ -3,7 +3,9 @@
 
 use crate::check::client::Exchange;
 use crate::check::judge::judge;
-use crate::check::judge::{Judge, equals, error_generic, exchange, json_with_status, status, string_at};
+use crate::check::judge::{
+    equals, error_generic, exchange, json_with_status, status, string_at, Judge,
+};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Step, Verdict};
 use crate::check::probes::{Ctx, Probe, Variant};
 use crate::report::{Effect, Level, RuleSource};

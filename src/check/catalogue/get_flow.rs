@@ -2,7 +2,7 @@
 //! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
 
 use crate::check::judge::judge;
-use crate::check::judge::{Judge, exchange, json_with_status};
+use crate::check::judge::{exchange, json_with_status, Judge};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Probe};
 use crate::report::{Effect, Level, RuleSource};

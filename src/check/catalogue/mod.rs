@@ -15,7 +15,7 @@
 //!    (when it differs, `RECOVERY_HARNESS_WRITE_FAULT_TABLE=FILE cargo test --test check_faults`
 //!    writes the whole table as the runs gave it, to review and copy).
 //!
-//! A new catalogue file is one more name in `files!` below.
+//! A new catalogue file is its module and one entry of [`FILES`] (the one list of files).
 //!
 //! A check's [`effects`](Check::effects) count every exchange it reads, as sent to a deployment
 //! that keeps the rule: a submitted address that is processed sends mail, a right code is used
@@ -53,37 +53,45 @@
 //! # assert!(EXAMPLE.production_safe());
 //! ```
 
-/// Declares each catalogue file once: its module and its place in [`FILES`] (the report order).
-macro_rules! files {
-    ($($file:ident),+ $(,)?) => {
-        $(pub mod $file;)+
-
-        /// Every catalogue file, in report order: its name (the first segment of its checks' ids)
-        /// and its checks.
-        pub const FILES: &[(&str, &[Check])] = &[$((stringify!($file), $file::CHECKS)),+];
-    };
-}
-
-files! {
-    preflight,
-    create_native,
-    get_flow,
-    create_browser,
-    update,
-    csrf,
-    native_context,
-    brute_force,
-    recover,
-    enumeration,
-    race,
-    expiry,
-    pinned,
-    default,
-    fuzz,
-}
+pub mod brute_force;
+pub mod create_browser;
+pub mod create_native;
+pub mod csrf;
+pub mod default;
+pub mod enumeration;
+pub mod expiry;
+pub mod fuzz;
+pub mod get_flow;
+pub mod native_context;
+pub mod pinned;
+pub mod preflight;
+pub mod race;
+pub mod recover;
+pub mod update;
 
 use super::error::CheckError;
 use super::model::{Check, Needs};
+
+/// Every catalogue file, in report order: its name (the first segment of its checks' ids)
+/// and its checks. A new file is a module above and one entry here (a test holds the two and
+/// the directory to each other).
+pub const FILES: &[(&str, &[Check])] = &[
+    ("preflight", preflight::CHECKS),
+    ("create_native", create_native::CHECKS),
+    ("get_flow", get_flow::CHECKS),
+    ("create_browser", create_browser::CHECKS),
+    ("update", update::CHECKS),
+    ("csrf", csrf::CHECKS),
+    ("native_context", native_context::CHECKS),
+    ("brute_force", brute_force::CHECKS),
+    ("recover", recover::CHECKS),
+    ("enumeration", enumeration::CHECKS),
+    ("race", race::CHECKS),
+    ("expiry", expiry::CHECKS),
+    ("pinned", pinned::CHECKS),
+    ("default", default::CHECKS),
+    ("fuzz", fuzz::CHECKS),
+];
 
 /// Every check, in catalogue (and report) order.
 pub fn all() -> impl Iterator<Item = &'static Check> {
@@ -304,6 +312,21 @@ mod tests {
                 "fuzzing only when asked"
             );
         }
+    }
+
+    #[test]
+    fn every_catalogue_file_is_registered_once() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check/catalogue");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("the catalogue directory")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".rs").map(str::to_owned))
+            .filter(|n| n != "mod")
+            .collect();
+        files.sort();
+        let mut registered: Vec<String> = FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        registered.sort();
+        assert_eq!(files, registered);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! (docs/kratos-behaviour.md §1.4, §3, §5.1, §5.3, §5.4 A, §5.6; a "§" in the rules below is
 //! a section of that page), where the spec leaves them open or says otherwise.
 
-use crate::check::judge::{error_generic, exchange, has_ui_message, json_with_status, node_error, precondition, schema, status};
+use crate::check::judge::{
+    error_generic, exchange, has_ui_message, json_with_status, node_error, precondition, schema,
+    status,
+};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Probe, Variant};
 use crate::check::security_probes as sp;
@@ -72,9 +75,9 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         id: "pinned.update.unknown_method.400",
-        title: "An unknown method answers 400 and 4010005",
+        title: "An unknown method answers 400 and says so",
         operation: Operation::Update,
-        rule: "submitting a method no strategy takes answers 400 with the flow, whose ui.messages carry 4010005 \"Could not find a strategy to recover your account with.\" (§5.3)",
+        rule: "submitting a method no strategy takes answers 400 with the flow, whose ui.messages carry 4010005 \"Could not find a strategy to recover your account with.\" (§5.3); Kratos v1.1.0 validates `method` against its enum first and puts 4000001 (\"value must be one of \"code\", \"link\"\") on the `method` node instead, which is accepted as that release's form",
         source: RuleSource::ObservedKratos,
         level: Level::Recommended,
         effects: &[Effect::CreatesFlows],
@@ -185,13 +188,40 @@ fn unknown_method(ctx: &Ctx) -> Judged<'_> {
         }
         let ex = precondition(sp::update_unknown_method(ctx).await)?;
         let body = json_with_status(&ex, 400)?;
-        has_ui_message(
+        let no_strategy = has_ui_message(
             &ex,
             body,
             "error",
             &[4010005],
             "the \"no strategy\" message 4010005",
-        )
+        );
+        let Err(Verdict::Failed { detail, evidence }) = no_strategy else {
+            return no_strategy;
+        };
+        // Kratos v1.1.0 decodes the body against a schema whose `method` is an enum of `code` and
+        // `link` (selfservice/strategy/code/.schema/recovery.schema.json) before any strategy
+        // sees it: its own form of the same refusal.
+        let enum_error = |m: &Value| m.get("id").and_then(Value::as_u64) == Some(4000001);
+        let on_method = node_error(
+            &ex,
+            body,
+            "method",
+            enum_error,
+            (
+                String::new(),
+                "400; Kratos v1.1.0's form: the method node says".to_owned(),
+                String::new(),
+            ),
+        );
+        match on_method {
+            Ok(passed @ Verdict::Passed { .. }) => Ok(passed),
+            _ => Err(Verdict::Failed {
+                detail: format!(
+                    "{detail}; nor does the `method` node carry 4000001 (Kratos v1.1.0's form of this refusal)"
+                ),
+                evidence,
+            }),
+        }
     })
 }
 

@@ -178,10 +178,7 @@ fn not_judged(answers: &[(Answer, &Exchange)], timeout: Duration) -> String {
         .iter()
         .filter(|(a, _)| *a == Answer::Trouble)
         .count();
-    let slow = answers
-        .iter()
-        .filter(|(a, _)| *a == Answer::Silent)
-        .count();
+    let slow = answers.iter().filter(|(a, _)| *a == Answer::Silent).count();
     let mut parts = Vec::new();
     if trouble > 0 {
         parts.push(format!(

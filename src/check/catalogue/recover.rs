@@ -58,7 +58,7 @@ pub const CHECKS: &[Check] = &[
         id: "recover.other_flow_code.refused",
         title: "A code sent for another flow is refused",
         operation: Operation::Update,
-        rule: "flow A's code submitted to flow B of the same address gets no success answer (Kratos: 200, 4060006, state sent_email)",
+        rule: "a code sent for one flow (C), submitted to another flow (B) of the same address before any code is used, gets no success answer (Kratos: 200, 4060006, state sent_email); it is sent before the right code, so a deployment that takes any flow's code fails this check, not recover.right_code",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
         effects: &[
@@ -71,7 +71,7 @@ pub const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: other_flow,
-        fault: "codes_by_address",
+        fault: "code_completes_any_flow",
     },
 ];
 
@@ -218,7 +218,7 @@ fn other_flow(ctx: &Ctx) -> Judged<'_> {
             &s.other_flow_code,
             &format!(
                 "flow {}'s code, submitted to flow {},",
-                s.flow, s.other_flow
+                s.code_flow, s.other_flow
             ),
         )
     })

@@ -4,9 +4,9 @@
 //! flow in `sent_email` with an error message. Every body is validated against its schema.
 
 use crate::check::judge::judge;
-use crate::check::judge::{Judge, equals, exchange, has_ui_message, json_with_status, node_error};
+use crate::check::judge::{equals, exchange, has_ui_message, json_with_status, node_error, Judge};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase};
-use crate::check::probes::{Ctx, Probe, Variant, flow_method};
+use crate::check::probes::{flow_method, Ctx, Probe, Variant};
 use crate::report::{Effect, Level, RuleSource};
 use crate::schema::Component;
 

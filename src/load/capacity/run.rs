@@ -100,7 +100,7 @@ async fn search(
     target: &Target,
 ) -> Result<Outcome, LoadError> {
     let session = Session::open(base, target).await?;
-    let shown = crate::load::target::redact_url(&target.base);
+    let shown = crate::secret::redact_userinfo(&target.base);
     if !base.quiet {
         if target.kind == "embedded" {
             crate::say!(
@@ -220,9 +220,10 @@ async fn search(
         reports,
     ) {
         load_summary::write(&summary, dir)?;
-        let mut report = crate::report::load_report::LoadReport::from_summary(&summary, Vec::new());
-        report.notes.extend(capacity_notes(&summary));
-        crate::report::write_load_html(&report, dir)?;
+        crate::report::write_load_html(
+            &crate::report::load_report::LoadReport::from_summary(&summary, Vec::new()),
+            dir,
+        )?;
         print(&outcome::render(&summary, base.quiet));
     } else {
         // No step ran to its end (the first gave no answer): nothing to summarise but why.
@@ -236,37 +237,6 @@ async fn search(
         Some(e) => Err(e),
         None => Ok(outcome),
     }
-}
-
-/// Until report.html has its own capacity section, the steps as notes under the verdict.
-fn capacity_notes(summary: &LoadSummary) -> Vec<String> {
-    let Some(c) = &summary.capacity else {
-        return Vec::new();
-    };
-    let mut notes = vec![match c.rate {
-        Some(r) => format!(
-            "Capacity search: {}/s is the highest rate that held {} (the figures below are that step's).",
-            show_rate(r),
-            c.slo.join(", ")
-        ),
-        None => format!("Capacity search: no step held {}.", c.slo.join(", ")),
-    }];
-    notes.extend(c.steps.iter().map(|s| {
-        format!(
-            "Step {}: {}/s intended, {}/s achieved, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, errors {:.2}%, dropped {}: {} ({}).",
-            s.index,
-            show_rate(s.intended_rate),
-            show_rate(s.achieved_rate),
-            s.p50_ms,
-            s.p95_ms,
-            s.p99_ms,
-            s.error_rate_pct,
-            s.dropped_iterations,
-            s.verdict,
-            s.report_dir
-        )
-    }));
-    notes
 }
 
 /// Prints `text` on stdout; a closed stdout ends the output, not the process.

@@ -190,7 +190,7 @@ pub fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 200;
     let text = match serde_json::from_slice::<Value>(body) {
         Ok(mut v) => {
-            redact(&mut v);
+            crate::secret::redact_json(&mut v);
             v.to_string()
         }
         Err(_) => String::from_utf8_lossy(body).into_owned(),
@@ -201,38 +201,5 @@ pub fn excerpt(body: &[u8]) -> String {
         let mut out: String = text.chars().take(MAX).collect();
         out.push('…');
         out
-    }
-}
-
-fn redact(v: &mut Value) {
-    const SECRET_KEYS: &[&str] = &[
-        "csrf_token",
-        "ory_session_token",
-        "session_token",
-        "token",
-        "code",
-        "password",
-        "cookie",
-        "set-cookie",
-    ];
-    match v {
-        Value::Object(map) => {
-            // A UI node's input carries its secret in `value`, named by `name`.
-            let secret_input = map
-                .get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| SECRET_KEYS.contains(&n));
-            for (key, child) in map.iter_mut() {
-                let secret = SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
-                    || (secret_input && key == "value");
-                if secret && child.is_string() {
-                    *child = Value::String("[REDACTED]".to_owned());
-                } else {
-                    redact(child);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
     }
 }

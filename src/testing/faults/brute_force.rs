@@ -3,10 +3,8 @@
 use crate::testing::model::Fault;
 
 /// The faults of this family.
-pub const FAULTS: &[Fault] = &[
-    Fault::configured(
-        "guesses_unlimited",
-        "a flow takes any number of code guesses",
-        |c| c.max_submissions = u8::MAX,
-    ),
-];
+pub const FAULTS: &[Fault] = &[Fault::configured(
+    "guesses_unlimited",
+    "a flow takes any number of code guesses",
+    |c| c.max_submissions = u8::MAX,
+)];

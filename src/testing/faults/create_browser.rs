@@ -10,7 +10,11 @@ pub const FAULTS: &[Fault] = &[
         "browser_html",
         "the browser flow ignores Accept and answers HTML",
         Match::route(Route::CreateBrowser),
-        answer(200, "text/html; charset=utf-8", "<html><form method=post></form></html>"),
+        answer(
+            200,
+            "text/html; charset=utf-8",
+            "<html><form method=post></form></html>",
+        ),
     ),
     Fault::new(
         "browser_type_api",

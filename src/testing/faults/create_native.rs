@@ -1,7 +1,10 @@
 //! `create_native.*`: the native creation's answer, its fields, `return_to` and the signed-in refusals.
 
 use crate::testing::model::{Action, Fault, Match, Route};
-use crate::testing::rewrite::{SERVER_ERROR, SESSION_ALREADY, answer, drop_node_messages, id_of, plain, remove, replace_everywhere, set, time};
+use crate::testing::rewrite::{
+    answer, drop_node_messages, id_of, plain, remove, replace_everywhere, set, time, SERVER_ERROR,
+    SESSION_ALREADY,
+};
 use serde_json::{json, Value};
 
 /// The faults of this family.

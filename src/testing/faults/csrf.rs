@@ -1,7 +1,7 @@
 //! `csrf.*`: the anti-CSRF cookie and token of browser flows.
 
 use crate::testing::model::{Action, Fault, Match, RequestInfo, Route};
-use crate::testing::rewrite::{CSRF_403, answer, for_nodes, set};
+use crate::testing::rewrite::{answer, for_nodes, set, CSRF_403};
 use serde_json::{json, Value};
 
 /// The faults of this family.

@@ -1,8 +1,8 @@
 //! `default.*`: undeclared methods and paths, and unexpected statuses without the envelope.
 
-use axum::http::Method;
 use crate::testing::model::{Fault, Match, Route};
-use crate::testing::rewrite::{SERVER_ERROR, answer};
+use crate::testing::rewrite::{answer, SERVER_ERROR};
+use axum::http::Method;
 
 /// The faults of this family.
 pub const FAULTS: &[Fault] = &[

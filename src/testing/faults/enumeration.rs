@@ -1,8 +1,8 @@
 //! `enumeration.*`: an answer, or its latency, that tells whether an address has an account.
 
 use crate::testing::model::{Action, Fault, Match, Route};
-use std::time::Duration;
 use crate::testing::rewrite::{drop_ui_messages, email_submit};
+use std::time::Duration;
 
 /// The faults of this family.
 pub const FAULTS: &[Fault] = &[

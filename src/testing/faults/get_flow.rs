@@ -1,7 +1,9 @@
 //! `get_flow.*`: looking a flow up, and the 404s of unknown and malformed ids.
 
 use crate::testing::model::{Action, Fault, Match, Route};
-use crate::testing::rewrite::{NOT_A_UUID_400, SERVER_ERROR, answer, drop_node_messages, is_uuid, set};
+use crate::testing::rewrite::{
+    answer, drop_node_messages, is_uuid, set, NOT_A_UUID_400, SERVER_ERROR,
+};
 use serde_json::json;
 
 /// The faults of this family.
@@ -36,7 +38,11 @@ pub const FAULTS: &[Fault] = &[
         "html_404",
         "404s are an HTML page",
         Match::route(Route::Any).status(404),
-        answer(404, "text/html; charset=utf-8", "<html><body><h1>404 Not Found</h1></body></html>"),
+        answer(
+            404,
+            "text/html; charset=utf-8",
+            "<html><body><h1>404 Not Found</h1></body></html>",
+        ),
     ),
     Fault::new(
         "malformed_id_400",

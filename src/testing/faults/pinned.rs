@@ -1,7 +1,11 @@
 //! `pinned.*`: error forms other than real Kratos's.
 
-use crate::testing::model::{Action, Fault, Match, Route};
-use crate::testing::rewrite::{FLOW_NOT_FOUND_404, answer, clear_node_messages, drop_ui_messages, is_uuid, remove_in};
+use crate::testing::model::{Action, Fault, Match, Memory, RequestInfo, Route};
+use crate::testing::rewrite::{
+    answer, clear_node_messages, drop_ui_messages, for_nodes, is_uuid, remove_in,
+    FLOW_NOT_FOUND_404,
+};
+use serde_json::{json, Value};
 
 /// The faults of this family.
 pub const FAULTS: &[Fault] = &[
@@ -41,6 +45,15 @@ pub const FAULTS: &[Fault] = &[
         Action::Json(drop_ui_messages),
     ),
     Fault::new(
+        "unknown_method_v1_1_0_form",
+        "an unknown method answers as Kratos v1.1.0 does: 4000001 on the `method` node, no 4010005 (not a fault: nothing may fail)",
+        Match::route(Route::Update).status(400).when(|i| {
+            i.field("method")
+                .is_some_and(|m| m != "code" && m != "link")
+        }),
+        Action::Json(method_enum_error),
+    ),
+    Fault::new(
         "browser_session_ignored",
         "browser creation does not read X-Session-Token",
         Match::route(Route::CreateBrowser),
@@ -59,3 +72,20 @@ pub const FAULTS: &[Fault] = &[
         Action::SetHeader("cache-control", "public, max-age=300"),
     ),
 ];
+
+/// Kratos v1.1.0's answer to a method outside `code` and `link`: its body decoder's enum error on
+/// the `method` node, and no strategy message.
+fn method_enum_error(v: &mut Value, _: &RequestInfo, _: &Memory) {
+    const REASON: &str = "value must be one of \"code\", \"link\"";
+    if let Some(messages) = v.pointer_mut("/ui/messages").and_then(Value::as_array_mut) {
+        messages.retain(|m| m.get("id") != Some(&json!(4010005)));
+    }
+    for_nodes(v, |n| {
+        if n.get("attributes").and_then(|a| a.get("name")) == Some(&json!("method")) {
+            n.insert(
+                "messages".to_owned(),
+                json!([{"id": 4000001, "text": REASON, "type": "error", "context": {"reason": REASON}}]),
+            );
+        }
+    });
+}

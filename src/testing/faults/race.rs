@@ -69,7 +69,11 @@ fn is_success(status: StatusCode, body: &[u8]) -> bool {
     status == StatusCode::UNPROCESSABLE_ENTITY
         && serde_json::from_slice::<Value>(body)
             .ok()
-            .and_then(|v| v.pointer("/error/id").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.pointer("/error/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .as_deref()
             == Some("browser_location_change_required")
 }
@@ -127,9 +131,7 @@ fn racy_attempt_count<'a>(
 ) -> BoxFuture<'a, Response> {
     Box::pin(async move {
         let key = format!("{}:submissions", info.param("flow").unwrap_or_default());
-        let count: usize = read(memory, &key)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let count: usize = read(memory, &key).and_then(|v| v.parse().ok()).unwrap_or(0);
         tokio::time::sleep(WINDOW).await;
         write(memory, key, (count + 1).to_string());
         if count >= LIMIT {

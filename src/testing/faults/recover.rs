@@ -1,8 +1,8 @@
 //! `recover.*`: codes that do not recover, recover twice, or recover another flow.
 
-use axum::http::Method;
 use crate::testing::model::{Action, Fault, Match, Memory, RequestInfo, Route};
 use crate::testing::rewrite::{code_submit, set, six_digits};
+use axum::http::Method;
 use serde_json::{json, Value};
 
 /// The faults of this family.
@@ -27,6 +27,12 @@ pub const FAULTS: &[Fault] = &[
         "a code is checked against every code sent to the address, not the flow's own",
         Match::route(Route::Update).when(|i| i.method == Method::POST),
         Action::CodesByAddress,
+    ),
+    Fault::new(
+        "code_completes_any_flow",
+        "a code is looked up by its value alone: one sent for another flow completes the flow it is submitted to, and is used up on its own",
+        Match::route(Route::Update).when(|i| i.method == Method::POST),
+        Action::AnyFlowsCode,
     ),
 ];
 

@@ -1,7 +1,10 @@
 //! `update.*`: the address submission, the missing address and the wrong code.
 
 use crate::testing::model::{Action, Fault, Match, Route};
-use crate::testing::rewrite::{SERVER_ERROR, answer, clear_node_messages, code_submit, drop_first_node_meta, drop_node_messages, drop_ui_messages, email_submit, no_email, set, six_digits};
+use crate::testing::rewrite::{
+    answer, clear_node_messages, code_submit, drop_first_node_meta, drop_node_messages,
+    drop_ui_messages, email_submit, no_email, set, six_digits, SERVER_ERROR,
+};
 use serde_json::json;
 
 /// The faults of this family.

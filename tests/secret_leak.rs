@@ -1,0 +1,405 @@
+//! The leak test: secrets planted in every input path of `check` and `load` never come out.
+//!
+//! A reference server runs in this process and accepts two planted session tokens (one given as
+//! `--session-token`, the other as the session cookie's value), so the signed-in checks and the
+//! `signed-in-rejection` scenario really send them. A password-looking credential
+//! (`user:pa55word@`) rides on every URL that can carry one: `check`'s courier URL (the reference
+//! server ignores it and answers, so codes are read through it and submitted), the Mailpit URL,
+//! and the targets and `load`'s admin URL (both refused). Every secret is given once by flag and once by
+//! environment variable. The recovery codes the server issued are read from its courier after the
+//! runs. Then every file the runs wrote (`conformance.json`, `junit.xml`, `summary.md`,
+//! `report.html`, the HAR, `load-summary.json`, Goose's reports) and everything they printed on
+//! stdout and stderr, error messages included, must hold none of them.
+
+use recovery_harness::server::{self, ServerConfig};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_recovery-harness");
+/// Given as `--session-token` / `RECOVERY_HARNESS_SESSION_TOKEN`.
+const TOKEN: &str = "planted-token-7f3a9c";
+/// Given as the session cookie's value (`--session-cookie` / `RECOVERY_HARNESS_SESSION_COOKIE`).
+const COOKIE: &str = "planted-cookie-51d0e2";
+/// The password of every URL that carries credentials.
+const PASSWORD: &str = "pa55word";
+
+/// Runs the binary with `args` and `env`, nothing inherited that could hold another secret.
+fn run(args: &[String], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
+        .env_remove("RECOVERY_HARNESS_TARGET")
+        .env_remove("RECOVERY_HARNESS_COURIER_URL")
+        .env_remove("RECOVERY_HARNESS_MAILPIT_URL")
+        .env_remove("RECOVERY_HARNESS_ADMIN_URL")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the binary runs")
+}
+
+/// `http://user:pa55word@host:port/path` from `http://host:port/path`.
+fn with_credentials(url: &str) -> String {
+    url.replacen("://", &format!("://user:{PASSWORD}@"), 1)
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Every file under `dir`, recursively, as (path, text).
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            let bytes = std::fs::read(&path).expect("readable");
+            out.push((
+                path.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// Panics with where each secret appears, if any does.
+fn assert_no_secret(what: &str, text: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "{what} shows the secret {s:?}:\n{}",
+            text.lines()
+                .filter(|l| l.contains(s.as_str()))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+fn assert_clean(label: &str, out: &Output, dir: &Path, secrets: &[String]) {
+    assert_no_secret(
+        &format!("{label}: stdout"),
+        &String::from_utf8_lossy(&out.stdout),
+        secrets,
+    );
+    assert_no_secret(
+        &format!("{label}: stderr"),
+        &String::from_utf8_lossy(&out.stderr),
+        secrets,
+    );
+    for (path, text) in files(dir) {
+        assert_no_secret(&format!("{label}: {path}"), &text, secrets);
+    }
+}
+
+/// The codes the reference server sent, from its courier listing.
+async fn codes_sent(admin: &str) -> Vec<String> {
+    let listing: serde_json::Value = reqwest::get(format!("{admin}/admin/courier/messages"))
+        .await
+        .expect("courier answers")
+        .json()
+        .await
+        .expect("courier listing is JSON");
+    listing
+        .as_array()
+        .expect("a listing")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .filter_map(recovery_harness::codes::code_in)
+        .collect()
+}
+
+/// One run: its label, arguments, environment and the exit code expected.
+type Run = (&'static str, Vec<String>, Vec<(&'static str, String)>, i32);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_planted_secret_leaves_check_or_load() {
+    let server = server::spawn(ServerConfig {
+        session_tokens: vec![TOKEN.to_owned(), COOKIE.to_owned()],
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("reference server starts");
+    let base = server.base_url().to_owned();
+    let cookie = format!("{}={COOKIE}", server.session_cookie_name());
+    let courier = with_credentials(server.admin_url());
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = |name: &str| work.path().join(name);
+    let s = |v: &str| v.to_owned();
+    let path = |name: &str| dir(name).display().to_string();
+
+    let runs: Vec<Run> = vec![
+        (
+            "check, secrets as flags, codes read through a courier URL with credentials",
+            vec![
+                s("check"),
+                s("--target"),
+                base.clone(),
+                s("--session-token"),
+                s(TOKEN),
+                s("--session-cookie"),
+                cookie.clone(),
+                s("--courier-url"),
+                courier.clone(),
+                // The reference server has identities at example.org: the code checks run.
+                s("--known-email"),
+                s("leak-test@example.org"),
+                s("--har"),
+                path("check-flags/run.har"),
+                s("--report-dir"),
+                path("check-flags"),
+            ],
+            vec![],
+            0,
+        ),
+        (
+            "check, secrets as environment variables",
+            vec![
+                s("check"),
+                s("--har"),
+                path("check-env/run.har"),
+                s("--report-dir"),
+                path("check-env"),
+            ],
+            vec![
+                ("RECOVERY_HARNESS_TARGET", base.clone()),
+                ("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN)),
+                ("RECOVERY_HARNESS_SESSION_COOKIE", cookie.clone()),
+                ("RECOVERY_HARNESS_COURIER_URL", courier.clone()),
+            ],
+            0,
+        ),
+        (
+            "check, a target URL with credentials (refused)",
+            vec![
+                s("check"),
+                s("--target"),
+                with_credentials(&base),
+                s("--report-dir"),
+                path("check-cred-target"),
+            ],
+            vec![("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN))],
+            2,
+        ),
+        (
+            "check, an unreachable target and an unreachable Mailpit with credentials",
+            vec![
+                s("check"),
+                s("--target"),
+                dead.clone(),
+                s("--session-token"),
+                s(TOKEN),
+                s("--mailpit-url"),
+                with_credentials(&dead),
+                s("--report-dir"),
+                path("check-dead"),
+            ],
+            vec![("RECOVERY_HARNESS_SESSION_COOKIE", cookie.clone())],
+            2,
+        ),
+        (
+            "check, a malformed courier URL with credentials",
+            vec![
+                s("check"),
+                s("--target"),
+                base.clone(),
+                s("--courier-url"),
+                format!("ftp://user:{PASSWORD}@[::1"),
+                s("--report-dir"),
+                path("check-bad-courier"),
+            ],
+            vec![],
+            2,
+        ),
+        (
+            "load signed-in-rejection, the token as a flag",
+            vec![
+                s("load"),
+                s("--target"),
+                base.clone(),
+                s("--scenario"),
+                s("signed-in-rejection"),
+                s("--session-token"),
+                s(TOKEN),
+                s("--users"),
+                s("2"),
+                s("--duration"),
+                s("1s"),
+                s("--throttle"),
+                s("50"),
+                s("--report-dir"),
+                path("load-token"),
+            ],
+            vec![],
+            0,
+        ),
+        (
+            "load, an admin URL with credentials (refused)",
+            vec![
+                s("load"),
+                s("--target"),
+                base.clone(),
+                s("--scenario"),
+                s("full-recovery"),
+                s("--duration"),
+                s("1s"),
+                s("--report-dir"),
+                path("load-cred-admin"),
+            ],
+            vec![
+                ("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN)),
+                ("RECOVERY_HARNESS_ADMIN_URL", courier.clone()),
+            ],
+            2,
+        ),
+        (
+            "load full-recovery, the token in the environment, codes read from the courier",
+            vec![
+                s("load"),
+                s("--target"),
+                base.clone(),
+                s("--scenario"),
+                s("full-recovery"),
+                s("--users"),
+                s("2"),
+                s("--duration"),
+                s("1s"),
+                s("--throttle"),
+                s("20"),
+                s("--report-dir"),
+                path("load-codes"),
+            ],
+            vec![
+                ("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN)),
+                ("RECOVERY_HARNESS_ADMIN_URL", s(server.admin_url())),
+            ],
+            0,
+        ),
+        (
+            "load, a target URL with credentials (refused)",
+            vec![
+                s("load"),
+                s("--target"),
+                with_credentials(&base),
+                s("--duration"),
+                s("1s"),
+                s("--report-dir"),
+                path("load-cred-target"),
+            ],
+            vec![("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN))],
+            2,
+        ),
+        (
+            "load, an unreachable target",
+            vec![
+                s("load"),
+                s("--target"),
+                dead.clone(),
+                s("--scenario"),
+                s("signed-in-rejection"),
+                s("--users"),
+                s("1"),
+                s("--duration"),
+                s("1s"),
+                s("--report-dir"),
+                path("load-dead-target"),
+            ],
+            vec![("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN))],
+            2,
+        ),
+        (
+            "load, a Mailpit URL with credentials (refused)",
+            vec![
+                s("load"),
+                s("--target"),
+                dead.clone(),
+                s("--scenario"),
+                s("full-recovery"),
+                s("--mailpit-url"),
+                with_credentials(&dead),
+                s("--session-token"),
+                s(TOKEN),
+                s("--users"),
+                s("1"),
+                s("--duration"),
+                s("1s"),
+                s("--report-dir"),
+                path("load-dead"),
+            ],
+            vec![],
+            2,
+        ),
+    ];
+
+    let mut outputs = Vec::new();
+    for (label, args, env, _) in &runs {
+        let (args, env) = (args.clone(), env.clone());
+        let out = tokio::task::spawn_blocking(move || run(&args, &env))
+            .await
+            .expect("joined");
+        outputs.push((label, out));
+    }
+
+    let codes = codes_sent(server.admin_url()).await;
+    assert!(
+        !codes.is_empty(),
+        "the runs read and submitted recovery codes (none was sent)"
+    );
+    let mut secrets = vec![s(TOKEN), s(COOKIE), s(PASSWORD)];
+    secrets.extend(codes);
+    for ((label, out), (_, _, _, expected)) in outputs.iter().zip(&runs) {
+        assert_eq!(
+            out.status.code(),
+            Some(*expected),
+            "{label}: exit code; stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean(label, out, work.path(), &secrets);
+    }
+    // The runs did write what is checked above.
+    for file in [
+        "check-flags/conformance.json",
+        "check-flags/junit.xml",
+        "check-flags/summary.md",
+        "check-flags/report.html",
+        "check-flags/run.har",
+        "check-env/run.har",
+        "load-token/load-summary.json",
+        "load-token/report.html",
+        "load-codes/load-summary.json",
+    ] {
+        assert!(dir(file).is_file(), "{file} was not written");
+    }
+    // The signed-in checks really sent the planted credentials (and the code checks the codes).
+    let conformance: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir("check-flags/conformance.json")).expect("read"),
+    )
+    .expect("JSON");
+    let status = |id: &str| {
+        conformance["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+    };
+    for id in [
+        "create_native.signed_in.token.400",
+        "create_native.signed_in.cookie.400",
+    ] {
+        assert_eq!(status(id).as_deref(), Some("passed"), "{id}");
+    }
+    assert_eq!(status("recover.right_code").as_deref(), Some("passed"));
+}
