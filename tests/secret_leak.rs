@@ -1,4 +1,5 @@
-//! The leak test: secrets planted in every input path of `check` and `load` never come out.
+//! The leak test: secrets planted in every input path of `check`, `load` and `monitor` never come
+//! out.
 //!
 //! A reference server runs in this process and accepts two planted session tokens (one given as
 //! `--session-token`, the other as the session cookie's value), so the signed-in checks and the
@@ -8,8 +9,9 @@
 //! and the targets and `load`'s admin URL (both refused). Every secret is given once by flag and once by
 //! environment variable. The recovery codes the server issued are read from its courier after the
 //! runs. Then every file the runs wrote (`conformance.json`, `junit.xml`, `summary.md`,
-//! `report.html`, the HAR, `load-summary.json`, Goose's reports) and everything they printed on
-//! stdout and stderr, error messages included, must hold none of them.
+//! `report.html`, the HAR, `load-summary.json`, Goose's reports), what `monitor` serves
+//! (`/metrics`, `/last-run.json`) and everything they printed on stdout and stderr, error messages
+//! included, must hold none of them.
 
 use recovery_harness::server::{self, ServerConfig};
 use std::path::Path;
@@ -120,11 +122,29 @@ async fn codes_sent(admin: &str) -> Vec<String> {
         .collect()
 }
 
+/// Stops the monitor (by its PID) if the test ends before it sent SIGTERM.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl KillOnDrop {
+    fn id(&self) -> u32 {
+        self.0.as_ref().expect("the monitor is still ours").id()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// One run: its label, arguments, environment and the exit code expected.
 type Run = (&'static str, Vec<String>, Vec<(&'static str, String)>, i32);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_planted_secret_leaves_check_or_load() {
+async fn no_planted_secret_leaves_check_load_or_monitor() {
     let server = server::spawn(ServerConfig {
         session_tokens: vec![TOKEN.to_owned(), COOKIE.to_owned()],
         ..ServerConfig::default()
@@ -352,6 +372,53 @@ async fn no_planted_secret_leaves_check_or_load() {
         outputs.push((label, out));
     }
 
+    // monitor: one run with the secrets (token by flag, cookie by variable), its /metrics and
+    // /last-run.json read, then SIGTERM.
+    let listen = format!("127.0.0.1:{}", closed_port());
+    let monitor_dir = path("monitor");
+    let monitor = Command::new(BIN)
+        .args([
+            "monitor", "--target", &base, "--every", "30s", "--listen", &listen,
+        ])
+        .args(["--session-token", TOKEN, "--report-dir", &monitor_dir])
+        .env("RECOVERY_HARNESS_SESSION_COOKIE", &cookie)
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("monitor starts");
+    let mut monitor = KillOnDrop(Some(monitor));
+    let mut served = String::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        if let Ok(r) = reqwest::get(format!("http://{listen}/last-run.json")).await {
+            if r.status() == 200 {
+                served.push_str(&r.text().await.unwrap_or_default());
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(!served.is_empty(), "monitor finished no run within 60 s");
+    served.push_str(
+        &reqwest::get(format!("http://{listen}/metrics"))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text"),
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &monitor.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(stopped.success());
+    let child = monitor.0.take().expect("still ours");
+    let monitor_out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("joined")
+        .expect("monitor output");
+
     let codes = codes_sent(server.admin_url()).await;
     assert!(
         !codes.is_empty(),
@@ -368,6 +435,17 @@ async fn no_planted_secret_leaves_check_or_load() {
         );
         assert_clean(label, out, work.path(), &secrets);
     }
+    assert_eq!(
+        monitor_out.status.code(),
+        Some(0),
+        "monitor stops with 0 on SIGTERM"
+    );
+    assert_clean("monitor", &monitor_out, work.path(), &secrets);
+    assert_no_secret("monitor: /last-run.json and /metrics", &served, &secrets);
+    assert!(
+        served.contains("create_native.signed_in.token.400"),
+        "{served}"
+    );
     // The runs did write what is checked above.
     for file in [
         "check-flags/conformance.json",
@@ -379,6 +457,7 @@ async fn no_planted_secret_leaves_check_or_load() {
         "load-token/load-summary.json",
         "load-token/report.html",
         "load-codes/load-summary.json",
+        "monitor/conformance.json",
     ] {
         assert!(dir(file).is_file(), "{file} was not written");
     }

@@ -3,6 +3,7 @@
 //! the document root, control characters made visible, counts and milliseconds for people.
 
 use super::model::Evidence;
+use std::fmt::Write as _;
 
 /// One line (possibly with embedded newlines, e.g. a body excerpt) of plain-text evidence.
 /// Shared by the terminal, JUnit and Markdown formats so they show the same facts in one shape.
@@ -52,22 +53,37 @@ pub(crate) fn show_pointer(pointer: &str) -> &str {
 /// `\u{..}` escapes. Newlines and tabs are kept; a carriage return is escaped because it would
 /// overwrite the line it ends.
 pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if !has_controls(text.as_bytes()) {
         return std::borrow::Cow::Borrowed(text);
     }
+    // The text between two control characters is copied whole: a whole page (the load report's
+    // SVG charts included) goes through here when one quoted reason holds an ESC.
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
+    let mut copied = 0;
+    for (i, c) in text.char_indices().filter(|&(_, c)| needs_escape(c)) {
+        out.push_str(&text[copied..i]);
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        copied = i + c.len_utf8();
     }
+    out.push_str(&text[copied..]);
     std::borrow::Cow::Owned(out)
 }
 
+/// `char::is_control` (Unicode's Cc: exactly U+0000–U+001F and U+007F–U+009F) without its
+/// table lookup, less newline and tab.
 fn needs_escape(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
+    matches!(c, '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}') && c != '\n' && c != '\t'
+}
+
+/// Whether `bytes` (UTF-8) hold a character [`needs_escape`] accepts, found on the bytes: a whole
+/// `report.html` goes through this scan, and decoding it char by char cost more than rendering it.
+fn has_controls(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && b != b'\n' && b != b'\t')
+            || b == 0x7f
+            // U+0080–U+009F are encoded 0xC2 0x80–0x9F.
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// `1 warning`, `2 warnings`: the summary lines count with words people read.
@@ -118,6 +134,20 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(escape_controls(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn the_byte_scan_agrees_with_is_control() {
+        for c in (0..=0x2ffu32).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            assert_eq!(
+                has_controls(text.as_bytes()),
+                c.is_control() && c != '\n' && c != '\t',
+                "{:#x}",
+                c as u32
+            );
+            assert_eq!(needs_escape(c), has_controls(text.as_bytes()));
         }
     }
 

@@ -169,27 +169,11 @@ pub(super) async fn apply(
         Action::CodesByAddress => {
             let flow = info.param("flow").unwrap_or_default().to_owned();
             let base = base_of(&req);
-            if let Some(email) = info.field("email").map(str::to_owned) {
-                // Learn the flow's own code: the newest one sent once its e-mail is processed.
-                let resp = next.run(req).await;
-                let own = sent_codes(&base, &email).await.into_iter().next();
-                if let Ok(mut m) = memory.lock() {
-                    m.insert(format!("{flow}:address"), email);
-                    if let Some(own) = own {
-                        m.insert(format!("{flow}:code"), own);
-                    }
-                }
-                return resp;
+            if let Some(email) = info.field("email") {
+                return learn_code(next.run(req).await, &base, &flow, email, memory).await;
             }
-            let (address, own) = memory
-                .lock()
-                .map(|m| {
-                    (
-                        m.get(&format!("{flow}:address")).cloned(),
-                        m.get(&format!("{flow}:code")).cloned(),
-                    )
-                })
-                .unwrap_or_default();
+            let [address, own] =
+                recall(memory, [format!("{flow}:address"), format!("{flow}:code")]);
             if let (Some(code), Some(address), Some(own)) = (info.field("code"), address, own) {
                 if code != own && sent_codes(&base, &address).await.iter().any(|c| c == code) {
                     req = with_code(req, &info, &own);
@@ -200,26 +184,10 @@ pub(super) async fn apply(
             let flow = info.param("flow").unwrap_or_default().to_owned();
             let base = base_of(&req);
             if let Some(email) = info.field("email") {
-                // Learn the flow's own code, and whose code it is.
-                let resp = next.run(req).await;
-                if let Some(own) = sent_codes(&base, email).await.into_iter().next() {
-                    if let Ok(mut m) = memory.lock() {
-                        m.insert(format!("{flow}:code"), own.clone());
-                        m.insert(format!("code:{own}"), flow);
-                    }
-                }
-                return resp;
+                return learn_code(next.run(req).await, &base, &flow, email, memory).await;
             }
             let code = info.field("code").unwrap_or_default();
-            let (own, owner) = memory
-                .lock()
-                .map(|m| {
-                    (
-                        m.get(&format!("{flow}:code")).cloned(),
-                        m.get(&format!("code:{code}")).cloned(),
-                    )
-                })
-                .unwrap_or_default();
+            let [own, owner] = recall(memory, [format!("{flow}:code"), format!("code:{code}")]);
             if let (Some(own), Some(owner)) = (own, owner) {
                 if owner != flow {
                     // Used up where it was sent (this middleware lets that submission through:
@@ -413,6 +381,34 @@ pub(super) async fn apply(
         | Action::AnyFlowsCode
         | Action::SetRequestHeader(..) => resp,
     }
+}
+
+/// After `flow`'s address submission was answered (`resp`): learns the flow's own code, the
+/// newest one sent to `email`, and remembers its address, its code and whose code it is.
+async fn learn_code(
+    resp: Response,
+    base: &str,
+    flow: &str,
+    email: &str,
+    memory: &Memory,
+) -> Response {
+    let own = sent_codes(base, email).await.into_iter().next();
+    if let Ok(mut m) = memory.lock() {
+        m.insert(format!("{flow}:address"), email.to_owned());
+        if let Some(own) = own {
+            m.insert(format!("code:{own}"), flow.to_owned());
+            m.insert(format!("{flow}:code"), own);
+        }
+    }
+    resp
+}
+
+/// The values remembered under `keys`.
+fn recall<const N: usize>(memory: &Memory, keys: [String; N]) -> [Option<String>; N] {
+    let Ok(m) = memory.lock() else {
+        return std::array::from_fn(|_| None);
+    };
+    keys.map(|k| m.get(&k).cloned())
 }
 
 /// The base URL (prefix included) of the server that received `req`.

@@ -12,6 +12,14 @@ use crate::check::security_probes::{recovery, redirect_flow};
 use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
 
+/// The scenario behind every check of this file: three mails, a code used, a recovery completed.
+const RECOVERY: &[Effect] = &[
+    Effect::CreatesFlows,
+    Effect::SendsMail,
+    Effect::ConsumesCode,
+    Effect::ChangesIdentity,
+];
+
 /// The checks of this file. All judged after the concurrent checks ([`Phase::Final`]): real
 /// Kratos on SQLite may refuse a right code when other writes hold the database, which would be
 /// a verdict on the harness, not the deployment.
@@ -23,12 +31,7 @@ pub const CHECKS: &[Check] = &[
         rule: "the code read from the code source, submitted to its flow, gives Kratos's success answer: 422 errorGeneric browser_location_change_required with redirect_browser_to, or (use_continue_with_transitions) 200 with state passed_challenge and continue_with (§5.4 B, correct code)",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
-        effects: &[
-            Effect::CreatesFlows,
-            Effect::SendsMail,
-            Effect::ConsumesCode,
-            Effect::ChangesIdentity,
-        ],
+        effects: RECOVERY,
         requires: &["update.email.state"],
         needs: Needs::Nothing,
         phase: Phase::Final,
@@ -42,12 +45,7 @@ pub const CHECKS: &[Check] = &[
         rule: "the same code submitted again to its flow gets no success answer (Kratos: 303 to a new flow)",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
-        effects: &[
-            Effect::CreatesFlows,
-            Effect::SendsMail,
-            Effect::ConsumesCode,
-            Effect::ChangesIdentity,
-        ],
+        effects: RECOVERY,
         requires: &["recover.right_code"],
         needs: Needs::Nothing,
         phase: Phase::Final,
@@ -61,12 +59,7 @@ pub const CHECKS: &[Check] = &[
         rule: "a code sent for one flow (C), submitted to another flow (B) of the same address before any code is used, gets no success answer (Kratos: 200, 4060006, state sent_email); it is sent before the right code, so a deployment that takes any flow's code fails this check, not recover.right_code",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
-        effects: &[
-            Effect::CreatesFlows,
-            Effect::SendsMail,
-            Effect::ConsumesCode,
-            Effect::ChangesIdentity,
-        ],
+        effects: RECOVERY,
         requires: &["recover.right_code"],
         needs: Needs::Nothing,
         phase: Phase::Final,
