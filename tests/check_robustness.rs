@@ -452,7 +452,7 @@ async fn a_target_that_stalls_under_concurrency_gets_the_verdict_of_concurrency_
     };
     // An outside target without a code source, known address or expiry wait: the checks that
     // need those are skipped (they say why); every other check must pass.
-    let opt_in = ["recover.", "enumeration.", "expiry."];
+    let opt_in = ["recover.", "enumeration.", "expiry.", "race."];
     let not_passed: Vec<String> = busy
         .checks
         .iter()

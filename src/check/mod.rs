@@ -13,6 +13,7 @@
 //! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
 //! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
 //! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |
+//! | [`race_probes`] | the scenarios of the concurrency checks: right and wrong codes released in bursts |
 //! | [`security_probes`] | the multi-step scenarios of the security checks |
 //! | [`burst`] | requests released at the same instant, one connection each (the race checks) |
 //! | [`probes`] | the shared exchanges of a run, declared once each in `probes!` (each sent once, judged by many checks) |
@@ -30,6 +31,7 @@ pub mod har;
 pub mod judge;
 pub mod model;
 pub mod probes;
+pub mod race_probes;
 pub mod runner;
 pub mod security_probes;
 

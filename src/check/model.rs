@@ -56,6 +56,9 @@ pub enum Phase {
     Main,
     /// After every main check: it judges the exchanges of the whole run.
     Final,
+    /// After every other check, the [`Phase::Final`] scenarios included: it reads every
+    /// exchange the run sent.
+    Last,
 }
 
 /// The verdict of a judging function.

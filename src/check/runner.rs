@@ -176,10 +176,15 @@ pub async fn run(
         deadline: tokio::time::Instant::now() + config.deadline,
         progress: options.progress.as_ref(),
     };
-    let (main, last): (Vec<&'static Check>, Vec<&'static Check>) =
-        selected.iter().partition(|c| c.phase == Phase::Main);
-    join_all(main.iter().map(|c| runner.evaluate(c))).await;
-    join_all(last.iter().map(|c| runner.evaluate(c))).await;
+    for phase in [Phase::Main, Phase::Final, Phase::Last] {
+        join_all(
+            selected
+                .iter()
+                .filter(|c| c.phase == phase)
+                .map(|c| runner.evaluate(c)),
+        )
+        .await;
+    }
     if let Some(p) = &options.progress {
         p.finish();
     }

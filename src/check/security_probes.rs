@@ -27,11 +27,11 @@ type Memo<T> = OnceCell<Outcome<T>>;
 const REDIRECT: &[u16] = &[303];
 
 /// The lock the e-mail-submitting scenarios take in turn.
-fn writes(ctx: &Ctx) -> Arc<Mutex<()>> {
+pub(super) fn writes(ctx: &Ctx) -> Arc<Mutex<()>> {
     ctx.shared::<Mutex<()>>("security.writes")
 }
 
-async fn memo<T, F>(ctx: &Ctx, key: &'static str, run: F) -> Outcome<T>
+pub(super) async fn memo<T, F>(ctx: &Ctx, key: &'static str, run: F) -> Outcome<T>
 where
     T: Send + Sync + 'static,
     F: std::future::Future<Output = Result<T, String>>,
@@ -52,15 +52,19 @@ fn url_in(base: &Url, path: &str, query: &[(&str, &str)]) -> Url {
     url
 }
 
-fn base(ctx: &Ctx) -> Url {
+pub(super) fn base(ctx: &Ctx) -> Url {
     ctx.url("")
 }
 
-async fn send(ctx: &Ctx, request: Request, expected: &'static [u16]) -> Arc<Exchange> {
+pub(super) async fn send(ctx: &Ctx, request: Request, expected: &'static [u16]) -> Arc<Exchange> {
     ctx.send_logged(request, expected).await
 }
 
-async fn create_api(ctx: &Ctx, on: &Url, probe: &str) -> (Arc<Exchange>, Result<String, String>) {
+pub(super) async fn create_api(
+    ctx: &Ctx,
+    on: &Url,
+    probe: &str,
+) -> (Arc<Exchange>, Result<String, String>) {
     let ex = send(
         ctx,
         Request::get(probe, url_in(on, paths::CREATE_NATIVE, &[])),
@@ -85,7 +89,7 @@ fn with_field(mut body: Value, name: &str, value: &str) -> Value {
     body
 }
 
-fn submit(on: &Url, probe: &str, flow: &str, body: &Value) -> Request {
+pub(super) fn submit(on: &Url, probe: &str, flow: &str, body: &Value) -> Request {
     Request::post_json(probe, url_in(on, paths::UPDATE, &[("flow", flow)]), body)
 }
 
@@ -397,14 +401,14 @@ pub fn code_prerequisites(ctx: &Ctx) -> Result<(&crate::codes::CodeSource, &str)
     Ok((source, known))
 }
 
-async fn flow_with_code(
+pub(super) async fn flow_with_code(
     ctx: &Ctx,
     on: &Url,
-    tag: &str,
+    prefix: &str,
     seen: &mut Mark,
 ) -> Result<(String, String), String> {
     let (source, known) = code_prerequisites(ctx)?;
-    let (created, id) = create_api(ctx, on, &format!("recover.{tag}.flow")).await;
+    let (created, id) = create_api(ctx, on, &format!("{prefix}.flow")).await;
     let id = id?;
     if flow_method(&created) != "code" {
         return Err(format!(
@@ -417,7 +421,7 @@ async fn flow_with_code(
         ctx,
         submit(
             on,
-            &format!("recover.{tag}.email"),
+            &format!("{prefix}.email"),
             &id,
             &address_body(&created, "code", known),
         ),
@@ -463,8 +467,8 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         // `recover.other_flow_code.refused` names it, while A, created afterwards, still shows
         // that the right code works. Each flow is submitted to one code read after it was
         // created: flows of a short lifespan stay alive (a read from Mailpit takes 2.5 s).
-        let (c, code_c) = flow_with_code(ctx, &on, "c", &mut seen).await?;
-        let (b, _) = flow_with_code(ctx, &on, "b", &mut seen).await?;
+        let (c, code_c) = flow_with_code(ctx, &on, "recover.c", &mut seen).await?;
+        let (b, _) = flow_with_code(ctx, &on, "recover.b", &mut seen).await?;
         let other_flow_code = send(
             ctx,
             submit(
@@ -476,7 +480,7 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
             &[200],
         )
         .await;
-        let (a, code_a) = flow_with_code(ctx, &on, "a", &mut seen).await?;
+        let (a, code_a) = flow_with_code(ctx, &on, "recover.a", &mut seen).await?;
         let body = json!({"method": "code", "code": code_a});
         let right = send(ctx, submit(&on, "recover.right_code", &a, &body), SUCCESS).await;
         let reused = send(
@@ -519,8 +523,9 @@ pub struct Enumeration {
     pub unknown: Vec<Submission>,
 }
 
-/// Pairs compared (the latency is a median over them).
-pub const ENUMERATION_PAIRS: usize = 3;
+/// Pairs compared, one known and one unknown address each, in turn: `enumeration.timing` takes
+/// at least 10 latency samples per address.
+pub const ENUMERATION_PAIRS: usize = 10;
 
 /// The enumeration scenario (needs `--known-email`).
 pub async fn enumeration(ctx: &Ctx) -> Outcome<Enumeration> {

@@ -146,7 +146,7 @@ pub struct CheckArgs {
     )]
     pub race_width: usize,
     /// Trials of race.code.single_use, each with a fresh flow and code (one mail each). A race
-    /// that shows in 1 trial of 4 goes unseen in K trials with probability 0.75^K: 1 % at 16.
+    /// that shows in 1 trial of 4 goes unseen in K trials with probability 0.75^K: 1.002 % at 16.
     #[arg(
         long,
         value_name = "K",

@@ -101,6 +101,9 @@ pub(super) async fn apply(
     if !fault.matches.request_matches(&info) {
         return next.run(req).await;
     }
+    if let Action::Around(around) = fault.action {
+        return around(memory, &info, req, next).await;
+    }
     if let Action::StallWhenBusy(over) = fault.action {
         let others = state.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let busy = Busy(&state.2);
@@ -285,8 +288,11 @@ pub(super) async fn apply(
                 );
                 Bytes::from(v.to_string())
             };
+            // A redirect turned into another answer loses what belonged to the new flow it
+            // named: its Location, and the fresh CSRF cookie a retry sets.
             if status != parts.status.as_u16() && !(300..400).contains(&status) {
                 parts.headers.remove("location");
+                parts.headers.remove("set-cookie");
             }
             parts.status =
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -369,6 +375,7 @@ pub(super) async fn apply(
         | Action::DropParam(_)
         | Action::Delay(_)
         | Action::StallWhenBusy(_)
+        | Action::Around(_)
         | Action::RewriteRequest(_)
         | Action::CodesByAddress
         | Action::AnyFlowsCode

@@ -123,6 +123,15 @@ impl Match {
 /// Memory a fault keeps between requests (e.g. the id of an earlier answer).
 pub type Memory = Mutex<HashMap<String, String>>;
 
+/// An [`Action::Around`]: given the fault's memory and what the request is, answers it, calling
+/// the server (`next`) when and as often as it likes (at most once: `Next` is used up).
+pub type Around = for<'a> fn(
+    &'a Memory,
+    &'a RequestInfo,
+    axum::extract::Request,
+    axum::middleware::Next,
+) -> futures::future::BoxFuture<'a, axum::response::Response>;
+
 /// What a fault does.
 #[derive(Debug, Clone, Copy)]
 pub enum Action {
@@ -176,6 +185,9 @@ pub enum Action {
     /// being worked on stalls for [`STALL`] (longer than any test timeout) instead, as Kratos
     /// v1.x on SQLite stalls under concurrent requests and answers each one sent alone.
     StallWhenBusy(usize),
+    /// Handles the request itself, around the server: for faults whose state changes between
+    /// an await and the next (the race families' lost updates).
+    Around(Around),
 }
 
 /// How long each request of a [`Action::StallWhenBusy`] server is worked on.

@@ -65,6 +65,7 @@ pub mod get_flow;
 pub mod native_context;
 pub mod pinned;
 pub mod preflight;
+pub mod race;
 pub mod recover;
 pub mod update;
 
@@ -85,6 +86,7 @@ pub const FILES: &[(&str, &[Check])] = &[
     ("brute_force", brute_force::CHECKS),
     ("recover", recover::CHECKS),
     ("enumeration", enumeration::CHECKS),
+    ("race", race::CHECKS),
     ("expiry", expiry::CHECKS),
     ("pinned", pinned::CHECKS),
     ("default", default::CHECKS),

@@ -69,7 +69,7 @@ pub const CHECKS: &[Check] = &[
 ];
 
 /// Kratos's success answer, described, or `None`.
-fn success(ex: &Exchange) -> Option<String> {
+pub(crate) fn success(ex: &Exchange) -> Option<String> {
     let body = ex.json()?;
     match ex.status()? {
         422 if body.pointer("/error/id").and_then(Value::as_str)

@@ -15,6 +15,7 @@ pub mod get_flow;
 pub mod native_context;
 pub mod pinned;
 pub mod preflight;
+pub mod race;
 pub mod recover;
 pub mod transport;
 pub mod update;
@@ -34,6 +35,7 @@ pub const FAMILIES: &[(&str, &[Fault])] = &[
     ("brute_force", brute_force::FAULTS),
     ("recover", recover::FAULTS),
     ("enumeration", enumeration::FAULTS),
+    ("race", race::FAULTS),
     ("expiry", expiry::FAULTS),
     ("pinned", pinned::FAULTS),
     ("default", default::FAULTS),
