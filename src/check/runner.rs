@@ -147,7 +147,7 @@ pub async fn run(
     let start = Instant::now();
     let base = config.base()?.clone();
     let shown_base = base.as_str().trim_end_matches('/').to_owned();
-    let redactor = config.credentials.redactor();
+    let redactor = config.redactor();
     let mut client = Client::new(
         config.timeout,
         config.max_body_size,

@@ -120,11 +120,13 @@ pub struct CheckArgs {
     )]
     pub concurrency: usize,
     /// The deployment's admin API serving Kratos's `GET /admin/courier/messages` (bodies are
-    /// readable only under `kratos serve --dev`): where the code checks read the sent code.
+    /// readable only under `kratos serve --dev`): where the code checks read the sent code. A
+    /// `user:password@` in it is sent as basic authentication and never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_COURIER_URL")]
     pub courier_url: Option<String>,
     /// A Mailpit mail catcher that receives the deployment's mail: where the code checks read
-    /// the sent code.
+    /// the sent code. A `user:password@` in it (Mailpit's --ui-auth-file) is sent as basic
+    /// authentication and never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
     pub mailpit_url: Option<String>,
     /// An address that has an identity (and receives mail at the code source): the enumeration

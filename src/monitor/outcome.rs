@@ -268,7 +268,7 @@ pub fn shown_target(config: &RunConfig) -> String {
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
         .unwrap_or_default();
-    config.credentials.redactor().redact(&base)
+    config.redactor().redact(&base)
 }
 
 fn classify(report: &RunReport, duration: Duration, deadline: Duration) -> RunOutcome {
@@ -293,7 +293,7 @@ fn unanswered(
     suite_note: String,
     why: &str,
 ) -> RunReport {
-    let why = config.credentials.redactor().redact(why);
+    let why = config.redactor().redact(why);
     RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         target: shown.to_owned(),
