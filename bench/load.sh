@@ -2,7 +2,7 @@
 # Load-runner benchmark: one command, same machine, same reference server, same connections.
 #
 #   bench/load.sh [SECONDS] [USERS]     (defaults: 10 s per throughput run; USERS "8,32", the two
-#                                        user counts the README quotes; a comma-separated list)
+#                                        user counts docs/performance.md quotes; comma-separated)
 #
 # For each user count, ROUNDS times, back to back:
 # 1. wrk on create-native-flow (GET /self-service/recovery/api) against a `serve` process;
@@ -11,7 +11,7 @@
 # Then a 60 s `load --validate all` run whose RSS is sampled every 5 s (and its peak via
 # /usr/bin/time -v when available): memory must stay flat (BENCH_MEMORY=0 skips it).
 #
-# Prints, per user count, the medians of the rounds and the two ratios the README quotes:
+# Prints, per user count, the medians of the rounds and the two ratios docs/performance.md quotes:
 # all / none (target >= 0.9) and none / wrk (target >= 0.5), and the median of the per-round
 # all / none ratios (each from two runs seconds apart: the least disturbed by a shared machine).
 # Not a test: numbers depend on the machine; nothing here asserts them.

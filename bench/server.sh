@@ -31,7 +31,8 @@ BIN="$TARGET/recovery-harness"
 HELLO="$TARGET/examples/hello_server"
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+FLAT_OUT=$(mktemp)
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -f "$FLAT_OUT"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
@@ -81,11 +82,11 @@ echo "flows created so far: $CREATED (store holds min(created, 1,000,000))"
 echo "RSS with 1,000,000 live flows: $RSS MiB (target <= 256 MiB per million)"
 
 echo "== flatness: 60 s of load at the --max-flows bound =="
-wrk -t"$THREADS" -c"$CONNS" -d60s "http://127.0.0.1:$SERVE_PORT/self-service/recovery/api" > /tmp/recovery-harness-bench-flat.txt &
+wrk -t"$THREADS" -c"$CONNS" -d60s "http://127.0.0.1:$SERVE_PORT/self-service/recovery/api" > "$FLAT_OUT" &
 WRK_PID=$!
 SAMPLES=()
 for _ in 1 2 3 4 5 6; do sleep 10; SAMPLES+=("$(rss_mib "$SERVE_PID")"); done
 wait "$WRK_PID" || true
 echo "RSS samples (MiB, every 10 s): ${SAMPLES[*]}"
-echo "requests during the 60 s: $(total < /tmp/recovery-harness-bench-flat.txt)"
+echo "requests during the 60 s: $(total < "$FLAT_OUT")"
 awk -v a="${SAMPLES[0]}" -v b="${SAMPLES[5]}" 'BEGIN {printf "RSS growth over the last 50 s: %.1f MiB\n", b-a}'

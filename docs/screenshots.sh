@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takes the README's screenshots of both report.html files with headless Chromium:
+# Takes the screenshots of docs/reports.md of both report.html files with headless Chromium:
 #   docs/screenshots/check-report.png  a real `check` run against the reference server (`serve`)
 #                                      given a session token it does not know, so the signed-in
 #                                      checks fail with their evidence and the cookie check skips;

@@ -9,6 +9,32 @@ use support::har::{send, Req};
 use support::kratos::KratosOptions;
 use support::mailpit::Mailpit;
 use support::proxy::kratos_behind;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "kratos_starts_registers_and_stops_by_pid",
+            &[Needs::Kratos],
+            kratos_starts_registers_and_stops_by_pid,
+        ),
+        test(
+            "mailpit_receives_the_recovery_code",
+            &[Needs::Kratos, Needs::Mailpit],
+            mailpit_receives_the_recovery_code,
+        ),
+        test(
+            "proxy_strips_the_prefix_and_sets_forwarded_headers",
+            &[Needs::Kratos],
+            proxy_strips_the_prefix_and_sets_forwarded_headers,
+        ),
+        test(
+            "postgres_serves_both_kratos_binaries_and_stops_by_pid",
+            &[Needs::Postgres, Needs::Kratos, Needs::KratosRelease],
+            postgres_serves_both_kratos_binaries_and_stops_by_pid,
+        ),
+    ])
+}
 
 fn client() -> reqwest::Client {
     recovery_harness::tls::install_default_provider();
@@ -18,11 +44,10 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
-#[test]
 fn kratos_starts_registers_and_stops_by_pid() {
-    let Some(kratos) = KratosOptions::new().start() else {
-        return;
-    };
+    let kratos = KratosOptions::new()
+        .start()
+        .expect("the runner ignores this test without it");
     let token = kratos.register_native("support-native@example.org");
     assert!(token.starts_with("ory_st_"), "{token}");
     let cookie = kratos.register_browser("support-browser@example.org");
@@ -56,17 +81,15 @@ fn kratos_starts_registers_and_stops_by_pid() {
     assert!(gone, "Kratos (pid {pid}) still runs after drop");
 }
 
-#[test]
 fn mailpit_receives_the_recovery_code() {
     if support::kratos::binary().is_none() {
         return;
     }
-    let Some(mailpit) = Mailpit::start() else {
-        return;
-    };
-    let Some(kratos) = KratosOptions::new().mailpit(&mailpit).start() else {
-        return;
-    };
+    let mailpit = Mailpit::start().expect("the runner ignores this test without it");
+    let kratos = KratosOptions::new()
+        .mailpit(&mailpit)
+        .start()
+        .expect("the runner ignores this test without it");
     let email = "support-mail@example.org";
     kratos.register_native(email);
     let base = kratos.public_url().to_owned();
@@ -99,11 +122,9 @@ fn mailpit_receives_the_recovery_code() {
     assert!(has_code, "no 6-digit code in the mail:\n{text}");
 }
 
-#[test]
 fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
-    let Some((_kratos, proxy)) = kratos_behind(KratosOptions::new(), "/auth") else {
-        return;
-    };
+    let (_kratos, proxy) = kratos_behind(KratosOptions::new(), "/auth")
+        .expect("the runner ignores this test without it");
     let url = proxy.url().to_owned();
     let (flow, outside, not_allowed) = support::block_on(async move {
         let c = client();
@@ -150,4 +171,43 @@ fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
         2,
         "the request outside /auth is not forwarded"
     );
+}
+
+fn postgres_serves_both_kratos_binaries_and_stops_by_pid() {
+    if support::kratos::binary().is_none() {
+        return;
+    }
+    let pg = support::postgres::Postgres::start().expect("the runner ignores this test without it");
+    for (options, db) in [
+        (KratosOptions::new(), "support_master"),
+        (KratosOptions::new().release_v26_2_0(), "support_release"),
+    ] {
+        let dsn = pg.database(db);
+        let name = dsn
+            .rsplit('/')
+            .next()
+            .and_then(|tail| tail.split('?').next())
+            .expect("a database name")
+            .to_owned();
+        let kratos = options
+            .cheap_passwords()
+            .dsn(&dsn)
+            .start()
+            .expect("the runner ignores this test without it");
+        let token = kratos.register_native("support-postgres@example.org");
+        assert!(token.starts_with("ory_st_"), "{token}");
+        // The identity is in PostgreSQL, not in a SQLite file.
+        let count = pg
+            .query(&name, "select count(*) from identities")
+            .expect("identities table");
+        assert_eq!(count, "1", "{db}");
+        assert!(!kratos.dir().join("db.sqlite").exists());
+    }
+    let pid = pg.pid();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    drop(pg);
+    let gone = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.contains(") Z "))
+        .unwrap_or(true);
+    assert!(gone, "postgres (pid {pid}) still runs after drop");
 }

@@ -1,6 +1,8 @@
 //! Interruption is never a pass: SIGINT and SIGTERM sent to a real `recovery-harness load` process
-//! (a 60 s run against the in-process reference server) stop it within seconds, with exit
-//! 130 / 143, the verdict `interrupted` and complete reports of what ran (none left empty).
+//! (a 60 s run against the reference server, or real Kratos, behind a counting proxy) stop it
+//! within seconds, with exit 130 / 143, the verdict `interrupted` and complete reports of what ran
+//! (none left empty). The signal is sent once the target has answered requests of the run (the
+//! proxy counts them), not after a fixed while.
 
 mod support;
 
@@ -9,6 +11,34 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::proxy::Proxy;
+use support::reference::Reference;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "sigint_gives_130_interrupted_and_complete_reports",
+            &[],
+            sigint_gives_130_interrupted_and_complete_reports,
+        ),
+        test(
+            "sigterm_gives_143_interrupted_and_complete_reports",
+            &[],
+            sigterm_gives_143_interrupted_and_complete_reports,
+        ),
+        test(
+            "sigterm_against_real_kratos_gives_143_and_complete_reports",
+            &[Needs::Kratos],
+            sigterm_against_real_kratos_gives_143_and_complete_reports,
+        ),
+        test(
+            "a_second_signal_exits_at_once",
+            &[],
+            a_second_signal_exits_at_once,
+        ),
+    ])
+}
 
 /// Kills the child when the test fails half-way.
 struct Guard(Child);
@@ -55,12 +85,51 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success(), "kill -{name}");
 }
 
-/// Waits until the run has made requests (the summary line of Goose's metrics is not there yet:
-/// the users' requests show in the report directory's staging files only at the end, so the
-/// test waits a fixed while, bounded).
-fn wait_running() {
-    std::thread::sleep(Duration::from_secs(3));
+/// The run's target: the reference server (or `upstream`) behind a proxy that counts requests.
+struct Target {
+    proxy: Proxy,
+    _reference: Option<Reference>,
 }
+
+impl Target {
+    fn reference() -> Target {
+        let reference = Reference::start();
+        Target {
+            proxy: Proxy::start(reference.base_url(), "/rh"),
+            _reference: Some(reference),
+        }
+    }
+
+    fn upstream(url: &str) -> Target {
+        Target {
+            proxy: Proxy::start(url, "/rh"),
+            _reference: None,
+        }
+    }
+
+    fn url(&self) -> &str {
+        self.proxy.url()
+    }
+
+    /// Waits until the run's users have had `REQUESTS_BEFORE_SIGNAL` answers (bounded).
+    fn wait_running(&self, run: &mut Guard) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.proxy.forwarded() < REQUESTS_BEFORE_SIGNAL {
+            if let Some(status) = run.0.try_wait().expect("wait") {
+                panic!("load ended ({status}) before the signal");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "load sent {} requests in 30 s",
+                self.proxy.forwarded()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Answers the run has had when the signal comes: enough for Goose to count some.
+const REQUESTS_BEFORE_SIGNAL: usize = 50;
 
 fn finish(mut guard: Guard, within: Duration) -> (i32, String, String) {
     let deadline = Instant::now() + within;
@@ -84,14 +153,10 @@ fn finish(mut guard: Guard, within: Duration) -> (i32, String, String) {
     }
 }
 
-fn interrupted_run(sig: &str, want_code: i32, scenario: &str) {
-    interrupted_run_with(sig, want_code, scenario, &["load"]);
-}
-
-fn interrupted_run_with(sig: &str, want_code: i32, scenario: &str, extra: &[&str]) {
+fn interrupted_run(sig: &str, want_code: i32, scenario: &str, target: &Target) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = start_with(dir.path(), scenario, extra);
-    wait_running();
+    let mut child = start_with(dir.path(), scenario, &["load", "--target", target.url()]);
+    target.wait_running(&mut child);
     signal(&child.0, sig);
     let (code, stdout, stderr) = finish(child, Duration::from_secs(30));
     assert_eq!(
@@ -138,36 +203,35 @@ fn interrupted_run_with(sig: &str, want_code: i32, scenario: &str, extra: &[&str
     assert!(goose.get("raw_metrics").is_some());
 }
 
-#[test]
 fn sigint_gives_130_interrupted_and_complete_reports() {
-    interrupted_run("INT", 130, "create-native-flow");
+    interrupted_run("INT", 130, "create-native-flow", &Target::reference());
 }
 
-#[test]
 fn sigterm_gives_143_interrupted_and_complete_reports() {
-    interrupted_run("TERM", 143, "full-recovery");
+    interrupted_run("TERM", 143, "full-recovery", &Target::reference());
 }
 
 /// The same against the real Kratos (`RECOVERY_HARNESS_KRATOS_BIN`): its answers arrive
 /// slower and the users are mid-request when SIGTERM comes.
-#[test]
 fn sigterm_against_real_kratos_gives_143_and_complete_reports() {
-    let Some(kratos) = support::kratos::shared() else {
-        return;
-    };
-    interrupted_run_with(
+    let kratos = support::kratos::shared().expect("the runner ignores this test without it");
+    interrupted_run(
         "TERM",
         143,
         "create-and-fetch",
-        &["load", "--target", kratos.public_url()],
+        &Target::upstream(kratos.public_url()),
     );
 }
 
-#[test]
 fn a_second_signal_exits_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = start_with(dir.path(), "create-native-flow", &["load"]);
-    wait_running();
+    let target = Target::reference();
+    let mut child = start_with(
+        dir.path(),
+        "create-native-flow",
+        &["load", "--target", target.url()],
+    );
+    target.wait_running(&mut child);
     signal(&child.0, "INT");
     signal(&child.0, "INT");
     let (code, _, stderr) = finish(child, Duration::from_secs(10));

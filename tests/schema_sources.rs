@@ -3,7 +3,7 @@
 
 mod schema_support;
 
-use recovery_harness::cli::SchemaArgs;
+use recovery_harness::cli::common::SchemaArgs;
 use recovery_harness::load::scenario::Expect;
 use recovery_harness::load::steps::check_bytes;
 use recovery_harness::schema::fast::Fast;

@@ -11,6 +11,8 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 
 const TOKEN_LEN: usize = 32;
 
@@ -73,6 +75,21 @@ pub(crate) fn matches(sent: &str, cookie: &str) -> bool {
     }
 }
 
+/// nosurf's cookie name as Kratos sets it (`CSRFCookieName`): `csrf_token_` and the lowercase
+/// hex SHA-256 of the public base URL as Go prints it, with its trailing slash.
+pub(crate) fn cookie_name(base_url: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(base_url.as_bytes())
+        .chain_update(b"/")
+        .finalize();
+    let mut name = String::with_capacity("csrf_token_".len() + 2 * digest.len());
+    name.push_str("csrf_token_");
+    for byte in digest {
+        let _ = write!(name, "{byte:02x}");
+    }
+    name
+}
+
 /// The `Set-Cookie` nosurf writes under `--dev` (no `Secure`, SameSite forced to Lax).
 pub(crate) fn cookie_header(name: &str, token: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
@@ -126,6 +143,20 @@ pub(crate) fn violation(headers: &HeaderMap, cookie_name: &str, miss: Miss) -> K
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_name_is_the_one_real_kratos_sets() {
+        // tests/fixtures/kratos-recorded/default.har: Kratos served at http://127.0.0.1:45303.
+        assert_eq!(
+            cookie_name("http://127.0.0.1:45303"),
+            "csrf_token_fb140923e2ea5d971e34f04a0f2f30a99dcdfab6f8c2304131848d4ae995784f"
+        );
+        // SHA-256 of "" + "/" and of a base path (the known vector for "/").
+        assert_eq!(
+            cookie_name(""),
+            "csrf_token_8a5edab282632443219e051e4ade2d1d5bbc671c781051bf1437897cbdfea0f1"
+        );
+    }
 
     /// The hand-written decoder this module had before it used the `base64` crate: [`decode`]
     /// must take and refuse exactly what it did.

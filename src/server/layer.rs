@@ -3,8 +3,8 @@
 //! the paths it guards, `Vary: Cookie`, `Cache-Control` on GET answers
 //! (`httprouterx.NoCacheNegroni`), and the rendering of [`KratosError`]s (JSON or the error
 //! manager's 303); and `Connection: close` for an answer given without reading the request body,
-//! as Go's `net/http` says it. Behaviour follows `KRATOS-RECOVERY-BEHAVIOUR.md` §1–5 and what the
-//! real Kratos answers (README, serve section).
+//! as Go's `net/http` says it. Behaviour follows `docs/kratos-behaviour.md` §1–5 and what the
+//! real Kratos answers (docs/server.md).
 
 use super::error::KratosError;
 use super::http;

@@ -7,6 +7,7 @@ use super::json;
 use super::state::Resolved;
 use super::store::{Active, Flow, FlowType, Method, Msg, NodeMsg, State};
 use base64::Engine as _;
+use sha2::{Digest, Sha256};
 
 const LABEL_EMAIL: &str = r#"{"label":{"id":1070007,"text":"Email","type":"info"}}"#;
 const LABEL_CONTINUE: &str = r#"{"label":{"id":1070009,"text":"Continue","type":"info"}}"#;
@@ -67,11 +68,7 @@ pub(crate) fn mask_address(address: &str) -> String {
 
 /// The opaque value of a v2 `recovery_select_address` button for `address`.
 pub(crate) fn address_choice_value(address: &str) -> String {
-    let hex = json::sha256_hex(address.to_lowercase().as_bytes());
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect();
-    csrf::B64.encode(&bytes)
+    csrf::B64.encode(Sha256::digest(address.to_lowercase().as_bytes()))
 }
 
 /// The flow's `request_url`.
@@ -482,6 +479,13 @@ mod tests {
             ..Default::default()
         };
         App::new(&config, "http://h:1").expect("app")
+    }
+
+    #[test]
+    fn address_choice_is_base64_of_the_lowercased_address_sha256() {
+        let want = "D5Av37uWnYadJ0kXJIr3w9Z+AJLVnNQ60HmcPcUYC6U=";
+        assert_eq!(address_choice_value("v2@example.org"), want);
+        assert_eq!(address_choice_value("V2@Example.org"), want);
     }
 
     #[test]

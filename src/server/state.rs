@@ -164,10 +164,7 @@ impl App {
             ));
         }
         let cfg = Resolved {
-            csrf_cookie_name: format!(
-                "csrf_token_{}",
-                json::sha256_hex(format!("{base_url}/").as_bytes())
-            ),
+            csrf_cookie_name: csrf::cookie_name(&base_url),
             api_request_url_json: escaped(&format!("{base_url}/self-service/recovery/api")),
             browser_request_url_json: escaped(&format!("{base_url}/self-service/recovery/browser")),
             action_prefix_json: escaped(&format!("{base_url}/self-service/recovery?flow=")),

@@ -13,14 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-// `$1` is the PID file, the rest is the program. The program gets /dev/null as stdin and not the
-// pipe (fd 3), so only the watcher's `cat` sees its end-of-file.
-const GUARD: &str = r#"pidfile=$1; shift
+// `$1` is the PID file, `$2` the signal that stops the program, the rest is the program. The
+// program gets /dev/null as stdin and not the pipe (fd 3), so only the watcher's `cat` sees its
+// end-of-file.
+const GUARD: &str = r#"pidfile=$1; sig=$2; shift 2
 exec 3<&0
 "$@" </dev/null 3<&- &
 k=$!
 echo "$k" >"$pidfile"
-{ cat <&3 >/dev/null; kill -TERM "$k" 2>/dev/null; } &
+{ cat <&3 >/dev/null; kill -"$sig" "$k" 2>/dev/null; } &
 exec 3<&-
 wait "$k"
 "#;
@@ -33,12 +34,24 @@ pub struct Guarded {
     guard: Child,
     pipe: Option<ChildStdin>,
     log: PathBuf,
+    stop_signal: &'static str,
 }
 
 impl Guarded {
     /// Starts `cmd` (its program and arguments; env and current dir are kept) with stdout and
     /// stderr appended to `log`.
     pub fn spawn(name: &str, cmd: &Command, log: &Path) -> Result<Guarded, String> {
+        Guarded::spawn_stopped_by(name, cmd, log, "TERM")
+    }
+
+    /// [`Guarded::spawn`] for a program that `stop_signal` (`"INT"`, `"TERM"`) stops best:
+    /// PostgreSQL's fast shutdown is `SIGINT`, its `SIGTERM` waits for every client to leave.
+    pub fn spawn_stopped_by(
+        name: &str,
+        cmd: &Command,
+        log: &Path,
+        stop_signal: &'static str,
+    ) -> Result<Guarded, String> {
         let out = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let pidfile = log.with_extension("pid");
@@ -47,6 +60,7 @@ impl Guarded {
             .arg(GUARD)
             .arg("sh")
             .arg(&pidfile)
+            .arg(stop_signal)
             .arg(cmd.get_program())
             .args(cmd.get_args());
         for (k, v) in cmd.get_envs() {
@@ -86,6 +100,7 @@ impl Guarded {
             guard,
             pipe,
             log: log.to_owned(),
+            stop_signal,
         })
     }
 
@@ -127,13 +142,14 @@ impl Guarded {
         );
     }
 
-    /// Stops the program by its PID and waits for it (at most 5 s for `SIGTERM`, then `SIGKILL`).
+    /// Stops the program by its PID and waits for it (at most 5 s for its stop signal, `SIGTERM`
+    /// unless [`Guarded::spawn_stopped_by`] said otherwise, then `SIGKILL`).
     pub fn stop(&mut self) {
         if self.exited().is_some() {
             self.pipe.take();
             return;
         }
-        signal(self.pid, "TERM");
+        signal(self.pid, self.stop_signal);
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.exited().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
