@@ -143,6 +143,13 @@ fn not_json_and_repeated_keys_are_left_to_the_full_validator() {
         b"{\"error\":{\"message\":\"m\"}} trailing",
         b"{\"error\":{\"message\":\"m\",\"message\":\"n\"}}",
         b"\xff",
+        // Not UTF-8 where the schemas allow anything: still not JSON.
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"a\":\"\xff\"}}}",
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"\xff\":1}}}",
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"a\":[\"\xc3\"]}}}",
+        b"{\"error\":{\"message\":\"m\"},\"x\":\"\xed\xa0\x80\"}",
+        // A lone surrogate escape.
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"a\":\"\\ud800\"}}}",
     ] {
         assert_eq!(
             ours().fast(Component::ErrorGeneric, body),

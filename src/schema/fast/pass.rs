@@ -14,7 +14,7 @@
 use super::program::{Check, KeyIndex, Node, NodeId, Object, Program, Types, Union, Variant, ANY};
 use super::scalar::Scalar;
 use super::verdict::{Captured, Facts, Fast, Slot};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Number;
@@ -130,7 +130,7 @@ impl<'p, 'de> Pass<'p, 'de> {
         mode: Mode,
     ) -> Result<(), A::Error> {
         if node == ANY {
-            map.next_value::<IgnoredAny>().map(drop)
+            map.next_value::<Skip>().map(drop)
         } else {
             map.next_value_seed(Seed {
                 pass: self,
@@ -244,7 +244,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_, 'de> {
         let Seed { pass, node, mode } = self;
         let program = pass.program;
         match program.node(node) {
-            Node::Any => IgnoredAny::deserialize(d).map(drop),
+            Node::Any => Skip::deserialize(d).map(drop),
             Node::Never => Err(invalid()),
             Node::Check(check) => CheckV {
                 pass,
@@ -424,7 +424,7 @@ impl<'de> Visitor<'de> for CheckV<'_, '_, 'de> {
                 self.pass.object(map, object, index, self.mode)
             }
             None => {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
                 Ok(())
             }
         }
@@ -436,7 +436,7 @@ impl<'de> Visitor<'de> for CheckV<'_, '_, 'de> {
         }
         let items = self.check.items;
         if items == ANY {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            while seq.next_element::<Skip>()?.is_some() {}
             return Ok(());
         }
         while seq
@@ -534,6 +534,59 @@ impl Visitor<'_> for Key<'_> {
     #[inline]
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(self.1.find(self.0, v))
+    }
+}
+
+/// A value no rule reads, read as far as the DOM reads it: every string (key or value) must be
+/// UTF-8 and its escapes well formed. `IgnoredAny` skips strings unchecked, so a body the full
+/// validator cannot parse ("not JSON") would be valid here.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
     }
 }
 
