@@ -111,20 +111,6 @@ fn detail(run: &CheckRun, id: &str) -> String {
         .to_owned()
 }
 
-/// Nothing skipped but what needs an opt-in (`expiry.*`: `--expiry-wait`).
-fn assert_nothing_skipped(run: &CheckRun) {
-    let skipped: Vec<String> = run
-        .ids_with("skipped")
-        .into_iter()
-        .filter(|id| !id.starts_with("expiry."))
-        .collect();
-    assert!(
-        skipped.is_empty(),
-        "skipped: {skipped:?}\n{}",
-        run.context()
-    );
-}
-
 fn master_on_postgres_passes_every_check_with_both_code_sources() {
     let pg = support::postgres::shared().expect("the runner ignores this test without it");
     let mailpit = Mailpit::start().expect("the runner ignores this test without it");
@@ -147,7 +133,7 @@ fn master_on_postgres_passes_every_check_with_both_code_sources() {
         run.assert_no_failures();
         run.assert_passed(&RACE);
         run.assert_passed(&["enumeration.timing", "native_context.no_cookies"]);
-        assert_nothing_skipped(&run);
+        run.assert_nothing_skipped_but_expiry();
         let d = detail(&run, "race.code.single_use");
         assert!(
             d.contains(&format!(
@@ -225,7 +211,7 @@ fn release_on_postgres_fails_the_code_race_in_every_run() {
                 "enumeration.timing",
                 "native_context.no_cookies",
             ]);
-            assert_nothing_skipped(&run);
+            run.assert_nothing_skipped_but_expiry();
         }
     }
 }
