@@ -41,6 +41,7 @@ pub mod tls;
 
 pub use cli::error::Error;
 
+use clap::CommandFactory;
 use std::process::ExitCode;
 
 /// Runs a parsed command line to completion and turns the result into the process exit code.
@@ -50,8 +51,10 @@ use std::process::ExitCode;
 pub fn run(cli: cli::Cli) -> ExitCode {
     // Generated from the command line itself: no runtime, no logging needed.
     let tooling = match &cli.command {
-        cli::Command::Completions(args) => Some(cli::tooling::run_completions(args)),
-        cli::Command::Man(args) => Some(cli::tooling::run_man(args)),
+        cli::Command::Completions(args) => {
+            Some(cli::tooling::run_completions(args, cli::Cli::command()))
+        }
+        cli::Command::Man(args) => Some(cli::tooling::run_man(args, cli::Cli::command())),
         _ => None,
     };
     if let Some(result) = tooling {

@@ -11,7 +11,8 @@
 //! through one [`Redactor`]: it replaces each known secret by [`REDACTED`] and any `user:password@`
 //! of a URL in the text by `[REDACTED]@`, so a credential nobody declared (pasted into a URL) is
 //! hidden too. [`redact_json`] hides the fields of a JSON body that name a secret (`csrf_token`,
-//! `code`, `password`, ...) for messages that quote a target's answer.
+//! `code`, `password`, ...), and [`Redactor::excerpt`], the one way a message or report quotes an
+//! answer's body, applies both.
 //!
 //! A leaf: it imports nothing of this crate, and every module may use it.
 
@@ -140,6 +141,36 @@ impl Redactor {
                 };
             }
         }
+        out
+    }
+}
+
+impl Redactor {
+    /// At most `max` characters of a response body, for a message or a report: a JSON body with
+    /// the values of its secret fields hidden ([`redact_json`]), any other body as text; then,
+    /// like all text, every known secret and URL credential replaced ([`Redactor::redact`]).
+    /// Trimmed; cut with `…`. Empty for an empty body.
+    pub fn excerpt(&self, body: &[u8], max: usize) -> String {
+        // A secret is redacted before the cut, so that no part of one survives at the edge;
+        // the margin keeps a large body from being scanned whole.
+        const MARGIN: usize = 1024;
+        let text = match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(mut v) => {
+                redact_json(&mut v);
+                v.to_string()
+            }
+            Err(_) => {
+                let head = &body[..body.len().min((max + MARGIN) * 4)];
+                String::from_utf8_lossy(head).into_owned()
+            }
+        };
+        let head: String = text.trim().chars().take(max + MARGIN).collect();
+        let redacted = self.redact(&head);
+        if redacted.chars().count() <= max && head.len() == text.trim().len() {
+            return redacted;
+        }
+        let mut out: String = redacted.chars().take(max).collect();
+        out.push('…');
         out
     }
 }
@@ -333,6 +364,29 @@ mod tests {
             assert_eq!(redact_userinfo(input), expected, "{input}");
             assert_eq!(Redactor::default().redact(input), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn an_excerpt_hides_secrets_in_any_body_and_cuts_after_redacting() {
+        let r = redactor(&["planted-token-7f3a9c"]);
+        // Not JSON: an HTML error page or a proxy that echoes the request.
+        assert_eq!(
+            r.excerpt(b"  <p>X-Session-Token: planted-token-7f3a9c</p>\n", 200),
+            "<p>X-Session-Token: [REDACTED]</p>"
+        );
+        // JSON: the secret fields, and a known secret elsewhere.
+        assert_eq!(
+            r.excerpt(br#"{"code":"123456","echo":"planted-token-7f3a9c"}"#, 200),
+            r#"{"code":"[REDACTED]","echo":"[REDACTED]"}"#
+        );
+        // A secret across the cut leaves no fragment.
+        let cut = r.excerpt(b"0123456789planted-token-7f3a9c", 14);
+        assert_eq!(cut, "0123456789[RED…");
+        assert!(!cut.contains("plant"), "{cut}");
+        assert_eq!(r.excerpt(b"abc", 2), "ab…");
+        assert_eq!(r.excerpt(b"   ", 10), "");
+        let big = vec![b'x'; 10_000_000];
+        assert_eq!(r.excerpt(&big, 5), "xxxxx…");
     }
 
     #[test]

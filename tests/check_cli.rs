@@ -279,4 +279,18 @@ fn list_prints_every_check_with_its_level_and_effects() {
         );
         assert!(line.trim_end().ends_with(c.title), "{line}");
     }
+    // A table: each of the five columns starts at the same place on every line, the rows
+    // with the most effects (a whole recovery) included.
+    let starts = |line: &str| -> Vec<usize> {
+        let bytes = line.as_bytes();
+        (0..bytes.len())
+            .filter(|&i| bytes[i] != b' ' && (i == 0 || bytes[i - 1] == b' '))
+            .take(5)
+            .collect()
+    };
+    let first = starts(lines[0]);
+    assert_eq!(first.len(), 5, "{}", lines[0]);
+    for line in &lines {
+        assert_eq!(starts(line), first, "misaligned:\n{}\n{line}", lines[0]);
+    }
 }

@@ -12,6 +12,7 @@
 use recovery_harness::check::config::{EMBEDDED_EXPIRY_LIFESPAN, EMBEDDED_KNOWN_EMAIL};
 use recovery_harness::check::{self, catalogue, Check, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::report::{Effect, RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::{RunningServer, ServerConfig};
@@ -51,8 +52,10 @@ impl Target {
     async fn run(&self, checks: Vec<&'static Check>, fuzz_cases: u32) -> RunReport {
         let args = CheckArgs {
             target: Some(self.server.base_url().to_owned()),
-            session_token: Some(self.server.session_token().into()),
-            session_cookie: Some(self.server.session_cookie().into()),
+            credentials: CredentialArgs {
+                session_token: Some(self.server.session_token().into()),
+                session_cookie: Some(self.server.session_cookie().into()),
+            },
             courier_url: Some(self.server.admin_url().to_owned()),
             known_email: Some(EMBEDDED_KNOWN_EMAIL.to_owned()),
             seed: Some(7),

@@ -11,6 +11,7 @@
 use recovery_harness::check::config::{EMBEDDED_EXPIRY_LIFESPAN, EMBEDDED_KNOWN_EMAIL};
 use recovery_harness::check::{self, catalogue, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::report::{RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::{RunningServer, ServerConfig};
@@ -26,8 +27,10 @@ const TABLE: &[(&str, &[&str])] = &include!("check_faults_table.in");
 fn args_for(server: &RunningServer) -> CheckArgs {
     CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().into()),
-        session_cookie: Some(server.session_cookie().into()),
+        credentials: CredentialArgs {
+            session_token: Some(server.session_token().into()),
+            session_cookie: Some(server.session_cookie().into()),
+        },
         courier_url: Some(server.admin_url().to_owned()),
         known_email: Some(EMBEDDED_KNOWN_EMAIL.to_owned()),
         seed: Some(7),

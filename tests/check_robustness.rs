@@ -5,6 +5,7 @@
 
 use recovery_harness::check::{self, CheckError, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::report::{CheckResult, RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::RunningServer;
@@ -15,8 +16,10 @@ use std::time::Duration;
 fn args_for(server: &RunningServer) -> CheckArgs {
     CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().into()),
-        session_cookie: Some(server.session_cookie().into()),
+        credentials: CredentialArgs {
+            session_token: Some(server.session_token().into()),
+            session_cookie: Some(server.session_cookie().into()),
+        },
         seed: Some(11),
         fuzz_cases: 24,
         timeout: Duration::from_secs(5),
@@ -205,8 +208,7 @@ async fn secrets_never_reach_a_report() {
 async fn missing_credentials_skip_with_the_reason() {
     let server = testing::spawn_faithful().await.expect("server starts");
     let mut args = args_for(&server);
-    args.session_token = None;
-    args.session_cookie = None;
+    args.credentials = CredentialArgs::default();
     let report = run(&args).await;
     for id in [
         "create_native.signed_in.token.400",
@@ -320,9 +322,11 @@ fn bad_inputs_are_clear_errors() {
     assert!(bad(|a| a.target = Some("localhost:4433".into()))
         .unwrap_err()
         .contains("--target"));
-    assert!(bad(|a| a.session_cookie = Some("novalue".into()))
-        .unwrap_err()
-        .contains("NAME=VALUE"));
+    assert!(
+        bad(|a| a.credentials.session_cookie = Some("novalue".into()))
+            .unwrap_err()
+            .contains("NAME=VALUE")
+    );
     assert!(bad(|a| a.timeout = Duration::ZERO)
         .unwrap_err()
         .contains("--timeout"));

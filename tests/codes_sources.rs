@@ -1,15 +1,22 @@
 //! The code sources (`recovery_harness::codes`) read the code a deployment really sent: from the
 //! embedded server's courier, and from real Kratos through its courier admin API and through real
-//! Mailpit; a Kratos outside `--dev` is diagnosed in one line.
+//! Mailpit; a Kratos outside `--dev` is diagnosed in one line. A source behind basic
+//! authentication (real Mailpit's `--ui-auth-file`, the courier behind an authenticating proxy)
+//! is read with the `user:password@` of its URL, by `check` and `load` alike, and the password
+//! shows nowhere.
 
 mod support;
 
 use recovery_harness::codes::{CodeError, CodeSource, Mark, SourceKind};
 use recovery_harness::server::{spawn, ServerConfig};
 use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 use support::kratos::{Kratos, KratosOptions};
 use support::mailpit::Mailpit;
+use support::proxy::Proxy;
+use support::reference::Reference;
 use support::runner::{test, Needs};
 
 fn main() -> std::process::ExitCode {
@@ -23,6 +30,16 @@ fn main() -> std::process::ExitCode {
             "an_unreachable_or_wrong_source_is_a_typed_error",
             &[],
             an_unreachable_or_wrong_source_is_a_typed_error,
+        ),
+        test(
+            "a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url",
+            &[Needs::Mailpit],
+            a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url,
+        ),
+        test(
+            "check_and_load_read_a_courier_behind_basic_auth_alike",
+            &[],
+            check_and_load_read_a_courier_behind_basic_auth_alike,
         ),
         test(
             "real_kratos_codes_arrive_at_the_courier_and_at_mailpit",
@@ -279,4 +296,222 @@ async fn an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit() {
         422,
         "the code read for the flow recovers it"
     );
+}
+
+/// The password of the sources behind basic authentication.
+const PASSWORD: &str = "pa55word-7c1e";
+
+/// `http://harness:PASSWORD@host:port/path` from `http://host:port/path`.
+fn with_credentials(url: &str, password: &str) -> String {
+    url.replacen("://", &format!("://harness:{password}@"), 1)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url() {
+    let mail = Mailpit::start_with_ui_auth("harness", PASSWORD)
+        .expect("the runner ignores this test without it");
+    let email = "auth-known@example.org";
+    let source = CodeSource::new(
+        SourceKind::Mailpit,
+        &with_credentials(&mail.api_url(), PASSWORD),
+        Duration::from_secs(5),
+    )
+    .expect("credentials are taken off the URL");
+    assert!(!format!("{source:?}").contains(PASSWORD));
+    assert!(!source.describe().contains(PASSWORD));
+    source
+        .mailpit_clock()
+        .await
+        .expect("Mailpit answers the credentials");
+    let mark = source.mark(email).await.expect("mark");
+    mail.deliver(email, "Recover access", "Your code:\n\n274119\n")
+        .await;
+    let code = source.code_after(email, &mark, WAIT).await.expect("code");
+    assert_eq!(code.code, "274119");
+
+    // Without credentials, or with wrong ones: Mailpit's 401, and the password nowhere.
+    for url in [
+        mail.api_url(),
+        with_credentials(&mail.api_url(), "not-the-password"),
+    ] {
+        let source = CodeSource::new(SourceKind::Mailpit, &url, Duration::from_secs(5))
+            .expect("a valid URL");
+        let err = source.mailpit_clock().await.expect_err("refused");
+        assert!(
+            matches!(err, CodeError::Status { status: 401, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            !text.contains("not-the-password") && !text.contains(PASSWORD),
+            "{text}"
+        );
+    }
+}
+
+/// Runs the built binary with `args`, nothing inherited that could change the run.
+fn harness(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_recovery-harness"))
+        .args(args)
+        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
+        .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
+        .env_remove("RECOVERY_HARNESS_COURIER_URL")
+        .env_remove("RECOVERY_HARNESS_ADMIN_URL")
+        .env_remove("RECOVERY_HARNESS_MAILPIT_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir` as one text.
+fn written(dir: &Path) -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir(dir).expect("report dir").flatten() {
+        if entry.path().is_file() {
+            all.push_str(&String::from_utf8_lossy(
+                &std::fs::read(entry.path()).expect("readable"),
+            ));
+        }
+    }
+    all
+}
+
+/// The reference server's courier behind a proxy that demands basic authentication: `check`'s
+/// code checks and `load`'s `full-recovery` read their codes through `--courier-url` with the
+/// credentials in it; with a wrong password both stop with the refusal, and neither shows the
+/// password anywhere.
+fn check_and_load_read_a_courier_behind_basic_auth_alike() {
+    let reference = Reference::start();
+    let proxy = Proxy::start_with_basic_auth(reference.base_url(), "/admin", "harness", PASSWORD);
+    let courier = with_credentials(proxy.url(), PASSWORD);
+    let wrong = with_credentials(proxy.url(), "not-the-password");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = |name: &str| work.path().join(name).display().to_string();
+    let clean = |label: &str, out: &str, err: &str, files: &str| {
+        for text in [out, err, files] {
+            assert!(
+                !text.contains(PASSWORD) && !text.contains("not-the-password"),
+                "{label} shows a password:\n{text}"
+            );
+        }
+    };
+
+    let report = dir("check");
+    let (code, out, err) = harness(&[
+        "check",
+        "--target",
+        reference.base_url(),
+        "--courier-url",
+        &courier,
+        "--known-email",
+        "auth-known@example.org",
+        "--only",
+        "recover.right_code",
+        "--report-dir",
+        &report,
+    ]);
+    assert_eq!(code, 0, "check through the proxy\n{out}\n{err}");
+    let conformance: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&report).join("conformance.json")).expect("report"),
+    )
+    .expect("JSON");
+    let right = conformance["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "recover.right_code"))
+        .expect("recover.right_code ran");
+    assert_eq!(right["status"], "passed", "{right:#}");
+    clean("check", &out, &err, &written(Path::new(&report)));
+    let through = proxy.forwarded();
+    assert!(through > 0, "the codes were read through the proxy");
+
+    let report = dir("load");
+    let (code, out, err) = harness(&[
+        "load",
+        "--target",
+        reference.base_url(),
+        "--scenario",
+        "full-recovery",
+        "--courier-url",
+        &courier,
+        "--users",
+        "2",
+        "--duration",
+        "1s",
+        "--throttle",
+        "50",
+        "--report-dir",
+        &report,
+    ]);
+    assert_eq!(code, 0, "load through the proxy\n{out}\n{err}");
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&report).join("load-summary.json")).expect("summary"),
+    )
+    .expect("JSON");
+    assert_eq!(summary["verdict"], "passed", "{summary:#}");
+    clean("load", &out, &err, &written(Path::new(&report)));
+    assert!(
+        proxy.forwarded() > through,
+        "load read its codes through the proxy"
+    );
+    assert_eq!(proxy.refused(), 0);
+
+    // A wrong password: both commands say the source refused it; neither passes a code check.
+    let (code, out, err) = harness(&[
+        "load",
+        "--target",
+        reference.base_url(),
+        "--scenario",
+        "full-recovery",
+        "--courier-url",
+        &wrong,
+        "--duration",
+        "1s",
+        "--report-dir",
+        &dir("load-wrong"),
+    ]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("refused the credentials"), "{err}");
+    clean("load, a wrong password", &out, &err, "");
+    let report = dir("check-wrong");
+    let (code, out, err) = harness(&[
+        "check",
+        "--target",
+        reference.base_url(),
+        "--courier-url",
+        &wrong,
+        "--known-email",
+        "auth-known@example.org",
+        "--only",
+        "recover.right_code",
+        "--report-dir",
+        &report,
+    ]);
+    // check judges what it can: the code checks are not passed, they say why (the runner skips
+    // a check whose input it cannot get, with the reason).
+    assert!(code == 0 || code == 1, "{out}\n{err}");
+    let conformance: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&report).join("conformance.json")).expect("report"),
+    )
+    .expect("JSON");
+    let right = conformance["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "recover.right_code"))
+        .expect("recover.right_code is reported");
+    assert_ne!(right["status"], "passed", "{right:#}");
+    assert!(
+        right["detail"].as_str().is_some_and(|d| d.contains("401")),
+        "the refusal is the reason: {right:#}"
+    );
+    clean(
+        "check, a wrong password",
+        &out,
+        &err,
+        &written(Path::new(&report)),
+    );
+    assert!(proxy.refused() > 0);
 }

@@ -4,10 +4,13 @@
 //! A reference server runs in this process and accepts two planted session tokens (one given as
 //! `--session-token`, the other as the session cookie's value), so the signed-in checks and the
 //! `signed-in-rejection` scenario really send them. A password-looking credential
-//! (`user:pa55word@`) rides on every URL that can carry one: `check`'s courier URL (the reference
-//! server ignores it and answers, so codes are read through it and submitted), the Mailpit URL,
-//! and the targets and `load`'s admin URL (both refused). Every secret is given once by flag and once by
-//! environment variable. The recovery codes the server issued are read from its courier after the
+//! (`user:pa55word@`) rides on every URL that can carry one: `check`'s courier URL and `load`'s
+//! admin URL (the reference server ignores the basic authentication it becomes and answers, so
+//! codes are read through them and submitted), the Mailpit URL, and the targets (refused). Every
+//! secret is given once by flag and once by environment variable. Targets that quote back what
+//! they were sent (in plain text, in a JSON error; as the target and as the courier) put the
+//! token, the cookie and the basic authentication into the bodies that failure excerpts and
+//! reasons keep. The recovery codes the server issued are read from its courier after the
 //! runs. Then every file the runs wrote (`conformance.json`, `junit.xml`, `summary.md`,
 //! `report.html`, the HAR, `load-summary.json`, Goose's reports), what `monitor` serves
 //! (`/metrics`, `/last-run.json`) and everything they printed on stdout and stderr, error messages
@@ -136,6 +139,56 @@ async fn codes_sent(admin: &str) -> Vec<String> {
         .collect()
 }
 
+/// A target that quotes back what it was sent, as a misconfigured proxy or a debugging page does:
+/// every answer is a 503 page in plain text naming the request's credentials (`json`: a 400
+/// Kratos error whose message and reason name them). The failure excerpts and reasons the runs
+/// keep must show none of it. Serves on this test's runtime.
+async fn echo(json: bool) -> String {
+    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let handler = move |headers: HeaderMap| async move {
+        let said = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let token = said("x-session-token");
+        let cookie = said("cookie");
+        let auth = said("authorization");
+        if json {
+            let body = serde_json::json!({"error": {
+                "code": 500,
+                "status": "Internal Server Error",
+                "message": format!("session {token} is locked"),
+                "reason": format!("cookie {cookie}; {auth}"),
+            }});
+            (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/html")],
+                format!("<html><p>upstream refused X-Session-Token: {token}</p><p>Cookie: {cookie}</p><p>Authorization: {auth}</p></html>"),
+            )
+                .into_response()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, axum::Router::new().fallback(handler)).await;
+    });
+    format!("http://{addr}")
+}
+
 /// Stops the monitor (by its PID) if the test ends before it sent SIGTERM.
 struct KillOnDrop(Option<std::process::Child>);
 
@@ -169,6 +222,8 @@ async fn no_planted_secret_leaves_check_load_or_monitor() {
     let cookie = format!("{}={COOKIE}", server.session_cookie_name());
     let courier = with_credentials(server.admin_url());
     let dead = format!("http://127.0.0.1:{}", closed_port());
+    let echo_text = echo(false).await;
+    let echo_json = echo(true).await;
     let work = tempfile::tempdir().expect("temp dir");
     let dir = |name: &str| work.path().join(name);
     let s = |v: &str| v.to_owned();
@@ -280,15 +335,19 @@ async fn no_planted_secret_leaves_check_load_or_monitor() {
             0,
         ),
         (
-            "load, an admin URL with credentials (refused)",
+            "load full-recovery, codes read through an admin URL with credentials",
             vec![
                 s("load"),
                 s("--target"),
                 base.clone(),
                 s("--scenario"),
                 s("full-recovery"),
+                s("--users"),
+                s("2"),
                 s("--duration"),
                 s("1s"),
+                s("--throttle"),
+                s("20"),
                 s("--report-dir"),
                 path("load-cred-admin"),
             ],
@@ -296,7 +355,91 @@ async fn no_planted_secret_leaves_check_load_or_monitor() {
                 ("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN)),
                 ("RECOVERY_HARNESS_ADMIN_URL", courier.clone()),
             ],
-            2,
+            0,
+        ),
+        (
+            "load signed-in-rejection against a target that echoes the token in plain text",
+            vec![
+                s("load"),
+                s("--target"),
+                echo_text.clone(),
+                s("--scenario"),
+                s("signed-in-rejection"),
+                s("--session-token"),
+                s(TOKEN),
+                s("--users"),
+                s("1"),
+                s("--duration"),
+                s("1s"),
+                s("--throttle"),
+                s("20"),
+                s("--report-dir"),
+                path("load-echo-text"),
+            ],
+            vec![],
+            1,
+        ),
+        (
+            "load signed-in-rejection against a target that names the token in its JSON error",
+            vec![
+                s("load"),
+                s("--target"),
+                echo_json.clone(),
+                s("--scenario"),
+                s("signed-in-rejection"),
+                s("--users"),
+                s("1"),
+                s("--duration"),
+                s("1s"),
+                s("--throttle"),
+                s("20"),
+                s("--report-dir"),
+                path("load-echo-json"),
+            ],
+            vec![("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN))],
+            1,
+        ),
+        (
+            "load full-recovery, an admin URL with credentials at a courier that echoes them",
+            vec![
+                s("load"),
+                s("--target"),
+                base.clone(),
+                s("--scenario"),
+                s("full-recovery"),
+                s("--courier-url"),
+                with_credentials(&echo_text),
+                s("--users"),
+                s("1"),
+                s("--duration"),
+                s("1s"),
+                s("--throttle"),
+                s("20"),
+                s("--report-dir"),
+                path("load-echo-courier"),
+            ],
+            vec![("RECOVERY_HARNESS_SESSION_TOKEN", s(TOKEN))],
+            1,
+        ),
+        (
+            "check against a target that echoes the credentials in plain text",
+            vec![
+                s("check"),
+                s("--target"),
+                echo_text.clone(),
+                s("--session-token"),
+                s(TOKEN),
+                s("--session-cookie"),
+                cookie.clone(),
+                s("--fuzz-cases"),
+                s("0"),
+                s("--har"),
+                path("check-echo/run.har"),
+                s("--report-dir"),
+                path("check-echo"),
+            ],
+            vec![],
+            1,
         ),
         (
             "load full-recovery, the token in the environment, codes read from the courier",
@@ -354,7 +497,7 @@ async fn no_planted_secret_leaves_check_load_or_monitor() {
             2,
         ),
         (
-            "load, a Mailpit URL with credentials (refused)",
+            "load, an unreachable target, a Mailpit URL with credentials",
             vec![
                 s("load"),
                 s("--target"),
@@ -438,7 +581,12 @@ async fn no_planted_secret_leaves_check_load_or_monitor() {
         !codes.is_empty(),
         "the runs read and submitted recovery codes (none was sent)"
     );
-    let mut secrets = vec![s(TOKEN), s(COOKIE), s(PASSWORD)];
+    // The basic authentication `user:pa55word@` becomes (the echoing courier quotes it).
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("user:{PASSWORD}"))
+    };
+    let mut secrets = vec![s(TOKEN), s(COOKIE), s(PASSWORD), basic];
     secrets.extend(codes);
     for ((label, out), (_, _, _, expected)) in outputs.iter().zip(&runs) {
         assert_eq!(
@@ -471,6 +619,11 @@ async fn no_planted_secret_leaves_check_load_or_monitor() {
         "load-token/load-summary.json",
         "load-token/report.html",
         "load-codes/load-summary.json",
+        "load-cred-admin/load-summary.json",
+        "load-echo-text/load-summary.json",
+        "load-echo-json/load-summary.json",
+        "load-echo-courier/load-summary.json",
+        "check-echo/run.har",
         "monitor/conformance.json",
     ] {
         assert!(dir(file).is_file(), "{file} was not written");

@@ -72,18 +72,6 @@ pub struct Credentials {
     pub session_cookie: Option<SessionCookie>,
 }
 
-impl Credentials {
-    /// The redactor of these credentials: what every report, log and message of the run goes
-    /// through.
-    pub fn redactor(&self) -> Redactor {
-        Redactor::new(
-            self.session_token
-                .iter()
-                .chain(self.session_cookie.iter().map(|c| &c.value)),
-        )
-    }
-}
-
 /// The address the embedded run uses as `--known-email` (the reference server knows
 /// `*@example.org`).
 pub const EMBEDDED_KNOWN_EMAIL: &str = "recovery-harness-known@example.org";
@@ -155,6 +143,18 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The run's redactor: what every report, log and message of the run goes through. It
+    /// knows the signed-in credentials and the code source's (its URL's `user:password@`).
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(
+            self.credentials
+                .session_token
+                .iter()
+                .chain(self.credentials.session_cookie.iter().map(|c| &c.value))
+                .chain(self.code_source.iter().flat_map(|s| s.secrets())),
+        )
+    }
+
     /// Points the run at an embedded reference server and takes its credentials (unless given).
     pub fn use_embedded(
         &mut self,

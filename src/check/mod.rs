@@ -173,11 +173,9 @@ pub fn print_catalogue() {
     let _ = out.flush();
 }
 
-/// The widest effects column of `check --list` (`creates_flows,waits_for_expiry`).
-const EFFECTS_WIDTH: usize = 30;
-
-/// The lines of `check --list`, each column as wide as its widest cell (the effects at most
-/// [`EFFECTS_WIDTH`]).
+/// The lines of `check --list`, each column as wide as its widest cell, so that every column,
+/// the title included, starts at the same place on every line (a script reads the columns split
+/// at whitespace: only the title, last, holds spaces).
 pub fn catalogue_lines() -> Vec<String> {
     let effects = |c: &Check| {
         if c.effects.is_empty() {
@@ -199,9 +197,7 @@ pub fn catalogue_lines() -> Vec<String> {
         })
         .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
-    // Most checks create flows at most; the few that go through a whole recovery would widen
-    // every line by half a terminal, so their effects overflow into the title's column instead.
-    let widths = [width(0), width(1), width(2), width(3).min(EFFECTS_WIDTH)];
+    let widths = [width(0), width(1), width(2), width(3)];
     rows.iter()
         .map(|r| {
             format!(

@@ -4,8 +4,9 @@
 //! segment>.rs`) are lists of [`Check`] items; the runner and the report read them.
 
 use super::probes::Ctx;
-use crate::report::{Effect, Evidence, Level, RuleSource};
+use crate::report::{CheckResult, Effect, Evidence, Level, RuleSource, Status};
 use futures::future::LocalBoxFuture;
+use std::time::Duration;
 
 /// The operation a check exercises; reports group by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,6 +185,31 @@ impl Check {
     /// identity changed, no wait for expiry).
     pub fn production_safe(&self) -> bool {
         self.effects.iter().all(|e| *e == Effect::CreatesFlows)
+    }
+
+    /// This check's line of a report: its declaration with what judging it came to. The one
+    /// place a [`CheckResult`] is made from a check (the runner's verdicts, and `monitor`'s run
+    /// that got no verdict at all).
+    pub fn result(
+        &self,
+        status: Status,
+        detail: String,
+        evidence: Vec<Evidence>,
+        duration: Duration,
+    ) -> CheckResult {
+        CheckResult {
+            id: self.id.to_owned(),
+            title: self.title.to_owned(),
+            operation: self.operation.name().to_owned(),
+            rule: self.rule.to_owned(),
+            source: self.source,
+            level: self.level,
+            effects: self.effects.to_vec(),
+            status,
+            detail,
+            evidence,
+            duration,
+        }
     }
 }
 

@@ -162,7 +162,11 @@ async fn version_guess(ctx: &Ctx) -> String {
     {
         if let Ok(url) = Url::parse(&format!("{}/version", source.base().trim_end_matches('/'))) {
             // Outside the recovery API: sent, not logged (no rule of the run judges it).
-            let ex = ctx.client.send(Request::get("race.version", url)).await;
+            let mut request = Request::get("race.version", url);
+            if let Some(auth) = source.endpoint().authorization() {
+                request = request.header("Authorization", auth.expose());
+            }
+            let ex = ctx.client.send(request).await;
             if let Some(v) = ex
                 .json()
                 .and_then(|b| b.get("version"))

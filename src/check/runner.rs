@@ -117,20 +117,8 @@ impl<'a> Runner<'a> {
             Verdict::Error { detail, evidence } => (Status::Error, detail, evidence),
             Verdict::Flaky { detail, evidence } => (Status::Warning, detail, evidence),
         };
-        CheckResult {
-            id: check.id.to_owned(),
-            title: check.title.to_owned(),
-            operation: check.operation.name().to_owned(),
-            rule: check.rule.to_owned(),
-            source: check.source,
-            level: check.level,
-            effects: check.effects.to_vec(),
-            status,
-            // Evidence is built redacted; the detail may quote a body, so redact it too.
-            detail: redactor.redact(&detail),
-            evidence,
-            duration: start.elapsed(),
-        }
+        // Evidence is built redacted; the detail may quote a body, so redact it too.
+        check.result(status, redactor.redact(&detail), evidence, start.elapsed())
     }
 
     fn missing_input(&self, needs: Needs) -> Option<String> {
@@ -159,7 +147,7 @@ pub async fn run(
     let start = Instant::now();
     let base = config.base()?.clone();
     let shown_base = base.as_str().trim_end_matches('/').to_owned();
-    let redactor = config.credentials.redactor();
+    let redactor = config.redactor();
     let mut client = Client::new(
         config.timeout,
         config.max_body_size,

@@ -2,8 +2,8 @@
 //! the conformance runner takes (every value a run depends on is checked here, once), and the
 //! command itself: `--list`, or a run whose reports land in `--report-dir`.
 
+use super::common::{parse_size, CredentialArgs, SchemaArgs};
 use super::error::Error;
-use super::SchemaArgs;
 use crate::check::config::{parse_target, Credentials, SessionCookie, MAX_CONCURRENCY};
 use crate::check::{self, CheckError, Reporting, RunConfig};
 use crate::codes::{CodeSource, SourceKind};
@@ -31,19 +31,9 @@ pub struct CheckArgs {
     /// Base URL of the deployment's public API, including any prefix (https://host/auth). Omitted: the embedded reference server.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_TARGET")]
     pub target: Option<String>,
-    /// Session token of a signed-in identity, for the "already signed in" checks (not used
-    /// without --target: the embedded server has its own). Prefer the environment variable: a
-    /// flag is visible to every user of the machine in the process list.
-    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
-    pub session_token: Option<Secret>,
-    /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
-    #[arg(
-        long,
-        value_name = "NAME=VALUE",
-        env = "RECOVERY_HARNESS_SESSION_COOKIE",
-        hide_env_values = true
-    )]
-    pub session_cookie: Option<Secret>,
+    /// --session-token, --session-cookie.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
     /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
     #[arg(
@@ -130,11 +120,13 @@ pub struct CheckArgs {
     )]
     pub concurrency: usize,
     /// The deployment's admin API serving Kratos's `GET /admin/courier/messages` (bodies are
-    /// readable only under `kratos serve --dev`): where the code checks read the sent code.
+    /// readable only under `kratos serve --dev`): where the code checks read the sent code. A
+    /// `user:password@` in it is sent as basic authentication and never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_COURIER_URL")]
     pub courier_url: Option<String>,
     /// A Mailpit mail catcher that receives the deployment's mail: where the code checks read
-    /// the sent code.
+    /// the sent code. A `user:password@` in it (Mailpit's --ui-auth-file) is sent as basic
+    /// authentication and never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
     pub mailpit_url: Option<String>,
     /// An address that has an identity (and receives mail at the code source): the enumeration
@@ -188,8 +180,7 @@ impl Default for CheckArgs {
     fn default() -> Self {
         CheckArgs {
             target: None,
-            session_token: None,
-            session_cookie: None,
+            credentials: CredentialArgs::default(),
             report_dir: PathBuf::from("reports/check"),
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
@@ -225,7 +216,12 @@ impl CheckArgs {
     /// meets a malformed input), or the first flag that describes none.
     pub fn config(&self) -> Result<RunConfig, CheckError> {
         let target = self.target.as_deref().map(parse_target).transpose()?;
-        let session_token = match self.session_token.as_ref().map(|t| t.expose().trim()) {
+        let session_token = match self
+            .credentials
+            .session_token
+            .as_ref()
+            .map(|t| t.expose().trim())
+        {
             None | Some("") => None,
             Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
                 return Err(CheckError::BadFlag {
@@ -236,6 +232,7 @@ impl CheckArgs {
             Some(t) => Some(Secret::from(t)),
         };
         let session_cookie = self
+            .credentials
             .session_cookie
             .as_ref()
             .map(|c| SessionCookie::parse(c.expose()))
@@ -458,44 +455,9 @@ fn parse_absolute(flag: &'static str, s: &str) -> Result<Url, CheckError> {
     Ok(url)
 }
 
-/// Parses a size such as `4MiB`, `512KiB`, `1000000`, `2MB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size; use e.g. 4MiB, 512KiB, 100000"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" => 1024,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1024 * 1024,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1024 * 1024 * 1024,
-        other => {
-            return Err(format!(
-                "`{other}` is not a size unit; use B, KiB, MiB, GiB, KB, MB, GB"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
-        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("4XB").is_err());
-    }
 
     #[test]
     fn default_matches_the_flag_defaults() {
@@ -507,7 +469,7 @@ mod tests {
         let mut parsed =
             <Wrapper as clap::Parser>::try_parse_from(["check"]).expect("no flags parse");
         // The environment may hold a token (RECOVERY_HARNESS_SESSION_TOKEN); that is not a default.
-        parsed.args.session_token = None;
+        parsed.args.credentials.session_token = None;
         assert_eq!(
             format!("{:?}", parsed.args),
             format!("{:?}", CheckArgs::default())

@@ -2,8 +2,9 @@
 //! [`Plan`] the load runner takes (the scenario resolved, its defaults applied, every value
 //! bounded; nothing is sent), and the command itself.
 
+use super::common::{SchemaArgs, SESSION_TOKEN_ENV};
 use super::error::Error;
-use super::SchemaArgs;
+use crate::codes::{CodeError, Endpoint, SourceKind};
 use crate::exit::Outcome;
 use crate::load::arrivals::{self, Schedule, Share};
 use crate::load::baseline::Baseline;
@@ -196,7 +197,8 @@ pub struct CommonArgs {
     pub quiet: bool,
     /// The deployment's admin API (Kratos's courier messages), for scenarios that read recovery
     /// codes; `--admin-url` is its older name. Default: the target itself (the reference server
-    /// serves its courier listing there).
+    /// serves its courier listing there). A `user:password@` in it is sent as basic
+    /// authentication and never shown.
     #[arg(
         long = "courier-url",
         visible_alias = "admin-url",
@@ -206,12 +208,14 @@ pub struct CommonArgs {
     pub admin_url: Option<String>,
     /// A Mailpit mail catcher that receives the deployment's mail (Kratos's SMTP courier): where
     /// the read-code step looks up each user's code by its address. Use it against a Kratos
-    /// running without `--dev`, whose courier listing hides the codes. Not with --courier-url.
+    /// running without `--dev`, whose courier listing hides the codes. Not with --courier-url. A
+    /// `user:password@` in it (Mailpit's --ui-auth-file) is sent as basic authentication and
+    /// never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
     pub mailpit_url: Option<String>,
     /// Session token of a signed-in identity, for signed-in-rejection (the embedded server
     /// supplies its own).
-    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
+    #[arg(long, value_name = "TOKEN", env = SESSION_TOKEN_ENV, hide_env_values = true)]
     pub session_token: Option<crate::secret::Secret>,
     /// Timeout of each request.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
@@ -313,9 +317,21 @@ impl ShardArgs {
 struct Common {
     scenario: Scenario,
     target: TargetSpec,
-    admin_url: Option<String>,
-    mailpit_url: Option<String>,
+    admin_url: Option<Endpoint>,
+    mailpit_url: Option<Endpoint>,
     session_token: Option<crate::secret::Secret>,
+}
+
+/// A code source's URL, checked as `check` checks it ([`Endpoint::parse`]: its `user:password@`,
+/// if any, becomes basic authentication).
+fn code_source_url(kind: SourceKind, raw: &str) -> Result<Endpoint, LoadError> {
+    Endpoint::parse(kind, raw).map_err(|e| match e {
+        CodeError::BadUrl { value, reason, .. } => flag(
+            kind.flag(),
+            format!("`{value}`: {reason}; give e.g. http://127.0.0.1:4434 or https://user:password@host/prefix"),
+        ),
+        other => flag(kind.flag(), other.to_string()),
+    })
 }
 
 impl CommonArgs {
@@ -328,12 +344,12 @@ impl CommonArgs {
         let admin_url = self
             .admin_url
             .as_deref()
-            .map(|raw| check_base_url("--admin-url", raw))
+            .map(|raw| code_source_url(SourceKind::Courier, raw))
             .transpose()?;
         let mailpit_url = self
             .mailpit_url
             .as_deref()
-            .map(|raw| check_base_url("--mailpit-url", raw))
+            .map(|raw| code_source_url(SourceKind::Mailpit, raw))
             .transpose()?;
         if mailpit_url.is_some() && target == TargetSpec::Embedded {
             return Err(flag(

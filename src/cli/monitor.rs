@@ -3,9 +3,9 @@
 //! target, credentials, timeouts, TLS, body cap, schemas) are validated by `check`'s own rules,
 //! through [`CheckArgs::config`], so both commands accept and refuse the same values.
 
-use super::check::{parse_size, CheckArgs};
+use super::check::CheckArgs;
+use super::common::{parse_size, CredentialArgs, SchemaArgs};
 use super::error::Error;
-use super::SchemaArgs;
 use crate::exit::Outcome;
 use crate::monitor::{MonitorConfig, MonitorError, Suite};
 use std::net::SocketAddr;
@@ -46,19 +46,9 @@ pub struct MonitorArgs {
     /// (replaced every run; not written when omitted).
     #[arg(long, value_name = "DIR", env = "RECOVERY_HARNESS_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
-    /// Session token of a signed-in identity: adds the "already signed in" checks. Prefer the
-    /// environment variable: a flag is visible in the process list.
-    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
-    pub session_token: Option<crate::secret::Secret>,
-    /// Session cookie of a signed-in identity as the browser sends it, name included
-    /// (ory_kratos_session=...): adds the signed-in cookie checks.
-    #[arg(
-        long,
-        value_name = "NAME=VALUE",
-        env = "RECOVERY_HARNESS_SESSION_COOKIE",
-        hide_env_values = true
-    )]
-    pub session_cookie: Option<crate::secret::Secret>,
+    /// --session-token, --session-cookie (as `check` takes them).
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Per-request timeout (connect, headers and body).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_TIMEOUT")]
     pub timeout: Duration,
@@ -120,8 +110,7 @@ impl MonitorArgs {
         }
         let run = CheckArgs {
             target: Some(self.target.clone()),
-            session_token: self.session_token.clone(),
-            session_cookie: self.session_cookie.clone(),
+            credentials: self.credentials.clone(),
             timeout: self.timeout,
             deadline,
             fuzz_cases: self.fuzz_cases,
@@ -183,7 +172,7 @@ mod tests {
         let mut w = Wrapper::try_parse_from(argv).map_err(|e| e.to_string())?;
         // The environment may hold credentials for other jobs; these tests give their own.
         if !extra.contains(&"--session-token") {
-            w.args.session_token = None;
+            w.args.credentials.session_token = None;
         }
         w.args.config().map_err(|e| e.to_string())
     }

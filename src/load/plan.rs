@@ -30,10 +30,11 @@ pub struct Plan {
     pub scenario: Scenario,
     /// Where the load goes.
     pub target: TargetSpec,
-    /// The admin API (courier), if given.
-    pub admin_url: Option<String>,
+    /// The admin API (courier, `--courier-url`), if given; its credentials, if any, are sent as
+    /// basic authentication.
+    pub admin_url: Option<crate::codes::Endpoint>,
     /// The Mailpit mail catcher (`--mailpit-url`), if given: the read-code step's source then.
-    pub mailpit_url: Option<String>,
+    pub mailpit_url: Option<crate::codes::Endpoint>,
     /// Concurrent users.
     pub users: usize,
     /// Users started per second.

@@ -12,17 +12,21 @@ use super::reports::Reports;
 use super::steps::{LiveStats, MailpitCodes, Shared};
 use super::summary::{self, RunFacts};
 use super::target::{TargetSpec, EMBEDDED_MAX_FLOWS};
+use crate::codes::{courier, CodeSource, Endpoint, SourceKind};
 use crate::exit::Outcome;
 use crate::report::load_summary::{self, LoadSummary};
 use crate::schema::Schemas;
-use crate::secret::redact_userinfo;
+use crate::secret::{redact_userinfo, Redactor};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Sends one request to `url` to learn whether anything answers there (any HTTP status will do).
+/// Sends one request to `url` to learn whether anything answers there: any HTTP status will do,
+/// except, for a code source (`auth`), a refusal of its credentials (401, 407), which no
+/// read-code step would get past.
 async fn probe(
     what: &'static str,
     url: &str,
+    auth: Option<&Endpoint>,
     timeout: Duration,
     insecure: bool,
 ) -> Result<(), LoadError> {
@@ -37,13 +41,28 @@ async fn probe(
         .tls_danger_accept_invalid_certs(insecure)
         .build()
         .map_err(|e| unreachable(crate::causes::render(&e)))?;
-    client
+    let mut rb = client
         .get(url)
-        .header(reqwest::header::ACCEPT, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json");
+    if let Some(endpoint) = auth {
+        rb = endpoint.authorize(rb);
+    }
+    let status = rb
         .send()
         .await
-        .map(drop)
-        .map_err(|e| unreachable(crate::causes::render(&e)))
+        .map_err(|e| unreachable(crate::causes::render(&e)))?
+        .status();
+    match (auth, status.as_u16()) {
+        (Some(endpoint), 401 | 407) => Err(unreachable(format!(
+            "it answered {status}: {}",
+            if endpoint.has_credentials() {
+                "it refused the credentials of the URL"
+            } else {
+                "it wants credentials; give them in the URL (https://user:password@host)"
+            }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Runs a checked plan: starts or probes the target, runs the Goose attack, writes the reports
@@ -166,9 +185,10 @@ pub struct Session {
     base: String,
     shown: String,
     kind: &'static str,
-    admin_base: String,
+    courier: Endpoint,
     token: Option<reqwest::header::HeaderValue>,
     mailpit: Option<MailpitCodes>,
+    redactor: Redactor,
 }
 
 impl Session {
@@ -178,15 +198,19 @@ impl Session {
         probe(
             "target",
             &format!("{base}/self-service/recovery/api"),
+            None,
             plan.timeout,
             plan.insecure,
         )
         .await?;
-        let admin_base = plan
-            .admin_url
-            .clone()
-            .or_else(|| target.admin.clone())
-            .unwrap_or_else(|| base.to_owned());
+        let courier = match &plan.admin_url {
+            Some(given) => given.clone(),
+            None => {
+                let admin = target.admin.as_deref().unwrap_or(base);
+                Endpoint::parse(SourceKind::Courier, admin)
+                    .map_err(|e| flag("--courier-url", e.to_string()))?
+            }
+        };
         let mailpit = match &plan.mailpit_url {
             Some(url) if plan.scenario.reads_courier() => Some(
                 mailpit_codes(plan, url)
@@ -198,7 +222,8 @@ impl Session {
         if plan.scenario.reads_courier() && mailpit.is_none() {
             probe(
                 "admin API",
-                &format!("{admin_base}/admin/courier/messages"),
+                courier.url(courier::LISTING_PATH, &[]).as_str(),
+                Some(&courier),
                 plan.timeout,
                 plan.insecure,
             )
@@ -222,13 +247,22 @@ impl Session {
                 v.set_sensitive(true);
                 v
             });
+        // Every secret of the run, used or not: the excerpts of failed answers never show one.
+        let redactor = Redactor::new(
+            plan.session_token
+                .iter()
+                .chain(target.session_token.iter())
+                .chain(courier.secrets())
+                .chain(plan.mailpit_url.iter().flat_map(Endpoint::secrets)),
+        );
         Ok(Session {
             base: base.to_owned(),
             shown: redact_userinfo(base),
             kind: target.kind,
-            admin_base,
+            courier,
             token,
             mailpit,
+            redactor,
         })
     }
 }
@@ -267,12 +301,13 @@ pub async fn execute(
         schemas,
         plan.validate,
         session.base.clone(),
-        session.admin_base.clone(),
+        session.courier.clone(),
         session.token.clone(),
         plan.scenario.email_template().to_owned(),
         stats.clone(),
     )
     .map_err(|m| flag("--target", m))?
+    .with_redactor(session.redactor.clone())
     .with_user_offset(plan.shard.as_ref().map_or(0, |s| s.user_offset))
     .with_mailpit(session.mailpit.clone())
     .with_open(open.clone());
@@ -366,12 +401,11 @@ pub async fn execute(
 
 /// The read-code step's Mailpit source, asked once before the run: an unreachable URL, or one
 /// that answers something other than Mailpit's JSON, stops here with exit 2.
-async fn mailpit_codes(plan: &Plan, url: &str) -> Result<MailpitCodes, crate::codes::CodeError> {
-    let source = crate::codes::CodeSource::new(
-        crate::codes::SourceKind::Mailpit,
-        url,
-        plan.timeout.min(Duration::from_secs(10)),
-    )?;
+async fn mailpit_codes(
+    plan: &Plan,
+    endpoint: &Endpoint,
+) -> Result<MailpitCodes, crate::codes::CodeError> {
+    let source = CodeSource::at(endpoint.clone(), plan.timeout.min(Duration::from_secs(10)))?;
     let not_before = source.mailpit_clock().await?;
     // `Date` has whole seconds: only an offset beyond that is known, and corrected.
     let clock_offset = not_before

@@ -392,7 +392,7 @@ mod tests {
     use super::*;
     use crate::check::catalogue::by_id;
     use crate::monitor::outcome::Sample;
-    use crate::report::{CheckResult, RunReport};
+    use crate::report::RunReport;
 
     fn check(id: &str) -> &'static Check {
         by_id(id).unwrap_or_else(|| panic!("{id}"))
@@ -401,19 +401,7 @@ mod tests {
     fn finished(outcome: RunOutcome, statuses: &[(&'static Check, Status)]) -> Finished {
         let checks = statuses
             .iter()
-            .map(|(c, status)| CheckResult {
-                id: c.id.to_owned(),
-                title: c.title.to_owned(),
-                operation: c.operation.name().to_owned(),
-                rule: c.rule.to_owned(),
-                source: c.source,
-                level: c.level,
-                effects: c.effects.to_vec(),
-                status: *status,
-                detail: String::new(),
-                evidence: Vec::new(),
-                duration: Duration::ZERO,
-            })
+            .map(|(c, status)| c.result(*status, String::new(), Vec::new(), Duration::ZERO))
             .collect();
         Finished {
             report: RunReport {

@@ -7,8 +7,8 @@ use super::suite::Suite;
 use crate::check::client::{Exchange, TransportKind};
 use crate::check::probes::{paths, Variant};
 use crate::check::runner::{flow_seen, ExchangeSink, ReleaseGuess};
-use crate::check::{Check, RunConfig, RunOptions};
-use crate::report::{CheckResult, RunReport, Status};
+use crate::check::{RunConfig, RunOptions};
+use crate::report::{RunReport, Status};
 use crate::schema::Schemas;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -268,7 +268,7 @@ pub fn shown_target(config: &RunConfig) -> String {
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
         .unwrap_or_default();
-    config.credentials.redactor().redact(&base)
+    config.redactor().redact(&base)
 }
 
 fn classify(report: &RunReport, duration: Duration, deadline: Duration) -> RunOutcome {
@@ -293,7 +293,7 @@ fn unanswered(
     suite_note: String,
     why: &str,
 ) -> RunReport {
-    let why = config.credentials.redactor().redact(why);
+    let why = config.redactor().redact(why);
     RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         target: shown.to_owned(),
@@ -303,23 +303,11 @@ fn unanswered(
         started_at,
         duration,
         notes: vec![suite_note, why.clone()],
-        checks: suite.checks.iter().map(|c| errored(c, &why)).collect(),
-    }
-}
-
-fn errored(check: &Check, why: &str) -> CheckResult {
-    CheckResult {
-        id: check.id.to_owned(),
-        title: check.title.to_owned(),
-        operation: check.operation.name().to_owned(),
-        rule: check.rule.to_owned(),
-        source: check.source,
-        level: check.level,
-        effects: check.effects.to_vec(),
-        status: Status::Error,
-        detail: why.to_owned(),
-        evidence: Vec::new(),
-        duration: Duration::ZERO,
+        checks: suite
+            .checks
+            .iter()
+            .map(|c| c.result(Status::Error, why.clone(), Vec::new(), Duration::ZERO))
+            .collect(),
     }
 }
 

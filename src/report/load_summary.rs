@@ -2,6 +2,8 @@
 //! free of any load engine: `load/` fills it from its engine's metrics and its own counters;
 //! [`write`] puts it next to the other reports, atomically.
 
+use super::error::ReportError;
+use super::replace::write_file;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -353,22 +355,13 @@ pub struct Figures {
     pub seconds: u64,
 }
 
-/// Writes `summary` as `load-summary.json` into `dir` and returns the path.
-pub fn write(summary: &LoadSummary, dir: &Path) -> Result<PathBuf, crate::report::ReportError> {
-    let path = dir.join(FILE_NAME);
-    let io = |source| crate::report::ReportError::Io {
-        path: path.clone(),
-        source,
-    };
-    let mut text = serde_json::to_string_pretty(summary).map_err(|e| io(e.into()))?;
+/// Writes `summary` as `load-summary.json` into `dir` (created if missing), replaced whole, and
+/// returns the path.
+pub fn write(summary: &LoadSummary, dir: &Path) -> Result<PathBuf, ReportError> {
+    let mut text = serde_json::to_string_pretty(summary).map_err(|e| ReportError::Io {
+        path: dir.join(FILE_NAME),
+        source: e.into(),
+    })?;
     text.push('\n');
-    // Written beside and renamed into place: an interrupted write never leaves a partial file.
-    let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })?;
-    Ok(path)
+    write_file(dir, FILE_NAME, text.as_bytes())
 }

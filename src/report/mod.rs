@@ -18,7 +18,9 @@
 //! This file only declares the modules and re-exports their interface. What the formats share
 //! lives beside them, below them: `text` (evidence as lines, counts, milliseconds, control
 //! characters made visible), `html` (the page shell of both `report.html`, the one place with
-//! `chart`'s SVG where maud's escaping is skipped) and `chart`; `files` writes the reports.
+//! `chart`'s SVG where maud's escaping is skipped) and `chart`; `files` writes the reports. At the
+//! bottom, `replace` puts one file in place whole and `error` holds [`ReportError`], so that every
+//! writer (the load summary's too) returns the same error without importing from above.
 //!
 //! INTERFACE (`check/` and `load/` code against these names):
 //! - [`write_check_reports`]: `conformance.json`, `junit.xml`, `summary.md`, `report.html` into a
@@ -32,6 +34,7 @@
 //! - [`load_report::LoadReport`] and [`write_load_html`]: the load run's `report.html`.
 
 mod chart;
+mod error;
 mod files;
 mod html;
 pub mod html_check;
@@ -42,12 +45,14 @@ pub mod load_report;
 pub mod load_summary;
 pub mod markdown;
 pub mod model;
+mod replace;
 pub mod terminal;
 mod text;
 
-pub(crate) use files::replace_file;
+pub use error::ReportError;
 pub use files::{
-    remove_check_reports, write_check_reports, write_load_html, ReportError, CONFORMANCE_JSON,
-    JUNIT_XML, REPORT_HTML, SUMMARY_MD,
+    remove_check_reports, write_check_reports, write_load_html, CONFORMANCE_JSON, JUNIT_XML,
+    REPORT_HTML, SUMMARY_MD,
 };
 pub use model::{CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status, Summary};
+pub(crate) use replace::replace_file;

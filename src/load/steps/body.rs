@@ -1,6 +1,6 @@
 //! Judging a response body against a step's expectation: the compiled schema (the fast path
-//! first, the full validator to explain a rejection), the flow's `state` and `error.id`, and the
-//! short, redacted excerpts failure reasons carry.
+//! first, the full validator to explain a rejection), the flow's `state` and `error.id`. The
+//! excerpts failure reasons carry are the run's redactor's ([`crate::secret::Redactor::excerpt`]).
 
 use crate::load::scenario::Expect;
 use crate::schema::fast::Fast;
@@ -182,24 +182,4 @@ pub fn server_error(body: &[u8]) -> Option<String> {
         "the body reports server error {code}: {}",
         cut(&said.join(": "))
     ))
-}
-
-/// At most 200 characters of a body for a failure message, secrets replaced by `[REDACTED]`:
-/// CSRF tokens, session tokens, recovery codes, cookies and passwords.
-pub fn excerpt(body: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = match serde_json::from_slice::<Value>(body) {
-        Ok(mut v) => {
-            crate::secret::redact_json(&mut v);
-            v.to_string()
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        let mut out: String = text.chars().take(MAX).collect();
-        out.push('…');
-        out
-    }
 }

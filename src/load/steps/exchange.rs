@@ -14,7 +14,7 @@
 //!   connection is part of its latency. The iteration's later requests start as soon as the
 //!   previous answer is in, and are timed from their own start.
 
-use super::body::{check_bytes_for, describe, excerpt, flow_id_of, server_error};
+use super::body::{check_bytes_for, describe, flow_id_of, server_error};
 use super::shared::{Shared, UserState, ValidateMode};
 use super::stats::LiveStats;
 use crate::load::scenario::{Credentials, Step};
@@ -22,6 +22,9 @@ use goose::goose::{GooseRequest, GooseUser, TransactionError};
 use goose::prelude::TransactionResult;
 use reqwest::header::ACCEPT;
 use std::time::{Duration, Instant};
+
+/// The most characters of a failed answer's body a failure reason keeps.
+const EXCERPT: usize = 200;
 
 /// Where a request's metric is, until its verdict is known.
 // Not boxed: Goose hands the metric over by value, and the closed model's hot path would pay an
@@ -198,10 +201,13 @@ async fn judge_status(
             allowed.join(" | ")
         );
         if let Some(server) = server_error(body) {
+            // The target's own words: they may echo what was sent.
             reason.push_str("; ");
-            reason.push_str(&server);
+            reason.push_str(&shared.redactor.redact(&server));
         }
-        shared.stats.reason(reason, || excerpt(body));
+        shared
+            .stats
+            .reason(reason, || shared.redactor.excerpt(body, EXCERPT));
         return Err(match record {
             // Goose already marked it failed with "<status>: <name>"; the run's reasons say more.
             Record::Goose(request) => failed(request),
@@ -249,9 +255,11 @@ pub(super) async fn fail(
     reason: String,
     body: &[u8],
 ) -> TransactionResult {
+    // A reason may quote the target (a schema violation's value, its own error message).
+    let reason = shared.redactor.redact(&reason);
     shared.stats.reason(
         format!("{} {}: {reason}", step.action.method(), step.name),
-        || excerpt(body),
+        || shared.redactor.excerpt(body, EXCERPT),
     );
     match record {
         Record::Goose(request) => user.set_failure(&reason, request, None, None),

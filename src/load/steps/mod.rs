@@ -11,8 +11,8 @@
 //! | [`read_code`] | the read-code step against Mailpit (`--mailpit-url`) |
 //! | [`exchange`] | one request: sent, its status checked, its body judged, its verdict recorded |
 //! | [`courier`] | the newest recovery code in a courier listing |
-//! | [`body`] | a body against the step's expectation; failure excerpts, redacted |
-//! | [`shared`] | what every transaction shares, the validation mode, a user's state |
+//! | [`body`] | a body against the step's expectation |
+//! | [`shared`] | what every transaction shares (the run's redactor of failure excerpts too), the validation mode, a user's state |
 //! | [`stats`] | the run's own counters |
 
 pub mod body;
@@ -23,7 +23,7 @@ pub mod shared;
 pub mod stats;
 pub mod transactions;
 
-pub use body::{check_body, check_bytes, excerpt, server_error};
+pub use body::{check_body, check_bytes, server_error};
 pub use courier::{newest_code, REDACTED_HINT};
 pub use shared::{MailpitCodes, Shared, ValidateMode};
 pub use stats::LiveStats;

@@ -57,9 +57,10 @@ pub(super) async fn read(
     let mut pause = FIRST_POLL;
     loop {
         let url = mailpit.source.search_url(&st.email, SEARCH_LIMIT);
-        let rb = user
-            .get_request_builder(&GooseMethod::Get, url.as_str())?
-            .header(ACCEPT, shared.json.clone());
+        let rb = mailpit.source.endpoint().authorize(
+            user.get_request_builder(&GooseMethod::Get, url.as_str())?
+                .header(ACCEPT, shared.json.clone()),
+        );
         let Sent {
             mut record, bytes, ..
         } = send(user, shared, step, st, rb).await?;
@@ -137,9 +138,10 @@ async fn read_message(
     id: String,
 ) -> TransactionResult {
     let url = mailpit.source.message_url(&id);
-    let rb = user
-        .get_request_builder(&GooseMethod::Get, url.as_str())?
-        .header(ACCEPT, shared.json.clone());
+    let rb = mailpit.source.endpoint().authorize(
+        user.get_request_builder(&GooseMethod::Get, url.as_str())?
+            .header(ACCEPT, shared.json.clone()),
+    );
     let Sent {
         mut record, bytes, ..
     } = send(user, shared, step, st, rb).await?;

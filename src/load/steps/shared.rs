@@ -3,9 +3,10 @@
 //! and what a user remembers between the steps of one iteration ([`UserState`]).
 
 use super::stats::LiveStats;
-use crate::codes::CodeSource;
+use crate::codes::{CodeSource, Endpoint};
 use crate::load::open::{OpenModel, Ticket};
 use crate::schema::Schemas;
+use crate::secret::Redactor;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderValue;
 use std::sync::Arc;
@@ -71,10 +72,14 @@ pub struct Shared {
     pub validate: ValidateMode,
     /// The target's base URL, no trailing slash.
     pub base: String,
-    /// Where the courier listing lives (base URL of the admin API), no trailing slash.
-    pub admin_base: String,
+    /// Where the courier listing lives: the admin API (its credentials, if any, sent as basic
+    /// authentication).
+    pub courier: Endpoint,
     /// `X-Session-Token` for steps with `credentials = "session-token"`.
     pub session_token: Option<HeaderValue>,
+    /// The run's secrets (the session token, the code sources' credentials): every body excerpt
+    /// a failure reason keeps goes through it.
+    pub redactor: Redactor,
     /// The email template (`{user}`).
     pub email_template: String,
     /// The run's counters.
@@ -100,7 +105,7 @@ impl Shared {
         schemas: Arc<Schemas>,
         validate: ValidateMode,
         base: String,
-        admin_base: String,
+        courier: Endpoint,
         session_token: Option<HeaderValue>,
         email_template: String,
         stats: Arc<LiveStats>,
@@ -112,8 +117,9 @@ impl Shared {
             schemas,
             validate,
             base,
-            admin_base,
+            courier,
             session_token,
+            redactor: Redactor::default(),
             email_template,
             stats,
             create_url,
@@ -124,6 +130,12 @@ impl Shared {
             open: None,
             iteration_len: 1,
         })
+    }
+
+    /// The same, body excerpts redacted by `redactor`.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// The same, the read-code step reading codes from `mailpit`.

@@ -190,14 +190,11 @@ async fn run_action(
                 return read_code::read(user, shared, step, st, mailpit).await;
             }
             st.code = None;
-            let url = format!(
-                "{}/admin/courier/messages?recipient={}",
-                shared.admin_base,
-                enc(&st.email)
+            let url = crate::codes::courier::listing_url(&shared.courier, &st.email);
+            let rb = shared.courier.authorize(
+                user.get_request_builder(&GooseMethod::Get, url.as_str())?
+                    .header(ACCEPT, shared.json.clone()),
             );
-            let rb = user
-                .get_request_builder(&GooseMethod::Get, &url)?
-                .header(ACCEPT, shared.json.clone());
             let Sent {
                 mut record, bytes, ..
             } = send(user, shared, step, st, rb).await?;
