@@ -11,8 +11,8 @@ use recovery_harness::codes::{CodeError, CodeSource, Mark, SourceKind};
 use recovery_harness::server::{spawn, ServerConfig};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
+use support::harness;
 use support::kratos::{Kratos, KratosOptions};
 use support::mailpit::Mailpit;
 use support::proxy::Proxy;
@@ -349,26 +349,7 @@ async fn a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url() {
     }
 }
 
-/// Runs the built binary with `args`, nothing inherited that could change the run.
-fn harness(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_recovery-harness"))
-        .args(args)
-        .env_remove("RECOVERY_HARNESS_SESSION_TOKEN")
-        .env_remove("RECOVERY_HARNESS_SESSION_COOKIE")
-        .env_remove("RECOVERY_HARNESS_COURIER_URL")
-        .env_remove("RECOVERY_HARNESS_ADMIN_URL")
-        .env_remove("RECOVERY_HARNESS_MAILPIT_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Every file under `dir` as one text.
+/// Every file a run wrote, as one text.
 fn written(dir: &Path) -> String {
     let mut all = String::new();
     for entry in std::fs::read_dir(dir).expect("report dir").flatten() {
@@ -383,17 +364,41 @@ fn written(dir: &Path) -> String {
 
 /// The reference server's courier behind a proxy that demands basic authentication: `check`'s
 /// code checks and `load`'s `full-recovery` read their codes through `--courier-url` with the
-/// credentials in it; with a wrong password both stop with the refusal, and neither shows the
-/// password anywhere.
+/// credentials in it; with a wrong password `load` stops with the refusal and `check` does not
+/// pass its code checks, and neither shows the password anywhere.
 fn check_and_load_read_a_courier_behind_basic_auth_alike() {
     let reference = Reference::start();
     let proxy = Proxy::start_with_basic_auth(reference.base_url(), "/admin", "harness", PASSWORD);
-    let courier = with_credentials(proxy.url(), PASSWORD);
-    let wrong = with_credentials(proxy.url(), "not-the-password");
-    let work = tempfile::tempdir().expect("tempdir");
-    let dir = |name: &str| work.path().join(name).display().to_string();
-    let clean = |label: &str, out: &str, err: &str, files: &str| {
-        for text in [out, err, files] {
+    let check = |password: &str| {
+        harness::check(&[
+            "--target",
+            reference.base_url(),
+            "--courier-url",
+            &with_credentials(proxy.url(), password),
+            "--known-email",
+            "auth-known@example.org",
+            "--only",
+            "recover.right_code",
+        ])
+    };
+    let load = |password: &str| {
+        harness::load(&[
+            "--target",
+            reference.base_url(),
+            "--scenario",
+            "full-recovery",
+            "--courier-url",
+            &with_credentials(proxy.url(), password),
+            "--users",
+            "2",
+            "--duration",
+            "1s",
+            "--throttle",
+            "50",
+        ])
+    };
+    let clean = |label: &str, texts: &[&str]| {
+        for text in texts {
             assert!(
                 !text.contains(PASSWORD) && !text.contains("not-the-password"),
                 "{label} shows a password:\n{text}"
@@ -401,107 +406,39 @@ fn check_and_load_read_a_courier_behind_basic_auth_alike() {
         }
     };
 
-    let report = dir("check");
-    let (code, out, err) = harness(&[
+    let run = check(PASSWORD);
+    run.assert_passed(&["recover.right_code"]);
+    clean(
         "check",
-        "--target",
-        reference.base_url(),
-        "--courier-url",
-        &courier,
-        "--known-email",
-        "auth-known@example.org",
-        "--only",
-        "recover.right_code",
-        "--report-dir",
-        &report,
-    ]);
-    assert_eq!(code, 0, "check through the proxy\n{out}\n{err}");
-    let conformance: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(&report).join("conformance.json")).expect("report"),
-    )
-    .expect("JSON");
-    let right = conformance["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == "recover.right_code"))
-        .expect("recover.right_code ran");
-    assert_eq!(right["status"], "passed", "{right:#}");
-    clean("check", &out, &err, &written(Path::new(&report)));
+        &[&run.stdout, &run.stderr, &written(run.report_dir())],
+    );
     let through = proxy.forwarded();
     assert!(through > 0, "the codes were read through the proxy");
 
-    let report = dir("load");
-    let (code, out, err) = harness(&[
+    let run = load(PASSWORD);
+    run.assert_passed();
+    clean(
         "load",
-        "--target",
-        reference.base_url(),
-        "--scenario",
-        "full-recovery",
-        "--courier-url",
-        &courier,
-        "--users",
-        "2",
-        "--duration",
-        "1s",
-        "--throttle",
-        "50",
-        "--report-dir",
-        &report,
-    ]);
-    assert_eq!(code, 0, "load through the proxy\n{out}\n{err}");
-    let summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(&report).join("load-summary.json")).expect("summary"),
-    )
-    .expect("JSON");
-    assert_eq!(summary["verdict"], "passed", "{summary:#}");
-    clean("load", &out, &err, &written(Path::new(&report)));
+        &[&run.stdout, &run.stderr, &written(run.dir.path())],
+    );
     assert!(
         proxy.forwarded() > through,
         "load read its codes through the proxy"
     );
     assert_eq!(proxy.refused(), 0);
 
-    // A wrong password: both commands say the source refused it; neither passes a code check.
-    let (code, out, err) = harness(&[
-        "load",
-        "--target",
-        reference.base_url(),
-        "--scenario",
-        "full-recovery",
-        "--courier-url",
-        &wrong,
-        "--duration",
-        "1s",
-        "--report-dir",
-        &dir("load-wrong"),
-    ]);
-    assert_eq!(code, 2, "{out}\n{err}");
-    assert!(err.contains("refused the credentials"), "{err}");
-    clean("load, a wrong password", &out, &err, "");
-    let report = dir("check-wrong");
-    let (code, out, err) = harness(&[
-        "check",
-        "--target",
-        reference.base_url(),
-        "--courier-url",
-        &wrong,
-        "--known-email",
-        "auth-known@example.org",
-        "--only",
-        "recover.right_code",
-        "--report-dir",
-        &report,
-    ]);
-    // check judges what it can: the code checks are not passed, they say why (the runner skips
-    // a check whose input it cannot get, with the reason).
-    assert!(code == 0 || code == 1, "{out}\n{err}");
-    let conformance: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(&report).join("conformance.json")).expect("report"),
-    )
-    .expect("JSON");
-    let right = conformance["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == "recover.right_code"))
-        .expect("recover.right_code is reported");
+    // A wrong password: load stops before the attack, check's code check says why it did not
+    // pass (the runner skips a check whose input it cannot get, with the reason).
+    let run = load("not-the-password");
+    assert_eq!(run.code, Some(2), "{}", run.context());
+    assert!(
+        run.stderr.contains("refused the credentials"),
+        "{}",
+        run.stderr
+    );
+    clean("load, a wrong password", &[&run.stdout, &run.stderr]);
+    let run = check("not-the-password");
+    let right = run.check("recover.right_code").expect("reported");
     assert_ne!(right["status"], "passed", "{right:#}");
     assert!(
         right["detail"].as_str().is_some_and(|d| d.contains("401")),
@@ -509,9 +446,7 @@ fn check_and_load_read_a_courier_behind_basic_auth_alike() {
     );
     clean(
         "check, a wrong password",
-        &out,
-        &err,
-        &written(Path::new(&report)),
+        &[&run.stdout, &run.stderr, &written(run.report_dir())],
     );
     assert!(proxy.refused() > 0);
 }

@@ -76,17 +76,26 @@ fn chart_svg(s: &StepSeries) -> Result<String, String> {
                 .label(name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(208, 213, 221))
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| err(&e))?;
+        legend(&mut chart)?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+/// The legend both charts draw in their upper left corner.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(208, 213, 221))
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 type Pick = fn(&SeriesPoint) -> f64;
@@ -205,14 +214,7 @@ fn capacity_svg(c: &CapacitySummary) -> Result<String, String> {
                 )
                 .map_err(|e| err(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(208, 213, 221))
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| err(&e))?;
+        legend(&mut chart)?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)

@@ -17,10 +17,12 @@
 use super::body::{check_bytes_for, describe, flow_id_of, server_error};
 use super::shared::{Shared, UserState, ValidateMode};
 use super::stats::LiveStats;
+use crate::codes::Endpoint;
 use crate::load::scenario::{Credentials, Step};
-use goose::goose::{GooseRequest, GooseUser, TransactionError};
+use goose::goose::{GooseMethod, GooseRequest, GooseUser, TransactionError};
 use goose::prelude::TransactionResult;
 use reqwest::header::ACCEPT;
+use reqwest::Url;
 use std::time::{Duration, Instant};
 
 /// The most characters of a failed answer's body a failure reason keeps.
@@ -68,6 +70,23 @@ async fn record_open(
         error,
     )
     .await
+}
+
+/// Sends `GET url` of a code source (its JSON, with the source's credentials) as one request of
+/// `step`, as [`send`] does.
+pub(super) async fn send_to_source(
+    user: &mut GooseUser,
+    shared: &Shared,
+    step: &Step,
+    st: &mut UserState,
+    source: &Endpoint,
+    url: &Url,
+) -> Result<Sent, Box<TransactionError>> {
+    let rb = source.authorize(
+        user.get_request_builder(&GooseMethod::Get, url.as_str())?
+            .header(ACCEPT, shared.json.clone()),
+    );
+    send(user, shared, step, st, rb).await
 }
 
 /// Sends one request of `step`, counts it and reads the whole body. `Err` when no response came or

@@ -16,14 +16,13 @@
 //! and asks at most once per [`MAX_POLL`] once the pauses have grown. A SIGINT or SIGTERM ends
 //! the wait at the next search, so an interrupted run does not wait for mail.
 
-use super::exchange::{fail, send, succeed, Sent};
+use super::exchange::{fail, send_to_source, succeed, Sent};
 use super::shared::{MailpitCodes, Shared, UserState};
 use super::stats::LiveStats;
 use crate::codes;
 use crate::load::scenario::Step;
-use goose::goose::{GooseMethod, GooseUser};
+use goose::goose::GooseUser;
 use goose::prelude::TransactionResult;
-use reqwest::header::ACCEPT;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -57,13 +56,9 @@ pub(super) async fn read(
     let mut pause = FIRST_POLL;
     loop {
         let url = mailpit.source.search_url(&st.email, SEARCH_LIMIT);
-        let rb = mailpit.source.endpoint().authorize(
-            user.get_request_builder(&GooseMethod::Get, url.as_str())?
-                .header(ACCEPT, shared.json.clone()),
-        );
         let Sent {
             mut record, bytes, ..
-        } = send(user, shared, step, st, rb).await?;
+        } = send_to_source(user, shared, step, st, mailpit.source.endpoint(), &url).await?;
         let Ok(bytes) = bytes else {
             LiveStats::bump(&shared.stats.other_failures);
             let reason = "mailpit: the search answer could not be read".to_owned();
@@ -138,13 +133,9 @@ async fn read_message(
     id: String,
 ) -> TransactionResult {
     let url = mailpit.source.message_url(&id);
-    let rb = mailpit.source.endpoint().authorize(
-        user.get_request_builder(&GooseMethod::Get, url.as_str())?
-            .header(ACCEPT, shared.json.clone()),
-    );
     let Sent {
         mut record, bytes, ..
-    } = send(user, shared, step, st, rb).await?;
+    } = send_to_source(user, shared, step, st, mailpit.source.endpoint(), &url).await?;
     // Seen, with or without a code: the next read looks past it.
     st.last_message_id = Some(id);
     let text = bytes

@@ -3,7 +3,7 @@
 //! for the dispatcher's ticket ([`crate::load::open`]), and the last one hands it back.
 
 use super::courier::{newest_code, REDACTED, REDACTED_HINT};
-use super::exchange::{exchange, fail, send, succeed, Sent};
+use super::exchange::{exchange, fail, send_to_source, succeed, Sent};
 use super::read_code;
 use super::shared::{Shared, UserState, ValidateMode};
 use super::stats::LiveStats;
@@ -11,7 +11,6 @@ use crate::load::open::OpenModel;
 use crate::load::scenario::{Action, Step};
 use goose::goose::{GooseMethod, GooseUser, Transaction, TransactionError};
 use goose::prelude::TransactionResult;
-use reqwest::header::ACCEPT;
 use std::sync::Arc;
 
 /// A step plus what is precomputed for it.
@@ -161,29 +160,19 @@ async fn run_action(
             Ok(())
         }
         Action::FetchFlow => {
-            let id = need(
-                &st.flow_id,
-                "no flow: the create step of this iteration failed",
-            )?;
-            let url = format!("{}/self-service/recovery/flows?id={}", shared.base, enc(id));
+            let url = format!(
+                "{}/self-service/recovery/flows?id={}",
+                shared.base,
+                enc(flow_of(st)?)
+            );
             let rb = user.get_request_builder(&GooseMethod::Get, &url)?;
             exchange(user, shared, &rt.step, st, rb, false)
                 .await
                 .map(drop)
         }
         Action::SubmitEmail => {
-            let id = need(
-                &st.flow_id,
-                "no flow: the create step of this iteration failed",
-            )?;
-            let url = format!("{}/self-service/recovery?flow={}", shared.base, enc(id));
             let body = serde_json::json!({ "method": "code", "email": &*st.email });
-            let rb = user
-                .get_request_builder(&GooseMethod::Post, &url)?
-                .json(&body);
-            exchange(user, shared, &rt.step, st, rb, false)
-                .await
-                .map(drop)
+            submit(user, shared, rt, st, &body).await
         }
         Action::ReadCode => {
             if let Some(mailpit) = &shared.mailpit {
@@ -191,13 +180,9 @@ async fn run_action(
             }
             st.code = None;
             let url = crate::codes::courier::listing_url(&shared.courier, &st.email);
-            let rb = shared.courier.authorize(
-                user.get_request_builder(&GooseMethod::Get, url.as_str())?
-                    .header(ACCEPT, shared.json.clone()),
-            );
             let Sent {
                 mut record, bytes, ..
-            } = send(user, shared, step, st, rb).await?;
+            } = send_to_source(user, shared, step, st, &shared.courier, &url).await?;
             let Ok(bytes) = bytes else {
                 LiveStats::bump(&shared.stats.other_failures);
                 return fail(
@@ -232,24 +217,43 @@ async fn run_action(
             }
         }
         Action::SubmitCode => {
-            let id = need(
-                &st.flow_id,
-                "no flow: the create step of this iteration failed",
-            )?;
             let code = need(
                 &st.code,
                 "no code: the read-code step of this iteration failed",
             )?;
-            let url = format!("{}/self-service/recovery?flow={}", shared.base, enc(id));
             let body = serde_json::json!({ "method": "code", "code": code });
-            let rb = user
-                .get_request_builder(&GooseMethod::Post, &url)?
-                .json(&body);
-            exchange(user, shared, &rt.step, st, rb, false)
-                .await
-                .map(drop)
+            submit(user, shared, rt, st, &body).await
         }
     }
+}
+
+/// Posts `body` to the iteration's flow (`POST /self-service/recovery?flow=`).
+async fn submit(
+    user: &mut GooseUser,
+    shared: &Shared,
+    rt: &StepRuntime,
+    st: &mut UserState,
+    body: &serde_json::Value,
+) -> TransactionResult {
+    let url = format!(
+        "{}/self-service/recovery?flow={}",
+        shared.base,
+        enc(flow_of(st)?)
+    );
+    let rb = user
+        .get_request_builder(&GooseMethod::Post, &url)?
+        .json(body);
+    exchange(user, shared, &rt.step, st, rb, false)
+        .await
+        .map(drop)
+}
+
+/// The flow of this iteration, which its create step made.
+fn flow_of(st: &UserState) -> Result<&str, Box<TransactionError>> {
+    need(
+        &st.flow_id,
+        "no flow: the create step of this iteration failed",
+    )
 }
 
 fn need<'a>(value: &'a Option<String>, why: &str) -> Result<&'a str, Box<TransactionError>> {
