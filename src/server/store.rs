@@ -234,12 +234,19 @@ fn hash(id: u128) -> u64 {
 }
 
 /// One shard: its flows in insertion order, and where each id sits.
+///
+/// Evicting the oldest flow does not touch the index: its entry goes stale (its sequence number
+/// falls behind the ring's front) and is swept out, with every other stale entry, when the index
+/// is full, by rebuilding the index from the ring. An eviction is then a step along the ring, not
+/// a random access into the index; the rebuild reads the ring in order, at most once per
+/// `cap / 2` evictions.
 struct Shard {
     /// Oldest first; the flow with sequence number `s` is at `s - front_seq` (wrapping).
     ring: VecDeque<(u128, Flow)>,
     /// Sequence number of `ring[0]`.
     front_seq: u32,
-    /// The sequence number of every flow in `ring`, found by its id's [`hash`].
+    /// The sequence number of every flow in `ring`, found by its id's [`hash`], and of evicted
+    /// flows until the next sweep.
     index: HashTable<u32>,
     cap: usize,
 }
@@ -254,28 +261,26 @@ impl Shard {
         }
     }
 
-    /// Where in `ring` the flow with sequence number `seq` is. The ring holds fewer than 2^32
-    /// flows, so wrapping arithmetic is exact.
-    fn pos(front_seq: u32, seq: u32) -> usize {
-        seq.wrapping_sub(front_seq) as usize
+    /// Where in `ring` the flow with sequence number `seq` is, if it is still there. The ring
+    /// holds fewer than 2^31 flows and stale entries are swept out long before the sequence
+    /// numbers come round again (whenever the index is full), so wrapping arithmetic is exact.
+    fn pos(ring: &VecDeque<(u128, Flow)>, front_seq: u32, seq: u32) -> Option<usize> {
+        let pos = seq.wrapping_sub(front_seq) as usize;
+        (pos < ring.len()).then_some(pos)
     }
 
     fn find(&self, id: u128) -> Option<usize> {
         let (ring, front) = (&self.ring, self.front_seq);
+        let at = |seq: u32| Self::pos(ring, front, seq);
         self.index
-            .find(hash(id), |&seq| ring[Self::pos(front, seq)].0 == id)
-            .map(|&seq| Self::pos(front, seq))
+            .find(hash(id), |&seq| at(seq).is_some_and(|p| ring[p].0 == id))
+            .and_then(|&seq| at(seq))
     }
 
-    /// Forgets the oldest flow.
+    /// Forgets the oldest flow (its index entry goes stale).
     fn pop_front(&mut self) {
-        let Some((id, _)) = self.ring.pop_front() else {
-            return;
-        };
-        let seq = self.front_seq;
-        self.front_seq = seq.wrapping_add(1);
-        if let Ok(entry) = self.index.find_entry(hash(id), |&s| s == seq) {
-            entry.remove();
+        if self.ring.pop_front().is_some() {
+            self.front_seq = self.front_seq.wrapping_add(1);
         }
     }
 
@@ -285,13 +290,49 @@ impl Shard {
             ring,
             front_seq,
             index,
-            ..
+            cap,
         } = self;
-        let front = *front_seq;
+        let (front, cap) = (*front_seq, *cap);
+        if ring.len() == ring.capacity() {
+            // Grow by doubling, but to exactly `cap` at the end: a full ring then writes each
+            // new flow into the slot its oldest flow just left, a line the eviction has just
+            // read, rather than into a second line far from it.
+            let want = (ring.capacity() * 2).max(16).min(cap.max(1));
+            ring.reserve_exact(want.saturating_sub(ring.len()));
+        }
+        let rehash = |&seq: &u32| Self::pos(ring, front, seq).map_or(0, |p| hash(ring[p].0));
+        if index.len() == index.capacity() && index.len() > ring.len() {
+            // Full, partly of evicted flows' entries: rebuild it from the ring, at the same size
+            // or with room for half as many again, so that the next rebuild is at least
+            // `ring.len() / 2` inserts away. (Sweeping in place would leave hashbrown's
+            // tombstones, which only a table twice the size rehashes away.) Every flow in the
+            // ring is live, so `rehash` never sees a stale entry, and the new table has room
+            // for all of them: it does not grow.
+            let room = index.capacity().max(ring.len() + ring.len() / 2);
+            let mut fresh = HashTable::with_capacity(room);
+            for (i, (id, _)) in ring.iter().enumerate() {
+                fresh.insert_unique(hash(*id), front.wrapping_add(i as u32), rehash);
+            }
+            *index = fresh;
+        }
         // The ring holds at most `cap` < 2^31 flows (see `Store::new`).
         let seq = front.wrapping_add(ring.len() as u32);
+        // The index grows here only when it is full of live entries (one with stale entries was
+        // rebuilt above): `rehash` reads their slots; the new flow's comes after, so its hash
+        // is the one given here.
+        let new_hash = hash(id);
+        index.insert_unique(
+            new_hash,
+            seq,
+            |&s| {
+                if s == seq {
+                    new_hash
+                } else {
+                    rehash(&s)
+                }
+            },
+        );
         ring.push_back((id, flow));
-        index.insert_unique(hash(id), seq, |&s| hash(ring[Self::pos(front, s)].0));
     }
 }
 
@@ -436,6 +477,14 @@ mod tests {
             );
         }
         assert_eq!(store.len(), 100);
+        {
+            // Evicted flows' entries are swept out: the index stays a small multiple of the bound.
+            let shard = store.shards[0].lock().expect("shard");
+            // The ring is exactly the bound: a new flow takes the slot the oldest left.
+            assert_eq!(shard.ring.capacity(), 100);
+            assert!(shard.index.capacity() <= 224, "{}", shard.index.capacity());
+            assert!(shard.index.len() >= 100);
+        }
         for id in 1..=900u128 {
             assert!(store.get(id).flow().is_none(), "flow {id} evicted");
         }
