@@ -83,6 +83,14 @@ pub(crate) fn push_int(out: &mut String, v: i64) {
     let _ = write!(out, "{v}");
 }
 
+/// "00", "01", … "99": two digits per division instead of one.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// A timestamp as Go's `time.RFC3339Nano` writes it, on the stack (at most 30 bytes:
 /// `2026-07-29T10:00:00.123456789Z`).
 pub(crate) struct Timestamp {
@@ -103,8 +111,8 @@ impl Timestamp {
         let y = y.clamp(0, 9999) as u32;
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
         let two = |buf: &mut [u8; 30], at: usize, v: u32| {
-            buf[at] = b'0' + (v / 10) as u8;
-            buf[at + 1] = b'0' + (v % 10) as u8;
+            let i = 2 * (v as usize % 100);
+            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
         two(&mut buf, 0, y / 100);
         two(&mut buf, 2, y % 100);
@@ -117,10 +125,12 @@ impl Timestamp {
             buf[19] = b'Z';
             20
         } else {
-            let mut f = frac;
-            for slot in buf[20..29].iter_mut().rev() {
-                *slot = b'0' + (f % 10) as u8;
-                f /= 10;
+            // Nine digits as 1 + 4 × 2.
+            buf[20] = b'0' + (frac / 100_000_000) as u8;
+            let mut rest = frac % 100_000_000;
+            for at in [27, 25, 23, 21] {
+                two(&mut buf, at, rest % 100);
+                rest /= 100;
             }
             let mut end = 29;
             while buf[end - 1] == b'0' {
