@@ -6,6 +6,7 @@
 //! The escaping follows Go's `encoding/json` with `EscapeHTML` on (what herodot uses), so `&`, `<`
 //! and `>` come out as `\u0026`, `\u003c` and `\u003e`, exactly as Kratos sends them.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 /// Appends `s` as a JSON string literal (with the quotes), escaped as Go's `encoding/json` does.
@@ -105,22 +106,12 @@ impl Timestamp {
     pub(crate) fn new(ns: i64) -> Timestamp {
         let secs = ns.div_euclid(1_000_000_000);
         let frac = ns.rem_euclid(1_000_000_000) as u32;
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400) as u32;
-        let (y, m, d) = civil_from_days(days);
-        let y = y.clamp(0, 9999) as u32;
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+        buf[..19].copy_from_slice(&seconds_text(secs));
         let two = |buf: &mut [u8; 30], at: usize, v: u32| {
             let i = 2 * (v as usize % 100);
             buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
-        two(&mut buf, 0, y / 100);
-        two(&mut buf, 2, y % 100);
-        two(&mut buf, 5, m);
-        two(&mut buf, 8, d);
-        two(&mut buf, 11, sod / 3600);
-        two(&mut buf, 14, (sod / 60) % 60);
-        two(&mut buf, 17, sod % 60);
         let len = if frac == 0 {
             buf[19] = b'Z';
             20
@@ -156,6 +147,43 @@ impl Timestamp {
 /// `2026-07-29T10:00:00.123456789Z`, trailing zeros of the fraction trimmed, no fraction when zero.
 pub(crate) fn push_timestamp(out: &mut String, ns: i64) {
     out.push_str(Timestamp::new(ns).as_str());
+}
+
+thread_local! {
+    /// The whole seconds written last on this thread, with their text: a server writes many
+    /// timestamps a second, two at a time (a flow's expiry and issue times), hence two entries.
+    static SECONDS: Cell<[(i64, [u8; 19]); 2]> = const { Cell::new([(i64::MIN, [0; 19]); 2]) };
+}
+
+/// `2026-07-29T10:00:00` for `secs` seconds since the Unix epoch (UTC).
+fn seconds_text(secs: i64) -> [u8; 19] {
+    SECONDS.with(|cell| {
+        let mut cache = cell.get();
+        if let Some((_, text)) = cache.iter().find(|(s, _)| *s == secs) {
+            return *text;
+        }
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as u32;
+        let (y, m, d) = civil_from_days(days);
+        let y = y.clamp(0, 9999) as u32;
+        let mut text = *b"0000-00-00T00:00:00";
+        for (at, v) in [
+            (0, y / 100),
+            (2, y % 100),
+            (5, m),
+            (8, d),
+            (11, sod / 3600),
+            (14, (sod / 60) % 60),
+            (17, sod % 60),
+        ] {
+            let i = 2 * (v as usize % 100);
+            text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
+        }
+        cache[1] = cache[0];
+        cache[0] = (secs, text);
+        cell.set(cache);
+        text
+    })
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar

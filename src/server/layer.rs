@@ -69,8 +69,7 @@ struct Finish {
 }
 
 impl Finish {
-    /// A handler's answer (`Ok`, or its error rendered), finished by [`Finish::answer`]. A
-    /// handler's own answer has its `Content-Length` first, as the router sets it.
+    /// A handler's answer (`Ok`, or its error rendered), finished by [`Finish::answer`].
     fn route(
         &self,
         cfg: &Resolved,

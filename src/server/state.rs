@@ -382,19 +382,17 @@ fn request_origin(
     }
     let host = first(forwarded_host).or(host)?;
     let scheme = first(forwarded_proto).unwrap_or("http");
-    // Only what can be part of a URL's authority; anything else keeps the configured origin.
-    if !host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-._~:[]%".contains(c))
-        || !scheme.chars().all(|c| c.is_ascii_alphabetic())
-    {
-        return None;
-    }
+    // The server's own origin (most requests): nothing to keep, nothing to check.
     let own = cfg
         .origin
         .strip_prefix(scheme)
         .and_then(|r| r.strip_prefix("://"));
     if own == Some(host) {
+        return None;
+    }
+    // Only what can be part of a URL's authority; anything else keeps the configured origin.
+    let authority = |b: u8| b.is_ascii_alphanumeric() || b"-._~:[]%".contains(&b);
+    if !host.bytes().all(authority) || !scheme.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
     }
     Some(format!("{scheme}://{host}").into())
