@@ -4,7 +4,7 @@
 # (SQLite file database, `serve --dev`), end to end: process start to reports written. Release
 # build; neither the build nor Kratos's start is timed.
 #
-#   RECOVERY_HARNESS_KRATOS_BIN=/work/shared/kratos/kratos bench/kratos-check.sh     # 10 runs
+#   RECOVERY_HARNESS_KRATOS_BIN=$PWD/../shared/kratos/kratos bench/kratos-check.sh   # 10 runs
 #   RUNS=20 RECOVERY_HARNESS_KRATOS_BIN=... bench/kratos-check.sh
 #   PROFILE=dev ...                                                                   # a debug build
 #   CODES=courier ...   # plus the code checks: --courier-url (Kratos's admin API) and --known-email

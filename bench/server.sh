@@ -50,7 +50,7 @@ CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --profile "$PROFILE" --qui
 TARGET="${CARGO_TARGET_DIR:-$HERE/target}/$PROFILE"
 BIN="$TARGET/recovery-harness"
 HELLO="$TARGET/examples/hello_server"
-OUT="$(mktemp -d "${TMPDIR:-/tmp}/recovery-harness-bench-server.XXXXXX")"
+OUT="$(mktemp -d)"
 
 PIDS=()
 cleanup() {

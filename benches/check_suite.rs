@@ -5,6 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use recovery_harness::check::{self, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::schema::Schemas;
 use std::sync::Arc;
 
@@ -26,8 +27,10 @@ fn suite(c: &mut Criterion) {
     };
     let args = CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().to_owned()),
-        session_cookie: Some(server.session_cookie()),
+        credentials: CredentialArgs {
+            session_token: Some(server.session_token().into()),
+            session_cookie: Some(server.session_cookie().into()),
+        },
         seed: Some(1),
         ..CheckArgs::default()
     };
@@ -64,8 +67,10 @@ fn suite(c: &mut Criterion) {
     if let Ok(remote) = rt.block_on(recovery_harness::testing::spawn_faulty(&slow)) {
         let remote_args = CheckArgs {
             target: Some(remote.base_url().to_owned()),
-            session_token: Some(remote.session_token().to_owned()),
-            session_cookie: Some(remote.session_cookie()),
+            credentials: CredentialArgs {
+                session_token: Some(remote.session_token().into()),
+                session_cookie: Some(remote.session_cookie().into()),
+            },
             ..args.clone()
         };
         if let Ok(remote_config) = remote_args.config() {

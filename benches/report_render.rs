@@ -3,11 +3,14 @@
 //!
 //! `cargo bench --bench report_render`
 
+#[path = "../tests/html_fixture/mod.rs"]
+mod html_fixture;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use recovery_harness::report::terminal::{self, TerminalOptions};
 use recovery_harness::report::{
-    json, junit, markdown, write_check_reports, CheckResult, Evidence, RuleSource, RunReport,
-    Status,
+    html_check, html_load, json, junit, markdown, write_check_reports, CheckResult, Evidence,
+    RuleSource, RunReport, Status,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -46,6 +49,7 @@ fn run(checks: usize) -> RunReport {
                         .into(),
                     source: RuleSource::OpenApi,
                     level: recovery_harness::report::Level::Required,
+                    effects: Vec::new(),
                     status,
                     detail: "expected 400, got 200 at /error/id".into(),
                     evidence: vec![Evidence {
@@ -88,6 +92,13 @@ fn bench(c: &mut Criterion) {
     c.bench_function("render summary.md (48 checks)", |b| {
         b.iter(|| markdown::render(black_box(&report)))
     });
+    c.bench_function("render report.html (48 checks)", |b| {
+        b.iter(|| html_check::render(black_box(&report)))
+    });
+    let load = html_fixture::sample_load_report();
+    c.bench_function("render load report.html (2 steps, 30 s charts)", |b| {
+        b.iter(|| html_load::render(black_box(&load)))
+    });
     c.bench_function("render terminal, colour (48 checks)", |b| {
         let opts = TerminalOptions {
             color: true,
@@ -99,7 +110,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let dir = std::env::temp_dir().join(format!("report-bench-{}", std::process::id()));
-    c.bench_function("write_check_reports (48 checks, 3 files)", |b| {
+    c.bench_function("write_check_reports (48 checks, 4 files)", |b| {
         b.iter(|| write_check_reports(black_box(&report), &dir).map(|paths| paths.len()))
     });
     let _ = std::fs::remove_dir_all(&dir);

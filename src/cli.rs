@@ -1,20 +1,21 @@
 //! The command line (clap derive): every command's flags and their conversion into the validated
 //! configuration that the module running it takes, so no module below knows clap's structs:
-//! [`check`] (flags → [`crate::check::RunConfig`]), [`load`] (→ [`crate::load::Plan`]), [`serve`]
-//! (→ [`crate::server::ServerConfig`]), `completions` and `man` ([`tooling`]), and the schema
-//! flags both `check` and `load` take ([`SchemaArgs`]). [`error`] is where the modules' errors
-//! become messages and exit codes. The value parsers the commands share with scenario files are
-//! in [`crate::input`].
+//! [`check`] (flags → [`crate::check::RunConfig`]), [`load`] (→ [`crate::load::Plan`]), [`monitor`] (→ [`crate::monitor::MonitorConfig`]), [`serve`]
+//! (→ [`crate::server::ServerConfig`]), `completions` and `man` ([`tooling`], handed this
+//! definition), and below the command files what they share ([`common`]: the schema and
+//! credential flags, the `--max-body-size` parser). [`error`] is where the modules' errors become
+//! messages and exit codes. The value parsers the commands share with scenario files are in
+//! [`crate::input`]. No file of `cli/` imports this one: it names them all.
 
 pub mod check;
+pub mod common;
 pub mod error;
 pub mod load;
+pub mod monitor;
 pub mod serve;
 pub mod tooling;
 
-use crate::schema::SchemaSource;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 /// Conformance and load harness for the Ory Kratos account-recovery API.
 #[derive(Debug, Parser)]
@@ -39,43 +40,13 @@ pub enum Command {
     /// a sharded run).
     #[command(args_conflicts_with_subcommands = true)]
     Load(load::LoadArgs),
+    /// Run the checks that are safe for production on a schedule and serve the results as
+    /// Prometheus metrics, until SIGINT or SIGTERM.
+    Monitor(monitor::MonitorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(tooling::CompletionsArgs),
     /// Print the man page to stdout, or write one page per command with --out-dir.
     Man(tooling::ManArgs),
-}
-
-pub use crate::input::{parse_base_url, parse_duration, without_userinfo, BadBaseUrl};
-
-/// The variable every command's `--session-token` reads (`check`, `load`, `serve`), so that one
-/// job's secret serves all three; its value is never shown in `--help`.
-pub const SESSION_TOKEN_ENV: &str = "RECOVERY_HARNESS_SESSION_TOKEN";
-
-/// `--schemas DIR` / `--spec FILE`, shared by `check` and `load`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct SchemaArgs {
-    /// Validate against the JSON Schema files in DIR instead of the embedded ones.
-    #[arg(
-        long,
-        value_name = "DIR",
-        conflicts_with = "spec",
-        env = "RECOVERY_HARNESS_SCHEMAS"
-    )]
-    pub schemas: Option<PathBuf>,
-    /// Validate against the `components/schemas` of an OpenAPI 3 document (e.g. a Kratos release's api.json).
-    #[arg(long, value_name = "FILE", env = "RECOVERY_HARNESS_SPEC")]
-    pub spec: Option<PathBuf>,
-}
-
-impl SchemaArgs {
-    /// The source these flags select.
-    pub fn source(&self) -> SchemaSource {
-        match (&self.schemas, &self.spec) {
-            (Some(dir), _) => SchemaSource::Dir(dir.clone()),
-            (None, Some(file)) => SchemaSource::OpenApi(file.clone()),
-            (None, None) => SchemaSource::Embedded,
-        }
-    }
 }
 
 /// Installs the stderr log subscriber; `RUST_LOG` wins over `-v`.
@@ -106,5 +77,34 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_shell_gets_a_script_naming_every_command() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+            clap_complete::Shell::Elvish,
+            clap_complete::Shell::PowerShell,
+        ] {
+            let script = String::from_utf8(tooling::completion_script(shell, Cli::command()))
+                .expect("utf-8");
+            for word in ["serve", "check", "load", "completions", "--target"] {
+                assert!(script.contains(word), "{shell:?} script lacks {word}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_man_page_is_roff_with_the_commands() {
+        let page = String::from_utf8(tooling::man_page(Cli::command())).expect("utf-8");
+        assert!(
+            page.starts_with(".ie") || page.contains(".TH recovery-harness"),
+            "{page:.200}"
+        );
+        for word in ["check", "load", "serve", "man"] {
+            assert!(page.contains(word), "man page lacks {word}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Values given on the command line, in scenario files or in the environment that several
 //! commands share: durations and the base URL of a deployment. A leaf module: `check/`, `load/`
-//! and `cli/` use it, it uses none of them.
+//! and `cli/` use it, it uses none of them (only the leaf [`crate::secret`], to show a refused
+//! URL without its credentials).
 
 use std::time::Duration;
 use url::Url;
@@ -26,7 +27,7 @@ pub struct BadBaseUrl {
 pub fn parse_base_url(s: &str) -> Result<Url, BadBaseUrl> {
     // The value is echoed in the message (and CI logs): never with the password it may carry.
     let bad = |reason: String| BadBaseUrl {
-        shown: without_userinfo(s),
+        shown: crate::secret::redact_userinfo(s),
         reason,
     };
     let mut url = Url::parse(s.trim()).map_err(|e| bad(format!("not an absolute URL ({e})")))?;
@@ -64,21 +65,6 @@ pub fn parse_base_url(s: &str) -> Result<Url, BadBaseUrl> {
     }
     url.set_path(&path);
     Ok(url)
-}
-
-/// `s` with any `user:password@` of its authority replaced by `[REDACTED]@`, found textually so
-/// that a value that is not even a URL is redacted too.
-pub fn without_userinfo(s: &str) -> String {
-    let Some(scheme_end) = s.find("://") else {
-        return s.to_owned();
-    };
-    let authority_start = scheme_end + 3;
-    let rest = &s[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_len].rfind('@') {
-        Some(at) => format!("{}[REDACTED]{}", &s[..authority_start], &rest[at..]),
-        None => s.to_owned(),
-    }
 }
 
 #[cfg(test)]

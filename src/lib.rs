@@ -7,7 +7,8 @@
 //! cli                 flags -> validated configs; errors -> messages and exit codes
 //!  +-- check          the conformance catalogue, its runner and property-based probing
 //!  +-- load           Goose scenarios on flow creation, the summary, sharding
-//!       \-- both use: server  the reference Kratos recovery API (the default target)
+//!  +-- monitor        the production-safe checks on a schedule, exported to Prometheus (uses check)
+//!       \-- they use: server  the reference Kratos recovery API (the default target)
 //!                     codes   reading the recovery code a deployment sent
 //!                     report  one result model, one module per output format
 //!                     schema  loading, compiling, validating the recovery-flow JSON Schemas
@@ -27,9 +28,11 @@ pub mod codes;
 pub mod exit;
 pub mod input;
 pub mod load;
+pub mod monitor;
 pub mod report;
 pub mod say;
 pub mod schema;
+pub mod secret;
 pub mod server;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
@@ -38,6 +41,7 @@ pub mod tls;
 
 pub use cli::error::Error;
 
+use clap::CommandFactory;
 use std::process::ExitCode;
 
 /// Runs a parsed command line to completion and turns the result into the process exit code.
@@ -47,8 +51,10 @@ use std::process::ExitCode;
 pub fn run(cli: cli::Cli) -> ExitCode {
     // Generated from the command line itself: no runtime, no logging needed.
     let tooling = match &cli.command {
-        cli::Command::Completions(args) => Some(cli::tooling::run_completions(args)),
-        cli::Command::Man(args) => Some(cli::tooling::run_man(args)),
+        cli::Command::Completions(args) => {
+            Some(cli::tooling::run_completions(args, cli::Cli::command()))
+        }
+        cli::Command::Man(args) => Some(cli::tooling::run_man(args, cli::Cli::command())),
         _ => None,
     };
     if let Some(result) = tooling {
@@ -71,6 +77,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             cli::Command::Serve(args) => cli::serve::run(args).await,
             cli::Command::Check(args) => cli::check::run(args).await,
             cli::Command::Load(args) => cli::load::run(args).await,
+            cli::Command::Monitor(args) => cli::monitor::run(args).await,
             cli::Command::Completions(_) | cli::Command::Man(_) => Ok(exit::Outcome::Passed),
         }
     });

@@ -3,35 +3,49 @@
 //! action), and its run script, executed by bash as the runner would, runs the built binary,
 //! fills the step summary and outputs, and fails the step with the tool's exit code.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "actionlint_accepts_the_action_and_the_example_workflow",
+            &[Needs::Actionlint],
+            actionlint_accepts_the_action_and_the_example_workflow,
+        ),
+        test(
+            "actionlint_rejects_an_input_the_action_does_not_declare",
+            &[Needs::Actionlint],
+            actionlint_rejects_an_input_the_action_does_not_declare,
+        ),
+        test(
+            "the_step_runs_check_and_hands_over_summary_junit_and_exit_0",
+            &[],
+            the_step_runs_check_and_hands_over_summary_junit_and_exit_0,
+        ),
+        test(
+            "a_failing_check_fails_the_step_with_exit_1_and_still_writes_the_summary",
+            &[],
+            a_failing_check_fails_the_step_with_exit_1_and_still_writes_the_summary,
+        ),
+        test(
+            "a_run_that_cannot_be_carried_out_fails_the_step_with_exit_2",
+            &[],
+            a_run_that_cannot_be_carried_out_fails_the_step_with_exit_2,
+        ),
+        test(
+            "both_runs_check_then_load_and_reports_each_exit_code",
+            &[],
+            both_runs_check_then_load_and_reports_each_exit_code,
+        ),
+    ])
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_recovery-harness");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// actionlint from PATH (CI puts it there) or Go's default install directory; `None` after one
-/// loud line when it is missing, a panic when `RECOVERY_HARNESS_REQUIRE_TOOLS=1`.
-fn actionlint() -> Option<PathBuf> {
-    let from_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("actionlint"))
-            .find(|p| p.is_file())
-    });
-    let found = from_path.or_else(|| {
-        let home = std::env::var_os("HOME")?;
-        let p = Path::new(&home).join("go/bin/actionlint");
-        p.is_file().then_some(p)
-    });
-    if found.is_none() {
-        if std::env::var("RECOVERY_HARNESS_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("actionlint is required (RECOVERY_HARNESS_REQUIRE_TOOLS=1) but not on PATH");
-        }
-        println!(
-            "!!!!! SKIPPED: actionlint not found on PATH or in ~/go/bin: action.yml NOT linted !!!!!"
-        );
-    }
-    found
-}
 
 /// A throwaway repository laid out as GitHub sees one that uses the action: `action.yml` at the
 /// root, the workflow in `.github/workflows/`.
@@ -69,21 +83,15 @@ fn example_workflow() -> String {
         .expect("docs/examples/workflow.yml")
 }
 
-#[test]
 fn actionlint_accepts_the_action_and_the_example_workflow() {
-    let Some(actionlint) = actionlint() else {
-        return;
-    };
+    let actionlint = support::runner::program(Needs::Actionlint);
     let project = project_with(&example_workflow());
     let (ok, text) = lint(&actionlint, project.path());
     assert!(ok, "actionlint:\n{text}");
 }
 
-#[test]
 fn actionlint_rejects_an_input_the_action_does_not_declare() {
-    let Some(actionlint) = actionlint() else {
-        return;
-    };
+    let actionlint = support::runner::program(Needs::Actionlint);
     let workflow = example_workflow().replace("duration: 30s", "durration: 30s");
     assert!(workflow.contains("durration"), "the example sets duration");
     let project = project_with(&workflow);
@@ -171,7 +179,6 @@ fn run_step(work: &Path, inputs: &[(&str, &str)]) -> Step {
     }
 }
 
-#[test]
 fn the_step_runs_check_and_hands_over_summary_junit_and_exit_0() {
     let work = tempfile::tempdir().expect("tempdir");
     let step = run_step(
@@ -203,12 +210,9 @@ fn the_step_runs_check_and_hands_over_summary_junit_and_exit_0() {
     assert!(!step.outputs.contains("load-exit-code"), "load did not run");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_check_fails_the_step_with_exit_1_and_still_writes_the_summary() {
-    let fault = recovery_harness::testing::FAULTS
-        .iter()
-        .find(|f| f.name == "create_native_500")
-        .expect("the fault exists");
+    let fault = recovery_harness::testing::fault("create_native_500").expect("the fault exists");
     let server = recovery_harness::testing::spawn_faulty(fault)
         .await
         .expect("faulty server starts");
@@ -236,7 +240,6 @@ async fn a_failing_check_fails_the_step_with_exit_1_and_still_writes_the_summary
     assert!(step.summary.contains("create_native"), "{}", step.summary);
 }
 
-#[test]
 fn a_run_that_cannot_be_carried_out_fails_the_step_with_exit_2() {
     let work = tempfile::tempdir().expect("tempdir");
     // Port 1 on loopback: nothing listens there, every request is refused.
@@ -263,7 +266,6 @@ fn a_run_that_cannot_be_carried_out_fails_the_step_with_exit_2() {
     );
 }
 
-#[test]
 fn both_runs_check_then_load_and_reports_each_exit_code() {
     let work = tempfile::tempdir().expect("tempdir");
     let step = run_step(

@@ -256,11 +256,41 @@ fn an_unwritable_report_dir_exits_2_before_probing() {
 }
 
 #[test]
-fn list_prints_every_check_id() {
+fn list_prints_every_check_with_its_level_and_effects() {
     let out = check(&["--list"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    for c in recovery_harness::check::catalogue::all() {
-        assert!(stdout.contains(c.id), "{} missing from --list", c.id);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let checks: Vec<_> = recovery_harness::check::catalogue::all().collect();
+    assert_eq!(lines.len(), checks.len(), "{stdout}");
+    for (line, c) in lines.iter().zip(&checks) {
+        // Space-separated columns, the title last: id, operation, level, effects.
+        let columns: Vec<&str> = line.split_whitespace().take(4).collect();
+        let effects = if c.effects.is_empty() {
+            "none".to_owned()
+        } else {
+            let words: Vec<&str> = c.effects.iter().map(|e| e.as_str()).collect();
+            words.join(",")
+        };
+        assert_eq!(
+            columns,
+            [c.id, c.operation.name(), c.level.as_str(), effects.as_str()],
+            "{line}"
+        );
+        assert!(line.trim_end().ends_with(c.title), "{line}");
+    }
+    // A table: each of the five columns starts at the same place on every line, the rows
+    // with the most effects (a whole recovery) included.
+    let starts = |line: &str| -> Vec<usize> {
+        let bytes = line.as_bytes();
+        (0..bytes.len())
+            .filter(|&i| bytes[i] != b' ' && (i == 0 || bytes[i - 1] == b' '))
+            .take(5)
+            .collect()
+    };
+    let first = starts(lines[0]);
+    assert_eq!(first.len(), 5, "{}", lines[0]);
+    for line in &lines {
+        assert_eq!(starts(line), first, "misaligned:\n{}\n{line}", lines[0]);
     }
 }

@@ -1,8 +1,9 @@
 //! Proof that every check can fail: for each deliberately broken variant of the reference server
-//! (`recovery_harness::testing::FAULTS`) the suite's whole outcome is the one listed here (every
+//! (`recovery_harness::testing::faults()`) the suite's whole outcome is the one listed here (every
 //! check that does not pass, failed or skipped with its reason; every other check passed), every
-//! check id of the catalogue is failed by at least one variant (a new check without its proving
-//! fault fails this test), and the faithful server passes everything, skipping nothing.
+//! check of the catalogue is failed by the variant it names as its proving fault (`Check::fault`:
+//! a new check without one fails this test), and the faithful server passes everything, skipping
+//! nothing.
 //!
 //! Each run is configured as the embedded run is: the server's own courier as the code source,
 //! a known address, and a short-lived twin (with the same fault) for the expiry checks.
@@ -10,11 +11,11 @@
 use recovery_harness::check::config::{EMBEDDED_EXPIRY_LIFESPAN, EMBEDDED_KNOWN_EMAIL};
 use recovery_harness::check::{self, catalogue, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::report::{RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::{RunningServer, ServerConfig};
-use recovery_harness::testing::{self, FAULTS};
-use std::collections::BTreeSet;
+use recovery_harness::testing;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +27,10 @@ const TABLE: &[(&str, &[&str])] = &include!("check_faults_table.in");
 fn args_for(server: &RunningServer) -> CheckArgs {
     CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().to_owned()),
-        session_cookie: Some(server.session_cookie()),
+        credentials: CredentialArgs {
+            session_token: Some(server.session_token().into()),
+            session_cookie: Some(server.session_cookie().into()),
+        },
         courier_url: Some(server.admin_url().to_owned()),
         known_email: Some(EMBEDDED_KNOWN_EMAIL.to_owned()),
         seed: Some(7),
@@ -99,14 +102,18 @@ fn failed_in<'a>(row: &'a [&'a str]) -> impl Iterator<Item = String> + 'a {
 
 #[test]
 fn every_check_has_a_proving_fault() {
-    let covered: BTreeSet<String> = TABLE.iter().flat_map(|(_, row)| failed_in(row)).collect();
-    let missing: Vec<&str> = catalogue::all()
-        .map(|c| c.id)
-        .filter(|id| !covered.contains(*id))
-        .collect();
+    // Each check names its fault (`Check::fault`), and that fault's outcome fails the check.
+    let mut unproven = Vec::new();
+    for check in catalogue::all() {
+        let row = TABLE.iter().find(|(name, _)| *name == check.fault);
+        let fails = row.is_some_and(|(_, row)| failed_in(row).any(|id| id == check.id));
+        if testing::fault(check.fault).is_none() || !fails {
+            unproven.push(format!("{} (fault {})", check.id, check.fault));
+        }
+    }
     assert!(
-        missing.is_empty(),
-        "these checks have no broken server variant that makes them fail (add one to testing::FAULTS and the table): {missing:?}"
+        unproven.is_empty(),
+        "these checks are not failed by the fault they name (declare it in src/testing/, give it a row of the table, or name another): {unproven:?}"
     );
     for (_, row) in TABLE {
         for entry in *row {
@@ -117,7 +124,7 @@ fn every_check_has_a_proving_fault() {
             );
         }
     }
-    for fault in FAULTS {
+    for fault in testing::faults() {
         assert_eq!(
             TABLE.iter().filter(|(name, _)| *name == fault.name).count(),
             1,
@@ -130,11 +137,26 @@ fn every_check_has_a_proving_fault() {
 #[test]
 fn no_fault_is_keyed_on_the_probe_header() {
     // Matchers see what a request is; the harness's own header is not even part of it.
-    let source = include_str!("../src/testing/mod.rs");
-    assert!(
-        !source.contains("PROBE_HEADER") && !source.contains("x-recovery-harness-probe\")"),
-        "src/testing/ must not read the harness's probe header"
-    );
+    let mut files = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/testing")];
+    let mut read = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(
+                std::fs::read_dir(&path)
+                    .expect("src/testing is readable")
+                    .map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("a source file");
+        read += 1;
+        assert!(
+            !source.contains("PROBE_HEADER") && !source.contains("x-recovery-harness-probe\")"),
+            "{} must not read the harness's probe header",
+            path.display()
+        );
+    }
+    assert!(read > 5, "read {read} files of src/testing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +187,7 @@ async fn the_faithful_server_passes_every_check_and_skips_none() {
 async fn each_fault_gives_exactly_its_outcome() {
     let mut mismatches = Vec::new();
     let mut actual_table = Vec::new();
-    for fault in FAULTS {
+    for fault in testing::faults() {
         let name = fault.name;
         let server = testing::spawn_faulty(fault).await.expect("server starts");
         let twin = testing::spawn_faulty_twin(fault, EMBEDDED_EXPIRY_LIFESPAN)

@@ -5,6 +5,7 @@ mod support;
 
 use recovery_harness::check::{self, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::schema::Schemas;
 use recovery_harness::testing;
 use serde_json::Value;
@@ -17,8 +18,10 @@ async fn every_exchange_is_recorded_as_har_1_2_with_secrets_redacted() {
     let har = dir.path().join("run.har");
     let args = CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().to_owned()),
-        session_cookie: Some(server.session_cookie()),
+        credentials: CredentialArgs {
+            session_token: Some(server.session_token().into()),
+            session_cookie: Some(server.session_cookie().into()),
+        },
         fuzz_cases: 8,
         seed: Some(1),
         har: Some(har.clone()),

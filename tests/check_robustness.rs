@@ -5,6 +5,7 @@
 
 use recovery_harness::check::{self, CheckError, RunOptions};
 use recovery_harness::cli::check::CheckArgs;
+use recovery_harness::cli::common::CredentialArgs;
 use recovery_harness::report::{CheckResult, RunReport, Status};
 use recovery_harness::schema::Schemas;
 use recovery_harness::server::RunningServer;
@@ -15,8 +16,10 @@ use std::time::Duration;
 fn args_for(server: &RunningServer) -> CheckArgs {
     CheckArgs {
         target: Some(server.base_url().to_owned()),
-        session_token: Some(server.session_token().to_owned()),
-        session_cookie: Some(server.session_cookie()),
+        credentials: CredentialArgs {
+            session_token: Some(server.session_token().into()),
+            session_cookie: Some(server.session_cookie().into()),
+        },
         seed: Some(11),
         fuzz_cases: 24,
         timeout: Duration::from_secs(5),
@@ -205,8 +208,7 @@ async fn secrets_never_reach_a_report() {
 async fn missing_credentials_skip_with_the_reason() {
     let server = testing::spawn_faithful().await.expect("server starts");
     let mut args = args_for(&server);
-    args.session_token = None;
-    args.session_cookie = None;
+    args.credentials = CredentialArgs::default();
     let report = run(&args).await;
     for id in [
         "create_native.signed_in.token.400",
@@ -320,9 +322,11 @@ fn bad_inputs_are_clear_errors() {
     assert!(bad(|a| a.target = Some("localhost:4433".into()))
         .unwrap_err()
         .contains("--target"));
-    assert!(bad(|a| a.session_cookie = Some("novalue".into()))
-        .unwrap_err()
-        .contains("NAME=VALUE"));
+    assert!(
+        bad(|a| a.credentials.session_cookie = Some("novalue".into()))
+            .unwrap_err()
+            .contains("NAME=VALUE")
+    );
     assert!(bad(|a| a.timeout = Duration::ZERO)
         .unwrap_err()
         .contains("--timeout"));
@@ -335,17 +339,28 @@ fn bad_inputs_are_clear_errors() {
     assert!(bad(|_| {}).is_ok());
 }
 
+/// A target that accepts every connection and never answers costs a bounded number of requests:
+/// the checks that need an answer are skipped after the preflight's, each request is sent once,
+/// and one that times out is sent again alone only until `MAX_UNANSWERED_ALONE` requests got no
+/// answer even alone (later timeouts are not retried). Counted on the target's side, not timed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_accepts_but_never_answers_fails_by_timeout_within_bounds() {
+    use recovery_harness::check::client::MAX_UNANSWERED_ALONE;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
+    let accepted = Arc::new(AtomicUsize::new(0));
     // Accept every connection and hold it open without a byte of answer.
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
+    let holder = tokio::spawn({
+        let accepted = Arc::clone(&accepted);
+        async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                held.push(socket);
+            }
         }
     });
     let args = CheckArgs {
@@ -354,6 +369,7 @@ async fn a_target_that_accepts_but_never_answers_fails_by_timeout_within_bounds(
         ..CheckArgs::default()
     };
     let report = run(&args).await;
+    holder.abort();
     let c = check(&report, "preflight.recovery_enabled");
     assert_eq!(c.status, Status::Error);
     assert!(transport_error(c).contains("--timeout"), "{c:?}");
@@ -363,7 +379,39 @@ async fn a_target_that_accepts_but_never_answers_fails_by_timeout_within_bounds(
         Status::Failed,
         "an undeclared request's hang fails (it is judged on no answer at all)"
     );
-    holder.abort();
+
+    // The bound. Every request that was sent got no answer; the run's notes say how many were
+    // sent again alone.
+    let count = |needle: &str| -> usize {
+        report
+            .notes
+            .iter()
+            .find(|n| n.contains(needle))
+            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let retried_alone = count("got no answer even alone");
+    assert!(
+        (1..=MAX_UNANSWERED_ALONE).contains(&retried_alone),
+        "{retried_alone} requests retried alone: {:?}",
+        report.notes
+    );
+    let accepted = accepted.load(Ordering::SeqCst);
+    let decided = report
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Skipped)
+        .count();
+    assert!(
+        accepted >= 2 * retried_alone,
+        "each lone retry is a second connection: {accepted} connections, {retried_alone} retries"
+    );
+    assert!(
+        accepted <= decided + MAX_UNANSWERED_ALONE,
+        "{accepted} connections for {decided} decided checks: the skipped checks sent nothing and \
+         at most {MAX_UNANSWERED_ALONE} requests were sent again alone ({:?})",
+        report.notes
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,7 +452,7 @@ async fn a_target_that_stalls_under_concurrency_gets_the_verdict_of_concurrency_
     };
     // An outside target without a code source, known address or expiry wait: the checks that
     // need those are skipped (they say why); every other check must pass.
-    let opt_in = ["recover.", "enumeration.", "expiry."];
+    let opt_in = ["recover.", "enumeration.", "expiry.", "race."];
     let not_passed: Vec<String> = busy
         .checks
         .iter()

@@ -68,6 +68,27 @@ fn help_names_the_variable_of_every_main_flag() {
                 "TIMEOUT",
                 "INSECURE",
                 "VALIDATE",
+                "RATE",
+                "STAGES",
+                "MAX_IN_FLIGHT",
+            ],
+        ),
+        (
+            "monitor",
+            &[
+                "TARGET",
+                "SESSION_TOKEN",
+                "SESSION_COOKIE",
+                "REPORT_DIR",
+                "TIMEOUT",
+                "INSECURE",
+                "MONITOR_EVERY",
+                "MONITOR_JITTER",
+                "MONITOR_DEADLINE",
+                "MONITOR_LISTEN",
+                "MONITOR_FUZZ_CASES",
+                "SCHEMAS",
+                "SPEC",
             ],
         ),
         (
@@ -92,6 +113,38 @@ fn help_names_the_variable_of_every_main_flag() {
             );
         }
     }
+}
+
+/// `monitor` reads its variables and a flag wins: shown by the first value it refuses (it would
+/// otherwise run until stopped).
+#[test]
+fn monitor_reads_its_variables_and_a_flag_wins() {
+    let from_env = run(
+        &["monitor"],
+        &[
+            ("RECOVERY_HARNESS_TARGET", "http://127.0.0.1:9"),
+            ("RECOVERY_HARNESS_MONITOR_EVERY", "10ms"),
+        ],
+    );
+    assert_eq!(from_env.status.code(), Some(2), "{}", stderr(&from_env));
+    assert!(
+        stderr(&from_env).contains("--every"),
+        "{}",
+        stderr(&from_env)
+    );
+    let flag_wins = run(
+        &["monitor", "--every", "60s", "--jitter", "70s"],
+        &[
+            ("RECOVERY_HARNESS_TARGET", "http://127.0.0.1:9"),
+            ("RECOVERY_HARNESS_MONITOR_EVERY", "10ms"),
+        ],
+    );
+    assert_eq!(flag_wins.status.code(), Some(2), "{}", stderr(&flag_wins));
+    let text = stderr(&flag_wins);
+    assert!(
+        text.contains("--jitter") && !text.contains("--every:"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,15 +1,63 @@
 //! The code sources (`recovery_harness::codes`) read the code a deployment really sent: from the
 //! embedded server's courier, and from real Kratos through its courier admin API and through real
-//! Mailpit; a Kratos outside `--dev` is diagnosed in one line.
+//! Mailpit; a Kratos outside `--dev` is diagnosed in one line. A source behind basic
+//! authentication (real Mailpit's `--ui-auth-file`, the courier behind an authenticating proxy)
+//! is read with the `user:password@` of its URL, by `check` and `load` alike, and the password
+//! shows nowhere.
 
 mod support;
 
 use recovery_harness::codes::{CodeError, CodeSource, Mark, SourceKind};
 use recovery_harness::server::{spawn, ServerConfig};
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::Duration;
+use support::harness;
 use support::kratos::{Kratos, KratosOptions};
 use support::mailpit::Mailpit;
+use support::proxy::Proxy;
+use support::reference::Reference;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "the_embedded_courier_gives_the_code_that_recovers",
+            &[],
+            the_embedded_courier_gives_the_code_that_recovers,
+        ),
+        test(
+            "an_unreachable_or_wrong_source_is_a_typed_error",
+            &[],
+            an_unreachable_or_wrong_source_is_a_typed_error,
+        ),
+        test(
+            "a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url",
+            &[Needs::Mailpit],
+            a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url,
+        ),
+        test(
+            "check_and_load_read_a_courier_behind_basic_auth_alike",
+            &[],
+            check_and_load_read_a_courier_behind_basic_auth_alike,
+        ),
+        test(
+            "real_kratos_codes_arrive_at_the_courier_and_at_mailpit",
+            &[Needs::Kratos, Needs::Mailpit],
+            real_kratos_codes_arrive_at_the_courier_and_at_mailpit,
+        ),
+        test(
+            "a_kratos_outside_dev_mode_is_diagnosed_in_one_line",
+            &[Needs::Kratos, Needs::Mailpit],
+            a_kratos_outside_dev_mode_is_diagnosed_in_one_line,
+        ),
+        test(
+            "an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit",
+            &[Needs::Kratos, Needs::Mailpit],
+            an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit,
+        ),
+    ])
+}
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -81,7 +129,7 @@ impl Deployment {
     }
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn the_embedded_courier_gives_the_code_that_recovers() {
     let server = spawn(ServerConfig::default()).await.expect("server");
     let http = reqwest::Client::new();
@@ -120,7 +168,7 @@ async fn the_embedded_courier_gives_the_code_that_recovers() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn an_unreachable_or_wrong_source_is_a_typed_error() {
     let server = spawn(ServerConfig::default()).await.expect("server");
     // The public API is no Mailpit: its search route is a 404.
@@ -146,12 +194,11 @@ async fn an_unreachable_or_wrong_source_is_a_typed_error() {
     assert!(matches!(err, CodeError::Transport { .. }), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     let email = "codes-known@example.org";
-    let Some(d) = Deployment::start(KratosOptions::new(), email) else {
-        return;
-    };
+    let d = Deployment::start(KratosOptions::new(), email)
+        .expect("the runner ignores this test without it");
     let (public, courier, mailpit) = (&d.public, &d.courier, &d.mailpit);
     let http = reqwest::Client::new();
 
@@ -190,12 +237,11 @@ async fn real_kratos_codes_arrive_at_the_courier_and_at_mailpit() {
     assert_ne!(next.message_id, by_mail.message_id);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
     let email = "codes-redacted@example.org";
-    let Some(d) = Deployment::start(KratosOptions::new().without_dev(), email) else {
-        return;
-    };
+    let d = Deployment::start(KratosOptions::new().without_dev(), email)
+        .expect("the runner ignores this test without it");
     let (public, courier, mailpit) = (&d.public, &d.courier, &d.mailpit);
     let http = reqwest::Client::new();
     let mark = courier.mark(email).await.expect("mark");
@@ -223,12 +269,11 @@ async fn a_kratos_outside_dev_mode_is_diagnosed_in_one_line() {
 /// previous run's last submission, say) arrives after the mark; the code read from Mailpit must
 /// still be the later flow's own, the one that recovers it. The late mail is delivered by the
 /// test right after the mark, so that it is at Mailpit before Kratos's courier sends the real one.
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit() {
     let email = "codes-in-flight@example.org";
-    let Some(d) = Deployment::start(KratosOptions::new(), email) else {
-        return;
-    };
+    let d = Deployment::start(KratosOptions::new(), email)
+        .expect("the runner ignores this test without it");
     let (public, mailpit) = (&d.public, &d.mailpit);
     let http = reqwest::Client::new();
 
@@ -251,4 +296,157 @@ async fn an_earlier_flows_mail_in_flight_is_not_taken_from_mailpit() {
         422,
         "the code read for the flow recovers it"
     );
+}
+
+/// The password of the sources behind basic authentication.
+const PASSWORD: &str = "pa55word-7c1e";
+
+/// `http://harness:PASSWORD@host:port/path` from `http://host:port/path`.
+fn with_credentials(url: &str, password: &str) -> String {
+    url.replacen("://", &format!("://harness:{password}@"), 1)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn a_mailpit_behind_ui_auth_is_read_with_the_credentials_of_its_url() {
+    let mail = Mailpit::start_with_ui_auth("harness", PASSWORD)
+        .expect("the runner ignores this test without it");
+    let email = "auth-known@example.org";
+    let source = CodeSource::new(
+        SourceKind::Mailpit,
+        &with_credentials(&mail.api_url(), PASSWORD),
+        Duration::from_secs(5),
+    )
+    .expect("credentials are taken off the URL");
+    assert!(!format!("{source:?}").contains(PASSWORD));
+    assert!(!source.describe().contains(PASSWORD));
+    source
+        .mailpit_clock()
+        .await
+        .expect("Mailpit answers the credentials");
+    let mark = source.mark(email).await.expect("mark");
+    mail.deliver(email, "Recover access", "Your code:\n\n274119\n")
+        .await;
+    let code = source.code_after(email, &mark, WAIT).await.expect("code");
+    assert_eq!(code.code, "274119");
+
+    // Without credentials, or with wrong ones: Mailpit's 401, and the password nowhere.
+    for url in [
+        mail.api_url(),
+        with_credentials(&mail.api_url(), "not-the-password"),
+    ] {
+        let source = CodeSource::new(SourceKind::Mailpit, &url, Duration::from_secs(5))
+            .expect("a valid URL");
+        let err = source.mailpit_clock().await.expect_err("refused");
+        assert!(
+            matches!(err, CodeError::Status { status: 401, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            !text.contains("not-the-password") && !text.contains(PASSWORD),
+            "{text}"
+        );
+    }
+}
+
+/// Every file a run wrote, as one text.
+fn written(dir: &Path) -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir(dir).expect("report dir").flatten() {
+        if entry.path().is_file() {
+            all.push_str(&String::from_utf8_lossy(
+                &std::fs::read(entry.path()).expect("readable"),
+            ));
+        }
+    }
+    all
+}
+
+/// The reference server's courier behind a proxy that demands basic authentication: `check`'s
+/// code checks and `load`'s `full-recovery` read their codes through `--courier-url` with the
+/// credentials in it; with a wrong password `load` stops with the refusal and `check` does not
+/// pass its code checks, and neither shows the password anywhere.
+fn check_and_load_read_a_courier_behind_basic_auth_alike() {
+    let reference = Reference::start();
+    let proxy = Proxy::start_with_basic_auth(reference.base_url(), "/admin", "harness", PASSWORD);
+    let check = |password: &str| {
+        harness::check(&[
+            "--target",
+            reference.base_url(),
+            "--courier-url",
+            &with_credentials(proxy.url(), password),
+            "--known-email",
+            "auth-known@example.org",
+            "--only",
+            "recover.right_code",
+        ])
+    };
+    let load = |password: &str| {
+        harness::load(&[
+            "--target",
+            reference.base_url(),
+            "--scenario",
+            "full-recovery",
+            "--courier-url",
+            &with_credentials(proxy.url(), password),
+            "--users",
+            "2",
+            "--duration",
+            "1s",
+            "--throttle",
+            "50",
+        ])
+    };
+    let clean = |label: &str, texts: &[&str]| {
+        for text in texts {
+            assert!(
+                !text.contains(PASSWORD) && !text.contains("not-the-password"),
+                "{label} shows a password:\n{text}"
+            );
+        }
+    };
+
+    let run = check(PASSWORD);
+    run.assert_passed(&["recover.right_code"]);
+    clean(
+        "check",
+        &[&run.stdout, &run.stderr, &written(run.report_dir())],
+    );
+    let through = proxy.forwarded();
+    assert!(through > 0, "the codes were read through the proxy");
+
+    let run = load(PASSWORD);
+    run.assert_passed();
+    clean(
+        "load",
+        &[&run.stdout, &run.stderr, &written(run.dir.path())],
+    );
+    assert!(
+        proxy.forwarded() > through,
+        "load read its codes through the proxy"
+    );
+    assert_eq!(proxy.refused(), 0);
+
+    // A wrong password: load stops before the attack, check's code check says why it did not
+    // pass (the runner skips a check whose input it cannot get, with the reason).
+    let run = load("not-the-password");
+    assert_eq!(run.code, Some(2), "{}", run.context());
+    assert!(
+        run.stderr.contains("refused the credentials"),
+        "{}",
+        run.stderr
+    );
+    clean("load, a wrong password", &[&run.stdout, &run.stderr]);
+    let run = check("not-the-password");
+    let right = run.check("recover.right_code").expect("reported");
+    assert_ne!(right["status"], "passed", "{right:#}");
+    assert!(
+        right["detail"].as_str().is_some_and(|d| d.contains("401")),
+        "the refusal is the reason: {right:#}"
+    );
+    clean(
+        "check, a wrong password",
+        &[&run.stdout, &run.stderr, &written(run.report_dir())],
+    );
+    assert!(proxy.refused() > 0);
 }

@@ -9,6 +9,32 @@ use support::har::{send, Req};
 use support::kratos::KratosOptions;
 use support::mailpit::Mailpit;
 use support::proxy::kratos_behind;
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "kratos_starts_registers_and_stops_by_pid",
+            &[Needs::Kratos],
+            kratos_starts_registers_and_stops_by_pid,
+        ),
+        test(
+            "mailpit_receives_the_recovery_code",
+            &[Needs::Kratos, Needs::Mailpit],
+            mailpit_receives_the_recovery_code,
+        ),
+        test(
+            "proxy_strips_the_prefix_and_sets_forwarded_headers",
+            &[Needs::Kratos],
+            proxy_strips_the_prefix_and_sets_forwarded_headers,
+        ),
+        test(
+            "postgres_serves_both_kratos_binaries_and_stops_by_pid",
+            &[Needs::Postgres, Needs::Kratos, Needs::KratosRelease],
+            postgres_serves_both_kratos_binaries_and_stops_by_pid,
+        ),
+    ])
+}
 
 fn client() -> reqwest::Client {
     recovery_harness::tls::install_default_provider();
@@ -18,11 +44,10 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
-#[test]
 fn kratos_starts_registers_and_stops_by_pid() {
-    let Some(kratos) = KratosOptions::new().start() else {
-        return;
-    };
+    let kratos = KratosOptions::new()
+        .start()
+        .expect("the runner ignores this test without it");
     let token = kratos.register_native("support-native@example.org");
     assert!(token.starts_with("ory_st_"), "{token}");
     let cookie = kratos.register_browser("support-browser@example.org");
@@ -56,17 +81,15 @@ fn kratos_starts_registers_and_stops_by_pid() {
     assert!(gone, "Kratos (pid {pid}) still runs after drop");
 }
 
-#[test]
 fn mailpit_receives_the_recovery_code() {
     if support::kratos::binary().is_none() {
         return;
     }
-    let Some(mailpit) = Mailpit::start() else {
-        return;
-    };
-    let Some(kratos) = KratosOptions::new().mailpit(&mailpit).start() else {
-        return;
-    };
+    let mailpit = Mailpit::start().expect("the runner ignores this test without it");
+    let kratos = KratosOptions::new()
+        .mailpit(&mailpit)
+        .start()
+        .expect("the runner ignores this test without it");
     let email = "support-mail@example.org";
     kratos.register_native(email);
     let base = kratos.public_url().to_owned();
@@ -99,11 +122,9 @@ fn mailpit_receives_the_recovery_code() {
     assert!(has_code, "no 6-digit code in the mail:\n{text}");
 }
 
-#[test]
 fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
-    let Some((_kratos, proxy)) = kratos_behind(KratosOptions::new(), "/auth") else {
-        return;
-    };
+    let (_kratos, proxy) = kratos_behind(KratosOptions::new(), "/auth")
+        .expect("the runner ignores this test without it");
     let url = proxy.url().to_owned();
     let (flow, outside, not_allowed) = support::block_on(async move {
         let c = client();
@@ -152,14 +173,11 @@ fn proxy_strips_the_prefix_and_sets_forwarded_headers() {
     );
 }
 
-#[test]
 fn postgres_serves_both_kratos_binaries_and_stops_by_pid() {
     if support::kratos::binary().is_none() {
         return;
     }
-    let Some(pg) = support::postgres::Postgres::start() else {
-        return;
-    };
+    let pg = support::postgres::Postgres::start().expect("the runner ignores this test without it");
     for (options, db) in [
         (KratosOptions::new(), "support_master"),
         (KratosOptions::new().release_v26_2_0(), "support_release"),
@@ -171,9 +189,11 @@ fn postgres_serves_both_kratos_binaries_and_stops_by_pid() {
             .and_then(|tail| tail.split('?').next())
             .expect("a database name")
             .to_owned();
-        let Some(kratos) = options.cheap_passwords().dsn(&dsn).start() else {
-            return;
-        };
+        let kratos = options
+            .cheap_passwords()
+            .dsn(&dsn)
+            .start()
+            .expect("the runner ignores this test without it");
         let token = kratos.register_native("support-postgres@example.org");
         assert!(token.starts_with("ory_st_"), "{token}");
         // The identity is in PostgreSQL, not in a SQLite file.

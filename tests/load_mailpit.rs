@@ -13,6 +13,32 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "a_mailpit_url_that_is_no_mailpit_is_a_clear_error_before_the_run",
+            &[],
+            a_mailpit_url_that_is_no_mailpit_is_a_clear_error_before_the_run,
+        ),
+        test(
+            "mailpit_is_refused_with_the_embedded_server_and_with_the_courier",
+            &[],
+            mailpit_is_refused_with_the_embedded_server_and_with_the_courier,
+        ),
+        test(
+            "with_real_mailpit_a_code_that_never_comes_fails_in_bounded_time",
+            &[Needs::Mailpit],
+            with_real_mailpit_a_code_that_never_comes_fails_in_bounded_time,
+        ),
+        test(
+            "a_signal_ends_a_wait_for_mail_at_once",
+            &[Needs::Mailpit],
+            a_signal_ends_a_wait_for_mail_at_once,
+        ),
+    ])
+}
 
 /// How long a stand-in server lives, and how many connections it serves: bounded, so that it
 /// ends by itself whatever the test does.
@@ -124,7 +150,6 @@ fn closed_port() -> u16 {
         .expect("port")
 }
 
-#[test]
 fn a_mailpit_url_that_is_no_mailpit_is_a_clear_error_before_the_run() {
     // The target only needs to answer its probe (any status).
     let target = format!("http://{}", serve(Answer::Html));
@@ -190,7 +215,6 @@ fn a_mailpit_url_that_is_no_mailpit_is_a_clear_error_before_the_run() {
     }
 }
 
-#[test]
 fn mailpit_is_refused_with_the_embedded_server_and_with_the_courier() {
     let dir = tempfile::tempdir().expect("tempdir");
     let embedded = load(
@@ -253,11 +277,9 @@ fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("JSON")
 }
 
-#[test]
 fn with_real_mailpit_a_code_that_never_comes_fails_in_bounded_time() {
-    let Some(mailpit) = support::mailpit::Mailpit::start() else {
-        return;
-    };
+    let mailpit =
+        support::mailpit::Mailpit::start().expect("the runner ignores this test without it");
     let target = reference_server();
     let dir = tempfile::tempdir().expect("tempdir");
     let run = load(
@@ -318,11 +340,9 @@ fn with_real_mailpit_a_code_that_never_comes_fails_in_bounded_time() {
     assert_eq!(mailpit.messages()["messages_count"], 0);
 }
 
-#[test]
 fn a_signal_ends_a_wait_for_mail_at_once() {
-    let Some(mailpit) = support::mailpit::Mailpit::start() else {
-        return;
-    };
+    let mailpit =
+        support::mailpit::Mailpit::start().expect("the runner ignores this test without it");
     let target = reference_server();
     let dir = tempfile::tempdir().expect("tempdir");
     let run = load_signalled(

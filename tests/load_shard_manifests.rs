@@ -5,9 +5,36 @@
 //! reports volume, and the image's user is the one the pods run as.
 
 mod load_shard_support;
+mod support;
 
 use load_shard_support::*;
 use std::path::{Path, PathBuf};
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "manifests_validate_against_the_kubernetes_schemas",
+            &[Needs::KubernetesValidate],
+            manifests_validate_against_the_kubernetes_schemas,
+        ),
+        test(
+            "the_scenario_configmap_is_the_committed_scenario",
+            &[],
+            the_scenario_configmap_is_the_committed_scenario,
+        ),
+        test(
+            "the_indexed_job_is_one_n_and_its_arguments_run",
+            &[],
+            the_indexed_job_is_one_n_and_its_arguments_run,
+        ),
+        test(
+            "the_image_runs_as_the_user_the_pods_expect",
+            &[],
+            the_image_runs_as_the_user_the_pods_expect,
+        ),
+    ])
+}
 
 /// The Kubernetes version validated against: the newest that kubernetes-validate 1.37.0 ships.
 const KUBERNETES_VERSION: &str = "1.37.0";
@@ -76,22 +103,8 @@ fn value(text: &str, key: &str) -> String {
         .to_owned()
 }
 
-#[test]
 fn manifests_validate_against_the_kubernetes_schemas() {
-    let tool = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("kubernetes-validate"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_default();
-    let Some(tool) = tool else {
-        if std::env::var("RECOVERY_HARNESS_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("kubernetes-validate is not on PATH and RECOVERY_HARNESS_REQUIRE_TOOLS=1");
-        }
-        println!("!!!!! SKIPPED: kubernetes-validate is not on PATH (pip install kubernetes-validate); the manifests were not validated !!!!!");
-        return;
-    };
+    let tool = support::runner::program(Needs::KubernetesValidate);
     let files = manifests();
     assert!(files.len() >= 6, "{files:?}");
     let out = std::process::Command::new(&tool)
@@ -137,7 +150,6 @@ fn manifests_validate_against_the_kubernetes_schemas() {
     assert!(!out.status.success(), "a misspelt field must fail");
 }
 
-#[test]
 fn the_scenario_configmap_is_the_committed_scenario() {
     let cm = read(&deploy().join("01-scenario-configmap.yaml"));
     let scenario = block(&cm, "scenario.toml");
@@ -149,7 +161,6 @@ fn the_scenario_configmap_is_the_committed_scenario() {
     );
 }
 
-#[test]
 fn the_indexed_job_is_one_n_and_its_arguments_run() {
     let job = read(&deploy().join("10-shards-job.yaml"));
     assert_eq!(value(&job, "completionMode"), "Indexed");
@@ -225,7 +236,6 @@ fn the_indexed_job_is_one_n_and_its_arguments_run() {
     );
 }
 
-#[test]
 fn the_image_runs_as_the_user_the_pods_expect() {
     let df = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"));
     let froms = df.lines().filter(|l| l.starts_with("FROM ")).count();

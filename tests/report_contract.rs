@@ -1,8 +1,9 @@
-//! CONTRACT.md's exit semantics and report shape, held by every rendering of any run.
+//! The contract's exit semantics and report shape (docs/contract.md), held by every rendering of
+//! any run.
 //!
-//! CONTRACT.md: "Exit status: `0` every check passed or was skipped; `1` at least one check
-//! failed" and `conformance.json` has `target`, `summary{passed,failed,skipped}` and
-//! `checks[{id,title,status,detail}]`. The summary and the verdict are computed once, by the
+//! docs/contract.md, "Exit codes": `0` every check passed or was skipped (or, without
+//! `--strict`, warned); `1` at least one check failed; and `conformance.json` has `target`,
+//! `summary{passed,failed,skipped}` and `checks[{id,title,status,detail}]`. The summary and the verdict are computed once, by the
 //! model ([`RunReport::summary`], [`RunReport::outcome`]); these tests pin that logic to the
 //! contract and check, for arbitrary runs (any text, control characters included), that every
 //! format tells the same verdict and stays well-formed.
@@ -28,6 +29,7 @@ fn check(id: &str, status: Status) -> CheckResult {
         rule: "rule".to_owned(),
         source: RuleSource::OpenApi,
         level: Level::Required,
+        effects: Vec::new(),
         status,
         detail: "detail".to_owned(),
         evidence: Vec::new(),
@@ -228,6 +230,7 @@ fn check_result() -> impl Strategy<Value = CheckResult> {
                 } else {
                     Level::Required
                 },
+                effects: Vec::new(),
                 status,
                 detail,
                 evidence,

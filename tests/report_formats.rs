@@ -1,5 +1,5 @@
 //! Structural tests of the file reports: `conformance.json` against its committed JSON Schema and
-//! CONTRACT.md, `junit.xml` through a real XML parser, `summary.md` for its escaping, and the
+//! docs/contract.md, `junit.xml` through a real XML parser, `summary.md` for its escaping, and the
 //! rule that renderers show an already-redacted report exactly as it is.
 
 mod report_fixture;
@@ -44,7 +44,7 @@ fn schema_is_a_valid_draft_2020_12_schema() {
     jsonschema::meta::validate(&s).expect("schema valid against its meta-schema");
 }
 
-/// Every property of every object in the schema says what it means (STYLE-ANCHORS item 7).
+/// Every property of every object in the schema says what it means: a schema is documentation too.
 #[test]
 fn schema_describes_every_field() {
     fn walk(node: &Value, path: &str, missing: &mut Vec<String>) {
@@ -135,7 +135,7 @@ fn schema_rejects_documents_that_break_the_contract() {
     }
 }
 
-/// The CONTRACT.md shape, read the way a CI script would.
+/// The docs/contract.md shape, read the way a CI script would.
 #[test]
 fn output_has_the_contract_shape() {
     let report = sample_report();
@@ -398,6 +398,7 @@ fn redacted_values_stay_redacted_in_every_format() {
             rule: "r".into(),
             source: RuleSource::ObservedKratos,
             level: Level::Required,
+            effects: Vec::new(),
             status: Status::Failed,
             detail: "sent Cookie: ory_kratos_session=[REDACTED]".into(),
             evidence: vec![Evidence {

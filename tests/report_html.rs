@@ -87,7 +87,9 @@ fn check_report_escapes_the_evidence_and_keeps_secrets_redacted() {
         "<code>GET https://id.example.com/auth/self-service/recovery/api?return_to=a&amp;b=&lt;c&gt;</code> → <b class=\"status\">200</b>"
     ));
     assert!(html.contains("<code>/ui/nodes/0/attributes/value</code> = <code class=\"value\">&quot;héllo | `tick` \\u{1b}[31mred\\u{7}&quot;</code>"));
-    assert!(html.contains("<pre class=\"curl\">curl -sS -H &#39;Accept: application/json&#39; -H &#39;X-Session-Token: [REDACTED]&#39;"));
+    // maud leaves `'` as it is (attributes are always double-quoted), so the curl line reads in
+    // the page source as it is typed.
+    assert!(html.contains("<pre class=\"curl\">curl -sS -H 'Accept: application/json' -H 'X-Session-Token: [REDACTED]'"));
     assert!(html.contains("A signed-in token gets 400 &lt;session_already_available&gt;"));
     assert!(!html.contains("<c>") && !html.contains("<session_already_available>"));
     assert!(!html.contains('\u{1b}') && !html.contains('\u{7}'));
@@ -132,7 +134,7 @@ fn load_report_puts_verdict_and_thresholds_first() {
 fn load_report_shows_validation_by_reason_and_labels_the_target() {
     let html = html_load::render(&sample_load_report());
     assert!(html.contains(&format!("<td class=\"num\">32</td><td>GET create flow</td><td><code>{KNOWN_SCHEMA_FAILURE}</code></td>")));
-    assert!(html.contains("status 500, expected 200 &lt;html&gt;&quot;&amp;&#39;\\u{1b}[31m"));
+    assert!(html.contains("status 500, expected 200 &lt;html&gt;&quot;&amp;'\\u{1b}[31m"));
     assert!(html.contains("<dt>Target</dt><dd><code>https://id.example.com/auth</code></dd>"));
     assert!(
         !html.contains("embedded reference server"),
@@ -213,6 +215,36 @@ fn neither_page_references_anything_outside_itself() {
         );
         assert!(html.contains("@media print"), "{name}");
     }
+}
+
+/// maud escapes every value spliced into a template; `PreEscaped` opts out. It may appear only
+/// where this crate writes the text itself: the style sheets (`html.rs`) and the charts
+/// `plotters` draws from numbers (`chart.rs`). Anything else would be a value of the run spliced
+/// unescaped.
+#[test]
+fn only_the_style_sheets_and_charts_skip_the_escaping() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("src/report") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !text.contains("fn esc("),
+            "{name}: HTML goes through the maud templates, not a hand-written escaper"
+        );
+        if text.contains("PreEscaped") && !matches!(name.as_str(), "html.rs" | "chart.rs") {
+            found.push(name);
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "PreEscaped outside html.rs and chart.rs: {found:?}"
+    );
 }
 
 #[test]

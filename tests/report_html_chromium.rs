@@ -12,53 +12,30 @@
 //! and every host name resolves to nothing.
 //!
 //! Chromium is `RECOVERY_HARNESS_CHROMIUM`, else `chromium` (or `chromium-browser`,
-//! `google-chrome`) on `PATH`. Missing, the tests are skipped with one loud line; with
-//! `RECOVERY_HARNESS_REQUIRE_TOOLS=1` (CI) they fail instead.
+//! `google-chrome`) on `PATH`. Missing, the test is reported as ignored with the reason; with
+//! `RECOVERY_HARNESS_REQUIRE_TOOLS=1` (CI) it fails instead (`support::runner`).
 
 mod html_fixture;
 mod report_fixture;
+mod support;
 
 use html_fixture::{sample_load_report, KNOWN_SCHEMA_FAILURE};
 use recovery_harness::report::{html_check, html_load};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::runner::{test, Needs};
+
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![test(
+        "both_reports_render_offline_in_chromium_and_fetch_nothing",
+        &[Needs::Chromium],
+        both_reports_render_offline_in_chromium_and_fetch_nothing,
+    )])
+}
 
 /// A rendering that has not finished by then is a failure, not a hang.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RECOVERY_HARNESS_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ]
-    .iter()
-    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-    .find(|candidate| candidate.is_file())
-}
-
-fn require_chromium(test: &str) -> Option<PathBuf> {
-    let found = chromium();
-    if found.is_none() {
-        if std::env::var_os("RECOVERY_HARNESS_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
-            panic!("{test}: Chromium not found (RECOVERY_HARNESS_CHROMIUM or chromium on PATH) and RECOVERY_HARNESS_REQUIRE_TOOLS=1");
-        }
-        // Straight to the process's stderr: the test harness captures eprintln! of passing tests,
-        // and a skip must be seen.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "!!!!! SKIPPED: {test}: Chromium not found (set RECOVERY_HARNESS_CHROMIUM or put chromium on PATH) !!!!!"
-        );
-    }
-    found
-}
 
 /// Kills the browser if the test ends before it does.
 struct Browser(Child);
@@ -203,11 +180,8 @@ fn merged_summary() -> recovery_harness::report::load_summary::LoadSummary {
 
 /// One test, four browser runs in parallel (the check report, the load report, a merged load
 /// report, the control page): each page is rendered once.
-#[test]
 fn both_reports_render_offline_in_chromium_and_fetch_nothing() {
-    let Some(chromium) = require_chromium("both_reports_render_offline_in_chromium") else {
-        return;
-    };
+    let chromium = support::runner::program(Needs::Chromium);
     let tmp = tempfile::tempdir().expect("temp dir");
     let check_page = page(
         tmp.path(),

@@ -2,6 +2,7 @@
 //! replacing earlier ones whole, and an unwritable location is an error that names the path.
 
 mod report_fixture;
+mod support;
 
 use recovery_harness::report::{
     html_check, json, junit, markdown, write_check_reports, ReportError, CONFORMANCE_JSON,
@@ -9,8 +10,43 @@ use recovery_harness::report::{
 };
 use report_fixture::sample_report;
 use std::fs;
+use support::runner::{test, Needs};
 
-#[test]
+fn main() -> std::process::ExitCode {
+    support::runner::run(vec![
+        test(
+            "creates_the_directory_and_its_parents",
+            &[],
+            creates_the_directory_and_its_parents,
+        ),
+        test(
+            "replaces_earlier_files_and_keeps_unrelated_ones",
+            &[],
+            replaces_earlier_files_and_keeps_unrelated_ones,
+        ),
+        test(
+            "a_path_under_a_regular_file_fails_with_that_path",
+            &[],
+            a_path_under_a_regular_file_fails_with_that_path,
+        ),
+        test(
+            "a_directory_in_the_way_of_a_report_fails_with_its_path_and_leaves_no_temp_file",
+            &[],
+            a_directory_in_the_way_of_a_report_fails_with_its_path_and_leaves_no_temp_file,
+        ),
+        test(
+            "a_read_only_directory_fails_with_the_file_path",
+            &[Needs::NotRoot],
+            a_read_only_directory_fails_with_the_file_path,
+        ),
+        test(
+            "concurrent_writers_to_one_directory_each_leave_whole_files",
+            &[],
+            concurrent_writers_to_one_directory_each_leave_whole_files,
+        ),
+    ])
+}
+
 fn creates_the_directory_and_its_parents() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("reports/nested/latest");
@@ -53,7 +89,6 @@ fn creates_the_directory_and_its_parents() {
     );
 }
 
-#[test]
 fn replaces_earlier_files_and_keeps_unrelated_ones() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
@@ -91,7 +126,6 @@ fn replaces_earlier_files_and_keeps_unrelated_ones() {
     );
 }
 
-#[test]
 fn a_path_under_a_regular_file_fails_with_that_path() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let file = tmp.path().join("not-a-dir");
@@ -109,7 +143,6 @@ fn a_path_under_a_regular_file_fails_with_that_path() {
     );
 }
 
-#[test]
 fn a_directory_in_the_way_of_a_report_fails_with_its_path_and_leaves_no_temp_file() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
@@ -127,21 +160,19 @@ fn a_directory_in_the_way_of_a_report_fails_with_its_path_and_leaves_no_temp_fil
 }
 
 #[cfg(unix)]
-#[test]
 fn a_read_only_directory_fails_with_the_file_path() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("ro");
     fs::create_dir(&dir).expect("create dir");
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).expect("chmod");
-    // Root ignores directory permissions: the case cannot be provoked there.
+    // Root ignores directory permissions (the runner ignores this test there: Needs::NotRoot); a
+    // user with the same privilege would make the test prove nothing.
     let probe = dir.join(".probe");
-    if fs::write(&probe, "").is_ok() {
-        let _ = fs::remove_file(&probe);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod back");
-        eprintln!("skipping: running as a user that can write to read-only directories");
-        return;
-    }
+    assert!(
+        fs::write(&probe, "").is_err(),
+        "this user writes into a read-only directory: the refusal cannot be provoked"
+    );
     let result = write_check_reports(&sample_report(), &dir);
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod back");
     let err = result.expect_err("read-only dir");
@@ -149,7 +180,6 @@ fn a_read_only_directory_fails_with_the_file_path() {
     assert_eq!(path, &dir.join(CONFORMANCE_JSON));
 }
 
-#[test]
 fn concurrent_writers_to_one_directory_each_leave_whole_files() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().to_path_buf();

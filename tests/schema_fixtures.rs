@@ -1,4 +1,4 @@
-//! Every Kratos body of KRATOS-RECOVERY-BEHAVIOUR.md (kept in `tests/fixtures/kratos/`) is accepted by
+//! Every Kratos body of `tests/fixtures/kratos/` (the answers `docs/kratos-behaviour.md` describes) is accepted by
 //! the embedded schemas, by `schemas/` loaded as a directory, and by the official OpenAPI document,
 //! except for the official document's known errata, which are asserted as such.
 
@@ -87,11 +87,11 @@ fn fragments_validate_against_their_components() {
 }
 
 /// Bodies the official document accepts as-is, and the ones it rejects because of its documented
-/// errata (KRATOS-RECOVERY-BEHAVIOUR.md §10 items 4 and 5), with the exact place it fails.
+/// errata (docs/kratos-behaviour.md §6 items 4 and 5), with the exact place it fails.
 #[test]
 fn official_document_accepts_good_bodies_except_its_errata() {
     let schemas = official();
-    // §10 item 5: genericError.details is `additionalProperties: false`.
+    // docs/kratos-behaviour.md §6 item 5: genericError.details is `additionalProperties: false`.
     let details_erratum = [
         "error-expired-api.json",
         "error-expired-browser.json",
@@ -111,7 +111,7 @@ fn official_document_accepts_good_bodies_except_its_errata() {
                 "{name}: {violations:#?}"
             );
         } else if *name == "error-browser-location-change-required.json" {
-            // §10 item 4: the official schema nests errorGeneric (`error.error`).
+            // docs/kratos-behaviour.md §6 item 4: the official schema nests errorGeneric (`error.error`).
             let violations = result.expect_err(name);
             assert_eq!(violations.len(), 1, "{violations:#?}");
             assert_eq!(violations[0].pointer, "/error");

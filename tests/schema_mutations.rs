@@ -17,7 +17,7 @@ enum Official {
     Rejects,
     /// It accepts it: our rule is one of the documented stricter ones.
     Accepts,
-    /// Not comparable: it already rejects the unmutated body (its §10 errata).
+    /// Not comparable: it already rejects the unmutated body (its errata, docs/kratos-behaviour.md §6).
     Errata,
 }
 use Official::{Accepts, Errata, Rejects};

@@ -3,7 +3,7 @@
 
 mod schema_support;
 
-use recovery_harness::cli::SchemaArgs;
+use recovery_harness::cli::common::SchemaArgs;
 use recovery_harness::schema::{Component, SchemaError, SchemaSource, Schemas};
 use schema_support::{fixture, manifest_dir, official_spec_path, FIXTURES};
 use serde_json::{json, Value};

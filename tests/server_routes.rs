@@ -1,4 +1,4 @@
-//! The reference server over real HTTP: every route and state of `KRATOS-RECOVERY-BEHAVIOUR.md`
+//! The reference server over real HTTP: every route and state of `docs/kratos-behaviour.md`
 //! §2–5, bodies validated with the embedded schemas, headers and key order checked.
 
 use recovery_harness::schema::{Component, Schemas};
@@ -538,7 +538,29 @@ async fn expired_flows_answer_410_and_restart_on_submit() {
         .expect("pair")
         .to_owned();
     let browser = assert_flow(&browser);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    // The browser flow was created last: once it answers 410, both have expired.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = send(
+            client()
+                .get(format!(
+                    "{}/self-service/recovery/flows?id={}",
+                    s.base_url(),
+                    flow_id(&browser)
+                ))
+                .header(COOKIE, &cookie),
+        )
+        .await;
+        if r.status == 410 {
+            break;
+        }
+        assert_eq!(r.status, 200, "before it expires: {}", r.text);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a 300 ms flow did not expire in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let r = send(client().get(format!(
         "{}/self-service/recovery/flows?id={}",
         s.base_url(),

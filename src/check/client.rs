@@ -4,7 +4,8 @@
 //! failure (refused, reset, truncated, timed out, oversized) becomes data with a class instead of
 //! an error. [`Exchange::evidence`] turns an exchange into redacted report evidence with a `curl` line.
 
-use crate::report::{redact, Evidence};
+use crate::report::Evidence;
+use crate::secret::Redactor;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -193,7 +194,7 @@ pub struct Exchange {
     /// No answer even when sent again with nothing else in flight: the target hangs, whatever
     /// the concurrency. Checks judging this exchange are errors of the run, not failures.
     pub no_answer_alone: bool,
-    secrets: Arc<[String]>,
+    redactor: Redactor,
 }
 
 impl Exchange {
@@ -217,7 +218,7 @@ impl Exchange {
 
     /// Redacts secrets from `text`.
     pub fn redact(&self, text: &str) -> String {
-        redact(text, &self.secrets)
+        self.redactor.redact(text)
     }
 
     /// Report evidence for this exchange (secrets redacted).
@@ -323,7 +324,7 @@ pub struct Client {
     http: reqwest::Client,
     timeout: Duration,
     max_body: u64,
-    secrets: Arc<[String]>,
+    redactor: Redactor,
     permits: Arc<Semaphore>,
     /// Every exchange, in the order they completed, when the run records them (`--har`).
     recorder: Option<Arc<std::sync::Mutex<Vec<Exchange>>>>,
@@ -331,6 +332,7 @@ pub struct Client {
     gate: Arc<RwLock<()>>,
     retries: Arc<std::sync::Mutex<Retries>>,
     concurrency: usize,
+    insecure: bool,
 }
 
 /// The requests that timed out under concurrency and were sent again alone.
@@ -356,7 +358,7 @@ impl Client {
         max_body: u64,
         insecure: bool,
         concurrency: usize,
-        secrets: Vec<String>,
+        redactor: Redactor,
     ) -> Result<Self, super::error::CheckError> {
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -377,12 +379,13 @@ impl Client {
             http,
             timeout,
             max_body,
-            secrets: secrets.into(),
+            redactor,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             recorder: None,
             gate: Arc::default(),
             retries: Arc::default(),
             concurrency: concurrency.max(1),
+            insecure,
         })
     }
 
@@ -394,6 +397,47 @@ impl Client {
     /// Requests in flight at once (`--concurrency`).
     pub fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    /// The per-request timeout (`--timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The body cap (`--max-body-size`).
+    pub fn max_body(&self) -> u64 {
+        self.max_body
+    }
+
+    /// Whether TLS certificates go unverified (`--insecure`).
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// An exchange made outside [`Client::send`] (a [`super::burst`] writes its requests by
+    /// hand), with this client's secrets, and recorded like the others (`--har`).
+    pub fn exchange_of(
+        &self,
+        request: Request,
+        sent_at: DateTime<Utc>,
+        elapsed: Duration,
+        outcome: Result<Response, Transport>,
+    ) -> Exchange {
+        let ex = Exchange {
+            request,
+            sent_at,
+            received_at: Utc::now(),
+            elapsed,
+            outcome,
+            no_answer_alone: false,
+            redactor: self.redactor.clone(),
+        };
+        if let Some(recorder) = &self.recorder {
+            if let Ok(mut list) = recorder.lock() {
+                list.push(ex.clone());
+            }
+        }
+        ex
     }
 
     /// Keeps a copy of every exchange from now on (for `--har`; bodies are shared, not copied).
@@ -428,9 +472,9 @@ impl Client {
         headers
     }
 
-    /// The secrets this client redacts.
-    pub fn secrets(&self) -> &[String] {
-        &self.secrets
+    /// The redactor of this run's secrets.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Sends `request` and returns the exchange; never fails. A request that times out is sent
@@ -510,7 +554,7 @@ impl Client {
             elapsed: start.elapsed(),
             outcome,
             no_answer_alone: false,
-            secrets: self.secrets.clone(),
+            redactor: self.redactor.clone(),
         };
         if let Some(recorder) = &self.recorder {
             if let Ok(mut list) = recorder.lock() {
@@ -718,7 +762,7 @@ mod tests {
                 Bytes::from_static(b"{\"echo\":\"s3cret\"}"),
             )),
             no_answer_alone: false,
-            secrets: Arc::from(vec!["s3cret".to_owned()]),
+            redactor: Redactor::new(&[crate::secret::Secret::from("s3cret")]),
         };
         let ev = ex.evidence();
         let all = serde_json::to_string(&ev).expect("serialise");

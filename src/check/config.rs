@@ -4,6 +4,7 @@
 //! does with a configuration (the embedded server, the report directory) is here.
 
 use super::error::CheckError;
+use crate::secret::{Redactor, Secret};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
@@ -13,8 +14,8 @@ use url::Url;
 pub struct SessionCookie {
     /// Cookie name (`ory_kratos_session`, `chx_auth_session`, ...).
     pub name: String,
-    /// Cookie value (a secret).
-    pub value: String,
+    /// Cookie value.
+    pub value: Secret,
 }
 
 impl SessionCookie {
@@ -52,13 +53,13 @@ impl SessionCookie {
         }
         Ok(SessionCookie {
             name: name.to_owned(),
-            value: value.to_owned(),
+            value: Secret::from(value),
         })
     }
 
-    /// `NAME=VALUE` for a `Cookie` header.
+    /// `NAME=VALUE` for a `Cookie` header: the value exposed, for the request that sends it.
     pub fn header_value(&self) -> String {
-        format!("{}={}", self.name, self.value)
+        format!("{}={}", self.name, self.value.expose())
     }
 }
 
@@ -66,23 +67,9 @@ impl SessionCookie {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
     /// A session token (`X-Session-Token`, `Authorization: Bearer`).
-    pub session_token: Option<String>,
+    pub session_token: Option<Secret>,
     /// A session cookie.
     pub session_cookie: Option<SessionCookie>,
-}
-
-impl Credentials {
-    /// Every secret value, for redaction.
-    pub fn secrets(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(t) = &self.session_token {
-            out.push(t.clone());
-        }
-        if let Some(c) = &self.session_cookie {
-            out.push(c.value.clone());
-        }
-        out
-    }
 }
 
 /// The address the embedded run uses as `--known-email` (the reference server knows
@@ -147,9 +134,27 @@ pub struct RunConfig {
     /// Where the expiry checks create their flows (`None`: the target). The embedded run points
     /// it at a second embedded server with a short lifespan, so the other checks' flows live.
     pub expiry_target: Option<Url>,
+    /// `--race-width`: submissions released together in one race trial.
+    pub race_width: usize,
+    /// `--race-trials`: trials of the code race, each with a fresh flow and code.
+    pub race_trials: usize,
+    /// `--max-submissions`: the deployment's code submissions per flow.
+    pub max_submissions: usize,
 }
 
 impl RunConfig {
+    /// The run's redactor: what every report, log and message of the run goes through. It
+    /// knows the signed-in credentials and the code source's (its URL's `user:password@`).
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(
+            self.credentials
+                .session_token
+                .iter()
+                .chain(self.credentials.session_cookie.iter().map(|c| &c.value))
+                .chain(self.code_source.iter().flat_map(|s| s.secrets())),
+        )
+    }
+
     /// Points the run at an embedded reference server and takes its credentials (unless given).
     pub fn use_embedded(
         &mut self,
@@ -164,7 +169,7 @@ impl RunConfig {
         // server. Returns whether given credentials were set aside, for the caller to say so.
         let given =
             self.credentials.session_token.is_some() || self.credentials.session_cookie.is_some();
-        self.credentials.session_token = Some(server.session_token().to_owned());
+        self.credentials.session_token = Some(Secret::from(server.session_token()));
         self.credentials.session_cookie = embedded_cookie(server);
         self.ignored_credentials = given;
         // The embedded server is its own code source and knows every address of its identity
@@ -273,23 +278,6 @@ mod tests {
     }
 
     #[test]
-    fn userinfo_is_redacted_and_nothing_else_changes() {
-        assert_eq!(
-            crate::input::without_userinfo("https://u:p@h/a?x=@y"),
-            "https://[REDACTED]@h/a?x=@y"
-        );
-        assert_eq!(
-            crate::input::without_userinfo("https://u:p@w@h"),
-            "https://[REDACTED]@h"
-        );
-        assert_eq!(
-            crate::input::without_userinfo("https://h/a@b"),
-            "https://h/a@b"
-        );
-        assert_eq!(crate::input::without_userinfo("foo"), "foo");
-    }
-
-    #[test]
     fn targets_are_normalised_and_bad_ones_explained() {
         assert_eq!(
             parse_target("https://host/auth/")
@@ -324,7 +312,7 @@ mod tests {
             c,
             Some(SessionCookie {
                 name: "chx_auth_session".to_owned(),
-                value: "abc=def".to_owned()
+                value: "abc=def".into()
             })
         );
         for bad in ["novalue", "=v", "a=", "a b=c", "a=b; c=d"] {

@@ -9,7 +9,7 @@
 use super::client::{Exchange, Request};
 use super::judge::{answered, equals, error_envelope, json, schema};
 use super::model::{Step, Verdict};
-use super::probes::{flow_id, paths, Ctx, UNKNOWN_FLOW_ID};
+use super::probes::{flow_id, paths, Ctx, Probe, UNKNOWN_FLOW_ID};
 use crate::schema::Component;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -426,7 +426,7 @@ pub async fn probe(ctx: &Ctx, target: Target) -> Verdict {
     let mut trees = generate(target, seed, n);
     // The real flow a get case names: the suite's own creation (sent once, shared).
     let real = match target {
-        Target::GetFlow => match flow_id(ctx.create_native().await) {
+        Target::GetFlow => match ctx.exchange(Probe::CreateNative).await.and_then(flow_id) {
             Ok(id) => id,
             Err(why) => return Verdict::skip(why),
         },

@@ -9,15 +9,15 @@
 //! The file is written to a temporary sibling and renamed, so it is whole or absent.
 
 use super::client::{Client, Exchange};
-use crate::report::redact;
+use crate::secret::Redactor;
 use base64::Engine as _;
 use chrono::SecondsFormat;
 use serde_json::{json, Value};
 use std::path::Path;
 
-/// The HAR document of `exchanges`, in the order given, every string redacted with `secrets`.
-pub fn render(exchanges: &[Exchange], secrets: &[String]) -> String {
-    let entries: Vec<Value> = exchanges.iter().map(|ex| entry(ex, secrets)).collect();
+/// The HAR document of `exchanges`, in the order given, every string redacted by `redactor`.
+pub fn render(exchanges: &[Exchange], redactor: &Redactor) -> String {
+    let entries: Vec<Value> = exchanges.iter().map(|ex| entry(ex, redactor)).collect();
     let doc = json!({
         "log": {
             "version": "1.2",
@@ -31,7 +31,7 @@ pub fn render(exchanges: &[Exchange], secrets: &[String]) -> String {
 }
 
 /// Writes the HAR of `exchanges` to `path` atomically (temporary sibling, then rename).
-pub fn write(path: &Path, exchanges: &[Exchange], secrets: &[String]) -> std::io::Result<()> {
+pub fn write(path: &Path, exchanges: &[Exchange], redactor: &Redactor) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -40,11 +40,11 @@ pub fn write(path: &Path, exchanges: &[Exchange], secrets: &[String]) -> std::io
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| std::io::Error::other("the --har path names no file"))?;
-    crate::report::replace_file(dir, &name, render(exchanges, secrets).as_bytes())
+    crate::report::replace_file(dir, &name, render(exchanges, redactor).as_bytes())
 }
 
-fn entry(ex: &Exchange, secrets: &[String]) -> Value {
-    let r = |s: &str| redact(s, secrets);
+fn entry(ex: &Exchange, redactor: &Redactor) -> Value {
+    let r = |s: &str| redactor.redact(s);
     let req = &ex.request;
     let sent = Client::sent_headers(req);
     let req_headers: Vec<Value> = sent

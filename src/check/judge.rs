@@ -156,6 +156,11 @@ pub fn scenario<T>(outcome: &Result<T, String>) -> Step<&T> {
         .map_err(|reason| Verdict::skip(reason.clone()))
 }
 
+/// The exchange of a shared probe (sent once per run), or a skip saying why it could not be sent.
+pub async fn exchange(ctx: &Ctx, probe: Probe) -> Step<&Exchange> {
+    precondition(ctx.exchange(probe).await)
+}
+
 /// A probe that could not be sent because its precondition failed becomes a skip.
 pub fn precondition<T>(r: Result<T, String>) -> Step<T> {
     r.map_err(Verdict::skip)
@@ -290,7 +295,7 @@ impl Judge {
             | Judge::Equals(p, _, _, _)
             | Judge::ErrorGeneric(p, _, _) => p,
         };
-        let ex: &Exchange = precondition(ctx.exchange(probe).await)?;
+        let ex = exchange(ctx, probe).await?;
         match self {
             Judge::Status(_, want) => {
                 status(ex, want)?;

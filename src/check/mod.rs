@@ -9,16 +9,19 @@
 //! | this file | a run as `recovery-harness check` makes it ([`run_and_report`]): the embedded target, the terminal, the reports |
 //! | [`runner`] | levels, dependencies, concurrency, the deadline, the [`RunReport`] |
 //! | [`har`] | `--har FILE`: every exchange of the run as HAR 1.2, redacted |
-//! | [`catalogue`] | the list of checks and the choice from it (`--only`, `--skip`); the checks as data in `catalogue/<first id segment>.rs` |
+//! | [`catalogue`] | the list of checks (one registry of files, `FILES`) and the choice from it (`--only`, `--skip`, [`catalogue::production_safe`]); the checks as data in `catalogue/<first id segment>.rs` |
 //! | [`fuzz`] | proptest strategies, invariants, shrinking to a minimal failing request |
 //! | [`judge`] | turning an exchange into a [`Verdict`]: the helpers and the declarative rules |
 //! | [`model`] | what a check is: [`Check`], [`Operation`], [`Needs`], [`Phase`], [`Verdict`] |
+//! | [`race_probes`] | the scenarios of the concurrency checks: right and wrong codes released in bursts |
 //! | [`security_probes`] | the multi-step scenarios of the security checks |
-//! | [`probes`] | the shared exchanges of a run (each sent once, judged by many checks) |
+//! | [`burst`] | requests released at the same instant, one connection each (the race checks) |
+//! | [`probes`] | the shared exchanges of a run, declared once each in `probes!` (each sent once, judged by many checks) |
 //! | [`config`] | a validated run's configuration ([`RunConfig`]: the flags are `cli/check.rs`'s), the embedded target |
 //! | [`client`] | one HTTP exchange: timeouts, body cap, transport-error classes, evidence, `curl` lines |
 //! | [`error`] | [`CheckError`]: why a run could not be carried out (exit 2) |
 
+pub mod burst;
 pub mod catalogue;
 pub mod client;
 pub mod config;
@@ -28,6 +31,7 @@ pub mod har;
 pub mod judge;
 pub mod model;
 pub mod probes;
+pub mod race_probes;
 pub mod runner;
 pub mod security_probes;
 
@@ -122,6 +126,7 @@ pub async fn run_and_report(
         schemas,
         RunOptions {
             progress: Some(progress),
+            ..RunOptions::default()
         },
     )
     .await;
@@ -153,24 +158,60 @@ fn print_and_write(
     Ok(())
 }
 
-/// Prints every check's id, operation, level and title, one a line (`check --list`).
+/// Prints every check's id, operation, level, effects and title, one a line (`check --list`):
+/// columns separated by spaces, the title last (the only one with spaces), effects joined by
+/// commas or `none`.
 pub fn print_catalogue() {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    for check in catalogue::all() {
+    for line in catalogue_lines() {
         // `--list | head` closes the pipe early: stop quietly, it is not an error.
-        if writeln!(
-            out,
-            "{:<44} {:<28} {:<12} {}",
-            check.id,
-            check.operation.name(),
-            check.level.as_str(),
-            check.title
-        )
-        .is_err()
-        {
+        if writeln!(out, "{line}").is_err() {
             return;
         }
     }
     let _ = out.flush();
+}
+
+/// The lines of `check --list`, each column as wide as its widest cell, so that every column,
+/// the title included, starts at the same place on every line (a script reads the columns split
+/// at whitespace: only the title, last, holds spaces).
+pub fn catalogue_lines() -> Vec<String> {
+    let effects = |c: &Check| {
+        if c.effects.is_empty() {
+            "none".to_owned()
+        } else {
+            let words: Vec<&str> = c.effects.iter().map(|e| e.as_str()).collect();
+            words.join(",")
+        }
+    };
+    let rows: Vec<[String; 5]> = catalogue::all()
+        .map(|c| {
+            [
+                c.id.to_owned(),
+                c.operation.name().to_owned(),
+                c.level.as_str().to_owned(),
+                effects(c),
+                c.title.to_owned(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2), width(3)];
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3],
+            )
+        })
+        .collect()
 }

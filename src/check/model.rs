@@ -1,11 +1,12 @@
-//! What a check is, as data: its stable id, [`Operation`], [`Level`], rule and [`RuleSource`],
-//! prerequisites, the inputs it [`Needs`], its [`Phase`] and its judging function ([`JudgeFn`]),
-//! which returns a [`Verdict`] with evidence. The catalogue files (`catalogue/<first id
+//! What a check is, as data: its stable id, [`Operation`], [`Level`], [`Effect`]s, rule and
+//! [`RuleSource`], prerequisites, the inputs it [`Needs`], its [`Phase`] and its judging function
+//! ([`JudgeFn`]), which returns a [`Verdict`] with evidence. The catalogue files (`catalogue/<first id
 //! segment>.rs`) are lists of [`Check`] items; the runner and the report read them.
 
 use super::probes::Ctx;
-use crate::report::{Evidence, Level, RuleSource};
+use crate::report::{CheckResult, Effect, Evidence, Level, RuleSource, Status};
 use futures::future::LocalBoxFuture;
+use std::time::Duration;
 
 /// The operation a check exercises; reports group by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +56,9 @@ pub enum Phase {
     Main,
     /// After every main check: it judges the exchanges of the whole run.
     Final,
+    /// After every other check, the [`Phase::Final`] scenarios included: it reads every
+    /// exchange the run sent.
+    Last,
 }
 
 /// The verdict of a judging function.
@@ -141,7 +145,8 @@ pub type Judged<'a> = LocalBoxFuture<'a, Step<Verdict>>;
 /// A judging function.
 pub type JudgeFn = for<'a> fn(&'a Ctx) -> Judged<'a>;
 
-/// One check of the catalogue.
+/// One check of the catalogue, declared as a struct literal: every field is named and none has a
+/// default, so a check cannot leave out its level or its effects.
 #[derive(Clone, Copy)]
 pub struct Check {
     /// Stable dotted id; the first segment is the file under `catalogue/`.
@@ -157,6 +162,10 @@ pub struct Check {
     /// How binding the rule is: `Required` (the spec or its prose) fails the run,
     /// `Recommended` (Kratos practice, hardening) is a warning unless `--strict`.
     pub level: Level,
+    /// What its requests do to a deployment that keeps the rule, counting every exchange it
+    /// reads (shared probes and scenarios included, whichever check sends them first); its
+    /// prerequisites declare their own. `&[]`: it only reads, or is refused.
+    pub effects: &'static [Effect],
     /// Checks that must pass first (otherwise this one is skipped, naming them).
     pub requires: &'static [&'static str],
     /// Inputs without which it is skipped.
@@ -165,46 +174,42 @@ pub struct Check {
     pub phase: Phase,
     /// The judging function.
     pub judge: JudgeFn,
+    /// The broken variant of the reference server that proves this check can fail: a fault
+    /// of that name in `src/testing/`, whose row in `tests/check_faults_table.in` fails this
+    /// check (`tests/check_faults.rs` holds each check to it).
+    pub fault: &'static str,
 }
 
 impl Check {
-    /// A check judged in [`Phase::Main`] that needs no input; [`Check::needs`] and
-    /// [`Check::phase`] change either (the catalogue files' `check` builders fix the rest).
-    #[allow(clippy::too_many_arguments)]
-    pub const fn new(
-        id: &'static str,
-        title: &'static str,
-        operation: Operation,
-        rule: &'static str,
-        source: RuleSource,
-        level: Level,
-        requires: &'static [&'static str],
-        judge: JudgeFn,
-    ) -> Check {
-        Check {
-            id,
-            title,
-            operation,
-            rule,
-            source,
-            level,
-            requires,
-            needs: Needs::Nothing,
-            phase: Phase::Main,
-            judge,
+    /// Whether `monitor` may run it: it creates flows at most (no mail, no code used, no
+    /// identity changed, no wait for expiry).
+    pub fn production_safe(&self) -> bool {
+        self.effects.iter().all(|e| *e == Effect::CreatesFlows)
+    }
+
+    /// This check's line of a report: its declaration with what judging it came to. The one
+    /// place a [`CheckResult`] is made from a check (the runner's verdicts, and `monitor`'s run
+    /// that got no verdict at all).
+    pub fn result(
+        &self,
+        status: Status,
+        detail: String,
+        evidence: Vec<Evidence>,
+        duration: Duration,
+    ) -> CheckResult {
+        CheckResult {
+            id: self.id.to_owned(),
+            title: self.title.to_owned(),
+            operation: self.operation.name().to_owned(),
+            rule: self.rule.to_owned(),
+            source: self.source,
+            level: self.level,
+            effects: self.effects.to_vec(),
+            status,
+            detail,
+            evidence,
+            duration,
         }
-    }
-
-    /// The same check, skipped without `needs`.
-    pub const fn needs(mut self, needs: Needs) -> Check {
-        self.needs = needs;
-        self
-    }
-
-    /// The same check, judged in `phase`.
-    pub const fn phase(mut self, phase: Phase) -> Check {
-        self.phase = phase;
-        self
     }
 }
 

@@ -1,12 +1,14 @@
-//! The shared exchanges of a run. Each probe is sent at most once, the first time a check asks for
-//! it, and judged by every check that reads it; probes that depend on another (reading the flow
-//! that a creation returned) await it. Everything else runs concurrently. Every exchange is also
-//! logged with the statuses its probe expects, so `default.error_bodies` can judge the unexpected
-//! ones at the end.
+//! The shared exchanges of a run. Each probe is declared once, as an entry of `probes!` (its
+//! name, the statuses it is designed to provoke, and how its request is built), sent at most once,
+//! the first time a check asks for it ([`Ctx::exchange`]), and judged by every check that reads
+//! it; probes that depend on another (reading the flow that a creation returned) await it in their
+//! build. Everything else runs concurrently. Every exchange is also logged with the statuses its
+//! probe expects, so `default.error_bodies` can judge the unexpected ones at the end.
 
 use super::client::{Client, Exchange, Request};
 use super::config::RunConfig;
 use crate::schema::Schemas;
+use futures::future::LocalBoxFuture;
 use serde_json::{json, Value};
 use std::any::Any;
 use std::collections::HashMap;
@@ -35,77 +37,280 @@ pub const UNKNOWN_FLOW_ID: &str = "9d0a1f3c-5b7e-4c2a-8e6f-0123456789ab";
 /// A code that can never be valid (Kratos's codes are digits only), which Kratos still answers
 /// as a wrong code (200, 4060006). `000000` would be the right code once in a million runs.
 pub const WRONG_CODE: &str = "no-code";
-/// The shared probes of a run, as data: each has a stable id (its `X-Recovery-Harness-Probe`
-/// name), the statuses it is designed to provoke, and the probes it is built from (the flow it
-/// reads or submits to). [`Ctx::exchange`] sends it once and hands the same exchange to every
-/// check that names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Probe {
-    /// `GET /self-service/recovery/api`, no credentials: the flow most checks read.
-    CreateNative,
-    /// A second plain creation, after the first (ids must differ).
-    CreateNativeAgain,
-    /// Creation with an allowed `return_to`.
-    ReturnTo,
-    /// Creation with a forbidden `return_to`.
-    ReturnToForbidden,
-    /// Creation signed in through `X-Session-Token`.
-    SignedInToken,
-    /// Creation signed in through the session cookie.
-    SignedInCookie,
-    /// Creation signed in through `Authorization: Bearer`.
-    SignedInBearer,
-    /// Creation with a token no deployment accepts.
-    InvalidToken,
-    /// getRecoveryFlow of [`Probe::CreateNative`]'s flow.
-    GetFlow,
-    /// getRecoveryFlow of a well-formed unknown id.
-    GetUnknown,
-    /// getRecoveryFlow of a malformed id.
-    GetMalformed,
-    /// The browser creation, asking for JSON.
-    CreateBrowser,
-    /// The flow the address and wrong-code submissions go to.
-    UpdateFlow,
-    /// The address submission to [`Probe::UpdateFlow`].
-    UpdateEmail,
-    /// A wrong code, after [`Probe::UpdateEmail`].
-    UpdateWrongCode,
-    /// The flow the missing-address submission goes to.
-    MissingEmailFlow,
-    /// A submission without an address to [`Probe::MissingEmailFlow`].
-    UpdateMissingEmail,
-    /// A method the spec does not declare.
-    UndeclaredMethod,
-    /// A path the spec does not declare.
-    UndeclaredPath,
+
+/// How a probe's request is made, given its name: from the run's configuration and the
+/// exchanges of the probes it is built from (awaited with [`Ctx::exchange`], so they are sent
+/// first), or why it cannot be sent (a missing credential, no flow to submit to).
+pub type Build = for<'a> fn(&'a Ctx, &'static str) -> LocalBoxFuture<'a, Result<Request, String>>;
+
+/// A probe as data: what [`Probe::spec`] says of it.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// Its `X-Recovery-Harness-Probe` name.
+    pub name: &'static str,
+    /// The statuses it is designed to provoke (others are judged by `default.error_bodies`).
+    pub expected: &'static [u16],
+    /// Sent to a method or path the spec does not declare: outside the `default` rule.
+    pub undeclared: bool,
+    /// Its request.
+    pub build: Build,
 }
 
-impl Probe {
-    /// The statuses the probe is designed to provoke (others are judged by `default.error_bodies`).
-    pub fn expected(self) -> &'static [u16] {
-        match self {
-            Probe::ReturnToForbidden
-            | Probe::SignedInToken
-            | Probe::SignedInCookie
-            | Probe::SignedInBearer
-            | Probe::UpdateMissingEmail => &[400],
-            Probe::GetUnknown | Probe::GetMalformed => &[404],
-            Probe::UndeclaredMethod | Probe::UndeclaredPath => &[],
-            _ => &[200],
+/// Declares the shared probes in one place: each entry is a [`Probe`] variant and its [`Spec`].
+macro_rules! probes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident {
+            name: $name:literal,
+            expected: $expected:expr,
+            $(undeclared: $undeclared:literal,)?
+            build: $build:expr $(,)?
         }
-    }
+    ),+ $(,)?) => {
+        /// The shared probes of a run, as data: each has a stable name (its
+        /// `X-Recovery-Harness-Probe` header), the statuses it is designed to provoke, and how its
+        /// request is made, awaiting the probes it is built from (the flow it reads or submits
+        /// to). [`Ctx::exchange`] sends it once and hands the same exchange to every check that
+        /// names it. Adding a probe is adding one entry here.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Probe {
+            $($(#[doc = $doc])* $variant),+
+        }
 
-    /// The probes whose answers this one is built from.
-    pub fn depends_on(self) -> &'static [Probe] {
-        match self {
-            Probe::CreateNativeAgain | Probe::GetFlow => &[Probe::CreateNative],
-            Probe::UpdateEmail => &[Probe::UpdateFlow],
-            Probe::UpdateWrongCode => &[Probe::UpdateFlow, Probe::UpdateEmail],
-            Probe::UpdateMissingEmail => &[Probe::MissingEmailFlow],
-            _ => &[],
+        impl Probe {
+            /// Every probe, in declaration order.
+            pub const ALL: &'static [Probe] = &[$(Probe::$variant),+];
+
+            /// What the probe is.
+            pub fn spec(self) -> Spec {
+                match self {
+                    $(Probe::$variant => Spec {
+                        name: $name,
+                        expected: $expected,
+                        undeclared: false $(|| $undeclared)?,
+                        build: $build,
+                    }),+
+                }
+            }
         }
-    }
+    };
+}
+
+probes! {
+    /// `GET /self-service/recovery/api`, no credentials: the flow most checks read.
+    CreateNative {
+        name: "create_native",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE)))
+        }),
+    },
+    /// A second plain creation, sent after the first completed (ids must differ).
+    CreateNativeAgain {
+        name: "create_native.again",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            let _ = ctx.exchange(Probe::CreateNative).await;
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE)))
+        }),
+    },
+    /// Creation with an allowed `return_to`.
+    ReturnTo {
+        name: "create_native.return_to",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            let rt = ctx.cfg.allowed_return_to();
+            Ok(Request::get(
+                name,
+                ctx.url_with(paths::CREATE_NATIVE, &[("return_to", rt.as_str())]),
+            ))
+        }),
+    },
+    /// Creation with a forbidden `return_to`.
+    ReturnToForbidden {
+        name: "create_native.return_to_forbidden",
+        expected: &[400],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(
+                name,
+                ctx.url_with(
+                    paths::CREATE_NATIVE,
+                    &[("return_to", ctx.cfg.forbidden_return_to.as_str())],
+                ),
+            ))
+        }),
+    },
+    /// Creation signed in through `X-Session-Token`.
+    SignedInToken {
+        name: "create_native.signed_in.token",
+        expected: &[400],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE))
+                .header("X-Session-Token", ctx.token()?))
+        }),
+    },
+    /// Creation signed in through the session cookie.
+    SignedInCookie {
+        name: "create_native.signed_in.cookie",
+        expected: &[400],
+        build: |ctx, name| Box::pin(async move {
+            let cookie = ctx
+                .cfg
+                .credentials
+                .session_cookie
+                .as_ref()
+                .ok_or_else(|| "no --session-cookie NAME=VALUE given".to_owned())?;
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE))
+                .header("Cookie", cookie.header_value()))
+        }),
+    },
+    /// Creation signed in through `Authorization: Bearer`.
+    SignedInBearer {
+        name: "create_native.signed_in.bearer",
+        expected: &[400],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE))
+                .header("Authorization", format!("Bearer {}", ctx.token()?)))
+        }),
+    },
+    /// Creation with a token no deployment accepts.
+    InvalidToken {
+        name: "create_native.invalid_token",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE))
+                .header("X-Session-Token", INVALID_TOKEN))
+        }),
+    },
+    /// getRecoveryFlow of [`Probe::CreateNative`]'s flow.
+    GetFlow {
+        name: "get_flow",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            let id = flow_id(ctx.exchange(Probe::CreateNative).await?)?;
+            Ok(Request::get(name, ctx.url_with(paths::GET_FLOW, &[("id", &id)])))
+        }),
+    },
+    /// getRecoveryFlow of a well-formed unknown id.
+    GetUnknown {
+        name: "get_flow.unknown_id",
+        expected: &[404],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(
+                name,
+                ctx.url_with(paths::GET_FLOW, &[("id", UNKNOWN_FLOW_ID)]),
+            ))
+        }),
+    },
+    /// getRecoveryFlow of a malformed id.
+    GetMalformed {
+        name: "get_flow.malformed_id",
+        expected: &[404],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(
+                name,
+                ctx.url_with(paths::GET_FLOW, &[("id", "not-a-flow-id")]),
+            ))
+        }),
+    },
+    /// The browser creation, asking for JSON.
+    CreateBrowser {
+        name: "create_browser",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_BROWSER)))
+        }),
+    },
+    /// The flow the address and wrong-code submissions go to.
+    UpdateFlow {
+        name: "update.flow",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE)))
+        }),
+    },
+    /// The address submission to [`Probe::UpdateFlow`].
+    UpdateEmail {
+        name: "update.email",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            let flow = ctx.exchange(Probe::UpdateFlow).await?;
+            let id = flow_id(flow)?;
+            let mut body = json!({ "method": flow_method(flow) });
+            body[Variant::of(flow).address_field()] = json!(ctx.cfg.email);
+            Ok(Request::post_json(
+                name,
+                ctx.url_with(paths::UPDATE, &[("flow", &id)]),
+                &body,
+            ))
+        }),
+    },
+    /// A wrong code, after [`Probe::UpdateEmail`].
+    UpdateWrongCode {
+        name: "update.wrong_code",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            let flow = ctx.exchange(Probe::UpdateFlow).await?;
+            let id = flow_id(flow)?;
+            let method = flow_method(flow);
+            if method != "code" {
+                return Err(format!(
+                    "the active method is `{method}`, which has no code to submit (only `code` has)"
+                ));
+            }
+            ctx.exchange(Probe::UpdateEmail).await?;
+            Ok(Request::post_json(
+                name,
+                ctx.url_with(paths::UPDATE, &[("flow", &id)]),
+                &json!({"method": "code", "code": WRONG_CODE}),
+            ))
+        }),
+    },
+    /// The flow the missing-address submission goes to.
+    MissingEmailFlow {
+        name: "update.missing_email.flow",
+        expected: &[200],
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(name, ctx.url(paths::CREATE_NATIVE)))
+        }),
+    },
+    /// A submission without an address to [`Probe::MissingEmailFlow`].
+    UpdateMissingEmail {
+        name: "update.missing_email",
+        expected: &[400],
+        build: |ctx, name| Box::pin(async move {
+            let flow = ctx.exchange(Probe::MissingEmailFlow).await?;
+            let id = flow_id(flow)?;
+            Ok(Request::post_json(
+                name,
+                ctx.url_with(paths::UPDATE, &[("flow", &id)]),
+                &json!({ "method": flow_method(flow) }),
+            ))
+        }),
+    },
+    /// A method the spec does not declare for the creation path.
+    UndeclaredMethod {
+        name: "default.undeclared_method",
+        expected: &[],
+        undeclared: true,
+        build: |ctx, name| Box::pin(async move {
+            let mut r = Request::get(name, ctx.url(paths::CREATE_NATIVE));
+            r.method = reqwest::Method::DELETE;
+            Ok(r)
+        }),
+    },
+    /// A path the spec does not declare, next to the recovery routes.
+    UndeclaredPath {
+        name: "default.undeclared_path",
+        expected: &[],
+        undeclared: true,
+        build: |ctx, name| Box::pin(async move {
+            Ok(Request::get(
+                name,
+                ctx.url("/self-service/recovery/recovery-harness-undeclared"),
+            ))
+        }),
+    },
 }
 
 /// An exchange and the statuses its probe expects.
@@ -121,29 +326,6 @@ pub struct Logged {
 
 type Cell = OnceCell<Arc<Exchange>>;
 
-#[derive(Debug, Default)]
-struct Cells {
-    create_native: Cell,
-    create_native_again: Cell,
-    return_to: Cell,
-    return_to_forbidden: Cell,
-    signed_in_token: Cell,
-    signed_in_cookie: Cell,
-    signed_in_bearer: Cell,
-    invalid_token: Cell,
-    get_flow: Cell,
-    get_unknown: Cell,
-    get_malformed: Cell,
-    undeclared_method: Cell,
-    undeclared_path: Cell,
-    create_browser: Cell,
-    update_flow: Cell,
-    update_email: Cell,
-    update_wrong_code: Cell,
-    missing_email_flow: Cell,
-    update_missing_email: Cell,
-}
-
 /// The context every judging function reads: configuration, client, schemas, shared exchanges.
 #[derive(Debug)]
 pub struct Ctx {
@@ -153,19 +335,27 @@ pub struct Ctx {
     pub client: Client,
     /// Compiled schemas.
     pub schemas: Arc<Schemas>,
-    cells: Cells,
+    /// One cell per [`Probe`], in [`Probe::ALL`] order.
+    cells: Vec<Cell>,
+    selected: Vec<&'static str>,
     log: Mutex<Vec<Logged>>,
     shared: Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Ctx {
-    /// A context for one run.
-    pub fn new(cfg: Arc<RunConfig>, client: Client, schemas: Arc<Schemas>) -> Self {
+    /// A context for one run of the checks `selected` (their ids).
+    pub fn new(
+        cfg: Arc<RunConfig>,
+        client: Client,
+        schemas: Arc<Schemas>,
+        selected: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
         Ctx {
             cfg,
             client,
             schemas,
-            cells: Cells::default(),
+            cells: Probe::ALL.iter().map(|_| Cell::new()).collect(),
+            selected: selected.into_iter().collect(),
             log: Mutex::new(Vec::new()),
             shared: Mutex::new(HashMap::new()),
         }
@@ -187,6 +377,12 @@ impl Ctx {
             .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
+    /// Whether the check `id` is part of this run (a scenario that must not overlap another
+    /// waits for it only when it runs: it never starts it).
+    pub fn runs(&self, id: &str) -> bool {
+        self.selected.contains(&id)
+    }
+
     /// Every exchange sent by a probe so far.
     pub fn log(&self) -> Vec<Logged> {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
@@ -194,52 +390,41 @@ impl Ctx {
 
     /// Sends a request outside the probe cells, logging it with its expected statuses.
     pub async fn send_logged(&self, request: Request, expected: &'static [u16]) -> Arc<Exchange> {
+        self.send(request, expected, false).await
+    }
+
+    async fn send(
+        &self,
+        request: Request,
+        expected: &'static [u16],
+        undeclared: bool,
+    ) -> Arc<Exchange> {
         let ex = Arc::new(self.client.send(request).await);
         if let Ok(mut log) = self.log.lock() {
             log.push(Logged {
                 exchange: ex.clone(),
                 expected,
-                undeclared: false,
+                undeclared,
             });
         }
         ex
     }
 
-    async fn memo<'a>(
-        &'a self,
-        cell: &'a Cell,
-        expected: &'static [u16],
-        make: impl FnOnce() -> Request,
-    ) -> &'a Exchange {
-        cell.get_or_init(|| self.send_logged(make(), expected))
-            .await
-            .as_ref()
-    }
-
-    /// The exchange of `probe` (sent the first time it is asked for), or why it could not be
-    /// sent (a missing credential, no flow to read).
+    /// The exchange of `probe`, sent the first time it is asked for (after the probes it is built
+    /// from), or why it could not be sent (a missing credential, no flow to read).
     pub async fn exchange(&self, probe: Probe) -> Result<&Exchange, String> {
-        Ok(match probe {
-            Probe::CreateNative => self.create_native().await,
-            Probe::CreateNativeAgain => self.create_native_again().await,
-            Probe::ReturnTo => self.return_to().await,
-            Probe::ReturnToForbidden => self.return_to_forbidden().await,
-            Probe::SignedInToken => self.signed_in_token().await?,
-            Probe::SignedInCookie => self.signed_in_cookie().await?,
-            Probe::SignedInBearer => self.signed_in_bearer().await?,
-            Probe::InvalidToken => self.invalid_token().await,
-            Probe::GetFlow => self.get_flow().await?,
-            Probe::GetUnknown => self.get_unknown().await,
-            Probe::GetMalformed => self.get_malformed().await,
-            Probe::CreateBrowser => self.create_browser().await,
-            Probe::UpdateFlow => self.update_flow().await,
-            Probe::UpdateEmail => self.update_email().await?,
-            Probe::UpdateWrongCode => self.update_wrong_code().await?,
-            Probe::MissingEmailFlow => self.missing_email_flow().await,
-            Probe::UpdateMissingEmail => self.update_missing_email().await?,
-            Probe::UndeclaredMethod => self.undeclared_method().await,
-            Probe::UndeclaredPath => self.undeclared_path().await,
-        })
+        let cell = &self.cells[probe as usize];
+        if let Some(ex) = cell.get() {
+            return Ok(ex);
+        }
+        let spec = probe.spec();
+        // Concurrent askers may each build the request (the probes it reads are memoized too);
+        // only the first one is sent.
+        let request = (spec.build)(self, spec.name).await?;
+        Ok(cell
+            .get_or_init(|| self.send(request, spec.expected, spec.undeclared))
+            .await
+            .as_ref())
     }
 
     /// `base` + `path`.
@@ -255,318 +440,15 @@ impl Ctx {
         url
     }
 
-    /// The plain native flow creation (no credentials): the flow most checks read.
-    pub async fn create_native(&self) -> &Exchange {
-        self.memo(
-            &self.cells.create_native,
-            Probe::CreateNative.expected(),
-            || Request::get("create_native", self.url(paths::CREATE_NATIVE)),
-        )
-        .await
-    }
-
-    /// A second plain creation, sent after the first completed (ids must differ).
-    pub async fn create_native_again(&self) -> &Exchange {
-        self.create_native().await;
-        self.memo(
-            &self.cells.create_native_again,
-            Probe::CreateNativeAgain.expected(),
-            || Request::get("create_native.again", self.url(paths::CREATE_NATIVE)),
-        )
-        .await
-    }
-
-    /// Creation with an allowed `return_to`.
-    pub async fn return_to(&self) -> &Exchange {
-        self.memo(&self.cells.return_to, Probe::ReturnTo.expected(), || {
-            let rt = self.cfg.allowed_return_to();
-            Request::get(
-                "create_native.return_to",
-                self.url_with(paths::CREATE_NATIVE, &[("return_to", rt.as_str())]),
-            )
-        })
-        .await
-    }
-
-    /// Creation with a forbidden `return_to`.
-    pub async fn return_to_forbidden(&self) -> &Exchange {
-        self.memo(
-            &self.cells.return_to_forbidden,
-            Probe::ReturnToForbidden.expected(),
-            || {
-                Request::get(
-                    "create_native.return_to_forbidden",
-                    self.url_with(
-                        paths::CREATE_NATIVE,
-                        &[("return_to", self.cfg.forbidden_return_to.as_str())],
-                    ),
-                )
-            },
-        )
-        .await
-    }
-
-    /// Creation while signed in through `X-Session-Token`.
-    pub async fn signed_in_token(&self) -> Result<&Exchange, String> {
-        let token = self.token()?;
-        Ok(self
-            .memo(
-                &self.cells.signed_in_token,
-                Probe::SignedInToken.expected(),
-                || {
-                    Request::get(
-                        "create_native.signed_in.token",
-                        self.url(paths::CREATE_NATIVE),
-                    )
-                    .header("X-Session-Token", token)
-                },
-            )
-            .await)
-    }
-
-    /// Creation while signed in through the session cookie.
-    pub async fn signed_in_cookie(&self) -> Result<&Exchange, String> {
-        let cookie = self
-            .cfg
-            .credentials
-            .session_cookie
-            .as_ref()
-            .ok_or_else(|| "no --session-cookie NAME=VALUE given".to_owned())?;
-        Ok(self
-            .memo(
-                &self.cells.signed_in_cookie,
-                Probe::SignedInCookie.expected(),
-                || {
-                    Request::get(
-                        "create_native.signed_in.cookie",
-                        self.url(paths::CREATE_NATIVE),
-                    )
-                    .header("Cookie", cookie.header_value())
-                },
-            )
-            .await)
-    }
-
-    /// Creation while signed in through `Authorization: Bearer`.
-    pub async fn signed_in_bearer(&self) -> Result<&Exchange, String> {
-        let token = self.token()?;
-        Ok(self
-            .memo(
-                &self.cells.signed_in_bearer,
-                Probe::SignedInBearer.expected(),
-                || {
-                    Request::get(
-                        "create_native.signed_in.bearer",
-                        self.url(paths::CREATE_NATIVE),
-                    )
-                    .header("Authorization", format!("Bearer {token}"))
-                },
-            )
-            .await)
-    }
-
-    /// Creation with a token no deployment accepts.
-    pub async fn invalid_token(&self) -> &Exchange {
-        self.memo(
-            &self.cells.invalid_token,
-            Probe::InvalidToken.expected(),
-            || {
-                Request::get(
-                    "create_native.invalid_token",
-                    self.url(paths::CREATE_NATIVE),
-                )
-                .header("X-Session-Token", INVALID_TOKEN)
-            },
-        )
-        .await
-    }
-
     fn token(&self) -> Result<&str, String> {
         self.cfg
             .credentials
             .session_token
-            .as_deref()
+            .as_ref()
+            .map(crate::secret::Secret::expose)
             .ok_or_else(|| {
                 "no --session-token (or RECOVERY_HARNESS_SESSION_TOKEN) given".to_owned()
             })
-    }
-
-    /// getRecoveryFlow of the plain creation's flow.
-    pub async fn get_flow(&self) -> Result<&Exchange, String> {
-        let id = flow_id(self.create_native().await)?;
-        Ok(self
-            .memo(&self.cells.get_flow, Probe::GetFlow.expected(), || {
-                Request::get("get_flow", self.url_with(paths::GET_FLOW, &[("id", &id)]))
-            })
-            .await)
-    }
-
-    /// getRecoveryFlow of a well-formed unknown id.
-    pub async fn get_unknown(&self) -> &Exchange {
-        self.memo(
-            &self.cells.get_unknown,
-            Probe::GetUnknown.expected(),
-            || {
-                Request::get(
-                    "get_flow.unknown_id",
-                    self.url_with(paths::GET_FLOW, &[("id", UNKNOWN_FLOW_ID)]),
-                )
-            },
-        )
-        .await
-    }
-
-    /// getRecoveryFlow of a malformed id.
-    pub async fn get_malformed(&self) -> &Exchange {
-        self.memo(
-            &self.cells.get_malformed,
-            Probe::GetMalformed.expected(),
-            || {
-                Request::get(
-                    "get_flow.malformed_id",
-                    self.url_with(paths::GET_FLOW, &[("id", "not-a-flow-id")]),
-                )
-            },
-        )
-        .await
-    }
-
-    /// A method the spec does not declare for the creation path.
-    pub async fn undeclared_method(&self) -> &Exchange {
-        self.cells
-            .undeclared_method
-            .get_or_init(|| async {
-                let mut r =
-                    Request::get("default.undeclared_method", self.url(paths::CREATE_NATIVE));
-                r.method = reqwest::Method::DELETE;
-                self.send_undeclared(r).await
-            })
-            .await
-    }
-
-    /// A path the spec does not declare, next to the recovery routes.
-    pub async fn undeclared_path(&self) -> &Exchange {
-        self.cells
-            .undeclared_path
-            .get_or_init(|| async {
-                let r = Request::get(
-                    "default.undeclared_path",
-                    self.url("/self-service/recovery/recovery-harness-undeclared"),
-                );
-                self.send_undeclared(r).await
-            })
-            .await
-    }
-
-    async fn send_undeclared(&self, request: Request) -> Arc<Exchange> {
-        let ex = Arc::new(self.client.send(request).await);
-        if let Ok(mut log) = self.log.lock() {
-            log.push(Logged {
-                exchange: ex.clone(),
-                expected: &[],
-                undeclared: true,
-            });
-        }
-        ex
-    }
-
-    /// The browser flow creation, asking for JSON.
-    pub async fn create_browser(&self) -> &Exchange {
-        self.memo(
-            &self.cells.create_browser,
-            Probe::CreateBrowser.expected(),
-            || Request::get("create_browser", self.url(paths::CREATE_BROWSER)),
-        )
-        .await
-    }
-
-    /// The flow the email / wrong-code submissions go to.
-    pub async fn update_flow(&self) -> &Exchange {
-        self.memo(
-            &self.cells.update_flow,
-            Probe::UpdateFlow.expected(),
-            || Request::get("update.flow", self.url(paths::CREATE_NATIVE)),
-        )
-        .await
-    }
-
-    /// The email submission.
-    pub async fn update_email(&self) -> Result<&Exchange, String> {
-        let flow = self.update_flow().await;
-        let id = flow_id(flow)?;
-        let method = flow_method(flow);
-        let field = Variant::of(flow).address_field();
-        Ok(self
-            .memo(
-                &self.cells.update_email,
-                Probe::UpdateEmail.expected(),
-                || {
-                    let mut body = json!({ "method": method });
-                    body[field] = json!(self.cfg.email);
-                    Request::post_json(
-                        "update.email",
-                        self.url_with(paths::UPDATE, &[("flow", &id)]),
-                        &body,
-                    )
-                },
-            )
-            .await)
-    }
-
-    /// A wrong code, after the email submission.
-    pub async fn update_wrong_code(&self) -> Result<&Exchange, String> {
-        let flow = self.update_flow().await;
-        let id = flow_id(flow)?;
-        let method = flow_method(flow);
-        if method != "code" {
-            return Err(format!(
-                "the active method is `{method}`, which has no code to submit (only `code` has)"
-            ));
-        }
-        self.update_email().await?;
-        Ok(self
-            .memo(
-                &self.cells.update_wrong_code,
-                Probe::UpdateWrongCode.expected(),
-                || {
-                    Request::post_json(
-                        "update.wrong_code",
-                        self.url_with(paths::UPDATE, &[("flow", &id)]),
-                        &json!({"method": "code", "code": WRONG_CODE}),
-                    )
-                },
-            )
-            .await)
-    }
-
-    /// The flow the missing-email submission goes to.
-    pub async fn missing_email_flow(&self) -> &Exchange {
-        self.memo(
-            &self.cells.missing_email_flow,
-            Probe::MissingEmailFlow.expected(),
-            || Request::get("update.missing_email.flow", self.url(paths::CREATE_NATIVE)),
-        )
-        .await
-    }
-
-    /// A submission without email.
-    pub async fn update_missing_email(&self) -> Result<&Exchange, String> {
-        let flow = self.missing_email_flow().await;
-        let id = flow_id(flow)?;
-        let method = flow_method(flow);
-        Ok(self
-            .memo(
-                &self.cells.update_missing_email,
-                Probe::UpdateMissingEmail.expected(),
-                || {
-                    Request::post_json(
-                        "update.missing_email",
-                        self.url_with(paths::UPDATE, &[("flow", &id)]),
-                        &json!({ "method": method }),
-                    )
-                },
-            )
-            .await)
     }
 }
 

@@ -5,13 +5,13 @@
 //! report full of failures.
 
 use super::catalogue;
-use super::client::{Client, TransportKind};
+use super::client::{Client, Exchange, TransportKind};
 use super::config::RunConfig;
 use super::error::CheckError;
 use super::model::{Check, Needs, Phase, Verdict};
 use super::probes::Ctx;
 use crate::report::terminal::Progress;
-use crate::report::{redact, CheckResult, Level, RunReport, Status};
+use crate::report::{CheckResult, Level, RunReport, Status};
 use crate::schema::Schemas;
 use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use std::collections::HashMap;
@@ -24,7 +24,17 @@ use tokio::sync::OnceCell;
 pub struct RunOptions {
     /// The live progress indicator (none: no indicator).
     pub progress: Option<Progress>,
+    /// The checks to run, instead of the choice of `--only` and `--skip` (`monitor` passes
+    /// [`catalogue::production_safe`]); each must come with its prerequisites, or it is judged
+    /// without them.
+    pub checks: Option<Vec<&'static Check>>,
+    /// When set, receives every exchange of the run once it is over, in the order they completed
+    /// (`monitor` times its probes by operation and reads the flow variant from them).
+    pub exchanges: Option<ExchangeSink>,
 }
+
+/// Where [`RunOptions::exchanges`] hands a run's exchanges.
+pub type ExchangeSink = Arc<std::sync::Mutex<Vec<Exchange>>>;
 
 struct Runner<'a> {
     ctx: &'a Ctx,
@@ -96,7 +106,7 @@ impl<'a> Runner<'a> {
                 )),
             }
         };
-        let secrets = self.ctx.client.secrets();
+        let redactor = self.ctx.client.redactor();
         let (status, detail, evidence) = match verdict {
             Verdict::Passed { detail, evidence } => (Status::Passed, detail, evidence),
             Verdict::Failed { detail, evidence } => match check.level {
@@ -107,19 +117,8 @@ impl<'a> Runner<'a> {
             Verdict::Error { detail, evidence } => (Status::Error, detail, evidence),
             Verdict::Flaky { detail, evidence } => (Status::Warning, detail, evidence),
         };
-        CheckResult {
-            id: check.id.to_owned(),
-            title: check.title.to_owned(),
-            operation: check.operation.name().to_owned(),
-            rule: check.rule.to_owned(),
-            source: check.source,
-            level: check.level,
-            status,
-            // Evidence is built redacted; the detail may quote a body, so redact it too.
-            detail: redact(&detail, secrets),
-            evidence,
-            duration: start.elapsed(),
-        }
+        // Evidence is built redacted; the detail may quote a body, so redact it too.
+        check.result(status, redactor.redact(&detail), evidence, start.elapsed())
     }
 
     fn missing_input(&self, needs: Needs) -> Option<String> {
@@ -148,20 +147,28 @@ pub async fn run(
     let start = Instant::now();
     let base = config.base()?.clone();
     let shown_base = base.as_str().trim_end_matches('/').to_owned();
-    let secrets = config.credentials.secrets();
+    let redactor = config.redactor();
     let mut client = Client::new(
         config.timeout,
         config.max_body_size,
         config.insecure,
         config.concurrency,
-        secrets.clone(),
+        redactor.clone(),
     )?;
-    if config.har.is_some() {
+    if config.har.is_some() || options.exchanges.is_some() {
         client = client.recording();
     }
-    let selected = catalogue::select(&config.only, &config.skip)?;
+    let selected = match options.checks {
+        Some(checks) => checks,
+        None => catalogue::select(&config.only, &config.skip)?,
+    };
     let config = Arc::new(config);
-    let ctx = Ctx::new(config.clone(), client, schemas);
+    let ctx = Ctx::new(
+        config.clone(),
+        client,
+        schemas,
+        selected.iter().map(|c| c.id),
+    );
     let runner = Runner {
         ctx: &ctx,
         cells: selected.iter().map(|c| (c.id, OnceCell::new())).collect(),
@@ -169,12 +176,22 @@ pub async fn run(
         deadline: tokio::time::Instant::now() + config.deadline,
         progress: options.progress.as_ref(),
     };
-    let (main, last): (Vec<&'static Check>, Vec<&'static Check>) =
-        selected.iter().partition(|c| c.phase == Phase::Main);
-    join_all(main.iter().map(|c| runner.evaluate(c))).await;
-    join_all(last.iter().map(|c| runner.evaluate(c))).await;
+    for phase in [Phase::Main, Phase::Final, Phase::Last] {
+        join_all(
+            selected
+                .iter()
+                .filter(|c| c.phase == phase)
+                .map(|c| runner.evaluate(c)),
+        )
+        .await;
+    }
     if let Some(p) = &options.progress {
         p.finish();
+    }
+    if let Some(sink) = &options.exchanges {
+        if let Ok(mut kept) = sink.lock() {
+            *kept = ctx.client.recorded();
+        }
     }
 
     let log = ctx.log();
@@ -186,8 +203,8 @@ pub async fn run(
             .map(|l| l.exchange.describe())
             .unwrap_or_default();
         return Err(CheckError::Unreachable {
-            target: redact(&shown_base, &secrets),
-            cause,
+            target: redactor.redact(&shown_base),
+            cause: redactor.redact(&cause),
         });
     }
 
@@ -198,7 +215,7 @@ pub async fn run(
     let mut notes = Vec::new();
     if let Some(path) = &config.har {
         let recorded = ctx.client.recorded();
-        super::har::write(path, &recorded, &secrets).map_err(|source| CheckError::Har {
+        super::har::write(path, &recorded, &redactor).map_err(|source| CheckError::Har {
             path: path.clone(),
             source,
         })?;
@@ -253,7 +270,7 @@ pub async fn run(
     }
     Ok(RunReport {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        target: redact(&shown_base, &secrets),
+        target: redactor.redact(&shown_base),
         embedded_target: config.embedded,
         insecure: config.insecure,
         strict: config.strict,
@@ -267,28 +284,56 @@ pub async fn run(
 /// Which recovery flow variant the deployment runs, read from the first flow a creation
 /// returned (every report names it: the update checks judge each variant by its own states).
 fn variant_note(log: &[super::probes::Logged]) -> Option<String> {
-    let flow = log.iter().find(|l| {
-        l.exchange.status() == Some(200)
-            && l.exchange
-                .request
-                .url
-                .path()
-                .ends_with(super::probes::paths::CREATE_NATIVE)
-            && l.exchange.json().is_some_and(|b| b.get("ui").is_some())
-    })?;
-    let mut note = format!(
-        "recovery flow variant seen: {}",
-        super::probes::Variant::of(&flow.exchange).describe()
-    );
-    if let Some(hint) = version_hint(&flow.exchange) {
-        note.push_str(&format!("; Kratos version: {hint}"));
+    let (variant, release) = flow_seen(log.iter().map(|l| l.exchange.as_ref()))?;
+    let mut note = format!("recovery flow variant seen: {}", variant.describe());
+    if let Some(release) = release {
+        note.push_str(&format!("; Kratos version: {}", release.describe()));
     }
     Some(note)
 }
 
-/// What the flow tells of the Kratos release. Where releases differ (reference doc §11), the
+/// The flow variant and the Kratos release that the first flow created in `exchanges` shows;
+/// `None` when no creation answered a flow.
+pub fn flow_seen<'a>(
+    exchanges: impl IntoIterator<Item = &'a Exchange>,
+) -> Option<(super::probes::Variant, Option<ReleaseGuess>)> {
+    let flow = exchanges.into_iter().find(|ex| {
+        ex.status() == Some(200)
+            && ex
+                .request
+                .url
+                .path()
+                .ends_with(super::probes::paths::CREATE_NATIVE)
+            && ex.json().is_some_and(|b| b.get("ui").is_some())
+    })?;
+    Some((super::probes::Variant::of(flow), version_hint(flow)))
+}
+
+/// What a flow tells of the Kratos release. Where releases differ (docs/kratos-behaviour.md §7), the
 /// checks accept each release's documented behaviour; this only says which one was seen.
-fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseGuess {
+    /// The submit button is 1070005 "Submit", as in v1.1.
+    BeforeV1_3,
+    /// The submit button is 1070009 "Continue".
+    V1_3OrLater,
+}
+
+impl ReleaseGuess {
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReleaseGuess::BeforeV1_3 => {
+                "before v1.3 (the submit button is 1070005 \"Submit\", as in v1.1)"
+            }
+            ReleaseGuess::V1_3OrLater => {
+                "v1.3 or later (the submit button is 1070009 \"Continue\")"
+            }
+        }
+    }
+}
+
+fn version_hint(ex: &Exchange) -> Option<ReleaseGuess> {
     let label = ex
         .json()?
         .pointer("/ui/nodes")?
@@ -302,8 +347,8 @@ fn version_hint(ex: &super::client::Exchange) -> Option<&'static str> {
         .pointer("/meta/label/id")?
         .as_u64()?;
     match label {
-        1070005 => Some("before v1.3 (the submit button is 1070005 \"Submit\", as in v1.1)"),
-        1070009 => Some("v1.3 or later (the submit button is 1070009 \"Continue\")"),
+        1070005 => Some(ReleaseGuess::BeforeV1_3),
+        1070009 => Some(ReleaseGuess::V1_3OrLater),
         _ => None,
     }
 }

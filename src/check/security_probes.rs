@@ -27,11 +27,11 @@ type Memo<T> = OnceCell<Outcome<T>>;
 const REDIRECT: &[u16] = &[303];
 
 /// The lock the e-mail-submitting scenarios take in turn.
-fn writes(ctx: &Ctx) -> Arc<Mutex<()>> {
+pub(super) fn writes(ctx: &Ctx) -> Arc<Mutex<()>> {
     ctx.shared::<Mutex<()>>("security.writes")
 }
 
-async fn memo<T, F>(ctx: &Ctx, key: &'static str, run: F) -> Outcome<T>
+pub(super) async fn memo<T, F>(ctx: &Ctx, key: &'static str, run: F) -> Outcome<T>
 where
     T: Send + Sync + 'static,
     F: std::future::Future<Output = Result<T, String>>,
@@ -52,15 +52,19 @@ fn url_in(base: &Url, path: &str, query: &[(&str, &str)]) -> Url {
     url
 }
 
-fn base(ctx: &Ctx) -> Url {
+pub(super) fn base(ctx: &Ctx) -> Url {
     ctx.url("")
 }
 
-async fn send(ctx: &Ctx, request: Request, expected: &'static [u16]) -> Arc<Exchange> {
+pub(super) async fn send(ctx: &Ctx, request: Request, expected: &'static [u16]) -> Arc<Exchange> {
     ctx.send_logged(request, expected).await
 }
 
-async fn create_api(ctx: &Ctx, on: &Url, probe: &str) -> (Arc<Exchange>, Result<String, String>) {
+pub(super) async fn create_api(
+    ctx: &Ctx,
+    on: &Url,
+    probe: &str,
+) -> (Arc<Exchange>, Result<String, String>) {
     let ex = send(
         ctx,
         Request::get(probe, url_in(on, paths::CREATE_NATIVE, &[])),
@@ -85,7 +89,7 @@ fn with_field(mut body: Value, name: &str, value: &str) -> Value {
     body
 }
 
-fn submit(on: &Url, probe: &str, flow: &str, body: &Value) -> Request {
+pub(super) fn submit(on: &Url, probe: &str, flow: &str, body: &Value) -> Request {
     Request::post_json(probe, url_in(on, paths::UPDATE, &[("flow", flow)]), body)
 }
 
@@ -363,14 +367,16 @@ pub async fn brute_force(ctx: &Ctx) -> Outcome<BruteForce> {
 // ---------------------------------------------------------------------------------------------
 // The code that really recovers.
 
-/// Two flows of the known address with their codes, and the code submissions.
+/// Three flows of the known address with their codes, and the code submissions.
 #[derive(Debug)]
 pub struct Recovery {
-    /// Flow A's id.
+    /// Flow A's id: its code is the right one, then the reused one.
     pub flow: String,
-    /// Flow B's id.
+    /// Flow B's id: it gets flow C's code.
     pub other_flow: String,
-    /// A's code submitted to B (before A used it).
+    /// Flow C's id: its code goes to B, and C is left alone.
+    pub code_flow: String,
+    /// C's code submitted to B, before any code was used.
     pub other_flow_code: Arc<Exchange>,
     /// A's code submitted to A.
     pub right: Arc<Exchange>,
@@ -395,14 +401,14 @@ pub fn code_prerequisites(ctx: &Ctx) -> Result<(&crate::codes::CodeSource, &str)
     Ok((source, known))
 }
 
-async fn flow_with_code(
+pub(super) async fn flow_with_code(
     ctx: &Ctx,
     on: &Url,
-    tag: &str,
+    prefix: &str,
     seen: &mut Mark,
 ) -> Result<(String, String), String> {
     let (source, known) = code_prerequisites(ctx)?;
-    let (created, id) = create_api(ctx, on, &format!("recover.{tag}.flow")).await;
+    let (created, id) = create_api(ctx, on, &format!("{prefix}.flow")).await;
     let id = id?;
     if flow_method(&created) != "code" {
         return Err(format!(
@@ -415,7 +421,7 @@ async fn flow_with_code(
         ctx,
         submit(
             on,
-            &format!("recover.{tag}.email"),
+            &format!("{prefix}.email"),
             &id,
             &address_body(&created, "code", known),
         ),
@@ -438,6 +444,10 @@ async fn flow_with_code(
         .await
         .map_err(|e| e.to_string())?;
     seen.insert(code.message_id.clone());
+    // A sent code is a secret: the evidence, the details and the HAR show it redacted.
+    ctx.client
+        .redactor()
+        .learn(crate::secret::Secret::from(code.code.as_str()));
     Ok((id, code.code))
 }
 
@@ -452,15 +462,26 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         let on = base(ctx);
         let _turn = writes(ctx).lock_owned().await;
         let mut seen = Mark::empty();
-        let (a, code_a) = flow_with_code(ctx, &on, "a", &mut seen).await?;
-        let (b, _) = flow_with_code(ctx, &on, "b", &mut seen).await?;
-        let body = json!({"method": "code", "code": code_a});
+        // A foreign code first, and one that neither the right code nor its flow shares: a
+        // deployment that takes any flow's code completes B here (and may use C's code up), so
+        // `recover.other_flow_code.refused` names it, while A, created afterwards, still shows
+        // that the right code works. Each flow is submitted to one code read after it was
+        // created: flows of a short lifespan stay alive (a read from Mailpit takes 2.5 s).
+        let (c, code_c) = flow_with_code(ctx, &on, "recover.c", &mut seen).await?;
+        let (b, _) = flow_with_code(ctx, &on, "recover.b", &mut seen).await?;
         let other_flow_code = send(
             ctx,
-            submit(&on, "recover.other_flow_code", &b, &body),
+            submit(
+                &on,
+                "recover.other_flow_code",
+                &b,
+                &json!({"method": "code", "code": code_c}),
+            ),
             &[200],
         )
         .await;
+        let (a, code_a) = flow_with_code(ctx, &on, "recover.a", &mut seen).await?;
+        let body = json!({"method": "code", "code": code_a});
         let right = send(ctx, submit(&on, "recover.right_code", &a, &body), SUCCESS).await;
         let reused = send(
             ctx,
@@ -471,6 +492,7 @@ pub async fn recovery(ctx: &Ctx) -> Outcome<Recovery> {
         Ok(Recovery {
             flow: a,
             other_flow: b,
+            code_flow: c,
             other_flow_code,
             right,
             reused,
@@ -501,8 +523,9 @@ pub struct Enumeration {
     pub unknown: Vec<Submission>,
 }
 
-/// Pairs compared (the latency is a median over them).
-pub const ENUMERATION_PAIRS: usize = 3;
+/// Pairs compared, one known and one unknown address each, in turn: `enumeration.timing` takes
+/// at least 10 latency samples per address.
+pub const ENUMERATION_PAIRS: usize = 10;
 
 /// The enumeration scenario (needs `--known-email`).
 pub async fn enumeration(ctx: &Ctx) -> Outcome<Enumeration> {
@@ -510,9 +533,10 @@ pub async fn enumeration(ctx: &Ctx) -> Outcome<Enumeration> {
         let known = ctx.cfg.known_email.clone().ok_or_else(|| {
             "needs --known-email ADDR (an address that has an identity) to compare with an unknown one".to_owned()
         })?;
-        // A code read from a mail catcher must be the recovery scenario's own: let it finish
-        // first, so these e-mails cannot arrive while it waits.
-        if ctx.cfg.code_source.is_some() {
+        // A code read from a mail catcher must be the recovery scenario's own: when it runs, let
+        // it finish first, so these e-mails cannot arrive while it waits. Started from here it
+        // would use a code and change an identity that this check does not declare.
+        if ctx.cfg.code_source.is_some() && ctx.runs("recover.right_code") {
             let _ = recovery(ctx).await;
         }
         let unknown = format!(
@@ -702,7 +726,7 @@ pub async fn browser_signed_in(ctx: &Ctx) -> Result<Arc<Exchange>, String> {
                 "pinned.create_browser.signed_in",
                 url_in(&base(ctx), paths::CREATE_BROWSER, &[]),
             )
-            .header("X-Session-Token", token)
+            .header("X-Session-Token", token.expose())
         })
         .await,
     )

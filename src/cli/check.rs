@@ -2,12 +2,13 @@
 //! the conformance runner takes (every value a run depends on is checked here, once), and the
 //! command itself: `--list`, or a run whose reports land in `--report-dir`.
 
+use super::common::{parse_size, CredentialArgs, SchemaArgs};
 use super::error::Error;
-use super::SchemaArgs;
 use crate::check::config::{parse_target, Credentials, SessionCookie, MAX_CONCURRENCY};
 use crate::check::{self, CheckError, Reporting, RunConfig};
 use crate::codes::{CodeSource, SourceKind};
 use crate::exit::Outcome;
+use crate::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,25 +18,22 @@ use url::Url;
 /// runaway body cannot exhaust memory.
 pub const DEFAULT_MAX_BODY: u64 = 4 * 1024 * 1024;
 
+/// The largest `--race-width`: one connection each, far above what a race needs.
+pub const MAX_RACE_WIDTH: usize = 256;
+/// The largest `--race-trials`: each trial sends a mail.
+pub const MAX_RACE_TRIALS: usize = 1000;
+/// The largest `--max-submissions` a run will try to exceed.
+pub const MAX_SUBMISSIONS: usize = 1000;
+
 /// Flags of `recovery-harness check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Base URL of the deployment's public API, including any prefix (https://host/auth). Omitted: the embedded reference server.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_TARGET")]
     pub target: Option<String>,
-    /// Session token of a signed-in identity, for the "already signed in" checks (not used
-    /// without --target: the embedded server has its own). Prefer the environment variable: a
-    /// flag is visible to every user of the machine in the process list.
-    #[arg(long, value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
-    pub session_token: Option<String>,
-    /// Session cookie of a signed-in identity as the browser sends it, name included (ory_kratos_session=..., chx_auth_session=...).
-    #[arg(
-        long,
-        value_name = "NAME=VALUE",
-        env = "RECOVERY_HARNESS_SESSION_COOKIE",
-        hide_env_values = true
-    )]
-    pub session_cookie: Option<String>,
+    /// --session-token, --session-cookie.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Where conformance.json, junit.xml and summary.md are written (created if missing; a run
     /// that cannot be carried out, exit 2, leaves none there, not even an earlier run's).
     #[arg(
@@ -122,11 +120,13 @@ pub struct CheckArgs {
     )]
     pub concurrency: usize,
     /// The deployment's admin API serving Kratos's `GET /admin/courier/messages` (bodies are
-    /// readable only under `kratos serve --dev`): where the code checks read the sent code.
+    /// readable only under `kratos serve --dev`): where the code checks read the sent code. A
+    /// `user:password@` in it is sent as basic authentication and never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_COURIER_URL")]
     pub courier_url: Option<String>,
     /// A Mailpit mail catcher that receives the deployment's mail: where the code checks read
-    /// the sent code.
+    /// the sent code. A `user:password@` in it (Mailpit's --ui-auth-file) is sent as basic
+    /// authentication and never shown.
     #[arg(long, value_name = "URL", env = "RECOVERY_HARNESS_MAILPIT_URL")]
     pub mailpit_url: Option<String>,
     /// An address that has an identity (and receives mail at the code source): the enumeration
@@ -137,6 +137,34 @@ pub struct CheckArgs {
     /// lifespan must be at most this, e.g. Kratos `selfservice.flows.recovery.lifespan: 3s`).
     #[arg(long, value_name = "DURATION", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_EXPIRY_WAIT")]
     pub expiry_wait: Option<Duration>,
+    /// Submissions released together in one trial of the race checks, one connection each, all
+    /// held back by their last byte until every one is written (race.code.single_use,
+    /// race.brute_force.limit).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        env = "RECOVERY_HARNESS_RACE_WIDTH"
+    )]
+    pub race_width: usize,
+    /// Trials of race.code.single_use, each with a fresh flow and code (one mail each). A race
+    /// that shows in 1 trial of 4 goes unseen in K trials with probability 0.75^K: 1.002 % at 16.
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 16,
+        env = "RECOVERY_HARNESS_RACE_TRIALS"
+    )]
+    pub race_trials: usize,
+    /// The deployment's limit of code submissions per flow (Kratos's
+    /// selfservice.methods.code.config.max_submissions).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        env = "RECOVERY_HARNESS_MAX_SUBMISSIONS"
+    )]
+    pub max_submissions: usize,
     /// Only failures and the summary line on the terminal; no progress indicator.
     #[arg(short, long)]
     pub quiet: bool,
@@ -152,8 +180,7 @@ impl Default for CheckArgs {
     fn default() -> Self {
         CheckArgs {
             target: None,
-            session_token: None,
-            session_cookie: None,
+            credentials: CredentialArgs::default(),
             report_dir: PathBuf::from("reports/check"),
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
@@ -174,6 +201,9 @@ impl Default for CheckArgs {
             mailpit_url: None,
             known_email: None,
             expiry_wait: None,
+            race_width: 16,
+            race_trials: 16,
+            max_submissions: 5,
             quiet: false,
             list: false,
             schema: SchemaArgs::default(),
@@ -186,7 +216,12 @@ impl CheckArgs {
     /// meets a malformed input), or the first flag that describes none.
     pub fn config(&self) -> Result<RunConfig, CheckError> {
         let target = self.target.as_deref().map(parse_target).transpose()?;
-        let session_token = match self.session_token.as_deref().map(str::trim) {
+        let session_token = match self
+            .credentials
+            .session_token
+            .as_ref()
+            .map(|t| t.expose().trim())
+        {
             None | Some("") => None,
             Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
                 return Err(CheckError::BadFlag {
@@ -194,12 +229,13 @@ impl CheckArgs {
                     reason: "the token holds a control character (a stray newline?)".to_owned(),
                 })
             }
-            Some(t) => Some(t.to_owned()),
+            Some(t) => Some(Secret::from(t)),
         };
         let session_cookie = self
+            .credentials
             .session_cookie
-            .as_deref()
-            .map(SessionCookie::parse)
+            .as_ref()
+            .map(|c| SessionCookie::parse(c.expose()))
             .transpose()?;
         if self.timeout.is_zero() {
             return Err(bad_flag("timeout", "must be more than 0, e.g. 10s"));
@@ -268,6 +304,26 @@ impl CheckArgs {
                 "must be more than 0: the flow lifespan of the deployment, e.g. 5s",
             ));
         }
+        if !(2..=MAX_RACE_WIDTH).contains(&self.race_width) {
+            return Err(bad_flag(
+                "race-width",
+                &format!(
+                    "must be from 2 (a race needs two) to {MAX_RACE_WIDTH} (one connection each)"
+                ),
+            ));
+        }
+        if !(1..=MAX_RACE_TRIALS).contains(&self.race_trials) {
+            return Err(bad_flag(
+                "race-trials",
+                &format!("must be from 1 to {MAX_RACE_TRIALS} (each costs a flow and a mail)"),
+            ));
+        }
+        if !(1..=MAX_SUBMISSIONS).contains(&self.max_submissions) {
+            return Err(bad_flag(
+                "max-submissions",
+                &format!("must be from 1 to {MAX_SUBMISSIONS}: the deployment's selfservice.methods.code.config.max_submissions (Kratos: 5)"),
+            ));
+        }
         let config = RunConfig {
             embedded: target.is_none(),
             ignored_credentials: false,
@@ -295,6 +351,9 @@ impl CheckArgs {
             known_email,
             expiry_wait: self.expiry_wait,
             expiry_target: None,
+            race_width: self.race_width,
+            race_trials: self.race_trials,
+            max_submissions: self.max_submissions,
         };
         // Fail on a pattern that selects nothing before any request is sent.
         check::catalogue::select(&config.only, &config.skip)?;
@@ -396,44 +455,9 @@ fn parse_absolute(flag: &'static str, s: &str) -> Result<Url, CheckError> {
     Ok(url)
 }
 
-/// Parses a size such as `4MiB`, `512KiB`, `1000000`, `2MB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size; use e.g. 4MiB, 512KiB, 100000"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" => 1024,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1024 * 1024,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1024 * 1024 * 1024,
-        other => {
-            return Err(format!(
-                "`{other}` is not a size unit; use B, KiB, MiB, GiB, KB, MB, GB"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
-        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("4XB").is_err());
-    }
 
     #[test]
     fn default_matches_the_flag_defaults() {
@@ -445,11 +469,37 @@ mod tests {
         let mut parsed =
             <Wrapper as clap::Parser>::try_parse_from(["check"]).expect("no flags parse");
         // The environment may hold a token (RECOVERY_HARNESS_SESSION_TOKEN); that is not a default.
-        parsed.args.session_token = None;
+        parsed.args.credentials.session_token = None;
         assert_eq!(
             format!("{:?}", parsed.args),
             format!("{:?}", CheckArgs::default())
         );
+    }
+
+    #[test]
+    fn race_flags_are_bounded() {
+        let with = |f: fn(&mut CheckArgs)| {
+            let mut a = CheckArgs::default();
+            f(&mut a);
+            a.config()
+        };
+        let cfg = with(|_| {}).expect("the defaults are valid");
+        assert_eq!(
+            (cfg.race_width, cfg.race_trials, cfg.max_submissions),
+            (16, 16, 5)
+        );
+        for (flag, bad) in [
+            ("race-width", with(|a| a.race_width = 1)),
+            ("race-width", with(|a| a.race_width = MAX_RACE_WIDTH + 1)),
+            ("race-trials", with(|a| a.race_trials = 0)),
+            ("max-submissions", with(|a| a.max_submissions = 0)),
+        ] {
+            match bad {
+                Err(CheckError::BadFlag { flag: f, .. }) => assert_eq!(f, flag),
+                other => panic!("{flag}: {other:?}"),
+            }
+        }
+        assert!(with(|a| a.race_width = 2).is_ok());
     }
 
     #[test]

@@ -10,8 +10,8 @@
 
 use super::tooling::ToolingError;
 use crate::{
-    check::CheckError, exit, load::LoadError, report::ReportError, schema::SchemaError,
-    server::ServerError,
+    check::CheckError, exit, load::LoadError, monitor::MonitorError, report::ReportError,
+    schema::SchemaError, server::ServerError,
 };
 
 /// Any error that stops a command.
@@ -29,6 +29,9 @@ pub enum Error {
     /// The load run could not be carried out.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The monitor could not start or serve.
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),

@@ -1,6 +1,7 @@
 //! `recovery-harness serve`: its flags, and their conversion into the [`ServerConfig`] the
 //! reference server takes.
 
+use super::common::SESSION_TOKEN_ENV;
 use super::error::Error;
 use crate::exit::Outcome;
 use crate::server::{self, RecoveryMethod, ServerConfig, ServerError};
@@ -22,10 +23,10 @@ pub struct ServeArgs {
     )]
     pub base_path: String,
     /// A session token the server accepts as signed in (repeatable); one is generated and printed at start when none is given.
-    #[arg(long = "session-token", value_name = "TOKEN", env = super::SESSION_TOKEN_ENV, hide_env_values = true)]
+    #[arg(long = "session-token", value_name = "TOKEN", env = SESSION_TOKEN_ENV, hide_env_values = true)]
     pub session_tokens: Vec<String>,
     /// How long a flow lives (an expired flow answers 410/303 for one more lifespan, then is purged).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::cli::parse_duration, env = "RECOVERY_HARNESS_LIFESPAN")]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::input::parse_duration, env = "RECOVERY_HARNESS_LIFESPAN")]
     pub lifespan: Duration,
     /// At most this many flows are kept; the oldest are evicted first.
     #[arg(

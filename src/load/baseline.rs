@@ -2,31 +2,10 @@
 //! itself shows the per-metric deltas in its reports) and gates on our own rule, since Goose has
 //! none: the run fails when its rps fell, or its p95 rose, by more than PCT percent.
 
+pub use super::error::BaselineError;
 use crate::report::load_summary::{BaselineComparison, Figures};
 use goose::metrics::GooseMetrics;
 use std::path::{Path, PathBuf};
-
-/// Why a baseline could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum BaselineError {
-    /// The file (or `report.json` in the directory) could not be read.
-    #[error("cannot read the baseline {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// It is not a Goose JSON report.
-    #[error("the baseline {path} is not a Goose JSON report (report.json of an earlier `load` run): {reason}")]
-    NotAReport {
-        /// The file.
-        path: PathBuf,
-        /// What was wrong.
-        reason: String,
-    },
-}
 
 /// A baseline report, read and checked.
 #[derive(Debug, Clone)]

@@ -2,6 +2,8 @@
 //! only on a terminal) and the final summary table on stdout, rendered from the same
 //! [`LoadSummary`] that is written to `load-summary.json`.
 
+use super::arrivals::show_rate;
+use super::open::OpenModel;
 use super::steps::LiveStats;
 use crate::report::load_summary::LoadSummary;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -16,8 +18,13 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts the line: elapsed/planned time, requests, current rate, failures.
-    pub fn start(stats: Arc<LiveStats>, planned: Duration) -> Progress {
+    /// Starts the line: elapsed/planned time, requests, current rate, failures (and in the open
+    /// model, the iterations in flight and dropped).
+    pub fn start(
+        stats: Arc<LiveStats>,
+        planned: Duration,
+        open: Option<Arc<OpenModel>>,
+    ) -> Progress {
         let bar = ProgressBar::with_draw_target(
             Some(planned.as_secs().max(1)),
             ProgressDrawTarget::stderr_with_hz(4),
@@ -48,8 +55,15 @@ impl Progress {
                     + LiveStats::get(&stats.transport_errors)
                     + LiveStats::get(&stats.other_failures);
                 line.set_position(started.elapsed().as_secs());
+                let open = open.as_ref().map_or(String::new(), |o| {
+                    format!(
+                        "  in flight {}  dropped {}",
+                        thousands(o.in_flight() as u64),
+                        thousands(o.dropped())
+                    )
+                });
                 line.set_message(format!(
-                    "requests {}  {:>8.0} req/s  failures {}  schema failures {}",
+                    "requests {}  {:>8.0} req/s  failures {}  schema failures {}{open}",
                     thousands(requests),
                     rate,
                     thousands(failures),
@@ -80,7 +94,8 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn ms(v: f64) -> String {
+/// Milliseconds as the tables show them: `4.20ms`, `180ms`.
+pub fn ms(v: f64) -> String {
     if v < 10.0 {
         format!("{v:.2}ms")
     } else {
@@ -97,10 +112,19 @@ pub fn render(s: &LoadSummary, quiet: bool) -> String {
         _ => "FAILED",
     };
     if !quiet {
+        let load = match &s.open {
+            Some(o) => format!(
+                "open model {} ({} iterations/s intended), at most {} in flight",
+                o.schedule,
+                show_rate(s.intended_rate.unwrap_or_default()),
+                o.max_in_flight
+            ),
+            None => format!("{} users, {}s", s.users, s.duration_s),
+        };
         let _ = writeln!(
             out,
-            "\nscenario {} against {} ({}), {} users, {}s, validate {}",
-            s.scenario, s.target, s.target_kind, s.users, s.duration_s, s.validate
+            "\nscenario {} against {} ({}), {load}, validate {}",
+            s.scenario, s.target, s.target_kind, s.validate
         );
         let _ = writeln!(
             out,
@@ -140,6 +164,25 @@ pub fn render(s: &LoadSummary, quiet: bool) -> String {
             thousands(s.validated_bodies),
             thousands(s.transport_errors)
         );
+        if let Some(o) = &s.open {
+            let _ = writeln!(
+                out,
+                "  iterations: {} due, {} started, {} completed ({} in the {:.1}s window: {} /s achieved), {} dropped; start delay p50 {} p99 {}",
+                thousands(o.due_iterations),
+                thousands(o.started_iterations),
+                thousands(o.completed_iterations),
+                thousands(o.completed_in_window),
+                o.window_s,
+                show_rate(s.achieved_rate.unwrap_or_default()),
+                thousands(s.dropped_iterations.unwrap_or_default()),
+                ms(o.start_lag_p50_ms),
+                ms(o.start_lag_p99_ms)
+            );
+            let _ = writeln!(
+                out,
+                "  (latencies count from each iteration's intended start: queueing is included)"
+            );
+        }
         if !s.top_reasons.is_empty() {
             let _ = writeln!(out, "\n  top failure reasons:");
             for f in s.top_reasons.iter().take(5) {
@@ -198,9 +241,18 @@ pub fn render(s: &LoadSummary, quiet: bool) -> String {
         }
         out.push('\n');
     }
+    let open = match (s.intended_rate, s.achieved_rate) {
+        (Some(intended), Some(achieved)) => format!(
+            ", {} of {} iterations/s, {} dropped",
+            show_rate(achieved),
+            show_rate(intended),
+            thousands(s.dropped_iterations.unwrap_or_default())
+        ),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "load {verdict}: {} requests, {:.1} req/s, p95 {}, {} errors, {} schema failures",
+        "load {verdict}: {} requests, {:.1} req/s, p95 {}, {} errors, {} schema failures{open}",
         thousands(s.requests),
         s.rps,
         ms(s.p95_ms),

@@ -15,12 +15,13 @@
 //! Shards that do not belong together (missing, duplicated, of another scenario, target, tool
 //! version, duration or set of rules) are refused: exit 2.
 
+pub use super::error::MergeError;
 use super::figures::aggregated;
 use super::shard::ShardSpec;
 use super::summary::{failure_reasons, step_summaries};
 use crate::exit::Outcome;
 use crate::report::load_summary::{
-    self, LoadSummary, MergeSummary, ShardSummary, ThresholdVerdict,
+    self, LoadSummary, MergeSummary, OpenSummary, ShardSummary, ThresholdVerdict,
 };
 use chrono::{DateTime, Utc};
 use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate};
@@ -33,77 +34,6 @@ pub const GOOSE_REPORT: &str = "report.json";
 /// Below this share of the whole span, the shards' windows "barely overlap": the merged rps and
 /// percentiles then describe load that was never applied at once.
 pub const MIN_OVERLAP: f64 = 0.9;
-
-/// Why shards could not be merged (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum MergeError {
-    /// A file could not be read or parsed.
-    #[error("cannot read {path}: {reason}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// A directory holds no shard report.
-    #[error("{path} is no shard report directory: it has no load-summary.json with a \"shard\" object (run `load --shard I/N --report-dir DIR`), nor subdirectories that do")]
-    NotAShard {
-        /// The directory.
-        path: PathBuf,
-    },
-    /// Shards are missing.
-    #[error("{} {} of {count} {} missing: got {got} (each of 0 to {} must be given once)", if .missing.len() == 1 { "shard" } else { "shards" }, list(.missing), if .missing.len() == 1 { "is" } else { "are" }, .count - 1)]
-    Missing {
-        /// The shard count.
-        count: usize,
-        /// The missing indexes.
-        missing: Vec<usize>,
-        /// The indexes present.
-        got: String,
-    },
-    /// A shard is given twice.
-    #[error("shard {index} of {count} is given twice: {first} and {second}")]
-    Duplicated {
-        /// The index.
-        index: usize,
-        /// The count.
-        count: usize,
-        /// One directory.
-        first: String,
-        /// The other.
-        second: String,
-    },
-    /// Shards of different runs.
-    #[error("the shards are not of one run: {what} `{a}` in {dir_a} but `{b}` in {dir_b}")]
-    Mismatch {
-        /// What differs.
-        what: &'static str,
-        /// One value.
-        a: String,
-        /// Its directory.
-        dir_a: String,
-        /// The other value.
-        b: String,
-        /// Its directory.
-        dir_b: String,
-    },
-    /// The merged summary would overwrite a shard's reports.
-    #[error("--report-dir {path} is one of the shards' directories: give the merge its own (e.g. DIR/merged)")]
-    OutputIsShard {
-        /// The directory.
-        path: PathBuf,
-    },
-    /// A threshold rule cannot be judged.
-    #[error("invalid --threshold: {0}")]
-    Threshold(String),
-}
-
-fn list(v: &[usize]) -> String {
-    v.iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// What a shard's `load-summary.json` must say for the merge (other fields are not read, so a
 /// summary gaining fields still merges).
@@ -128,6 +58,14 @@ struct ShardFile {
     skipped_steps: u64,
     verdict: String,
     shard: Option<ShardSummary>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    achieved_rate: Option<f64>,
+    #[serde(default)]
+    dropped_iterations: Option<u64>,
+    #[serde(default)]
+    open: Option<OpenSummary>,
 }
 
 /// Goose's JSON report: only the raw metrics are read.
@@ -231,6 +169,12 @@ fn check_complete(shards: &[Shard]) -> Result<(), MergeError> {
     same("--duration (s)", &|s| s.file.duration_s.to_string())?;
     same("users of the run", &|s| s.meta.total_users.to_string())?;
     same("threshold rules", &|s| s.meta.threshold_rules.join(" "))?;
+    same("load model", &|s| {
+        s.file.model.clone().unwrap_or_else(|| "closed".to_owned())
+    })?;
+    same("schedule (--rate, --stages)", &|s| {
+        s.meta.schedule.clone().unwrap_or_default()
+    })?;
 
     let count = first.meta.count;
     let mut seen: BTreeMap<usize, &Shard> = BTreeMap::new();
@@ -253,7 +197,7 @@ fn check_complete(shards: &[Shard]) -> Result<(), MergeError> {
         return Err(MergeError::Missing {
             count,
             missing,
-            got: list(&seen.keys().copied().collect::<Vec<_>>()),
+            got: super::error::list(&seen.keys().copied().collect::<Vec<_>>()),
         });
     }
     Ok(())
@@ -570,6 +514,15 @@ pub fn merge(
     let body_violations = sum(&|f| f.body_violations);
 
     let mut failed_because = Vec::new();
+    let dropped: u64 = shards
+        .iter()
+        .map(|s| s.file.dropped_iterations.unwrap_or_default())
+        .sum();
+    if dropped > 0 {
+        failed_because.push(format!(
+            "{dropped} due iterations were dropped over the shards (--max-in-flight was reached): the target was not offered the whole rate"
+        ));
+    }
     for t in thresholds.iter().filter(|t| !t.passed) {
         failed_because.push(format!(
             "threshold {} failed: observed {}",
@@ -623,6 +576,7 @@ pub fn merge(
             .unwrap_or(usize::MAX)
     });
 
+    let open = merged_open(&shards);
     let summary = LoadSummary {
         tool: first.file.tool.clone(),
         target: first.file.target.clone(),
@@ -676,8 +630,58 @@ pub fn merge(
             window_overlap: (share * 1000.0).round() / 1000.0,
             warnings: warnings.clone(),
         }),
+        model: first
+            .file
+            .model
+            .clone()
+            .unwrap_or_else(|| "closed".to_owned()),
+        intended_rate: open.as_ref().map(|(rate, ..)| *rate),
+        achieved_rate: open.as_ref().map(|(_, achieved, ..)| *achieved),
+        dropped_iterations: open.as_ref().map(|(_, _, dropped, _)| *dropped),
+        open: open.map(|(.., o)| o),
+        capacity: None,
     };
     Ok((outcome, summary, warnings))
+}
+
+/// The open model's figures of the merged run: the whole schedule's rate (each shard ran its
+/// interleaved share of it, see [`super::arrivals::Share`]), the achieved rates and the
+/// iteration counts added up. `None` for closed-model shards.
+fn merged_open(shards: &[Shard]) -> Option<(f64, f64, u64, OpenSummary)> {
+    let first = &shards[0];
+    let schedule = first.meta.schedule.as_deref()?;
+    let whole = super::arrivals::Schedule::parse_stages(schedule).ok()?;
+    let opens: Vec<&OpenSummary> = shards.iter().filter_map(|s| s.file.open.as_ref()).collect();
+    if opens.len() != shards.len() {
+        return None;
+    }
+    let add = |f: &dyn Fn(&OpenSummary) -> u64| opens.iter().map(|o| f(o)).sum::<u64>();
+    let worst = |f: &dyn Fn(&OpenSummary) -> f64| opens.iter().map(|o| f(o)).fold(0.0, f64::max);
+    let achieved = shards
+        .iter()
+        .map(|s| s.file.achieved_rate.unwrap_or_default())
+        .sum();
+    let merged = OpenSummary {
+        schedule: schedule.to_owned(),
+        max_in_flight: first
+            .meta
+            .total_max_in_flight
+            .unwrap_or_else(|| opens.iter().map(|o| o.max_in_flight).sum()),
+        due_iterations: add(&|o| o.due_iterations),
+        started_iterations: add(&|o| o.started_iterations),
+        completed_iterations: add(&|o| o.completed_iterations),
+        completed_in_window: add(&|o| o.completed_in_window),
+        window_s: worst(&|o| o.window_s),
+        peak_in_flight: opens.iter().map(|o| o.peak_in_flight).sum(),
+        start_lag_p50_ms: worst(&|o| o.start_lag_p50_ms),
+        start_lag_p99_ms: worst(&|o| o.start_lag_p99_ms),
+    };
+    // Every shard reports its own drops; their sum is the run's.
+    let dropped: u64 = shards
+        .iter()
+        .map(|s| s.file.dropped_iterations.unwrap_or_default())
+        .sum();
+    Some((whole.mean_rate(), achieved, dropped, merged))
 }
 
 /// `recovery-harness load merge`: merges the shard directories `dirs` (with `thresholds` replacing
@@ -688,9 +692,9 @@ pub fn run(
     thresholds: &[String],
     report_dir: &Path,
     quiet: bool,
-) -> Result<Outcome, super::LoadError> {
+) -> Result<Outcome, super::error::LoadError> {
     let (outcome, mut summary, warnings) =
-        merge(dirs, thresholds).map_err(super::LoadError::from)?;
+        merge(dirs, thresholds).map_err(super::error::LoadError::from)?;
     let dir = report_dir;
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -707,7 +711,7 @@ pub fn run(
         }
         .into());
     }
-    let io = |source| super::LoadError::ReportDir {
+    let io = |source| super::error::LoadError::ReportDir {
         path: dir.to_path_buf(),
         source,
     };

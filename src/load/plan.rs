@@ -3,11 +3,13 @@
 //! into a Goose attack: its [`GooseConfiguration`] built field by field (never from the process's
 //! command line) and the scenario's steps registered as Goose transactions.
 
+use super::arrivals::Share;
 use super::baseline::Baseline;
+use super::error::{goose_error, LoadError};
 use super::reports::Reports;
 use super::scenario::Scenario;
 use super::steps::{self, Shared, ValidateMode};
-use super::{goose_error, LoadError, TargetSpec};
+use super::target::TargetSpec;
 use crate::exit::Outcome;
 use crate::report::load_summary::ShardSummary;
 use goose::config::GooseConfiguration;
@@ -16,6 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The longest `--duration` accepted: a load run must end by itself.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// The most users accepted (each has its own HTTP client and connection).
+pub const MAX_USERS: usize = 10_000;
+
 /// A load run, every flag checked and defaulted; nothing has been sent yet.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -23,10 +30,11 @@ pub struct Plan {
     pub scenario: Scenario,
     /// Where the load goes.
     pub target: TargetSpec,
-    /// The admin API (courier), if given.
-    pub admin_url: Option<String>,
+    /// The admin API (courier, `--courier-url`), if given; its credentials, if any, are sent as
+    /// basic authentication.
+    pub admin_url: Option<crate::codes::Endpoint>,
     /// The Mailpit mail catcher (`--mailpit-url`), if given: the read-code step's source then.
-    pub mailpit_url: Option<String>,
+    pub mailpit_url: Option<crate::codes::Endpoint>,
     /// Concurrent users.
     pub users: usize,
     /// Users started per second.
@@ -48,7 +56,7 @@ pub struct Plan {
     /// The regression gate in percent.
     pub max_regression: Option<f64>,
     /// Session token for `session-token` steps (external targets).
-    pub session_token: Option<String>,
+    pub session_token: Option<crate::secret::Secret>,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Skip TLS verification.
@@ -59,6 +67,34 @@ pub struct Plan {
     pub shard: Option<super::shard::ShardPlan>,
     /// `--start-at`: when the users start.
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The open model (`--rate`, `--stages`, a step of `load capacity`); `None`: the closed
+    /// model (`users` users, each starting its next iteration when the last one ends).
+    pub open: Option<OpenPlan>,
+}
+
+/// The default `--max-in-flight`: iterations running at once before the next due ones are
+/// dropped, one Goose user each. By Little's law a target at 2,000 iterations/s and 250 ms
+/// (already far beyond any sensible objective) holds 500; more only hides a target that has
+/// stopped keeping up, and each user holds a connection.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 500;
+
+/// The open model of a run: this process's share of the arrival schedule and its cap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenPlan {
+    /// This process's part of the schedule (the whole of it without `--shard`).
+    pub share: Share,
+    /// This process's `--max-in-flight` (its Goose users).
+    pub max_in_flight: usize,
+    /// The whole run's `--max-in-flight`.
+    pub total_max_in_flight: usize,
+}
+
+impl OpenPlan {
+    /// How long the last iterations may still run once the schedule is over: each of an
+    /// iteration's requests is bounded by `--timeout`.
+    pub fn drain(&self, timeout: Duration, requests_per_iteration: usize) -> Duration {
+        (timeout * requests_per_iteration.max(1) as u32).min(Duration::from_secs(120))
+    }
 }
 
 impl Plan {
@@ -75,18 +111,37 @@ impl Plan {
         for t in steps::transactions(&self.scenario.steps, shared) {
             goose_scenario = goose_scenario.register_transaction(t);
         }
-        let attack = GooseAttack::initialize_with_config(self.goose_configuration(host, reports))
-            .map_err(|e| LoadError::Goose(goose_error(&e)))?
-            .register_scenario(goose_scenario);
+        let mut attack =
+            GooseAttack::initialize_with_config(self.goose_configuration(host, reports))
+                .map_err(|e| LoadError::Goose(goose_error(&e)))?
+                .register_scenario(goose_scenario);
+        if self.open.is_some() {
+            // One client and one connection pool for every user: the open model's users only
+            // carry iterations, and a pool opens as many connections as are in flight (none of
+            // the scenarios keeps cookies). Building a client per user took most of a step's
+            // start with hundreds of users.
+            attack = attack
+                .set_client_builder_without_cookies(
+                    goose::client::GooseClientBuilder::new().without_cookies(),
+                )
+                .map_err(|e| LoadError::Goose(goose_error(&e)))?;
+        }
         // Goose logs every failed request at warn level; against a target that stops answering
         // that is a line per request, burying the progress line and the summary (which counts
         // them). Goose sets the `log` level while it configures itself, so it is lowered here, in
         // the transaction Goose runs once after that and before any user starts. RUST_LOG keeps
         // them.
+        // Quiet (`--quiet`, a step of `load capacity`): not even Goose's error lines, whose
+        // failed thresholds the verdict states anyway.
+        let level = if self.quiet {
+            log::LevelFilter::Off
+        } else {
+            log::LevelFilter::Error
+        };
         Ok(if std::env::var_os("RUST_LOG").is_none() {
-            attack.test_start(goose::goose::Transaction::new(Arc::new(|_user| {
-                Box::pin(async {
-                    log::set_max_level(log::LevelFilter::Error);
+            attack.test_start(goose::goose::Transaction::new(Arc::new(move |_user| {
+                Box::pin(async move {
+                    log::set_max_level(level);
                     Ok(())
                 })
             })))
@@ -95,10 +150,25 @@ impl Plan {
         })
     }
 
-    /// The time every user needs to start plus the run time.
+    /// The time every user needs to start plus the run time (the open model: the schedule).
     pub fn planned(&self) -> Duration {
-        Duration::from_secs(self.duration_s)
-            + Duration::from_secs_f64(self.users as f64 / self.hatch_rate)
+        match &self.open {
+            Some(open) => open.share.schedule.duration(),
+            None => {
+                Duration::from_secs(self.duration_s)
+                    + Duration::from_secs_f64(self.users as f64 / self.hatch_rate)
+            }
+        }
+    }
+
+    /// Transactions one iteration runs: the steps' weights added up.
+    pub fn iteration_len(&self) -> usize {
+        self.scenario
+            .steps
+            .iter()
+            .map(|s| s.weight)
+            .sum::<usize>()
+            .max(1)
     }
 
     /// Goose's configuration for this plan, built field by field (never from argv).
@@ -109,6 +179,15 @@ impl Plan {
         c.increase_rate = Some(format!("{}", self.hatch_rate));
         c.run_time = Some(self.duration_s.to_string());
         c.throttle_requests = self.throttle;
+        if let Some(open) = &self.open {
+            // The dispatcher ends the attack once the schedule is over and its iterations have
+            // finished; Goose's run time is only the bound behind it. Nothing runs before the
+            // schedule starts, so there is nothing to reset once the users are up (and a reset
+            // then could race the first iterations).
+            let drain = open.drain(self.timeout, self.iteration_len());
+            c.run_time = Some((self.duration_s + drain.as_secs() + 5).to_string());
+            c.no_reset_metrics = true;
+        }
         // A shard leaves its thresholds to `load merge` unless told to judge them itself.
         if self
             .shard
@@ -148,6 +227,9 @@ impl Plan {
     /// `measured_s`: the window starts one ramp-up after `started_at`, which `--start-at` and the
     /// shared ramp-up time ([`ShardSpec::hatch_rate`](super::shard::ShardSpec::hatch_rate)) make
     /// the same moment on every shard.
+    ///
+    /// In the open model the window is the schedule's: from its start (`--start-at` on every
+    /// shard) for its length.
     pub fn shard_summary(
         &self,
         started_at: chrono::DateTime<chrono::Utc>,
@@ -155,9 +237,21 @@ impl Plan {
     ) -> Option<ShardSummary> {
         let s = self.shard.as_ref()?;
         let ms = chrono::SecondsFormat::Millis;
-        let ramp = Duration::from_secs_f64((self.users as f64 / self.hatch_rate).min(86_400.0));
-        let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
-        let end = start + chrono::TimeDelta::seconds(measured_s as i64);
+        let (start, end) = match &self.open {
+            Some(open) => {
+                let length = open.share.schedule.duration();
+                (
+                    started_at,
+                    started_at + chrono::TimeDelta::from_std(length).unwrap_or_default(),
+                )
+            }
+            None => {
+                let ramp =
+                    Duration::from_secs_f64((self.users as f64 / self.hatch_rate).min(86_400.0));
+                let start = started_at + chrono::TimeDelta::from_std(ramp).unwrap_or_default();
+                (start, start + chrono::TimeDelta::seconds(measured_s as i64))
+            }
+        };
         Some(ShardSummary {
             index: s.spec.index,
             count: s.spec.count,
@@ -170,6 +264,8 @@ impl Plan {
             start_at: self.start_at.map(|t| t.to_rfc3339_opts(ms, true)),
             window_start: start.to_rfc3339_opts(ms, true),
             window_end: end.to_rfc3339_opts(ms, true),
+            schedule: self.open.as_ref().map(|o| o.share.schedule.describe()),
+            total_max_in_flight: self.open.as_ref().map(|o| o.total_max_in_flight),
         })
     }
 

@@ -2,7 +2,7 @@
 //! published atomically after it, discarded when the run could not finish.
 
 use super::baseline::Baseline;
-use super::LoadError;
+use super::error::LoadError;
 use crate::report::load_summary;
 use std::path::{Path, PathBuf};
 

@@ -2,10 +2,11 @@
 //! user copied and edited (`--scenario PATH`). This module owns their format, their parsing and
 //! every check that can be made before a request is sent; `scenarios/README.md` documents it.
 
+pub use super::error::ScenarioError;
 use crate::schema::Component;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The scenarios shipped in `scenarios/`, embedded so that the binary works from any directory.
@@ -30,42 +31,6 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 
 /// The default `--scenario`.
 pub const DEFAULT_SCENARIO: &str = "create-native-flow";
-
-/// Why a scenario could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    /// Neither an embedded scenario nor a readable file.
-    #[error(
-        "unknown scenario `{0}`: give one of {names} or the path of a scenario file",
-        names = embedded_names()
-    )]
-    Unknown(String),
-    /// The file could not be read.
-    #[error("cannot read scenario file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or does not have the scenario format.
-    #[error("scenario {origin} is malformed: {message}")]
-    Syntax {
-        /// Where the scenario came from.
-        origin: String,
-        /// The parser's message, with line and column.
-        message: String,
-    },
-    /// The file parses but says something that cannot run.
-    #[error("scenario {origin} is invalid: {message}")]
-    Invalid {
-        /// Where the scenario came from.
-        origin: String,
-        /// What is wrong and how to fix it.
-        message: String,
-    },
-}
 
 fn embedded_names() -> String {
     EMBEDDED
@@ -163,7 +128,7 @@ impl Action {
     }
 
     /// What the target must answer when the step does not say otherwise (Kratos's defaults,
-    /// see KRATOS-RECOVERY-BEHAVIOUR.md §2, §4, §5.4).
+    /// see docs/kratos-behaviour.md §2, §4, §5.4).
     fn default_expect(self) -> Vec<Expect> {
         let flow = |state: Option<&str>| Expect {
             status: 200,
@@ -302,7 +267,10 @@ impl Scenario {
         let path = Path::new(spec);
         let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
         if !looks_like_path && !path.exists() {
-            return Err(ScenarioError::Unknown(spec.to_owned()));
+            return Err(ScenarioError::Unknown {
+                name: spec.to_owned(),
+                known: embedded_names(),
+            });
         }
         Scenario::from_file(path)
     }

@@ -12,7 +12,7 @@
 //! (`JOB_COMPLETION_INDEX` runs from 0 to `completions - 1`), so `--shard I/N` and a pod with
 //! `JOB_COMPLETION_INDEX=I` are the same shard.
 
-use super::{flag, LoadError};
+use super::error::{flag, LoadError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -3,13 +3,17 @@
 //! the verdict is judged. With `figures`, this is the only place that reads Goose's metrics;
 //! `report/` and every renderer get the plain model.
 
+use super::arrivals::show_rate;
 use super::figures::{aggregated, figures_of};
-use super::plan::Plan;
+use super::open::OpenFigures;
+use super::plan::{OpenPlan, Plan};
 use super::reports::Reports;
 use super::scenario::Scenario;
 use super::steps::LiveStats;
 use crate::exit::Outcome;
-use crate::report::load_summary::{FailureReason, LoadSummary, StepSummary, ThresholdVerdict};
+use crate::report::load_summary::{
+    FailureReason, LoadSummary, OpenSummary, StepSummary, ThresholdVerdict,
+};
 use goose::metrics::GooseMetrics;
 
 /// What the run knows besides Goose's metrics.
@@ -28,6 +32,20 @@ pub struct RunFacts<'a> {
     pub reports: &'a Reports,
     /// The signal that stopped the run, if one did.
     pub interrupted: Option<i32>,
+    /// Open model: what the dispatcher did.
+    pub open: Option<OpenFacts<'a>>,
+}
+
+/// What the open model's dispatcher knows after a run.
+pub struct OpenFacts<'a> {
+    /// The run's open model.
+    pub plan: &'a OpenPlan,
+    /// The iterations' figures.
+    pub figures: OpenFigures,
+    /// When the schedule started.
+    pub window_start: chrono::DateTime<chrono::Utc>,
+    /// Set when the target went silent and the run was stopped: how long it was silent.
+    pub stopped_answering: Option<std::time::Duration>,
 }
 
 /// Per-request figures of `metrics`, sorted by request name.
@@ -112,7 +130,13 @@ pub fn summarize(
     facts: RunFacts<'_>,
 ) -> (Outcome, LoadSummary) {
     let stats = facts.stats;
-    let figures = aggregated(metrics);
+    let mut figures = aggregated(metrics);
+    // Goose's seconds include the users' start and the last iterations' drain: the open model
+    // counts over the window its rate was applied.
+    let window_s = facts.open.as_ref().map(|o| o.figures.window_s);
+    if let Some(w) = window_s.filter(|w| *w > 0.0) {
+        figures.rps = figures.requests as f64 / w;
+    }
     let status_mismatches = LiveStats::get(&stats.status_mismatches);
     let body_violations = LiveStats::get(&stats.body_violations);
     let schema_failures = status_mismatches + body_violations;
@@ -131,10 +155,25 @@ pub fn summarize(
             plan.planned().as_secs()
         ));
     }
+    if let Some(silent) = facts.open.as_ref().and_then(|o| o.stopped_answering) {
+        failed_because.push(format!(
+            "the target stopped answering: no response for {:.1}s (--timeout) while requests waited; the run was stopped",
+            silent.as_secs_f64()
+        ));
+    }
     for t in thresholds.iter().filter(|t| !t.passed) {
         failed_because.push(format!(
             "threshold {} failed: observed {}",
             t.rule, t.observed
+        ));
+    }
+    if let Some(o) = facts.open.as_ref().filter(|o| o.figures.dropped > 0) {
+        failed_because.push(format!(
+            "{} of {} due iterations were dropped: {} were already running (--max-in-flight), so the target was not offered {}/s",
+            o.figures.dropped,
+            o.figures.due,
+            o.plan.max_in_flight,
+            show_rate(o.plan.share.mean_rate())
         ));
     }
     if schema_failures > 0 {
@@ -196,7 +235,18 @@ pub fn summarize(
         transport_errors: LiveStats::get(&stats.transport_errors),
         validated_bodies: LiveStats::get(&stats.validated),
         skipped_steps: LiveStats::get(&stats.skipped_steps),
-        steps: in_scenario_order(step_summaries(metrics), &plan.scenario),
+        steps: in_scenario_order(
+            step_summaries(metrics)
+                .into_iter()
+                .map(|mut s| {
+                    if let Some(w) = window_s.filter(|w| *w > 0.0) {
+                        s.rps = s.requests as f64 / w;
+                    }
+                    s
+                })
+                .collect(),
+            &plan.scenario,
+        ),
         failure_reasons: failure_reasons(metrics, 20),
         top_reasons: stats
             .top_reasons(10)
@@ -217,8 +267,44 @@ pub fn summarize(
         .to_owned(),
         failed_because,
         reports: facts.reports.written(),
-        shard: plan.shard_summary(facts.started_at, figures.seconds),
+        shard: plan.shard_summary(
+            facts
+                .open
+                .as_ref()
+                .map_or(facts.started_at, |o| o.window_start),
+            figures.seconds,
+        ),
         merge: None,
+        model: if facts.open.is_some() {
+            "open"
+        } else {
+            "closed"
+        }
+        .to_owned(),
+        intended_rate: facts.open.as_ref().map(|o| o.plan.share.mean_rate()),
+        achieved_rate: facts.open.as_ref().map(|o| o.figures.achieved_rate()),
+        dropped_iterations: facts.open.as_ref().map(|o| o.figures.dropped),
+        open: facts
+            .open
+            .as_ref()
+            .map(|o| open_summary(o.plan, &o.figures)),
+        capacity: None,
     };
     (outcome, summary)
+}
+
+/// The `"open"` object of a run's summary.
+pub fn open_summary(plan: &OpenPlan, f: &OpenFigures) -> OpenSummary {
+    OpenSummary {
+        schedule: plan.share.schedule.describe(),
+        max_in_flight: plan.max_in_flight,
+        due_iterations: f.due,
+        started_iterations: f.started,
+        completed_iterations: f.completed,
+        completed_in_window: f.completed_in_window,
+        window_s: (f.window_s * 1000.0).round() / 1000.0,
+        peak_in_flight: f.peak_in_flight,
+        start_lag_p50_ms: f.start_lag_p50_ms,
+        start_lag_p99_ms: f.start_lag_p99_ms,
+    }
 }

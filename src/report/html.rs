@@ -1,5 +1,12 @@
-//! What the two `report.html` files ([`super::html_check`], [`super::html_load`]) share: HTML
-//! escaping, the page shell with its Content-Security-Policy, and the style sheet.
+//! What the two `report.html` files ([`super::html_check`], [`super::html_load`]) share: the page
+//! shell with its Content-Security-Policy, the style sheet, and fragment ids.
+//!
+//! Both pages are [maud](https://maud.lambda.xyz/) templates: markup is written in `html!` and
+//! every value spliced into it is HTML-escaped by maud, so nothing taken from the run (a body a
+//! target returned, a header, a step name) can become markup. `PreEscaped` (maud's way out of
+//! the escaping) is used in two places only, for text this crate writes itself: the style sheets
+//! here and the charts `plotters` draws from numbers ([`super::chart`]); `tests/report_html.rs`
+//! fails if it appears anywhere else in `report/`.
 //!
 //! Both reports are single self-contained files: inline CSS, inline SVG, no script, no font, no
 //! image and no link to anything outside the file, so they read the same offline, on an
@@ -7,41 +14,49 @@
 //! 'none'`) makes the browser refuse any fetch even if a quoted server body slipped past the
 //! escaping; the Chromium tests (`tests/report_html_chromium.rs`) prove no request leaves the file.
 
-use super::escape_controls;
+use super::text::escape_controls;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use std::borrow::Cow;
-use std::fmt::Write as _;
-
-/// File name of both HTML reports in their report directory.
-pub const FILE_NAME: &str = "report.html";
 
 /// The page's policy: nothing may be fetched; only the inline style sheet applies.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-/// Escapes `text` for HTML text and double- or single-quoted attribute values. Control characters
-/// (a hostile server's ESC sequences, NUL) become visible `\u{..}` escapes first, as in the other
-/// formats.
-pub fn esc(text: &str) -> Cow<'_, str> {
-    let shown = escape_controls(text);
-    if !shown.contains(['&', '<', '>', '"', '\'']) {
-        return shown;
-    }
-    let mut out = String::with_capacity(shown.len() + 16);
-    for c in shown.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The whole document: doctype, head with charset, policy, title and style sheets (both
+/// pages' [`BASE_CSS`], then the page's own `extra_css`), and `body`.
+///
+/// Control characters in the run's text (a hostile server's ESC sequences, NUL) become visible
+/// `\u{..}` escapes here, once for the whole page, as in the other formats: maud escapes markup,
+/// not control characters, and a page that shows them as they were sent hides what the target did.
+pub(crate) fn page(title: &str, extra_css: &'static str, body: Markup) -> String {
+    let page = html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            "\n"
+            head {
+                "\n"
+                meta charset="utf-8"; "\n"
+                meta http-equiv="Content-Security-Policy" content=(CSP); "\n"
+                meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
+                meta name="color-scheme" content="light"; "\n"
+                title { (title) } "\n"
+                style { "\n" (PreEscaped(BASE_CSS)) (PreEscaped(extra_css)) } "\n"
+            }
+            "\n"
+            body { "\n" (body) }
+            "\n"
         }
+        "\n"
     }
-    Cow::Owned(out)
+    .into_string();
+    match escape_controls(&page) {
+        Cow::Borrowed(_) => page,
+        Cow::Owned(shown) => shown,
+    }
 }
 
 /// A fragment id made of `prefix` and `text` with everything but ASCII letters, digits, `.`, `_`
-/// and `-` replaced, so it is safe unescaped in `id` and `href="#..."`.
-pub fn anchor(prefix: &str, text: &str) -> String {
+/// and `-` replaced, so that one id reads the same in `id` and in `href="#..."`.
+pub(crate) fn anchor(prefix: &str, text: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + text.len());
     out.push_str(prefix);
     out.extend(text.chars().map(|c| {
@@ -54,27 +69,9 @@ pub fn anchor(prefix: &str, text: &str) -> String {
     out
 }
 
-/// Opens the document: doctype, head with charset, policy, title and style, and `<body>`.
-pub fn open_page(out: &mut String, title: &str, extra_css: &str) {
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"color-scheme\" content=\"light\">\n\
-         <title>{}</title>\n<style>\n{BASE_CSS}{extra_css}</style>\n</head>\n<body>\n",
-        esc(title)
-    );
-}
-
-/// Closes what [`open_page`] opened.
-pub fn close_page(out: &mut String) {
-    out.push_str("</body>\n</html>\n");
-}
-
 /// The style sheet of both reports: system fonts only, readable tables, and a print layout
 /// (no backgrounds needed to tell a failure, sections kept whole where they fit, URLs wrapped).
-pub const BASE_CSS: &str = r#":root { --fail: #b42318; --fail-bg: #fef3f2; --pass: #067647; --pass-bg: #ecfdf3;
+pub(crate) const BASE_CSS: &str = r#":root { --fail: #b42318; --fail-bg: #fef3f2; --pass: #067647; --pass-bg: #ecfdf3;
   --warn: #b54708; --warn-bg: #fffaeb; --skip: #475467; --skip-bg: #f2f4f7; --line: #d0d5dd;
   --muted: #667085; --ink: #101828; --code-bg: #f8f9fb; }
 * { box-sizing: border-box; }
@@ -133,13 +130,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn esc_escapes_markup_quotes_and_controls() {
-        assert_eq!(esc("plain ✓"), "plain ✓");
-        assert_eq!(
-            esc(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+    fn page_escapes_the_title_and_shows_controls() {
+        let html = page(
+            "<script>alert(\"x\")</script> & 'y' \u{1b}[31m\u{0}",
+            "",
+            html! { p { "a\u{7}" } },
         );
-        assert_eq!(esc("a\u{1b}[31m\u{0}"), "a\\u{1b}[31m\\u{0}");
+        assert!(html.contains(
+            "<title>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 'y' \\u{1b}[31m\\u{0}</title>"
+        ));
+        assert!(
+            html.contains("<body>\n<p>a\\u{7}</p></body>\n</html>\n"),
+            "{html}"
+        );
+        assert!(html.starts_with(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        ));
     }
 
     #[test]

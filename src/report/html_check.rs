@@ -8,146 +8,56 @@
 //! first; a table per operation with each check's status, id, title, rule source and time; the
 //! skipped checks with their reasons.
 //!
-//! Everything that comes from the run is HTML-escaped ([`super::html::esc`]): evidence quotes the
-//! target's bodies and headers verbatim, and a hostile target must not be able to inject markup.
-//! Secrets are already `[REDACTED]` in the model.
+//! A maud template, one function per part of the page: everything that comes from the run is
+//! spliced as a value and so HTML-escaped by maud (evidence quotes the target's bodies and
+//! headers verbatim, and a hostile target must not be able to inject markup). Secrets are already
+//! `[REDACTED]` in the model. The `"\n"` between blocks only keep the page source readable line by
+//! line (and its golden file reviewable).
 
-use super::html::{anchor, close_page, esc, open_page};
+use super::html::{anchor, page};
 use super::model::{CheckResult, Evidence, RunReport, Status, Summary};
-use super::{count, human_ms, show_pointer};
-use std::fmt::Write as _;
+use super::text::{count, human_ms, show_pointer};
+use maud::{html, Markup};
 use std::io::Write;
 
 /// Renders `report` as the `report.html` document.
 pub fn render(report: &RunReport) -> String {
     let s = report.summary();
     let verdict = verdict_word(report, &s);
-    let mut h = String::with_capacity(16 * 1024 + report.checks.len() * 512);
-    open_page(
-        &mut h,
+    let groups = report.by_operation();
+    let body = html! {
+        (verdict_header(report, &s, verdict))
+        (run(report))
+        // Failures and errors fail the run; warnings are broken recommended rules. Both keep their
+        // whole evidence, before the long tables.
+        (listed(report, "failures", "Failures", &[Status::Failed, Status::Error]))
+        (listed(report, "warnings", "Warnings", &[Status::Warning]))
+        @if groups.len() > 1 {
+            nav.toc {
+                b { "Operations:" }
+                @for (op, checks) in &groups {
+                    " " a href={ "#" (anchor("op-", op)) } { (op) }
+                    " " span.muted { "(" (counts_text(&Summary::of(checks.iter().copied()))) ")" }
+                }
+            }
+            "\n"
+        }
+        @for (op, checks) in &groups {
+            (operation(op, checks))
+        }
+        (skipped(report))
+        footer {
+            "recovery-harness " (report.tool_version) " · run started "
+            (report.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            " · the same run is in conformance.json, junit.xml and summary.md next to this file."
+        }
+        "\n"
+    };
+    page(
         &format!("Recovery conformance {verdict}: {}", counts_text(&s)),
         CHECK_CSS,
-    );
-
-    let _ = write!(
-        h,
-        "<header class=\"verdict {verdict}\" id=\"verdict\">\n\
-         <p class=\"kicker\">Recovery conformance</p>\n<h1>{}</h1>\n<ul class=\"counts\">",
-        verdict_headline(report, &s)
-    );
-    for (n, class, word) in [
-        (s.failed, "failed", "failed"),
-        (s.warnings, "warning", "warnings"),
-        (s.errors, "error", "errors"),
-        (s.passed, "passed", "passed"),
-        (s.skipped, "skipped", "skipped"),
-    ] {
-        // An error count of 0 is noise: errors are rare and said when they happen.
-        if n > 0 || class != "error" {
-            let word = if n == 1 {
-                word.trim_end_matches('s')
-            } else {
-                word
-            };
-            let _ = write!(h, "<li class=\"{class}\"><b>{n}</b> {word}</li>");
-        }
-    }
-    let _ = writeln!(h, "<li><b>{}</b> checks</li></ul>\n</header>", s.total());
-
-    write_run(&mut h, report);
-
-    // Failures and errors fail the run; warnings are broken recommended rules. Both keep their
-    // whole evidence, before the long tables.
-    for (id, heading, statuses) in [
-        ("failures", "Failures", &[Status::Failed, Status::Error][..]),
-        ("warnings", "Warnings", &[Status::Warning][..]),
-    ] {
-        let listed: Vec<&CheckResult> = report
-            .checks
-            .iter()
-            .filter(|c| statuses.contains(&c.status))
-            .collect();
-        if listed.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            h,
-            "<section id=\"{id}\">\n<h2>{heading} ({})</h2>",
-            listed.len()
-        );
-        if id == "warnings" {
-            let _ = writeln!(
-                h,
-                "<p class=\"muted\">Recommended rules (Kratos practice, hardening) the target broke: \
-                 {}.</p>",
-                if report.strict {
-                    "under <code>--strict</code> they fail the run"
-                } else {
-                    "reported, they do not fail the run unless <code>--strict</code>"
-                }
-            );
-        }
-        for c in listed {
-            write_failure(&mut h, c);
-        }
-        h.push_str("</section>\n");
-    }
-
-    let groups = report.by_operation();
-    if groups.len() > 1 {
-        h.push_str("<nav class=\"toc\"><b>Operations:</b>");
-        for (op, checks) in &groups {
-            let gs = Summary::of(checks.iter().copied());
-            let _ = write!(
-                h,
-                " <a href=\"#{}\">{}</a> <span class=\"muted\">({})</span>",
-                anchor("op-", op),
-                esc(op),
-                counts_text(&gs)
-            );
-        }
-        h.push_str("</nav>\n");
-    }
-    for (op, checks) in &groups {
-        write_operation(&mut h, op, checks);
-    }
-
-    let skipped: Vec<&CheckResult> = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Skipped)
-        .collect();
-    if !skipped.is_empty() {
-        let _ = writeln!(
-            h,
-            "<section id=\"skipped\">\n<h2>Skipped ({})</h2>\n<table>\n\
-             <thead><tr><th>Check</th><th>Title</th><th>Reason</th></tr></thead>\n<tbody>",
-            skipped.len()
-        );
-        for c in skipped {
-            let _ = writeln!(
-                h,
-                "<tr id=\"{}\"><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                anchor("c-", &c.id),
-                esc(&c.id),
-                esc(&c.title),
-                esc(&c.detail)
-            );
-        }
-        h.push_str("</tbody>\n</table>\n</section>\n");
-    }
-
-    let _ = writeln!(
-        h,
-        "<footer>recovery-harness {} · run started {} · the same run is in conformance.json, \
-         junit.xml and summary.md next to this file.</footer>",
-        esc(&report.tool_version),
-        report
-            .started_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    );
-    close_page(&mut h);
-    h
+        body,
+    )
 }
 
 /// Writes the `report.html` document of `report` to `out`.
@@ -213,183 +123,282 @@ fn counts_text(s: &Summary) -> String {
     text
 }
 
-fn write_run(h: &mut String, report: &RunReport) {
-    let embedded = if report.embedded_target {
-        " <span class=\"muted\">(embedded reference server)</span>"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        h,
-        "<dl class=\"run\">\n<dt>Target</dt><dd><code>{}</code>{embedded}</dd>\n\
-         <dt>Started</dt><dd>{}</dd>\n<dt>Duration</dt><dd>{}</dd>\n\
-         <dt>Tool</dt><dd>recovery-harness {}</dd>\n</dl>",
-        esc(&report.target),
-        report
-            .started_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        human_ms(report.duration),
-        esc(&report.tool_version),
-    );
-    if report.strict {
-        h.push_str(
-            "<p class=\"alert\"><code>--strict</code>: a broken recommended rule fails the run.</p>\n",
-        );
-    }
-    if report.insecure {
-        h.push_str(
-            "<p class=\"alert fail\"><b>TLS certificate verification was disabled</b> \
-             (<code>--insecure</code>): this run does not prove the target's identity.</p>\n",
-        );
-    }
-    if !report.notes.is_empty() {
-        h.push_str("<ul class=\"notes\">\n");
-        for note in &report.notes {
-            let _ = writeln!(h, "<li>{}</li>", esc(note));
+/// The verdict, its reasons and the counts.
+fn verdict_header(report: &RunReport, s: &Summary, verdict: &str) -> Markup {
+    let counts = [
+        (s.failed, "failed", "failed"),
+        (s.warnings, "warning", "warnings"),
+        (s.errors, "error", "errors"),
+        (s.passed, "passed", "passed"),
+        (s.skipped, "skipped", "skipped"),
+    ];
+    html! {
+        header.verdict.(verdict) #verdict {
+            "\n"
+            p.kicker { "Recovery conformance" } "\n"
+            h1 { (verdict_headline(report, s)) } "\n"
+            ul.counts {
+                @for (n, class, word) in counts {
+                    // An error count of 0 is noise: errors are rare and said when they happen.
+                    @if n > 0 || class != "error" {
+                        li.(class) {
+                            b { (n) } " "
+                            (if n == 1 { word.trim_end_matches('s') } else { word })
+                        }
+                    }
+                }
+                li { b { (s.total()) } " checks" }
+            }
+            "\n"
         }
-        h.push_str("</ul>\n");
+        "\n"
     }
 }
 
-fn write_operation(h: &mut String, op: &str, checks: &[&CheckResult]) {
+/// The run's facts, the `--strict` and `--insecure` notices, the notes.
+fn run(report: &RunReport) -> Markup {
+    html! {
+        dl.run {
+            "\n"
+            dt { "Target" }
+            dd {
+                code { (report.target) }
+                @if report.embedded_target { " " span.muted { "(embedded reference server)" } }
+            }
+            "\n"
+            dt { "Started" }
+            dd { (report.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)) } "\n"
+            dt { "Duration" } dd { (human_ms(report.duration)) } "\n"
+            dt { "Tool" } dd { "recovery-harness " (report.tool_version) } "\n"
+        }
+        "\n"
+        @if report.strict {
+            p.alert { code { "--strict" } ": a broken recommended rule fails the run." } "\n"
+        }
+        @if report.insecure {
+            p.alert.fail {
+                b { "TLS certificate verification was disabled" }
+                " (" code { "--insecure" } "): this run does not prove the target's identity."
+            }
+            "\n"
+        }
+        @if !report.notes.is_empty() {
+            ul.notes {
+                "\n"
+                @for note in &report.notes { li { (note) } "\n" }
+            }
+            "\n"
+        }
+    }
+}
+
+/// The checks of `statuses` with their whole evidence, under `heading`; nothing when there are
+/// none.
+fn listed(report: &RunReport, id: &str, heading: &str, statuses: &[Status]) -> Markup {
+    let listed: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|c| statuses.contains(&c.status))
+        .collect();
+    html! {
+        @if !listed.is_empty() {
+            section #(id) {
+                "\n"
+                h2 { (heading) " (" (listed.len()) ")" } "\n"
+                @if id == "warnings" {
+                    p.muted {
+                        "Recommended rules (Kratos practice, hardening) the target broke: "
+                        @if report.strict {
+                            "under " code { "--strict" } " they fail the run"
+                        } @else {
+                            "reported, they do not fail the run unless " code { "--strict" }
+                        }
+                        "."
+                    }
+                    "\n"
+                }
+                @for c in listed { (failure(c)) }
+            }
+            "\n"
+        }
+    }
+}
+
+/// The table of one operation's checks.
+fn operation(op: &str, checks: &[&CheckResult]) -> Markup {
     let s = Summary::of(checks.iter().copied());
-    let _ = writeln!(
-        h,
-        "<section class=\"operation\" id=\"{}\">\n<h2>{} <span class=\"muted\">— {}</span></h2>\n\
-         <table class=\"checks\">\n<thead><tr><th>Status</th><th>Level</th><th>Check</th><th>Title</th>\
-         <th>Source</th><th class=\"num\">Time</th></tr></thead>\n<tbody>",
-        anchor("op-", op),
-        esc(op),
-        counts_text(&s)
-    );
-    for c in checks {
-        let status = c.status.as_str();
-        let level = c.level.as_str();
-        let id = match c.status {
-            Status::Passed => format!("<code>{}</code>", esc(&c.id)),
-            Status::Failed | Status::Warning | Status::Error | Status::Skipped => format!(
-                "<a href=\"#{}\"><code>{}</code></a>",
-                anchor("c-", &c.id),
-                esc(&c.id)
-            ),
-        };
-        let time = match c.status {
-            Status::Skipped => "—".to_owned(),
-            Status::Passed | Status::Failed | Status::Warning | Status::Error => {
-                human_ms(c.duration)
+    html! {
+        section.operation #(anchor("op-", op)) {
+            "\n"
+            h2 { (op) " " span.muted { "— " (counts_text(&s)) } } "\n"
+            table.checks {
+                "\n"
+                thead {
+                    tr {
+                        th { "Status" } th { "Level" } th { "Check" } th { "Title" } th { "Source" }
+                        th.num { "Time" }
+                    }
+                }
+                "\n"
+                tbody {
+                    "\n"
+                    @for c in checks { (check_row(c)) "\n" }
+                }
+                "\n"
             }
-        };
-        let _ = writeln!(
-            h,
-            "<tr class=\"{status}\"><td><span class=\"badge {status}\">{status}</span></td>\
-             <td class=\"level {level}\">{level}</td><td class=\"id\">{id}</td><td class=\"title\">{}</td><td class=\"source\">{}</td>\
-             <td class=\"num\">{time}</td></tr>",
-            esc(&c.title),
-            c.source.as_str(),
-        );
+            "\n"
+        }
+        "\n"
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn write_failure(h: &mut String, c: &CheckResult) {
-    let _ = writeln!(
-        h,
-        "<article class=\"failure {status}\" id=\"{}\">\n<h3><span class=\"badge {status}\">{status}</span> \
-         <code>{}</code> — {}</h3>\n<p class=\"detail\">{}</p>\n\
-         <p class=\"rule\"><span class=\"muted\">Rule ({}, {}, {}):</span> {}</p>",
-        anchor("c-", &c.id),
-        esc(&c.id),
-        esc(&c.title),
-        esc(&c.detail),
-        esc(&c.operation),
-        c.level.as_str(),
-        c.source.as_str(),
-        esc(&c.rule),
-        status = c.status.as_str(),
-    );
-    for (i, ev) in c.evidence.iter().enumerate() {
-        write_evidence(h, ev, i + 1, c.evidence.len());
+fn check_row(c: &CheckResult) -> Markup {
+    let status = c.status.as_str();
+    let level = c.level.as_str();
+    html! {
+        tr.(status) {
+            td { span.badge.(status) { (status) } }
+            td.level.(level) { (level) }
+            td.id {
+                @match c.status {
+                    Status::Passed => code { (c.id) },
+                    Status::Failed | Status::Warning | Status::Error | Status::Skipped => {
+                        a href={ "#" (anchor("c-", &c.id)) } { code { (c.id) } }
+                    }
+                }
+            }
+            td.title { (c.title) }
+            td.source { (c.source.as_str()) }
+            td.num {
+                @match c.status {
+                    Status::Skipped => "—",
+                    Status::Passed | Status::Failed | Status::Warning | Status::Error => {
+                        (human_ms(c.duration))
+                    }
+                }
+            }
+        }
     }
-    h.push_str("</article>\n");
 }
 
-fn write_evidence(h: &mut String, ev: &Evidence, n: usize, of: usize) {
+/// The skipped checks with their reasons; nothing when none was skipped.
+fn skipped(report: &RunReport) -> Markup {
+    let skipped: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Skipped)
+        .collect();
+    html! {
+        @if !skipped.is_empty() {
+            section #skipped {
+                "\n"
+                h2 { "Skipped (" (skipped.len()) ")" } "\n"
+                table {
+                    "\n"
+                    thead { tr { th { "Check" } th { "Title" } th { "Reason" } } } "\n"
+                    tbody {
+                        "\n"
+                        @for c in skipped {
+                            tr #(anchor("c-", &c.id)) {
+                                td { code { (c.id) } } td { (c.title) } td { (c.detail) }
+                            }
+                            "\n"
+                        }
+                    }
+                    "\n"
+                }
+                "\n"
+            }
+            "\n"
+        }
+    }
+}
+
+/// One failed, erroneous or warned check: what was wrong, the rule, each exchange.
+fn failure(c: &CheckResult) -> Markup {
+    let status = c.status.as_str();
+    html! {
+        article.failure.(status) #(anchor("c-", &c.id)) {
+            "\n"
+            h3 { span.badge.(status) { (status) } " " code { (c.id) } " — " (c.title) } "\n"
+            p.detail { (c.detail) } "\n"
+            p.rule {
+                span.muted {
+                    "Rule (" (c.operation) ", " (c.level.as_str()) ", " (c.source.as_str()) "):"
+                }
+                " " (c.rule)
+            }
+            "\n"
+            @for (i, ev) in c.evidence.iter().enumerate() {
+                (evidence(ev, i + 1, c.evidence.len()))
+            }
+        }
+        "\n"
+    }
+}
+
+/// One exchange: request → status, headers, `pointer = value`, body excerpt, transport error and
+/// a `curl` line, each when there is one.
+fn evidence(ev: &Evidence, n: usize, of: usize) -> Markup {
     let outcome = match (ev.status, &ev.transport_error) {
-        (Some(status), _) => format!("<b class=\"status\">{status}</b>"),
-        (None, Some(_)) => "<b class=\"status\">no response</b>".to_owned(),
-        (None, None) => "<b class=\"status\">no status</b>".to_owned(),
+        (Some(status), _) => status.to_string(),
+        (None, Some(_)) => "no response".to_owned(),
+        (None, None) => "no status".to_owned(),
     };
-    let counter = if of > 1 {
-        format!("<span class=\"muted\">exchange {n} of {of}</span> ")
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        h,
-        "<div class=\"evidence\">\n<p class=\"request\">{counter}<code>{} {}</code> → {outcome}</p>",
-        esc(&ev.method),
-        esc(&ev.url),
-    );
-    if !ev.request_headers.is_empty() || !ev.response_headers.is_empty() {
-        h.push_str("<table class=\"headers\"><tbody>\n");
-        for (dir, headers) in [
-            ("&gt;", &ev.request_headers),
-            ("&lt;", &ev.response_headers),
-        ] {
-            for (name, value) in headers {
-                let _ = writeln!(
-                    h,
-                    "<tr><td class=\"dir\">{dir}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-                    esc(name),
-                    esc(value)
-                );
+    let headers = [(">", &ev.request_headers), ("<", &ev.response_headers)];
+    html! {
+        div.evidence {
+            "\n"
+            p.request {
+                @if of > 1 { span.muted { "exchange " (n) " of " (of) } " " }
+                code { (ev.method) " " (ev.url) } " → " b.status { (outcome) }
+            }
+            "\n"
+            @if !ev.request_headers.is_empty() || !ev.response_headers.is_empty() {
+                table.headers {
+                    tbody {
+                        "\n"
+                        @for (dir, list) in headers {
+                            @for (name, value) in list {
+                                tr {
+                                    td.dir { (dir) }
+                                    td { code { (name) } }
+                                    td { code { (value) } }
+                                }
+                                "\n"
+                            }
+                        }
+                    }
+                }
+                "\n"
+            }
+            @match (&ev.pointer, &ev.value) {
+                (Some(pointer), value) => {
+                    p.pointer {
+                        span.muted { "at" } " " code { (show_pointer(pointer)) }
+                        @if let Some(value) = value { " = " code.value { (value) } }
+                    }
+                    "\n"
+                }
+                (None, Some(value)) => {
+                    p.pointer { span.muted { "value" } " " code.value { (value) } } "\n"
+                }
+                (None, None) => {}
+            }
+            @if let Some(body) = &ev.body_excerpt {
+                p.label.muted { "Response body (start)" } "\n"
+                pre.body { (body) } "\n"
+            }
+            @if let Some(err) = &ev.transport_error {
+                p.transport { span.muted { "error:" } " " (err) } "\n"
+            }
+            @if let Some(curl) = &ev.curl {
+                p.label.muted { "Reproduce" } "\n"
+                pre.curl { (curl) } "\n"
             }
         }
-        h.push_str("</tbody></table>\n");
+        "\n"
     }
-    match (&ev.pointer, &ev.value) {
-        (Some(pointer), value) => {
-            let _ = write!(
-                h,
-                "<p class=\"pointer\"><span class=\"muted\">at</span> <code>{}</code>",
-                esc(show_pointer(pointer))
-            );
-            if let Some(value) = value {
-                let _ = write!(h, " = <code class=\"value\">{}</code>", esc(value));
-            }
-            h.push_str("</p>\n");
-        }
-        (None, Some(value)) => {
-            let _ = writeln!(
-                h,
-                "<p class=\"pointer\"><span class=\"muted\">value</span> <code class=\"value\">{}</code></p>",
-                esc(value)
-            );
-        }
-        (None, None) => {}
-    }
-    if let Some(body) = &ev.body_excerpt {
-        let _ = writeln!(
-            h,
-            "<p class=\"label muted\">Response body (start)</p>\n<pre class=\"body\">{}</pre>",
-            esc(body)
-        );
-    }
-    if let Some(err) = &ev.transport_error {
-        let _ = writeln!(
-            h,
-            "<p class=\"transport\"><span class=\"muted\">error:</span> {}</p>",
-            esc(err)
-        );
-    }
-    if let Some(curl) = &ev.curl {
-        let _ = writeln!(
-            h,
-            "<p class=\"label muted\">Reproduce</p>\n<pre class=\"curl\">{}</pre>",
-            esc(curl)
-        );
-    }
-    h.push_str("</div>\n");
 }
 
 const CHECK_CSS: &str = r#"nav.toc { margin: 1rem 0; line-height: 1.9; }
@@ -446,6 +455,7 @@ mod tests {
             rule: "r".into(),
             source: RuleSource::OpenApi,
             level: Level::Required,
+            effects: Vec::new(),
             status,
             detail: "d".into(),
             evidence: vec![Evidence {

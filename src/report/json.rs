@@ -1,6 +1,6 @@
 //! `conformance.json`: the machine-readable report of a conformance run.
 //!
-//! The shape is a contract (`CONTRACT.md`: `target`, `summary{passed,failed,skipped}`,
+//! The shape is a contract (`docs/contract.md`: `target`, `summary{passed,failed,skipped}`,
 //! `checks[{id,title,status,detail}]`), extended with timing, the tool version, the TLS mode and
 //! the evidence of every check. It is pinned by [`SCHEMA`] (JSON Schema draft 2020-12, committed
 //! as `src/report/conformance.schema.json`) and tested against it.
@@ -26,7 +26,8 @@
 //!   "notes": [],
 //!   "checks": [
 //!     { "id": "create_native.200", "title": "...", "status": "passed", "detail": "...",
-//!       "level": "required", "operation": "createNativeRecoveryFlow", "rule": "...", "source": "open_api",
+//!       "level": "required", "effects": ["creates_flows"], "operation": "createNativeRecoveryFlow",
+//!       "rule": "...", "source": "open_api",
 //!       "duration_ms": 3.2, "evidence": [ ... ] }
 //!   ]
 //! }
@@ -97,6 +98,7 @@ struct Check<'a> {
     status: &'static str,
     detail: &'a str,
     level: &'static str,
+    effects: Vec<&'static str>,
     operation: &'a str,
     rule: &'a str,
     source: &'static str,
@@ -164,6 +166,7 @@ impl<'a> From<&'a CheckResult> for Check<'a> {
             status: c.status.as_str(),
             detail: &c.detail,
             level: c.level.as_str(),
+            effects: c.effects.iter().map(|e| e.as_str()).collect(),
             operation: &c.operation,
             rule: &c.rule,
             source: c.source.as_str(),

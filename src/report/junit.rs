@@ -38,6 +38,7 @@
 //! or [`escape_attr`], which also replace the control characters XML 1.0 forbids.
 
 use super::model::{CheckResult, RunReport, Status, Summary};
+use super::text::evidence_lines;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
@@ -203,7 +204,7 @@ fn failure_text(c: &CheckResult) -> String {
     );
     for ev in &c.evidence {
         t.push('\n');
-        for line in super::evidence_lines(ev) {
+        for line in evidence_lines(ev) {
             let _ = writeln!(t, "{line}");
         }
     }

@@ -58,6 +58,8 @@ pub struct LoadReport {
     pub baseline: Option<BaselineDelta>,
     /// Run-level notes (shard, sampling, ...), shown under the verdict.
     pub notes: Vec<String>,
+    /// `load capacity`: the search's steps and the rate it found (the page then opens with them).
+    pub capacity: Option<super::load_summary::CapacitySummary>,
 }
 
 /// The loaded target.
@@ -348,6 +350,7 @@ impl LoadReport {
                 passed: b.passed,
             }),
             notes: Vec::new(),
+            capacity: summary.capacity.clone(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! free of any load engine: `load/` fills it from its engine's metrics and its own counters;
 //! [`write`] puts it next to the other reports, atomically.
 
+use super::error::ReportError;
+use super::replace::write_file;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -93,6 +95,123 @@ pub struct LoadSummary {
     /// For the result of `load merge`: the shards it joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<MergeSummary>,
+    /// `closed` (`--users`: each user starts its next iteration when the last one ends) or
+    /// `open` (`--rate`, `--stages`: iterations start at their scheduled times).
+    #[serde(default = "closed")]
+    pub model: String,
+    /// Open model: the intended rate, iterations per second (the schedule's mean; a shard's
+    /// share of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended_rate: Option<f64>,
+    /// Open model: iterations that finished within the schedule's window, per second of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achieved_rate: Option<f64>,
+    /// Open model: iterations due while `--max-in-flight` were running, and never started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_iterations: Option<u64>,
+    /// Open model: the schedule and how the iterations went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<OpenSummary>,
+    /// `load capacity`: every step of the search and the rate it found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacitySummary>,
+}
+
+fn closed() -> String {
+    "closed".to_owned()
+}
+
+/// The `"open"` object: an open-model run's schedule and iterations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenSummary {
+    /// The schedule as `--stages` writes it (`--rate R` for D seconds: `Ds:R`), the whole run's.
+    pub schedule: String,
+    /// The most iterations running at once before the next due ones are dropped.
+    pub max_in_flight: usize,
+    /// Iterations whose due time came.
+    pub due_iterations: u64,
+    /// Iterations a user started.
+    pub started_iterations: u64,
+    /// Iterations that finished, whatever their outcome.
+    pub completed_iterations: u64,
+    /// ... of which within the window (`achieved_rate` counts these).
+    pub completed_in_window: u64,
+    /// Seconds the rate was applied (the schedule's length, shorter when the run was stopped).
+    pub window_s: f64,
+    /// The most iterations in flight at once.
+    pub peak_in_flight: usize,
+    /// Median delay from an iteration's intended start to its first request (ms): the load
+    /// generator's own lateness plus the wait for a free user. Part of the latencies.
+    pub start_lag_p50_ms: f64,
+    /// 99th percentile of that delay (ms).
+    pub start_lag_p99_ms: f64,
+}
+
+/// The `"capacity"` object of `load capacity`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacitySummary {
+    /// The rules every step was judged by (`--slo`, plus the error-rate rule added when none
+    /// was given).
+    pub slo: Vec<String>,
+    /// The interval the search narrows to, percent: it stops once the lowest failing rate is at
+    /// most this much above the highest passing one.
+    pub precision_pct: f64,
+    /// `--min-rate`, if given: below it the run fails.
+    pub min_rate: Option<f64>,
+    /// The highest rate the search would try.
+    pub max_rate: f64,
+    /// How long each step applied its rate (s).
+    pub step_duration_s: f64,
+    /// `--max-in-flight` of each step.
+    pub max_in_flight: usize,
+    /// The capacity: the highest rate whose step held every rule (`None` when none did).
+    pub rate: Option<f64>,
+    /// The lowest rate whose step broke a rule (`None` when none did).
+    pub failing_rate: Option<f64>,
+    /// What broke at `failing_rate`.
+    pub failing_rules: Vec<String>,
+    /// Why the search stopped: `precision` (the interval is narrow enough), `first_step_failed`,
+    /// `max_rate` (every rate up to it held), `max_steps`, `interrupted`, `stopped_answering`,
+    /// `generator_limited` (the load generator could not offer a rate, twice).
+    pub stopped_by: String,
+    /// Every step, in the order run.
+    pub steps: Vec<CapacityStep>,
+}
+
+/// One step of a capacity search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityStep {
+    /// 1-based.
+    pub index: usize,
+    /// The rate applied, iterations per second.
+    pub intended_rate: f64,
+    /// Iterations that finished within the step's window, per second.
+    pub achieved_rate: f64,
+    /// Requests and their figures (ms), from the iterations' intended starts.
+    pub requests: u64,
+    /// Median (ms).
+    pub p50_ms: f64,
+    /// 95th percentile (ms).
+    pub p95_ms: f64,
+    /// 99th percentile (ms).
+    pub p99_ms: f64,
+    /// Failed requests over requests, percent.
+    pub error_rate_pct: f64,
+    /// Iterations dropped at `--max-in-flight`.
+    pub dropped_iterations: u64,
+    /// 99th percentile of the iterations' start delay (ms): the generator's own lateness.
+    pub start_lag_p99_ms: f64,
+    /// `passed`, `failed` or `interrupted`.
+    pub verdict: String,
+    /// Why it failed (empty when it passed).
+    pub failed_because: Vec<String>,
+    /// A failed step whose iterations the load generator itself started late (the 99th
+    /// percentile of its start delays was a quarter of the latencies' or more): not counted
+    /// against the target, and run again.
+    #[serde(default)]
+    pub generator_limited: bool,
+    /// Its report directory (its own `load-summary.json`, `report.json`, `report.html`).
+    pub report_dir: String,
 }
 
 /// The `"shard"` object of a shard's `load-summary.json`: what `load merge` checks the shards
@@ -121,6 +240,12 @@ pub struct ShardSummary {
     pub window_start: String,
     /// The end of the measured window (RFC 3339).
     pub window_end: String,
+    /// Open model: the whole run's schedule, which every shard must share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Open model: the whole run's `--max-in-flight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_max_in_flight: Option<usize>,
 }
 
 /// The `"merge"` object of a merged `load-summary.json`.
@@ -230,22 +355,13 @@ pub struct Figures {
     pub seconds: u64,
 }
 
-/// Writes `summary` as `load-summary.json` into `dir` and returns the path.
-pub fn write(summary: &LoadSummary, dir: &Path) -> Result<PathBuf, crate::report::ReportError> {
-    let path = dir.join(FILE_NAME);
-    let io = |source| crate::report::ReportError::Io {
-        path: path.clone(),
-        source,
-    };
-    let mut text = serde_json::to_string_pretty(summary).map_err(|e| io(e.into()))?;
+/// Writes `summary` as `load-summary.json` into `dir` (created if missing), replaced whole, and
+/// returns the path.
+pub fn write(summary: &LoadSummary, dir: &Path) -> Result<PathBuf, ReportError> {
+    let mut text = serde_json::to_string_pretty(summary).map_err(|e| ReportError::Io {
+        path: dir.join(FILE_NAME),
+        source: e.into(),
+    })?;
     text.push('\n');
-    // Written beside and renamed into place: an interrupted write never leaves a partial file.
-    let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })?;
-    Ok(path)
+    write_file(dir, FILE_NAME, text.as_bytes())
 }

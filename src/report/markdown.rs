@@ -14,7 +14,7 @@
 //! evidence is capped (GitHub rejects a step summary over 1 MiB); `conformance.json` has it all.
 
 use super::model::{CheckResult, RunReport, Status, Summary};
-use super::{escape_controls, evidence_lines, human_ms};
+use super::text::{count, escape_controls, evidence_lines, human_ms};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -180,11 +180,11 @@ fn counts(s: &Summary) -> String {
         "{} passed, {} failed, {}, {} skipped",
         s.passed,
         s.failed,
-        super::count(s.warnings, "warning"),
+        count(s.warnings, "warning"),
         s.skipped
     );
     if s.errors > 0 {
-        text.push_str(&format!(", {}", super::count(s.errors, "error")));
+        text.push_str(&format!(", {}", count(s.errors, "error")));
     }
     text
 }

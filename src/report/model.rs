@@ -45,6 +45,48 @@ impl Level {
     }
 }
 
+/// What running a check does to the deployment besides answering it, as on a deployment that
+/// keeps the check's rule (one that breaks it may do more: that is the failure reported). A check
+/// without effects only reads, or is refused. Reports list them so that an operator can tell which
+/// checks are safe for production (`check::catalogue::production_safe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Creates recovery flows (they expire by themselves; nothing is sent).
+    CreatesFlows,
+    /// Submits an address that the deployment processes: a mail goes to it when it has an
+    /// identity (Kratos sends one to an unknown address too under `notify_unknown_recipients`).
+    SendsMail,
+    /// Submits a sent recovery code, which is then used up.
+    ConsumesCode,
+    /// Waits for flows to expire (opt-in: `--expiry-wait`).
+    WaitsForExpiry,
+    /// Completes a recovery: Kratos marks the address verified and issues a session.
+    ChangesIdentity,
+}
+
+impl Effect {
+    /// Every effect, in report order.
+    pub const ALL: [Effect; 5] = [
+        Effect::CreatesFlows,
+        Effect::SendsMail,
+        Effect::ConsumesCode,
+        Effect::WaitsForExpiry,
+        Effect::ChangesIdentity,
+    ];
+
+    /// The snake-case word every report uses (`creates_flows`, `sends_mail`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::CreatesFlows => "creates_flows",
+            Effect::SendsMail => "sends_mail",
+            Effect::ConsumesCode => "consumes_code",
+            Effect::WaitsForExpiry => "waits_for_expiry",
+            Effect::ChangesIdentity => "changes_identity",
+        }
+    }
+}
+
 /// Where the rule a check enforces comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,7 +95,7 @@ pub enum RuleSource {
     OpenApi,
     /// The spec's documented prose (descriptions), stricter than its schemas.
     SpecProse,
-    /// What real Kratos does (KRATOS-RECOVERY-BEHAVIOUR.md), where the spec is silent.
+    /// What real Kratos does (docs/kratos-behaviour.md), where the spec is silent.
     ObservedKratos,
 }
 
@@ -105,6 +147,8 @@ pub struct CheckResult {
     pub source: RuleSource,
     /// How binding the rule is.
     pub level: Level,
+    /// What the check does to the deployment (empty: it only reads, or is refused).
+    pub effects: Vec<Effect>,
     /// The verdict.
     pub status: Status,
     /// What was expected, what was seen, the JSON pointer of the failing value; the skip reason.
@@ -239,112 +283,9 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0)
 }
 
-/// Replaces every occurrence of each secret (tokens, cookie values) by `[REDACTED]`.
-/// Used on everything that may reach a report or a log.
-///
-/// Longer secrets are replaced first, so a secret that contains another (a cookie `NAME=VALUE`
-/// and its `VALUE`) leaves no fragment behind whatever the order given.
-///
-/// A secret shorter than [`STANDALONE_BELOW`] characters is replaced only where it stands alone
-/// (not inside a longer word): a one-letter test cookie value replaced inside every word would
-/// turn `/self-service/recovery` into `/self-service/recover[REDACTED]` and make the evidence
-/// wrong, while a secret that short protects nothing.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut ordered: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for s in ordered {
-        if out.contains(s.as_str()) {
-            out = if s.chars().count() >= STANDALONE_BELOW {
-                out.replace(s.as_str(), "[REDACTED]")
-            } else {
-                replace_standalone(&out, s)
-            };
-        }
-    }
-    out
-}
-
-/// Secrets at least this long are redacted wherever they occur; shorter ones where they stand
-/// alone (see [`redact`]).
-pub const STANDALONE_BELOW: usize = 8;
-
-fn replace_standalone(text: &str, secret: &str) -> String {
-    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (i, _) in text.match_indices(secret) {
-        let end = i + secret.len();
-        let before = text[..i].chars().next_back();
-        let after = text[end..].chars().next();
-        if !before.is_some_and(word) && !after.is_some_and(word) {
-            out.push_str(&text[last..i]);
-            out.push_str("[REDACTED]");
-            last = end;
-        }
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_replaces_every_occurrence_of_every_secret() {
-        let secrets = vec!["tok-123".to_owned(), "cookie=abc".to_owned()];
-        assert_eq!(
-            redact(
-                "X-Session-Token: tok-123; again tok-123; cookie=abc",
-                &secrets
-            ),
-            "X-Session-Token: [REDACTED]; again [REDACTED]; [REDACTED]"
-        );
-    }
-
-    #[test]
-    fn redact_ignores_empty_secrets_and_leaves_other_text_alone() {
-        // An empty secret would match between every character; it must be a no-op.
-        let secrets = vec![String::new()];
-        assert_eq!(redact("nothing secret", &secrets), "nothing secret");
-        assert_eq!(redact("nothing secret", &[]), "nothing secret");
-    }
-
-    #[test]
-    fn redact_is_idempotent_and_keeps_existing_markers() {
-        let secrets = vec!["s3cr3t".to_owned()];
-        let once = redact("a=s3cr3t b=[REDACTED]", &secrets);
-        assert_eq!(once, "a=[REDACTED] b=[REDACTED]");
-        assert_eq!(redact(&once, &secrets), once);
-    }
-
-    #[test]
-    fn a_short_secret_is_redacted_where_it_stands_alone_only() {
-        let secrets = vec!["y".to_owned(), "RED".to_owned()];
-        assert_eq!(
-            redact(
-                "GET /self-service/recovery/api Cookie: x=y {\"t\":\"y\"} y",
-                &secrets
-            ),
-            "GET /self-service/recovery/api Cookie: x=[REDACTED] {\"t\":\"[REDACTED]\"} [REDACTED]"
-        );
-        // Markers already placed survive a secret that is part of them.
-        assert_eq!(
-            redact("a [REDACTED] RED", &secrets),
-            "a [REDACTED] [REDACTED]"
-        );
-    }
-
-    #[test]
-    fn redact_handles_overlapping_and_unicode_secrets() {
-        // The shorter secret given first must not leave a fragment of the longer one behind.
-        let secrets = vec!["tokén".to_owned(), "tokén-long".to_owned()];
-        assert_eq!(
-            redact("x tokén-long y tokén", &secrets),
-            "x [REDACTED] y [REDACTED]"
-        );
-    }
 
     fn check(id: &str, op: &str, status: Status) -> CheckResult {
         CheckResult {
@@ -354,6 +295,7 @@ mod tests {
             rule: String::new(),
             source: RuleSource::OpenApi,
             level: Level::Required,
+            effects: Vec::new(),
             status,
             detail: String::new(),
             evidence: Vec::new(),

@@ -26,7 +26,7 @@
 //! moment, never with `--quiet`).
 
 use super::model::{CheckResult, RunReport, Status};
-use super::{escape_controls, evidence_lines, human_ms};
+use super::text::{count, escape_controls, evidence_lines, human_ms};
 use owo_colors::{OwoColorize, Style};
 use std::io::{IsTerminal, Write};
 
@@ -148,7 +148,7 @@ pub fn render(
     if wrote_any {
         writeln!(out)?;
     }
-    let warnings = super::count(s.warnings, "warning");
+    let warnings = count(s.warnings, "warning");
     let warnings_style = if s.warnings > 0 {
         Style::new().magenta().bold()
     } else {
@@ -157,7 +157,7 @@ pub fn render(
     let errors = if s.errors > 0 {
         format!(
             ", {}",
-            p.paint(&super::count(s.errors, "error"), Style::new().red().bold())
+            p.paint(&count(s.errors, "error"), Style::new().red().bold())
         )
     } else {
         String::new()

@@ -1,9 +1,10 @@
 //! The reference server: an in-process, spec-faithful Kratos recovery API (`recovery-harness serve`).
 //!
 //! It answers the public recovery routes of Ory Kratos (create api/browser flow, get flow, update
-//! flow with the `code` — or `link` — method) as `KRATOS-RECOVERY-BEHAVIOUR.md` §1–5 describes, and
+//! flow with the `code` — or `link` — method) as `docs/kratos-behaviour.md` §1–5 describes, and
 //! lists the messages it "sends" the way Kratos's admin API does (`GET /admin/courier/messages`),
 //! so a client can complete a whole recovery. Every error is herodot's `errorGeneric` envelope.
+//! A "§" in this module's files is a section of `docs/kratos-behaviour.md`.
 //!
 //! INTERFACE (owned by the server work; other modules code against exactly these names):
 //! - [`ServerConfig`] (with `Default` = the embedded defaults), [`spawn`], [`spawn_with`],

@@ -129,6 +129,7 @@ pub fn sample_load_report() -> LoadReport {
             passed: true,
         }),
         notes: vec!["validate all: every body checked against its schema".into()],
+        capacity: None,
     }
 }
 

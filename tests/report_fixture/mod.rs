@@ -6,7 +6,9 @@
 
 use chrono::{TimeZone, Utc};
 use quick_xml::events::Event;
-use recovery_harness::report::{CheckResult, Evidence, Level, RuleSource, RunReport, Status};
+use recovery_harness::report::{
+    CheckResult, Effect, Evidence, Level, RuleSource, RunReport, Status,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +38,7 @@ pub fn sample_report() -> RunReport {
                 rule: "GET /self-service/recovery/api answers 200 with a recoveryFlow".into(),
                 source: RuleSource::OpenApi,
                 level: Level::Required,
+                effects: vec![Effect::CreatesFlows],
                 status: Status::Passed,
                 detail: "status 200 as expected".into(),
                 evidence: vec![Evidence {
@@ -56,6 +59,7 @@ pub fn sample_report() -> RunReport {
                     .into(),
                 source: RuleSource::SpecProse,
                 level: Level::Required,
+                effects: Vec::new(),
                 status: Status::Failed,
                 detail: "expected status 400, got 200; /error/id: expected 'session_already_available'\n\
                          seen | a `flow` instead"
@@ -88,6 +92,7 @@ pub fn sample_report() -> RunReport {
                 rule: "A valid session cookie makes flow creation fail with 400".into(),
                 source: RuleSource::ObservedKratos,
                 level: Level::Required,
+                effects: Vec::new(),
                 status: Status::Skipped,
                 detail: "no --session-cookie NAME=VALUE given".into(),
                 evidence: Vec::new(),
@@ -100,6 +105,7 @@ pub fn sample_report() -> RunReport {
                 rule: "the 200 answer carries Cache-Control with no-store".into(),
                 source: RuleSource::ObservedKratos,
                 level: Level::Recommended,
+                effects: Vec::new(),
                 status: Status::Warning,
                 detail: "expected Cache-Control with no-store, got `public, max-age=300`".into(),
                 evidence: vec![Evidence {
@@ -118,6 +124,7 @@ pub fn sample_report() -> RunReport {
                 rule: "Every non-200/400 status carries an errorGeneric body".into(),
                 source: RuleSource::OpenApi,
                 level: Level::Required,
+                effects: Vec::new(),
                 status: Status::Error,
                 detail: "no answer: the request timed out under concurrency 16 and again alone".into(),
                 evidence: vec![Evidence {
@@ -136,6 +143,7 @@ pub fn sample_report() -> RunReport {
                 rule: "getRecoveryFlow returns the created flow".into(),
                 source: RuleSource::OpenApi,
                 level: Level::Required,
+                effects: Vec::new(),
                 status: Status::Passed,
                 detail: "same id, type and state".into(),
                 evidence: Vec::new(),

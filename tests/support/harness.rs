@@ -55,10 +55,15 @@ struct Finished {
 /// `recovery-harness SUBCOMMAND --report-dir <temp> FLAGS... ARGS...`, waited for, with `report`
 /// (a file in the report directory) read back.
 fn run(subcommand: &str, flags: &[&str], args: &[&str], report: &str) -> Finished {
+    run_path(&[subcommand], flags, args, report)
+}
+
+/// [`run`] with a subcommand path (`load capacity`).
+fn run_path(subcommand: &[&str], flags: &[&str], args: &[&str], report: &str) -> Finished {
     let dir = tempfile::tempdir().expect("a report dir");
     let started = Instant::now();
     let out: Output = Command::new(BIN)
-        .arg(subcommand)
+        .args(subcommand)
         .arg("--report-dir")
         .arg(dir.path())
         .args(flags)
@@ -246,6 +251,24 @@ pub struct LoadRun {
 /// `recovery-harness load --report-dir <temp> --quiet ARGS...`, waited for.
 pub fn load(args: &[&str]) -> LoadRun {
     let f = run("load", &["--quiet"], args, "load-summary.json");
+    LoadRun {
+        code: f.code,
+        stdout: f.stdout,
+        stderr: f.stderr,
+        summary: f.report,
+        elapsed: f.elapsed,
+        dir: f.dir,
+    }
+}
+
+/// `recovery-harness load capacity --report-dir <temp> --quiet ARGS...`, waited for.
+pub fn load_capacity(args: &[&str]) -> LoadRun {
+    let f = run_path(
+        &["load", "capacity"],
+        &["--quiet"],
+        args,
+        "load-summary.json",
+    );
     LoadRun {
         code: f.code,
         stdout: f.stdout,

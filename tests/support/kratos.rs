@@ -1,5 +1,6 @@
-//! The real Ory Kratos as a test target (`/work/shared/kratos/README.md` describes the binary, its
-//! config and what was measured with it).
+//! The real Ory Kratos as a test target: a `kratos` binary with its `kratos.yml` and
+//! `identity.schema.json` beside it (CI uses the ones in `../shared/kratos/`; docs/testing.md says
+//! what the tests need of them).
 //!
 //! ```ignore
 //! let Some(kratos) = support::kratos::KratosOptions::new().start() else { return }; // skipped
@@ -13,9 +14,9 @@
 //! temp dir (schema copy, SQLite *file* database: `dsn: memory` breaks under concurrent
 //! requests), runs `migrate sql -e --yes`, then `serve -c kratos.yml [--dev] --watch-courier
 //! --sqa-opt-out` on two free loopback ports, and waits (bounded) for `/health/ready`. Dropping
-//! the [`Kratos`] stops it by its PID and removes the dir. Without the variable the start prints
-//! `!!!!! SKIPPED (real Kratos): RECOVERY_HARNESS_KRATOS_BIN is not set !!!!!` and returns `None`;
-//! with `RECOVERY_HARNESS_REQUIRE_KRATOS=1` a missing binary or a failed start panics. Kratos's
+//! the [`Kratos`] stops it by its PID and removes the dir. A test that uses it declares
+//! `Needs::Kratos` (`super::runner`), so that it is ignored without the variable; a missing
+//! binary reached all the same, or a failed start, panics. Kratos's
 //! output is kept in a log file; its tail is printed when a start fails and by
 //! [`Kratos::print_log_tail`].
 //!
@@ -50,7 +51,7 @@ pub struct KratosOptions {
 }
 
 /// The newest Kratos release, next to `RECOVERY_HARNESS_KRATOS_BIN` (master) in its directory
-/// (`../shared/kratos/README.md`: v26.2.0 still has the one-code-many-sessions race).
+/// (v26.2.0 still issues two sessions for one code submitted concurrently; master has the fix).
 pub const RELEASE_V26_2_0: &str = "kratos-v26.2.0";
 
 impl Default for KratosOptions {
@@ -116,6 +117,13 @@ impl KratosOptions {
             )
     }
 
+    /// `courier.worker.pull_wait: 100ms`: the courier looks for queued mail ten times a second
+    /// instead of once, so a code read from the courier (which waits until the message is sent)
+    /// or from Mailpit arrives in about 0.1 s instead of up to 1 s.
+    pub fn quick_courier(self) -> KratosOptions {
+        self.env("COURIER_WORKER_PULL_WAIT", "100ms")
+    }
+
     /// `selfservice.flows.recovery.lifespan` (`"3s"`, `"1m"`).
     pub fn lifespan(self, lifespan: &str) -> KratosOptions {
         self.env("SELFSERVICE_FLOWS_RECOVERY_LIFESPAN", lifespan)
@@ -179,19 +187,12 @@ impl KratosOptions {
         let Some(name) = self.sibling else {
             return Some(master);
         };
-        let path = master.with_file_name(name);
-        if path.is_file() {
-            Some(path)
-        } else {
-            super::skip_or_panic(
-                "real Kratos",
-                &format!(
-                    "{} is not a file (the release binary sits next to {BIN_VAR})",
-                    path.display()
-                ),
-                REQUIRE_VAR,
-            );
-            None
+        match find_sibling(&master, name) {
+            Ok(path) => Some(path),
+            Err(why) => {
+                super::skip_or_panic("real Kratos", &why, REQUIRE_VAR);
+                None
+            }
         }
     }
 
@@ -332,27 +333,41 @@ fn copy_env(from: &Command, to: &mut Command) {
     }
 }
 
-/// The Kratos binary from `RECOVERY_HARNESS_KRATOS_BIN`, or `None` after the skip line (a panic
-/// under `RECOVERY_HARNESS_REQUIRE_KRATOS=1`, also when the path is not a file).
+/// The Kratos binary from `RECOVERY_HARNESS_KRATOS_BIN` (see [`super::skip_or_panic`] when it is
+/// missing).
 pub fn binary() -> Option<PathBuf> {
-    match std::env::var_os(BIN_VAR).filter(|v| !v.is_empty()) {
-        None => {
-            super::skip_or_panic("real Kratos", &format!("{BIN_VAR} is not set"), REQUIRE_VAR);
+    match find_binary() {
+        Ok(path) => Some(path),
+        Err(why) => {
+            super::skip_or_panic("real Kratos", &why, REQUIRE_VAR);
             None
         }
-        Some(path) => {
-            let path = PathBuf::from(path);
-            if path.is_file() {
-                Some(std::fs::canonicalize(&path).unwrap_or(path))
-            } else {
-                super::skip_or_panic(
-                    "real Kratos",
-                    &format!("{BIN_VAR}={} is not a file", path.display()),
-                    REQUIRE_VAR,
-                );
-                None
-            }
-        }
+    }
+}
+
+/// The Kratos binary from `RECOVERY_HARNESS_KRATOS_BIN`, or why there is none.
+pub fn find_binary() -> Result<PathBuf, String> {
+    let Some(path) = std::env::var_os(BIN_VAR).filter(|v| !v.is_empty()) else {
+        return Err(format!("{BIN_VAR} is not set"));
+    };
+    let path = PathBuf::from(path);
+    if path.is_file() {
+        Ok(std::fs::canonicalize(&path).unwrap_or(path))
+    } else {
+        Err(format!("{BIN_VAR}={} is not a file", path.display()))
+    }
+}
+
+/// The binary `name` beside the master binary, or why there is none.
+pub fn find_sibling(master: &Path, name: &str) -> Result<PathBuf, String> {
+    let path = master.with_file_name(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is not a file (the release binary sits next to {BIN_VAR})",
+            path.display()
+        ))
     }
 }
 
@@ -394,6 +409,24 @@ impl Kratos {
     /// Prints the tail of Kratos's output (call it before asserting on a failed run).
     pub fn print_log_tail(&self, why: &str) {
         self.process.print_tail(why);
+    }
+
+    /// Every message of Kratos's courier, newest first (`GET /admin/courier/messages`).
+    pub fn courier_messages(&self) -> Vec<serde_json::Value> {
+        let url = format!("{}/admin/courier/messages", self.admin_url());
+        let res = super::block_on(async move {
+            let resp = client(false)
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            json_of(resp, "GET /admin/courier/messages").await
+        });
+        match res {
+            Ok(serde_json::Value::Array(list)) => list,
+            Ok(other) => panic!("the courier listing is not an array: {other}"),
+            Err(e) => panic!("the courier listing at {}: {e}", self.admin_url()),
+        }
     }
 
     /// Registers `email` over the native API (`/self-service/registration/api`) and returns its

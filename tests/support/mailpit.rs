@@ -10,8 +10,10 @@
 //! loopback ports (SMTP and HTTP), keeps its database in a temp dir, never looks for updates
 //! (`--disable-version-check`), makes no reverse-DNS lookups (`--smtp-disable-rdns`), logs errors
 //! only, and accepts any SMTP credentials (a Kratos URI with a user still delivers). POP3 stays
-//! off (it starts only with an auth file). Missing: one `!!!!! SKIPPED ... !!!!!` line and `None`,
-//! or a panic under `RECOVERY_HARNESS_REQUIRE_TOOLS=1`. Dropping it stops it by its PID.
+//! off (it starts only with an auth file). [`Mailpit::start_with_ui_auth`] protects its web UI
+//! and API with basic authentication (`--ui-auth-file`), as a shared Mailpit often is. A test that uses it declares `Needs::Mailpit`
+//! (`super::runner`): ignored without the program, a failure under
+//! `RECOVERY_HARNESS_REQUIRE_TOOLS=1`. Dropping it stops it by its PID.
 
 use super::process::{wait_ready, Guarded};
 use std::path::PathBuf;
@@ -28,46 +30,58 @@ pub const REQUIRE_VAR: &str = "RECOVERY_HARNESS_REQUIRE_TOOLS";
 pub struct Mailpit {
     smtp_port: u16,
     http_port: u16,
+    /// The user and password its UI and API demand, if any.
+    ui_auth: Option<(String, String)>,
     process: Guarded,
     dir: tempfile::TempDir,
 }
 
 /// The Mailpit binary, or `None` after the skip line (a panic when tools are required).
 pub fn binary() -> Option<PathBuf> {
+    match find() {
+        Ok(p) => Some(p),
+        Err(why) => {
+            super::skip_or_panic("Mailpit", &why, REQUIRE_VAR);
+            None
+        }
+    }
+}
+
+/// The Mailpit binary, or why there is none.
+pub fn find() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os(BIN_VAR).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
-        if p.is_file() {
-            return Some(p);
-        }
-        super::skip_or_panic(
-            "Mailpit",
-            &format!("{BIN_VAR}={} is not a file", p.display()),
-            REQUIRE_VAR,
-        );
-        return None;
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{BIN_VAR}={} is not a file", p.display()))
+        };
     }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("mailpit"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        super::skip_or_panic(
-            "Mailpit",
-            &format!("mailpit is not on PATH and {BIN_VAR} is not set"),
-            REQUIRE_VAR,
-        );
-    }
-    found
+    super::runner::on_path("mailpit").ok_or_else(|| {
+        format!(
+            "mailpit is not on PATH and {BIN_VAR} is not set \
+             (go install github.com/axllent/mailpit@v1.33.1)"
+        )
+    })
 }
 
 impl Mailpit {
     /// Starts Mailpit (see the module doc); panics when the program exists but does not start.
     pub fn start() -> Option<Mailpit> {
+        Mailpit::start_auth(None)
+    }
+
+    /// Starts Mailpit with its web UI and API behind basic authentication of `user` and
+    /// `password` (`--ui-auth-file`; `/readyz` stays open).
+    pub fn start_with_ui_auth(user: &str, password: &str) -> Option<Mailpit> {
+        Mailpit::start_auth(Some((user.to_owned(), password.to_owned())))
+    }
+
+    fn start_auth(ui_auth: Option<(String, String)>) -> Option<Mailpit> {
         let bin = binary()?;
         let mut last = String::new();
         for _ in 0..3 {
-            match Mailpit::start_once(&bin) {
+            match Mailpit::start_once(&bin, ui_auth.clone()) {
                 Ok(m) => return Some(m),
                 Err(e) => last = e,
             }
@@ -75,7 +89,10 @@ impl Mailpit {
         panic!("Mailpit ({}) did not start: {last}", bin.display())
     }
 
-    fn start_once(bin: &std::path::Path) -> Result<Mailpit, String> {
+    fn start_once(
+        bin: &std::path::Path,
+        ui_auth: Option<(String, String)>,
+    ) -> Result<Mailpit, String> {
         let dir = tempfile::Builder::new()
             .prefix("mailpit-test-")
             .tempdir()
@@ -101,6 +118,12 @@ impl Mailpit {
                 "--block-remote-css-and-fonts",
                 "--quiet",
             ]);
+        if let Some((user, password)) = &ui_auth {
+            // An htpasswd file; Mailpit also takes a plain-text password in it.
+            let file = dir.path().join("ui-auth");
+            std::fs::write(&file, format!("{user}:{password}\n")).map_err(|e| e.to_string())?;
+            cmd.arg("--ui-auth-file").arg(file);
+        }
         let mut process = Guarded::spawn("mailpit", &cmd, &dir.path().join("mailpit.log"))?;
         if let Err(e) = wait_ready(
             &mut process,
@@ -115,6 +138,7 @@ impl Mailpit {
         Ok(Mailpit {
             smtp_port,
             http_port,
+            ui_auth,
             process,
             dir,
         })
@@ -141,13 +165,14 @@ impl Mailpit {
             "Subject": subject,
             "Text": text,
         });
-        let resp = reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(format!("{}/api/v1/send", self.api_url()))
             .timeout(Duration::from_secs(10))
-            .json(&body)
-            .send()
-            .await
-            .expect("Mailpit's send API");
+            .json(&body);
+        if let Some((user, password)) = &self.ui_auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        let resp = request.send().await.expect("Mailpit's send API");
         let status = resp.status();
         assert!(
             status.is_success(),
@@ -164,7 +189,8 @@ impl Mailpit {
     /// `GET /api/v1/messages` as JSON (`messages` newest first, each with `ID`, `To`, `Subject`).
     pub fn messages(&self) -> serde_json::Value {
         let url = format!("{}/api/v1/messages?limit=200", self.api_url());
-        super::block_on(async move { get_json(&url).await }).expect("Mailpit's message list")
+        let auth = self.ui_auth.clone();
+        super::block_on(async move { get_json(&url, auth).await }).expect("Mailpit's message list")
     }
 
     /// Waits (bounded by `within`) for a message to `recipient` and returns its plain-text body.
@@ -187,7 +213,8 @@ impl Mailpit {
             });
             if let Some(id) = id {
                 let url = format!("{}/api/v1/message/{id}", self.api_url());
-                let msg = super::block_on(async move { get_json(&url).await }).ok()?;
+                let auth = self.ui_auth.clone();
+                let msg = super::block_on(async move { get_json(&url, auth).await }).ok()?;
                 return msg["Text"].as_str().map(str::to_owned);
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -196,14 +223,15 @@ impl Mailpit {
     }
 }
 
-async fn get_json(url: &str) -> Result<serde_json::Value, String> {
+async fn get_json(url: &str, auth: Option<(String, String)>) -> Result<serde_json::Value, String> {
     recovery_harness::tls::install_default_provider();
-    let resp = reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .get(url)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+        .timeout(Duration::from_secs(10));
+    if let Some((user, password)) = auth {
+        request = request.basic_auth(user, Some(password));
+    }
+    let resp = request.send().await.map_err(|e| e.to_string())?;
     let status = resp.status();
     let text = resp.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {

@@ -7,9 +7,11 @@
 //! Every helper here is synchronous (it runs its HTTP on a private runtime thread, see
 //! [`block_on`]), so it works the same from `#[test]` and from `#[tokio::test]`.
 //!
-//! Skip rules (`/work/HELPERS.md`, "Tools installed here"): a missing program prints one loud
-//! `!!!!! SKIPPED ... !!!!!` line and the helper returns `None`; when the matching
-//! `RECOVERY_HARNESS_REQUIRE_*` variable is `1` (CI), it panics instead.
+//! A test that needs one of these programs declares it and runs under [`runner`]: when the
+//! program is missing it is reported as ignored, with the reason, before it starts, and in CI
+//! (`RECOVERY_HARNESS_REQUIRE_KRATOS=1`, `RECOVERY_HARNESS_REQUIRE_TOOLS=1`) it fails instead
+//! (docs/testing.md). A helper that finds its program missing all the same panics
+//! ([`skip_or_panic`]): nothing passes without the program it needed.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -21,6 +23,8 @@ pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod recorded;
+pub mod reference;
+pub mod runner;
 pub mod shape;
 
 use std::future::Future;
@@ -58,13 +62,16 @@ pub fn free_port() -> u16 {
         .expect("an ephemeral loopback port")
 }
 
-/// Prints the one loud skip line, or panics with the same text when `require_var` is `1`.
+/// A helper's program is missing. A test that declared the program through [`runner::test`] is
+/// ignored before it starts, so this is reached only by a test that did not declare it, or in CI
+/// (`require_var` = `1`): both fail, with the reason. (The helpers still return `Option` so that
+/// branches written before [`runner`] keep compiling; they never return `None`.)
 pub fn skip_or_panic(what: &str, reason: &str, require_var: &str) {
     if required(require_var) {
         panic!("{what} is required ({require_var}=1) but unavailable: {reason}");
     }
-    // Written to the stream itself, not through `eprintln!`, which the test harness captures and
-    // hides for a passing test: a skip must be seen.
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "!!!!! SKIPPED ({what}): {reason} !!!!!");
+    panic!(
+        "{what} is unavailable: {reason}. Declare it (support::runner::test(name, &[Needs::...], \
+         f)) so that the test is reported as ignored without it: docs/testing.md"
+    );
 }

@@ -19,8 +19,8 @@
 //! removes the dir; a cluster in a `static` ([`shared`]) is stopped the same way by the process
 //! guard when the test process ends. Start to ready: 2–3 s, `initdb` most of it.
 //!
-//! Missing programs: one `!!!!! SKIPPED ... !!!!!` line and `None`, or a panic under
-//! `RECOVERY_HARNESS_REQUIRE_TOOLS=1` (CI). A cluster that does not start panics with the tail of
+//! A test that uses it declares `Needs::Postgres` (`super::runner`): without the programs it is
+//! reported as ignored, and fails under `RECOVERY_HARNESS_REQUIRE_TOOLS=1` (CI). A cluster that does not start panics with the tail of
 //! its log: a broken installation is never a silent skip.
 
 use super::process::Guarded;
@@ -49,9 +49,19 @@ pub struct Postgres {
     databases: AtomicU32,
 }
 
-/// The directory of the PostgreSQL programs, or `None` after the skip line (a panic when tools
-/// are required).
+/// The directory of the PostgreSQL programs (see [`super::skip_or_panic`] when they are missing).
 pub fn bin_dir() -> Option<PathBuf> {
+    match find_bin_dir() {
+        Ok(d) => Some(d),
+        Err(why) => {
+            super::skip_or_panic("PostgreSQL", &why, REQUIRE_VAR);
+            None
+        }
+    }
+}
+
+/// The directory of the PostgreSQL programs, or why there is none.
+pub fn find_bin_dir() -> Result<PathBuf, String> {
     let has_all = |d: &Path| {
         ["initdb", "postgres", "psql"]
             .iter()
@@ -60,17 +70,12 @@ pub fn bin_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os(BIN_VAR).filter(|v| !v.is_empty()) {
         let d = PathBuf::from(d);
         if has_all(&d) {
-            return Some(d);
+            return Ok(d);
         }
-        super::skip_or_panic(
-            "PostgreSQL",
-            &format!(
-                "{BIN_VAR}={} does not hold initdb, postgres and psql",
-                d.display()
-            ),
-            REQUIRE_VAR,
-        );
-        return None;
+        return Err(format!(
+            "{BIN_VAR}={} does not hold initdb, postgres and psql",
+            d.display()
+        ));
     }
     // Debian's layout: one directory per major version, the newest wins.
     let debian = std::fs::read_dir("/usr/lib/postgresql")
@@ -84,20 +89,16 @@ pub fn bin_dir() -> Option<PathBuf> {
         .filter(|(_, d)| has_all(d))
         .max_by_key(|(major, _)| *major)
         .map(|(_, d)| d);
-    let found = debian.or_else(|| {
-        std::env::var_os("PATH")
-            .and_then(|paths| std::env::split_paths(&paths).find(|d| has_all(d)))
-    });
-    if found.is_none() {
-        super::skip_or_panic(
-            "PostgreSQL",
-            &format!(
+    debian
+        .or_else(|| {
+            std::env::var_os("PATH")
+                .and_then(|paths| std::env::split_paths(&paths).find(|d| has_all(d)))
+        })
+        .ok_or_else(|| {
+            format!(
                 "initdb, postgres and psql are neither in /usr/lib/postgresql/<major>/bin (Debian's `postgresql` package) nor on PATH, and {BIN_VAR} is not set"
-            ),
-            REQUIRE_VAR,
-        );
-    }
-    found
+            )
+        })
 }
 
 fn running_as_root() -> bool {

@@ -26,6 +26,11 @@
 //!   public URL with its prefix redirects correctly; one that does not is exactly what the checks
 //!   must see.
 //!
+//! [`Proxy::start_with_basic_auth`] is the same proxy in front of a service that only an
+//! authenticated client may reach (Traefik's `BasicAuth` middleware, nginx's `auth_basic`): a
+//! request without the right `Authorization` gets `401` with `WWW-Authenticate` and is not
+//! forwarded; the header is not passed upstream.
+//!
 //! The proxy runs on its own runtime thread (usable from synchronous tests) and stops on drop.
 
 use axum::body::Body;
@@ -60,6 +65,11 @@ impl ProxyListener {
 
     /// Serves `upstream` (`http://host:port`, no trailing slash) under `prefix` (`/auth`).
     pub fn start(self, upstream: &str, prefix: &str) -> Proxy {
+        self.start_guarded(upstream, prefix, None)
+    }
+
+    /// The same, forwarding only requests with `authorization` (the whole header value).
+    fn start_guarded(self, upstream: &str, prefix: &str, authorization: Option<String>) -> Proxy {
         assert!(
             prefix.starts_with('/') && !prefix.ends_with('/'),
             "a prefix looks like `/auth`"
@@ -75,6 +85,8 @@ impl ProxyListener {
                 .build()
                 .expect("a reqwest client"),
             forwarded: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+            authorization,
         });
         let url = self.url(prefix);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,6 +134,19 @@ impl Proxy {
         ProxyListener::bind().start(upstream, prefix)
     }
 
+    /// Starts a proxy on a fresh port that forwards only the requests that authenticate as
+    /// `user` with `password` (HTTP basic authentication).
+    pub fn start_with_basic_auth(
+        upstream: &str,
+        prefix: &str,
+        user: &str,
+        password: &str,
+    ) -> Proxy {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        ProxyListener::bind().start_guarded(upstream, prefix, Some(format!("Basic {token}")))
+    }
+
     /// The public base, prefix included: `http://127.0.0.1:P/auth`.
     pub fn url(&self) -> &str {
         &self.url
@@ -130,6 +155,11 @@ impl Proxy {
     /// How many requests were forwarded upstream (a test can prove its traffic went through).
     pub fn forwarded(&self) -> usize {
         self.state.forwarded.load(Ordering::Relaxed)
+    }
+
+    /// How many requests were refused for want of the right credentials.
+    pub fn refused(&self) -> usize {
+        self.state.refused.load(Ordering::Relaxed)
     }
 }
 
@@ -151,6 +181,9 @@ struct State {
     port: u16,
     client: reqwest::Client,
     forwarded: AtomicUsize,
+    refused: AtomicUsize,
+    /// The `Authorization` value a request must carry to be forwarded, if any.
+    authorization: Option<String>,
 }
 
 /// RFC 9110 §7.6.1 hop-by-hop headers, never forwarded.
@@ -178,6 +211,24 @@ async fn forward(state: Arc<State>, req: Request) -> Response {
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "127.0.0.1".to_owned());
     let (parts, body) = req.into_parts();
+    if let Some(want) = &state.authorization {
+        let given = parts
+            .headers
+            .get("authorization")
+            .map(HeaderValue::as_bytes);
+        if given != Some(want.as_bytes()) {
+            state.refused.fetch_add(1, Ordering::Relaxed);
+            return (
+                StatusCode::UNAUTHORIZED,
+                [
+                    ("www-authenticate", "Basic realm=\"harness\""),
+                    ("content-type", "text/plain; charset=utf-8"),
+                ],
+                "401 Unauthorized\n",
+            )
+                .into_response();
+        }
+    }
     let path = parts.uri.path();
     let rest = if path == state.prefix {
         "/"
@@ -204,6 +255,10 @@ async fn forward(state: Arc<State>, req: Request) -> Response {
     };
     let mut headers = parts.headers.clone();
     strip_hop_by_hop(&mut headers);
+    if state.authorization.is_some() {
+        // The proxy's own credentials end here.
+        headers.remove("authorization");
+    }
     let host = parts
         .headers
         .get("host")

@@ -73,7 +73,7 @@ impl Recording {
             ),
         };
         format!(
-            "Real Ory Kratos (/work/shared/kratos, `serve --dev`, SQLite), {what}. Recorded by \
+            "Real Ory Kratos (`serve --dev`, SQLite), {what}. Recorded by \
              `RECOVERY_HARNESS_RECORD=1 cargo test --test kratos_record`; secrets are [REDACTED]."
         )
     }

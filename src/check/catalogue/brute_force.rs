@@ -1,5 +1,5 @@
 //! `brute_force.*`: a flow stops taking code guesses after Kratos's limit
-//! (`selfservice.methods.code.config.max_submissions`, default 5; KRATOS-RECOVERY-BEHAVIOUR.md
+//! (`selfservice.methods.code.config.max_submissions`, default 5; docs/kratos-behaviour.md
 //! §5.4 B, Kratos `persistence/sql/persister_code.go`): the next submission is not judged on the
 //! same flow (Kratos answers 303 to a new flow carrying 4000001).
 
@@ -7,7 +7,7 @@ use crate::check::judge::scenario;
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::Ctx;
 use crate::check::security_probes::{brute_force, judged_on, redirect_flow, MAX_CODE_SUBMISSIONS};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[Check {
@@ -17,10 +17,12 @@ pub const CHECKS: &[Check] = &[Check {
     rule: "after 5 wrong codes on one flow (Kratos's default max_submissions), the 6th submission is not judged on that flow: Kratos answers 303 to a new flow (§5.4 B); a deployment that keeps answering the same flow keeps taking guesses",
     source: RuleSource::ObservedKratos,
     level: Level::Required,
+    effects: &[Effect::CreatesFlows, Effect::SendsMail],
     requires: &["update.wrong_code.200"],
     needs: Needs::Nothing,
     phase: Phase::Main,
     judge: limit,
+    fault: "guesses_unlimited",
 }];
 
 fn limit(ctx: &Ctx) -> Judged<'_> {

@@ -4,11 +4,11 @@
 use crate::check::client::Exchange;
 use crate::check::judge::judge;
 use crate::check::judge::{
-    equals, error_generic, json_with_status, precondition, status, string_at, Judge,
+    equals, error_generic, exchange, json_with_status, status, string_at, Judge,
 };
-use crate::check::model::{Check, Judged, Needs, Operation, Step, Verdict};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Step, Verdict};
 use crate::check::probes::{Ctx, Probe, Variant};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use crate::schema::Component;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -19,83 +19,325 @@ const PRE: &[&str] = &["preflight.recovery_enabled"];
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    Check::new("create_native.200", "Creating a native flow answers 200", Operation::CreateNative,
-        "GET /self-service/recovery/api without credentials answers 200",
-        RuleSource::OpenApi, Level::Required, PRE, status_200),
-    Check::new("create_native.content_type", "The flow is sent as JSON", Operation::CreateNative,
-        "the 200 answer has Content-Type application/json",
-        RuleSource::OpenApi, Level::Required, OK, judge!(Judge::StatusJson(Probe::CreateNative, 200))),
-    Check::new("create_native.cache_control", "The flow is not cacheable", Operation::CreateNative,
-        "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another",
-        RuleSource::ObservedKratos, Level::Recommended, OK, cache_control),
-    Check::new("create_native.schema", "The flow is a valid recoveryFlow", Operation::CreateNative,
-        "the 200 body validates against recoveryFlow",
-        RuleSource::OpenApi, Level::Required, OK, judge!(Judge::Schema(Probe::CreateNative, 200, Component::RecoveryFlow))),
-    Check::new("create_native.type", "The flow type is api", Operation::CreateNative,
-        "type == \"api\" for a flow created through the native endpoint",
-        RuleSource::SpecProse, Level::Required, OK, judge!(Judge::Equals(Probe::CreateNative, 200, "/type", "api"))),
-    Check::new("create_native.state", "A new flow is in its initial state", Operation::CreateNative,
-        "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")",
-        RuleSource::SpecProse, Level::Required, OK, state),
-    Check::new("create_native.id.uuid", "The flow id is a UUID", Operation::CreateNative,
-        "id is a UUID",
-        RuleSource::OpenApi, Level::Required, OK, id_uuid),
-    Check::new("create_native.id.unique", "Each creation gets a new id", Operation::CreateNative,
-        "two creations return different ids",
-        RuleSource::SpecProse, Level::Required, OK, id_unique),
-    Check::new("create_native.timestamps.order", "issued_at is not after expires_at", Operation::CreateNative,
-        "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at",
-        RuleSource::SpecProse, Level::Required, OK, timestamps_order),
-    Check::new("create_native.timestamps.issued_now", "issued_at is now", Operation::CreateNative,
-        "issued_at is within --clock-tolerance of this machine's clock at the time of the request",
-        RuleSource::SpecProse, Level::Required, OK, issued_now),
-    Check::new("create_native.timestamps.not_expired", "A new flow is not already expired", Operation::CreateNative,
-        "expires_at is later than the moment the answer arrived",
-        RuleSource::SpecProse, Level::Required, OK, not_expired),
-    Check::new("create_native.request_url", "request_url is the path and query requested", Operation::CreateNative,
-        "request_url is an absolute URL with the path requested (with or without the target's prefix: a proxy may strip it) and the same query",
-        RuleSource::SpecProse, Level::Required, OK, request_url),
-    Check::new("create_native.request_url.host", "request_url names the public scheme, host and port", Operation::CreateNative,
-        "request_url has the scheme, host and port the client requested (Kratos takes them from X-Forwarded-Host/-Proto behind a proxy)",
-        RuleSource::ObservedKratos, Level::Recommended, OK, request_url_host),
-    Check::new("create_native.ui.action", "ui.action is the public update endpoint for this flow", Operation::CreateNative,
-        "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it",
-        RuleSource::SpecProse, Level::Required, OK, ui_action),
-    Check::new("create_native.ui.method", "ui.method is POST", Operation::CreateNative,
-        "ui.method == \"POST\": updateRecoveryFlow is declared for POST only",
-        RuleSource::SpecProse, Level::Required, OK, judge!(Judge::Equals(Probe::CreateNative, 200, "/ui/method", "POST"))),
-    Check::new("create_native.ui.nodes", "The form has the address input and the active method's submit", Operation::CreateNative,
-        "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group",
-        RuleSource::ObservedKratos, Level::Recommended, OK, ui_nodes),
-    Check::new("create_native.return_to.echo", "An allowed return_to is echoed", Operation::CreateNative,
-        "creating with an allowed ?return_to answers 200 with the same return_to in the flow",
-        RuleSource::ObservedKratos, Level::Recommended, OK, return_to_echo),
-    Check::new("create_native.return_to.forbidden.400", "A forbidden return_to is refused", Operation::CreateNative,
-        "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, judge!(Judge::ErrorGeneric(Probe::ReturnToForbidden, 400, Some("self_service_flow_return_to_forbidden")))),
-    Check::new("create_native.signed_in.token.400", "Signed in via X-Session-Token: 400", Operation::CreateNative,
-        "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available",
-        RuleSource::OpenApi, Level::Required, PRE, signed_in_token).needs(Needs::SessionToken),
-    Check::new("create_native.signed_in.cookie.400", "Signed in via the session cookie: 400", Operation::CreateNative,
-        "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available",
-        RuleSource::OpenApi, Level::Required, PRE, signed_in_cookie).needs(Needs::SessionCookie),
-    Check::new("create_native.signed_in.bearer.400", "Signed in via Authorization: Bearer: 400", Operation::CreateNative,
-        "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, signed_in_bearer).needs(Needs::SessionToken),
-    Check::new("create_native.invalid_token.200", "An invalid session token does not block recovery", Operation::CreateNative,
-        "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, invalid_token),
+    Check {
+        id: "create_native.200",
+        title: "Creating a native flow answers 200",
+        operation: Operation::CreateNative,
+        rule: "GET /self-service/recovery/api without credentials answers 200",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: status_200,
+        fault: "create_native_500",
+    },
+    Check {
+        id: "create_native.content_type",
+        title: "The flow is sent as JSON",
+        operation: Operation::CreateNative,
+        rule: "the 200 answer has Content-Type application/json",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::StatusJson(Probe::CreateNative, 200)),
+        fault: "create_native_text_plain",
+    },
+    Check {
+        id: "create_native.cache_control",
+        title: "The flow is not cacheable",
+        operation: Operation::CreateNative,
+        rule: "the 200 answer carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate): a cached flow would hand one user's flow to another",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: cache_control,
+        fault: "create_native_cacheable",
+    },
+    Check {
+        id: "create_native.schema",
+        title: "The flow is a valid recoveryFlow",
+        operation: Operation::CreateNative,
+        rule: "the 200 body validates against recoveryFlow",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::Schema(Probe::CreateNative, 200, Component::RecoveryFlow)),
+        fault: "flow_missing_required_field",
+    },
+    Check {
+        id: "create_native.type",
+        title: "The flow type is api",
+        operation: Operation::CreateNative,
+        rule: "type == \"api\" for a flow created through the native endpoint",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::Equals(Probe::CreateNative, 200, "/type", "api")),
+        fault: "type_browser_on_api",
+    },
+    Check {
+        id: "create_native.state",
+        title: "A new flow is in its initial state",
+        operation: Operation::CreateNative,
+        rule: "state == \"choose_method\" on creation (v2, choose_recovery_address: \"recovery_awaiting_address\")",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: state,
+        fault: "state_sent_email_on_create",
+    },
+    Check {
+        id: "create_native.id.uuid",
+        title: "The flow id is a UUID",
+        operation: Operation::CreateNative,
+        rule: "id is a UUID",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: id_uuid,
+        fault: "id_not_uuid",
+    },
+    Check {
+        id: "create_native.id.unique",
+        title: "Each creation gets a new id",
+        operation: Operation::CreateNative,
+        rule: "two creations return different ids",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: id_unique,
+        fault: "repeated_id",
+    },
+    Check {
+        id: "create_native.timestamps.order",
+        title: "issued_at is not after expires_at",
+        operation: Operation::CreateNative,
+        rule: "issued_at and expires_at are RFC 3339 date-times and issued_at <= expires_at",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: timestamps_order,
+        fault: "issued_after_expiry",
+    },
+    Check {
+        id: "create_native.timestamps.issued_now",
+        title: "issued_at is now",
+        operation: Operation::CreateNative,
+        rule: "issued_at is within --clock-tolerance of this machine's clock at the time of the request",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: issued_now,
+        fault: "issued_long_ago",
+    },
+    Check {
+        id: "create_native.timestamps.not_expired",
+        title: "A new flow is not already expired",
+        operation: Operation::CreateNative,
+        rule: "expires_at is later than the moment the answer arrived",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: not_expired,
+        fault: "already_expired",
+    },
+    Check {
+        id: "create_native.request_url",
+        title: "request_url is the path and query requested",
+        operation: Operation::CreateNative,
+        rule: "request_url is an absolute URL with the path requested (with or without the target's prefix: a proxy may strip it) and the same query",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: request_url,
+        fault: "request_url_other_path",
+    },
+    Check {
+        id: "create_native.request_url.host",
+        title: "request_url names the public scheme, host and port",
+        operation: Operation::CreateNative,
+        rule: "request_url has the scheme, host and port the client requested (Kratos takes them from X-Forwarded-Host/-Proto behind a proxy)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: request_url_host,
+        fault: "request_url_internal",
+    },
+    Check {
+        id: "create_native.ui.action",
+        title: "ui.action is the public update endpoint for this flow",
+        operation: Operation::CreateNative,
+        rule: "ui.action is the target's own update endpoint (same scheme, host, port and prefix, …/self-service/recovery) with flow=<id>: the spec says to use it as the form's action, so a browser must reach it",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: ui_action,
+        fault: "action_internal_host",
+    },
+    Check {
+        id: "create_native.ui.method",
+        title: "ui.method is POST",
+        operation: Operation::CreateNative,
+        rule: "ui.method == \"POST\": updateRecoveryFlow is declared for POST only",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::Equals(Probe::CreateNative, 200, "/ui/method", "POST")),
+        fault: "ui_method_get",
+    },
+    Check {
+        id: "create_native.ui.nodes",
+        title: "The form has the address input and the active method's submit",
+        operation: Operation::CreateNative,
+        rule: "ui.nodes holds an input `email` of type email (v2: `recovery_address` of type text, required) and a submit `method` whose value is the active method, both in its group",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: ui_nodes,
+        fault: "no_email_node",
+    },
+    Check {
+        id: "create_native.return_to.echo",
+        title: "An allowed return_to is echoed",
+        operation: Operation::CreateNative,
+        rule: "creating with an allowed ?return_to answers 200 with the same return_to in the flow",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: OK,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: return_to_echo,
+        fault: "return_to_dropped",
+    },
+    Check {
+        id: "create_native.return_to.forbidden.400",
+        title: "A forbidden return_to is refused",
+        operation: Operation::CreateNative,
+        rule: "creating with a return_to outside the allow-list answers 400 errorGeneric, error.id self_service_flow_return_to_forbidden",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::ErrorGeneric(Probe::ReturnToForbidden, 400, Some("self_service_flow_return_to_forbidden"))),
+        fault: "return_to_unchecked",
+    },
+    Check {
+        id: "create_native.signed_in.token.400",
+        title: "Signed in via X-Session-Token: 400",
+        operation: Operation::CreateNative,
+        rule: "with a valid session in X-Session-Token the answer is 400 errorGeneric, error.id session_already_available",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::SessionToken,
+        phase: Phase::Main,
+        judge: signed_in_token,
+        fault: "session_token_ignored",
+    },
+    Check {
+        id: "create_native.signed_in.cookie.400",
+        title: "Signed in via the session cookie: 400",
+        operation: Operation::CreateNative,
+        rule: "with a valid session cookie the answer is 400 errorGeneric, error.id session_already_available",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::SessionCookie,
+        phase: Phase::Main,
+        judge: signed_in_cookie,
+        fault: "session_cookie_ignored",
+    },
+    Check {
+        id: "create_native.signed_in.bearer.400",
+        title: "Signed in via Authorization: Bearer: 400",
+        operation: Operation::CreateNative,
+        rule: "with a valid session in Authorization: Bearer the answer is 400 errorGeneric, error.id session_already_available",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::SessionToken,
+        phase: Phase::Main,
+        judge: signed_in_bearer,
+        fault: "bearer_ignored",
+    },
+    Check {
+        id: "create_native.invalid_token.200",
+        title: "An invalid session token does not block recovery",
+        operation: Operation::CreateNative,
+        rule: "with an unknown X-Session-Token the answer is 200 (an invalid credential is no session)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: invalid_token,
+        fault: "any_token_is_a_session",
+    },
 ];
 
 /// The 200 flow of the plain creation.
 async fn flow(ctx: &Ctx) -> Step<(&Exchange, &Value)> {
-    let ex = ctx.create_native().await;
+    let ex = exchange(ctx, Probe::CreateNative).await?;
     Ok((ex, json_with_status(ex, 200)?))
 }
 
 fn status_200(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.create_native().await;
+        let ex = exchange(ctx, Probe::CreateNative).await?;
         status(ex, 200)?;
         Ok(Verdict::pass(format!("answered {}", ex.describe())))
     })
@@ -103,7 +345,7 @@ fn status_200(ctx: &Ctx) -> Judged<'_> {
 
 fn cache_control(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.create_native().await;
+        let ex = exchange(ctx, Probe::CreateNative).await?;
         let resp = status(ex, 200)?;
         let value = resp.header("cache-control").unwrap_or_default();
         let no_store = value
@@ -157,7 +399,7 @@ fn id_unique(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         let (ex, body) = flow(ctx).await?;
         let first = string_at(ex, body, "/id")?;
-        let again = ctx.create_native_again().await;
+        let again = exchange(ctx, Probe::CreateNativeAgain).await?;
         let body2 = json_with_status(again, 200)?;
         let second = string_at(again, body2, "/id")?;
         if first == second {
@@ -500,7 +742,7 @@ fn ui_nodes(ctx: &Ctx) -> Judged<'_> {
 
 fn return_to_echo(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.return_to().await;
+        let ex = exchange(ctx, Probe::ReturnTo).await?;
         let want = ctx.cfg.allowed_return_to();
         let body = json_with_status(ex, 200).map_err(|v| match v {
             Verdict::Failed { detail, evidence } => Verdict::Failed {
@@ -515,14 +757,14 @@ fn return_to_echo(ctx: &Ctx) -> Judged<'_> {
 
 fn signed_in_token(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.signed_in_token().await)?;
+        let ex = exchange(ctx, Probe::SignedInToken).await?;
         signed_in_verdict(ctx, ex, "--session-token is not a live session there")
     })
 }
 
 fn signed_in_cookie(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.signed_in_cookie().await)?;
+        let ex = exchange(ctx, Probe::SignedInCookie).await?;
         signed_in_verdict(
             ctx,
             ex,
@@ -533,7 +775,7 @@ fn signed_in_cookie(ctx: &Ctx) -> Judged<'_> {
 
 fn signed_in_bearer(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.signed_in_bearer().await)?;
+        let ex = exchange(ctx, Probe::SignedInBearer).await?;
         signed_in_verdict(ctx, ex, "--session-token is not a live session there")
     })
 }
@@ -558,7 +800,7 @@ fn signed_in_verdict(ctx: &Ctx, ex: &Exchange, credential_hint: &str) -> Step<Ve
 
 fn invalid_token(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.invalid_token().await;
+        let ex = exchange(ctx, Probe::InvalidToken).await?;
         status(ex, 200)?;
         Ok(Verdict::pass(
             "an unknown token is treated as no session: 200",

@@ -1,13 +1,14 @@
-//! `csrf.*`: Kratos's anti-CSRF protection of browser flows (doc §3 "CSRF cookie", §4 step 3,
-//! §5.2 and the "CSRF on browser flows" correction): creation sets the `csrf_token_*` cookie and
-//! the hidden `csrf_token` node, the flow is served only with that cookie, and a submit whose
-//! `csrf_token` does not match is refused without touching the flow.
+//! `csrf.*`: Kratos's anti-CSRF protection of browser flows (docs/kratos-behaviour.md §3 "The
+//! CSRF cookie", §4 step 3 and §5.2; a "§" in the rules below is a section of that page):
+//! creation sets the `csrf_token_*` cookie and the hidden `csrf_token` node, the flow is served
+//! only with that cookie, and a submit whose `csrf_token` does not match is refused without
+//! touching the flow.
 
 use crate::check::judge::{error_generic, json_with_status, scenario, still_initial};
-use crate::check::model::{Check, Judged, Operation, Verdict};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Variant};
 use crate::check::security_probes::{browser_csrf, redirect_flow};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
@@ -15,18 +16,62 @@ const COOKIE: &[&str] = &["csrf.browser.cookie"];
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    Check::new("csrf.browser.cookie", "Browser creation issues the anti-CSRF cookie and token", Operation::CreateBrowser,
-        "GET /self-service/recovery/browser (JSON) answers 200 with Set-Cookie csrf_token_<hash>=<non-empty> and a hidden `csrf_token` node with a non-empty value (KRATOS-RECOVERY-BEHAVIOUR.md §3, CSRF cookie)",
-        RuleSource::ObservedKratos, Level::Required, PRE, cookie),
-    Check::new("csrf.get_flow.without_cookie.403", "A browser flow is not served without its CSRF cookie", Operation::GetFlow,
-        "getRecoveryFlow of a browser flow without any cookie answers 403 errorGeneric, error.id security_csrf_violation (§4 step 3)",
-        RuleSource::ObservedKratos, Level::Required, COOKIE, without_cookie),
-    Check::new("csrf.get_flow.with_cookie.200", "A browser flow is served with its CSRF cookie", Operation::GetFlow,
-        "getRecoveryFlow of a browser flow with the cookie its creation set answers 200 with that flow (§4: browser flows need the CSRF cookie)",
-        RuleSource::ObservedKratos, Level::Required, COOKIE, with_cookie),
-    Check::new("csrf.submit.mismatch.refused", "A browser submit with a wrong csrf_token is refused", Operation::Update,
-        "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in its first state (choose_method; v2: recovery_awaiting_address)",
-        RuleSource::ObservedKratos, Level::Required, &["csrf.get_flow.with_cookie.200"], mismatch),
+    Check {
+        id: "csrf.browser.cookie",
+        title: "Browser creation issues the anti-CSRF cookie and token",
+        operation: Operation::CreateBrowser,
+        rule: "GET /self-service/recovery/browser (JSON) answers 200 with Set-Cookie csrf_token_<hash>=<non-empty> and a hidden `csrf_token` node with a non-empty value (docs/kratos-behaviour.md §3, the CSRF cookie)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: cookie,
+        fault: "csrf_token_empty",
+    },
+    Check {
+        id: "csrf.get_flow.without_cookie.403",
+        title: "A browser flow is not served without its CSRF cookie",
+        operation: Operation::GetFlow,
+        rule: "getRecoveryFlow of a browser flow without any cookie answers 403 errorGeneric, error.id security_csrf_violation (§4 step 3)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: COOKIE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: without_cookie,
+        fault: "csrf_get_unprotected",
+    },
+    Check {
+        id: "csrf.get_flow.with_cookie.200",
+        title: "A browser flow is served with its CSRF cookie",
+        operation: Operation::GetFlow,
+        rule: "getRecoveryFlow of a browser flow with the cookie its creation set answers 200 with that flow (§4: browser flows need the CSRF cookie)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: COOKIE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: with_cookie,
+        fault: "csrf_cookie_refused",
+    },
+    Check {
+        id: "csrf.submit.mismatch.refused",
+        title: "A browser submit with a wrong csrf_token is refused",
+        operation: Operation::Update,
+        rule: "a browser-flow submit with the CSRF cookie but a mismatched csrf_token is refused: 403 errorGeneric security_csrf_violation (Kratos master), or the code strategy's 303 to a new flow (§5.2); the flow stays in its first state (choose_method; v2: recovery_awaiting_address)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: &["csrf.get_flow.with_cookie.200"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: mismatch,
+        fault: "csrf_token_unchecked",
+    },
 ];
 
 fn cookie(ctx: &Ctx) -> Judged<'_> {

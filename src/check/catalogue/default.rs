@@ -8,9 +8,9 @@
 //! only on a 5xx or no answer, which no faithful deployment gives.
 
 use crate::check::client::Exchange;
-use crate::check::judge::error_envelope;
+use crate::check::judge::{error_envelope, exchange};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
-use crate::check::probes::Ctx;
+use crate::check::probes::{Ctx, Probe};
 use crate::report::{Level, RuleSource};
 
 /// The checks of this file.
@@ -22,10 +22,12 @@ pub const CHECKS: &[Check] = &[
         rule: "DELETE /self-service/recovery/api (no such operation in the spec) answers without a 5xx and without hanging; any 4xx, plain text included (Kratos: 405 Method Not Allowed, Allow: GET, HEAD), is reported as seen",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
+        effects: &[],
         requires: &[],
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: undeclared_method,
+        fault: "undeclared_method_500",
     },
     Check {
         id: "default.undeclared_path",
@@ -34,10 +36,12 @@ pub const CHECKS: &[Check] = &[
         rule: "GET of an unknown path under /self-service/recovery answers without a 5xx and without hanging; any 4xx, plain text included (Kratos: 404 page not found), is reported as seen",
         source: RuleSource::ObservedKratos,
         level: Level::Required,
+        effects: &[],
         requires: &[],
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: undeclared_path,
+        fault: "undeclared_path_502",
     },
     Check {
         id: "default.error_bodies",
@@ -46,19 +50,21 @@ pub const CHECKS: &[Check] = &[
         rule: "any status other than 200 and 400 that a probe of a declared operation provoked, beyond the ones a check provoked on purpose, is errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
         level: Level::Required,
+        effects: &[],
         requires: &[],
         needs: Needs::Nothing,
         phase: Phase::Final,
         judge: error_bodies,
+        fault: "browser_bad_gateway",
     },
 ];
 
 fn undeclared_method(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { Ok(undeclared(ctx.undeclared_method().await)) })
+    Box::pin(async move { Ok(undeclared(exchange(ctx, Probe::UndeclaredMethod).await?)) })
 }
 
 fn undeclared_path(ctx: &Ctx) -> Judged<'_> {
-    Box::pin(async move { Ok(undeclared(ctx.undeclared_path().await)) })
+    Box::pin(async move { Ok(undeclared(exchange(ctx, Probe::UndeclaredPath).await?)) })
 }
 
 /// Passes on any answer below 500, saying what it was; fails on a 5xx or no answer.

@@ -1,12 +1,12 @@
-//! `expiry.*`: an expired flow (KRATOS-RECOVERY-BEHAVIOUR.md §4 step 4 and §5.6 "Expired flow",
-//! the "Expiry" correction). Opt-in with `--expiry-wait DURATION` against a deployment whose
+//! `expiry.*`: an expired flow (docs/kratos-behaviour.md §4 step 4 and §5.6, "An expired
+//! flow"). Opt-in with `--expiry-wait DURATION` against a deployment whose
 //! flows live at most that long; the embedded run uses a short-lived twin of its server.
 
 use crate::check::judge::{error_generic, has_ui_message, json_with_status, scenario};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::Ctx;
 use crate::check::security_probes::{expiry, redirect_flow};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
@@ -20,10 +20,12 @@ pub const CHECKS: &[Check] = &[
         rule: "getRecoveryFlow of an expired API flow answers 410 errorGeneric, error.id self_service_flow_expired, with error.details.api naming where to start a new flow (§4 step 4)",
         source: RuleSource::ObservedKratos,
         level: Level::Recommended,
+        effects: &[Effect::CreatesFlows, Effect::WaitsForExpiry],
         requires: PRE,
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: get_410,
+        fault: "expired_without_details",
     },
     Check {
         id: "expiry.submit.new_flow",
@@ -32,10 +34,12 @@ pub const CHECKS: &[Check] = &[
         rule: "a submit to an expired API flow answers 303 to getRecoveryFlow of a new flow, whose ui.messages carry 4060005 \"The recovery flow expired …\" (§5.6, flag off)",
         source: RuleSource::ObservedKratos,
         level: Level::Recommended,
+        effects: &[Effect::CreatesFlows, Effect::WaitsForExpiry],
         requires: PRE,
         needs: Needs::Nothing,
         phase: Phase::Main,
         judge: submit_new_flow,
+        fault: "expired_flow_silent",
     },
 ];
 

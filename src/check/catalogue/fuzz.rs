@@ -6,7 +6,7 @@
 use crate::check::fuzz::{self, Target};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase};
 use crate::check::probes::Ctx;
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 
 const PRE: &[&str] = &["preflight.recovery_enabled"];
 
@@ -19,10 +19,12 @@ pub const CHECKS: &[Check] = &[
         rule: "for generated query strings, return_to values, session headers and cookies: never 5xx, every 200 a valid recoveryFlow of type api, every other answer errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
         level: Level::Required,
+        effects: &[Effect::CreatesFlows],
         requires: PRE,
         needs: Needs::FuzzCases,
         phase: Phase::Main,
         judge: create_native,
+        fault: "crash_on_non_ascii_return_to",
     },
     Check {
         id: "fuzz.get_flow",
@@ -31,10 +33,12 @@ pub const CHECKS: &[Check] = &[
         rule: "for generated flow ids (real, unknown, malformed, missing, repeated): never 5xx, every 200 a valid recoveryFlow with the id asked for, every other answer errorGeneric JSON with error.code equal to the status",
         source: RuleSource::OpenApi,
         level: Level::Required,
+        effects: &[Effect::CreatesFlows],
         requires: PRE,
         needs: Needs::FuzzCases,
         phase: Phase::Main,
         judge: get_flow,
+        fault: "crash_on_upper_case_id",
     },
     Check {
         id: "fuzz.update",
@@ -43,10 +47,12 @@ pub const CHECKS: &[Check] = &[
         rule: "for generated JSON and form bodies (methods, emails, codes, garbage) on fresh flows: never 5xx, every 200 a valid recoveryFlow, every 400 a recoveryFlow or errorGeneric, a 303 names its Location, every other answer errorGeneric JSON",
         source: RuleSource::OpenApi,
         level: Level::Required,
+        effects: &[Effect::CreatesFlows, Effect::SendsMail],
         requires: PRE,
         needs: Needs::FuzzCases,
         phase: Phase::Main,
         judge: update,
+        fault: "crash_on_form_body",
     },
 ];
 

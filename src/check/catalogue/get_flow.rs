@@ -2,36 +2,91 @@
 //! retrievable as it was created; unknown and malformed ids answer 404 in the error envelope.
 
 use crate::check::judge::judge;
-use crate::check::judge::{json_with_status, precondition, Judge};
-use crate::check::model::{Check, Judged, Operation, Verdict};
+use crate::check::judge::{exchange, json_with_status, Judge};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::{Ctx, Probe};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    Check::new("get_flow.200", "A created flow is retrievable", Operation::GetFlow,
-        "getRecoveryFlow with the id of a flow just created answers 200",
-        RuleSource::OpenApi, Level::Required, &["create_native.200"], judge!(Judge::Status(Probe::GetFlow, 200))),
-    Check::new("get_flow.schema", "The retrieved flow is a valid recoveryFlow", Operation::GetFlow,
-        "the 200 body validates against recoveryFlow",
-        RuleSource::OpenApi, Level::Required, &["get_flow.200"], judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow))),
-    Check::new("get_flow.same_flow", "The retrieved flow is the created one", Operation::GetFlow,
-        "the retrieved flow has the created flow's id, type and state",
-        RuleSource::SpecProse, Level::Required, &["get_flow.200"], same_flow),
-    Check::new("get_flow.unknown_id.404", "An unknown flow id answers 404", Operation::GetFlow,
-        "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)",
-        RuleSource::OpenApi, Level::Required, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetUnknown, 404, None))),
-    Check::new("get_flow.malformed_id.404", "A malformed flow id answers 404", Operation::GetFlow,
-        "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)",
-        RuleSource::ObservedKratos, Level::Recommended, &["preflight.recovery_enabled"], judge!(Judge::ErrorGeneric(Probe::GetMalformed, 404, None))),
+    Check {
+        id: "get_flow.200",
+        title: "A created flow is retrievable",
+        operation: Operation::GetFlow,
+        rule: "getRecoveryFlow with the id of a flow just created answers 200",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: &["create_native.200"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::Status(Probe::GetFlow, 200)),
+        fault: "get_flow_500",
+    },
+    Check {
+        id: "get_flow.schema",
+        title: "The retrieved flow is a valid recoveryFlow",
+        operation: Operation::GetFlow,
+        rule: "the 200 body validates against recoveryFlow",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: &["get_flow.200"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::Schema(Probe::GetFlow, 200, Component::RecoveryFlow)),
+        fault: "get_flow_missing_required_field",
+    },
+    Check {
+        id: "get_flow.same_flow",
+        title: "The retrieved flow is the created one",
+        operation: Operation::GetFlow,
+        rule: "the retrieved flow has the created flow's id, type and state",
+        source: RuleSource::SpecProse,
+        level: Level::Required,
+        effects: &[Effect::CreatesFlows],
+        requires: &["get_flow.200"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: same_flow,
+        fault: "get_flow_stale_state",
+    },
+    Check {
+        id: "get_flow.unknown_id.404",
+        title: "An unknown flow id answers 404",
+        operation: Operation::GetFlow,
+        rule: "getRecoveryFlow with a well-formed unknown id answers 404 with an errorGeneric body (error.code 404 when present)",
+        source: RuleSource::OpenApi,
+        level: Level::Required,
+        effects: &[],
+        requires: &["preflight.recovery_enabled"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::ErrorGeneric(Probe::GetUnknown, 404, None)),
+        fault: "unknown_flow_200",
+    },
+    Check {
+        id: "get_flow.malformed_id.404",
+        title: "A malformed flow id answers 404",
+        operation: Operation::GetFlow,
+        rule: "getRecoveryFlow with an id that is not a UUID answers 404 with an errorGeneric body (error.code 404 when present)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: &["preflight.recovery_enabled"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: judge!(Judge::ErrorGeneric(Probe::GetMalformed, 404, None)),
+        fault: "malformed_id_400",
+    },
 ];
 
 fn same_flow(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let created = ctx.create_native().await;
-        let ex = precondition(ctx.get_flow().await)?;
+        let created = exchange(ctx, Probe::CreateNative).await?;
+        let ex = exchange(ctx, Probe::GetFlow).await?;
         let a = json_with_status(created, 200)?;
         let b = json_with_status(ex, 200)?;
         let mut diffs = Vec::new();

@@ -1,14 +1,15 @@
 //! `pinned.*`: the error forms of updateRecoveryFlow and flow creation as real Kratos sends them
-//! (KRATOS-RECOVERY-BEHAVIOUR.md "Corrections measured against the real server", §3, §5.1, §5.3,
-//! §5.4 A, §5.6), where the spec leaves them open or says otherwise.
+//! (docs/kratos-behaviour.md §1.4, §3, §5.1, §5.3, §5.4 A, §5.6; a "§" in the rules below is
+//! a section of that page), where the spec leaves them open or says otherwise.
 
 use crate::check::judge::{
-    error_generic, has_ui_message, json_with_status, node_error, precondition, schema, status,
+    error_generic, exchange, has_ui_message, json_with_status, node_error, precondition, schema,
+    status,
 };
-use crate::check::model::{Check, Judged, Needs, Operation, Verdict};
-use crate::check::probes::{Ctx, Variant};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
+use crate::check::probes::{Ctx, Probe, Variant};
 use crate::check::security_probes as sp;
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use crate::schema::Component;
 use serde_json::Value;
 
@@ -16,30 +17,118 @@ const PRE: &[&str] = &["preflight.recovery_enabled"];
 
 /// The checks of this file.
 pub const CHECKS: &[Check] = &[
-    Check::new("pinned.update.unknown_flow.404", "A submit to an unknown flow answers 404 with the reason", Operation::Update,
-        "POST /self-service/recovery?flow=<unknown uuid> (JSON) answers 404 errorGeneric with error.reason (Kratos: \"The recovery request could not be found. Please restart the flow.\", §5.6)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, unknown_flow),
-    Check::new("pinned.update.missing_flow.400", "A submit without flow answers a 400 errorGeneric", Operation::Update,
-        "POST /self-service/recovery without ?flow= answers 400 errorGeneric (\"The flow query parameter is missing or malformed.\", §5.1), not a recoveryFlow",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, missing_flow),
-    Check::new("pinned.update.malformed_flow.400", "A submit with a malformed flow answers a 400 errorGeneric", Operation::Update,
-        "POST /self-service/recovery?flow=not-a-flow-id answers 400 errorGeneric (§5.1)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, malformed_flow),
-    Check::new("pinned.update.invalid_email.400", "An invalid e-mail is reported on the email node", Operation::Update,
-        "submitting an address that is not an e-mail answers 400 with the flow, whose `email` node carries an error message (Kratos master: 4000040 \"Enter a valid email address\"; v1.1.0: 4000001) (§5.4 A)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, invalid_email),
-    Check::new("pinned.update.unknown_method.400", "An unknown method answers 400 and 4010005", Operation::Update,
-        "submitting a method no strategy takes answers 400 with the flow, whose ui.messages carry 4010005 \"Could not find a strategy to recover your account with.\" (§5.3)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, unknown_method),
-    Check::new("pinned.create_browser.signed_in.400", "Signed in, browser creation answers 400 session_already_available", Operation::CreateBrowser,
-        "GET /self-service/recovery/browser (JSON) with a valid X-Session-Token answers 400 errorGeneric, error.id session_already_available (§3)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, browser_signed_in).needs(Needs::SessionToken),
-    Check::new("pinned.create_browser.html.303", "Browser creation for a browser redirects to the UI", Operation::CreateBrowser,
-        "GET /self-service/recovery/browser asking for HTML answers 303 with a Location naming the new flow (?flow=<id>) in the recovery UI (§3)",
-        RuleSource::ObservedKratos, Level::Recommended, PRE, browser_html),
-    Check::new("pinned.get_flow.cache_control", "A retrieved flow is not cacheable", Operation::GetFlow,
-        "getRecoveryFlow's 200 carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate on every GET answer)",
-        RuleSource::ObservedKratos, Level::Recommended, &["get_flow.200"], get_flow_cache_control),
+    Check {
+        id: "pinned.update.unknown_flow.404",
+        title: "A submit to an unknown flow answers 404 with the reason",
+        operation: Operation::Update,
+        rule: "POST /self-service/recovery?flow=<unknown uuid> (JSON) answers 404 errorGeneric with error.reason (Kratos: \"The recovery request could not be found. Please restart the flow.\", §5.6)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: unknown_flow,
+        fault: "unknown_flow_no_reason",
+    },
+    Check {
+        id: "pinned.update.missing_flow.400",
+        title: "A submit without flow answers a 400 errorGeneric",
+        operation: Operation::Update,
+        rule: "POST /self-service/recovery without ?flow= answers 400 errorGeneric (\"The flow query parameter is missing or malformed.\", §5.1), not a recoveryFlow",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: missing_flow,
+        fault: "missing_flow_plain",
+    },
+    Check {
+        id: "pinned.update.malformed_flow.400",
+        title: "A submit with a malformed flow answers a 400 errorGeneric",
+        operation: Operation::Update,
+        rule: "POST /self-service/recovery?flow=not-a-flow-id answers 400 errorGeneric (§5.1)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: malformed_flow,
+        fault: "malformed_flow_404",
+    },
+    Check {
+        id: "pinned.update.invalid_email.400",
+        title: "An invalid e-mail is reported on the email node",
+        operation: Operation::Update,
+        rule: "submitting an address that is not an e-mail answers 400 with the flow, whose `email` node carries an error message (Kratos master: 4000040 \"Enter a valid email address\"; v1.1.0: 4000001) (§5.4 A)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: invalid_email,
+        fault: "invalid_email_unreported",
+    },
+    Check {
+        id: "pinned.update.unknown_method.400",
+        title: "An unknown method answers 400 and says so",
+        operation: Operation::Update,
+        rule: "submitting a method no strategy takes answers 400 with the flow, whose ui.messages carry 4010005 \"Could not find a strategy to recover your account with.\" (§5.3); Kratos v1.1.0 validates `method` against its enum first and puts 4000001 (\"value must be one of \"code\", \"link\"\") on the `method` node instead, which is accepted as that release's form",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: unknown_method,
+        fault: "unknown_method_unreported",
+    },
+    Check {
+        id: "pinned.create_browser.signed_in.400",
+        title: "Signed in, browser creation answers 400 session_already_available",
+        operation: Operation::CreateBrowser,
+        rule: "GET /self-service/recovery/browser (JSON) with a valid X-Session-Token answers 400 errorGeneric, error.id session_already_available (§3)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[],
+        requires: PRE,
+        needs: Needs::SessionToken,
+        phase: Phase::Main,
+        judge: browser_signed_in,
+        fault: "browser_session_ignored",
+    },
+    Check {
+        id: "pinned.create_browser.html.303",
+        title: "Browser creation for a browser redirects to the UI",
+        operation: Operation::CreateBrowser,
+        rule: "GET /self-service/recovery/browser asking for HTML answers 303 with a Location naming the new flow (?flow=<id>) in the recovery UI (§3)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: PRE,
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: browser_html,
+        fault: "browser_always_json",
+    },
+    Check {
+        id: "pinned.get_flow.cache_control",
+        title: "A retrieved flow is not cacheable",
+        operation: Operation::GetFlow,
+        rule: "getRecoveryFlow's 200 carries Cache-Control with no-store (Kratos: private, no-cache, no-store, must-revalidate on every GET answer)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Recommended,
+        effects: &[Effect::CreatesFlows],
+        requires: &["get_flow.200"],
+        needs: Needs::Nothing,
+        phase: Phase::Main,
+        judge: get_flow_cache_control,
+        fault: "get_flow_cacheable",
+    },
 ];
 
 fn unknown_flow(ctx: &Ctx) -> Judged<'_> {
@@ -92,20 +181,47 @@ fn unknown_method(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
         // Recovery v2's code strategy takes every method but `link`
         // (selfservice/strategy/code/strategy_recovery.go): there is no 4010005 to pin there.
-        if Variant::of(ctx.update_flow().await) == Variant::V2 {
+        if Variant::of(exchange(ctx, Probe::UpdateFlow).await?) == Variant::V2 {
             return Ok(Verdict::skip(
                 "recovery v2 (feature_flags.choose_recovery_address) takes every method but `link`, so no submit gets 4010005",
             ));
         }
         let ex = precondition(sp::update_unknown_method(ctx).await)?;
         let body = json_with_status(&ex, 400)?;
-        has_ui_message(
+        let no_strategy = has_ui_message(
             &ex,
             body,
             "error",
             &[4010005],
             "the \"no strategy\" message 4010005",
-        )
+        );
+        let Err(Verdict::Failed { detail, evidence }) = no_strategy else {
+            return no_strategy;
+        };
+        // Kratos v1.1.0 decodes the body against a schema whose `method` is an enum of `code` and
+        // `link` (selfservice/strategy/code/.schema/recovery.schema.json) before any strategy
+        // sees it: its own form of the same refusal.
+        let enum_error = |m: &Value| m.get("id").and_then(Value::as_u64) == Some(4000001);
+        let on_method = node_error(
+            &ex,
+            body,
+            "method",
+            enum_error,
+            (
+                String::new(),
+                "400; Kratos v1.1.0's form: the method node says".to_owned(),
+                String::new(),
+            ),
+        );
+        match on_method {
+            Ok(passed @ Verdict::Passed { .. }) => Ok(passed),
+            _ => Err(Verdict::Failed {
+                detail: format!(
+                    "{detail}; nor does the `method` node carry 4000001 (Kratos v1.1.0's form of this refusal)"
+                ),
+                evidence,
+            }),
+        }
     })
 }
 
@@ -135,7 +251,7 @@ fn browser_html(ctx: &Ctx) -> Judged<'_> {
 
 fn get_flow_cache_control(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = precondition(ctx.get_flow().await)?;
+        let ex = exchange(ctx, Probe::GetFlow).await?;
         let resp = status(ex, 200)?;
         match resp.header("cache-control") {
             Some(cc) if cc.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")) => {

@@ -2,10 +2,10 @@
 //! has recovery switched off (its default), one check says so and how to enable it, and every
 //! check that depends on it is skipped instead of failing twenty times.
 
-use crate::check::judge::answered;
+use crate::check::judge::{answered, exchange};
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
-use crate::check::probes::Ctx;
-use crate::report::{Level, RuleSource};
+use crate::check::probes::{Ctx, Probe};
+use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
 
 /// The reason Kratos gives when `selfservice.flows.recovery.enabled` is false.
@@ -19,10 +19,12 @@ pub const CHECKS: &[Check] = &[Check {
     rule: "createNativeRecoveryFlow must not answer Kratos's \"Recovery is not allowed because it was disabled.\" error",
     source: RuleSource::ObservedKratos,
     level: Level::Required,
+    effects: &[Effect::CreatesFlows],
     requires: &[],
     needs: Needs::Nothing,
     phase: Phase::Main,
     judge: recovery_enabled,
+    fault: "recovery_disabled",
 }];
 
 /// Whether a body is Kratos's "recovery disabled" error.
@@ -34,7 +36,7 @@ pub fn is_disabled_answer(body: &Value) -> bool {
 
 fn recovery_enabled(ctx: &Ctx) -> Judged<'_> {
     Box::pin(async move {
-        let ex = ctx.create_native().await;
+        let ex = exchange(ctx, Probe::CreateNative).await?;
         let resp = answered(ex)?;
         if ex.json().is_some_and(is_disabled_answer) {
             return Ok(Verdict::fail(

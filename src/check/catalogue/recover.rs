@@ -1,4 +1,4 @@
-//! `recover.*`: the code that really recovers (KRATOS-RECOVERY-BEHAVIOUR.md §5.4 B, Kratos
+//! `recover.*`: the code that really recovers (docs/kratos-behaviour.md §5.4 B, Kratos
 //! `selfservice/strategy/code/strategy_recovery.go`). With a code source (`--courier-url`,
 //! `--mailpit-url`; the embedded server is its own) and `--known-email`: the code sent for a
 //! flow completes it, the same code cannot complete it again, and a code sent for another flow
@@ -6,29 +6,70 @@
 
 use crate::check::client::Exchange;
 use crate::check::judge::{error_envelope, json, scenario};
-use crate::check::model::{Check, Judged, Operation, Phase, Step, Verdict};
+use crate::check::model::{Check, Judged, Needs, Operation, Phase, Step, Verdict};
 use crate::check::probes::Ctx;
 use crate::check::security_probes::{recovery, redirect_flow};
-use crate::report::{Level, RuleSource};
+use crate::report::{Effect, Level, RuleSource};
 use serde_json::Value;
+
+/// The scenario behind every check of this file: three mails, a code used, a recovery completed.
+const RECOVERY: &[Effect] = &[
+    Effect::CreatesFlows,
+    Effect::SendsMail,
+    Effect::ConsumesCode,
+    Effect::ChangesIdentity,
+];
 
 /// The checks of this file. All judged after the concurrent checks ([`Phase::Final`]): real
 /// Kratos on SQLite may refuse a right code when other writes hold the database, which would be
 /// a verdict on the harness, not the deployment.
 pub const CHECKS: &[Check] = &[
-    Check::new("recover.right_code", "The code that was sent recovers the account", Operation::Update,
-        "the code read from the code source, submitted to its flow, gives Kratos's success answer: 422 errorGeneric browser_location_change_required with redirect_browser_to, or (use_continue_with_transitions) 200 with state passed_challenge and continue_with (§5.4 B, correct code)",
-        RuleSource::ObservedKratos, Level::Required, &["update.email.state"], right_code).phase(Phase::Final),
-    Check::new("recover.code_reused.refused", "A used code does not recover again", Operation::Update,
-        "the same code submitted again to its flow gets no success answer (Kratos: 303 to a new flow)",
-        RuleSource::ObservedKratos, Level::Required, &["recover.right_code"], reused).phase(Phase::Final),
-    Check::new("recover.other_flow_code.refused", "A code sent for another flow is refused", Operation::Update,
-        "flow A's code submitted to flow B of the same address gets no success answer (Kratos: 200, 4060006, state sent_email)",
-        RuleSource::ObservedKratos, Level::Required, &["recover.right_code"], other_flow).phase(Phase::Final),
+    Check {
+        id: "recover.right_code",
+        title: "The code that was sent recovers the account",
+        operation: Operation::Update,
+        rule: "the code read from the code source, submitted to its flow, gives Kratos's success answer: 422 errorGeneric browser_location_change_required with redirect_browser_to, or (use_continue_with_transitions) 200 with state passed_challenge and continue_with (§5.4 B, correct code)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: RECOVERY,
+        requires: &["update.email.state"],
+        needs: Needs::Nothing,
+        phase: Phase::Final,
+        judge: right_code,
+        fault: "right_code_ignored",
+    },
+    Check {
+        id: "recover.code_reused.refused",
+        title: "A used code does not recover again",
+        operation: Operation::Update,
+        rule: "the same code submitted again to its flow gets no success answer (Kratos: 303 to a new flow)",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: RECOVERY,
+        requires: &["recover.right_code"],
+        needs: Needs::Nothing,
+        phase: Phase::Final,
+        judge: reused,
+        fault: "code_reusable",
+    },
+    Check {
+        id: "recover.other_flow_code.refused",
+        title: "A code sent for another flow is refused",
+        operation: Operation::Update,
+        rule: "a code sent for one flow (C), submitted to another flow (B) of the same address before any code is used, gets no success answer (Kratos: 200, 4060006, state sent_email); it is sent before the right code, so a deployment that takes any flow's code fails this check, not recover.right_code",
+        source: RuleSource::ObservedKratos,
+        level: Level::Required,
+        effects: RECOVERY,
+        requires: &["recover.right_code"],
+        needs: Needs::Nothing,
+        phase: Phase::Final,
+        judge: other_flow,
+        fault: "code_completes_any_flow",
+    },
 ];
 
 /// Kratos's success answer, described, or `None`.
-fn success(ex: &Exchange) -> Option<String> {
+pub(crate) fn success(ex: &Exchange) -> Option<String> {
     let body = ex.json()?;
     match ex.status()? {
         422 if body.pointer("/error/id").and_then(Value::as_str)
@@ -170,7 +211,7 @@ fn other_flow(ctx: &Ctx) -> Judged<'_> {
             &s.other_flow_code,
             &format!(
                 "flow {}'s code, submitted to flow {},",
-                s.flow, s.other_flow
+                s.code_flow, s.other_flow
             ),
         )
     })

@@ -16,13 +16,13 @@
 //! and asks at most once per [`MAX_POLL`] once the pauses have grown. A SIGINT or SIGTERM ends
 //! the wait at the next search, so an interrupted run does not wait for mail.
 
-use super::{fail, send, LiveStats, Sent, Shared, UserState};
-use crate::codes::{self, CodeSource};
+use super::exchange::{fail, send_to_source, succeed, Sent};
+use super::shared::{MailpitCodes, Shared, UserState};
+use super::stats::LiveStats;
+use crate::codes;
 use crate::load::scenario::Step;
-use chrono::{DateTime, Utc};
-use goose::goose::{GooseMethod, GooseUser};
+use goose::goose::GooseUser;
 use goose::prelude::TransactionResult;
-use reqwest::header::ACCEPT;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -40,20 +40,6 @@ const SETTLE: Duration = codes::MAIL_IN_FLIGHT;
 /// by a few milliseconds under NTP; Mailpit keeps milliseconds).
 const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::milliseconds(50);
 
-/// Where the read-code step reads codes when `--mailpit-url` is given.
-#[derive(Debug, Clone)]
-pub struct MailpitCodes {
-    /// The Mailpit source (its URLs; its own client only checked Mailpit before the run).
-    pub source: CodeSource,
-    /// Mailpit's clock when the run started: older messages are another run's.
-    pub not_before: Option<DateTime<Utc>>,
-    /// Mailpit's clock minus ours, when they differ by more than Mailpit's `Date` can tell
-    /// (whole seconds); zero otherwise.
-    pub clock_offset: chrono::TimeDelta,
-    /// How long one step waits for its mail.
-    pub wait: Duration,
-}
-
 /// Reads the code of the newest message to the user's address that is newer than the last one
 /// it read, searching again until it arrives or [`MailpitCodes::wait`] has passed.
 pub(super) async fn read(
@@ -66,20 +52,17 @@ pub(super) async fn read(
     st.code = None;
     let started = tokio::time::Instant::now();
     // This step's start on Mailpit's clock: this iteration's mail cannot be much older.
-    let fresh_after = Utc::now() + mailpit.clock_offset - CLOCK_SLACK;
+    let fresh_after = chrono::Utc::now() + mailpit.clock_offset - CLOCK_SLACK;
     let mut pause = FIRST_POLL;
     loop {
         let url = mailpit.source.search_url(&st.email, SEARCH_LIMIT);
-        let rb = user
-            .get_request_builder(&GooseMethod::Get, url.as_str())?
-            .header(ACCEPT, shared.json.clone());
         let Sent {
-            mut request, bytes, ..
-        } = send(user, shared, step, rb).await?;
+            mut record, bytes, ..
+        } = send_to_source(user, shared, step, st, mailpit.source.endpoint(), &url).await?;
         let Ok(bytes) = bytes else {
             LiveStats::bump(&shared.stats.other_failures);
             let reason = "mailpit: the search answer could not be read".to_owned();
-            return fail(user, shared, step, &mut request, reason, b"");
+            return fail(user, shared, step, &mut record, reason, b"").await;
         };
         // Newest first (`parse_mailpit_search`), as `CodeSource::messages` gives them.
         let mails = match serde_json::from_slice::<Value>(&bytes) {
@@ -89,13 +72,13 @@ pub(super) async fn read(
                     LiveStats::bump(&shared.stats.other_failures);
                     let reason = format!("mailpit: the search answer is not Mailpit's: {why}");
                     // Mailpit's own JSON carries snippets of the mails, codes included.
-                    return fail(user, shared, step, &mut request, reason, b"");
+                    return fail(user, shared, step, &mut record, reason, b"").await;
                 }
             },
             Err(_) => {
                 LiveStats::bump(&shared.stats.other_failures);
                 let reason = "mailpit: the search answer is not JSON".to_owned();
-                return fail(user, shared, step, &mut request, reason, &bytes);
+                return fail(user, shared, step, &mut record, reason, &bytes).await;
             }
         };
         let since = if started.elapsed() < SETTLE {
@@ -109,13 +92,14 @@ pub(super) async fn read(
         };
         if let Some(mail) = codes::newest_unseen(&mails, st.last_message_id.as_deref(), since) {
             let id = mail.id.clone();
+            succeed(user, step, &mut record).await?;
             return read_message(user, shared, step, st, mailpit, id).await;
         }
         if crate::load::signals::received().is_some() {
             // Interrupted: the run ends with what ran. The wait is abandoned, not failed, and
             // the rest of the iteration is skipped.
             st.failed = true;
-            return Ok(());
+            return succeed(user, step, &mut record).await;
         }
         let left = mailpit.wait.saturating_sub(started.elapsed());
         if left.is_zero() {
@@ -129,8 +113,10 @@ pub(super) async fn read(
                 mails.len(),
                 st.email
             );
-            return fail(user, shared, step, &mut request, reason, seen.as_bytes());
+            return fail(user, shared, step, &mut record, reason, seen.as_bytes()).await;
         }
+        // This search was answered right; the next one is another request.
+        succeed(user, step, &mut record).await?;
         // The last search is made when the wait is over, not a pause before it.
         tokio::time::sleep(pause.min(left)).await;
         pause = (pause * 3 / 2).min(MAX_POLL);
@@ -147,12 +133,9 @@ async fn read_message(
     id: String,
 ) -> TransactionResult {
     let url = mailpit.source.message_url(&id);
-    let rb = user
-        .get_request_builder(&GooseMethod::Get, url.as_str())?
-        .header(ACCEPT, shared.json.clone());
     let Sent {
-        mut request, bytes, ..
-    } = send(user, shared, step, rb).await?;
+        mut record, bytes, ..
+    } = send_to_source(user, shared, step, st, mailpit.source.endpoint(), &url).await?;
     // Seen, with or without a code: the next read looks past it.
     st.last_message_id = Some(id);
     let text = bytes
@@ -163,7 +146,7 @@ async fn read_message(
         Some(Ok(text)) => match codes::code_in(&text) {
             Some(code) => {
                 st.code = Some(code);
-                return Ok(());
+                return succeed(user, step, &mut record).await;
             }
             None => {
                 "mailpit: the newest message to the recipient holds no recovery code".to_owned()
@@ -174,5 +157,5 @@ async fn read_message(
     };
     LiveStats::bump(&shared.stats.other_failures);
     // The mail's text may hold a recovery link or code of another kind: not in the report.
-    fail(user, shared, step, &mut request, reason, b"")
+    fail(user, shared, step, &mut record, reason, b"").await
 }

@@ -4488,6 +4488,8 @@ impl GooseAttack {
 
                     // Restart the timer now that all threads are launched.
                     self.started = Some(std::time::Instant::now());
+                } else if !self.metrics.display_metrics {
+                    // recovery-harness: silent without metrics display, as the reset message is.
                 } else if goose_attack_run_state.active_users < users {
                     println!(
                         "{} of {} users launched, timer expired.\n",
@@ -4499,7 +4501,7 @@ impl GooseAttack {
                         goose_attack_run_state.active_users
                     );
                 }
-            } else {
+            } else if self.metrics.display_metrics {
                 println!("{} users launched.", goose_attack_run_state.active_users);
             }
         }
