@@ -120,5 +120,5 @@ curl -sf -H 'Content-Type: application/json' -H 'Accept: application/json' \
     -d '{"method":"password","traits":{"email":"bench-race@example.org"},"password":"recovery-harness-Zq7v!long-enough-passphrase"}' \
     "$base/self-service/registration?flow=$flow" >/dev/null
 
-measure "check --only race, $("$kratos" version 2>/dev/null | grep -i '^version' | tr -s ' \t' ' ' || basename "$kratos") on PostgreSQL, codes from the courier" \
+measure "check --only race, Kratos $("$kratos" version 2>/dev/null | grep -i '^version' | sed 's/^[Vv]ersion:[[:space:]]*//' || basename "$kratos") on PostgreSQL, codes from the courier" \
     --target "$base" --courier-url "http://127.0.0.1:$admin" --known-email bench-race@example.org

@@ -294,18 +294,7 @@ fn with_code_sources_and_a_known_email_passes() {
         run.assert_passed(CORE);
         // With a code source nothing is skipped: the right code, enumeration and CSRF all ran
         // (expiry is opt-in: --expiry-wait against a short lifespan, tests/security_kratos.rs).
-        let skipped: Vec<String> = run
-            .ids_with("skipped")
-            .into_iter()
-            .filter(|id| !id.starts_with("expiry."))
-            .collect();
-        assert!(
-            skipped.is_empty(),
-            "{} skipped with {}:\n{}",
-            skipped.join(", "),
-            source[0],
-            run.context()
-        );
+        run.assert_nothing_skipped_but_expiry();
     }
 }
 

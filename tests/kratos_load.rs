@@ -238,7 +238,7 @@ fn full_recovery_without_dev_reads_the_codes_from_mailpit() {
 /// 99th percentile stays under 100 ms (docs/load.md, "Real Kratos"), from 25/s in steps of 2 s.
 /// On the 2 cores of CI the figure is Kratos's and this package's debug load generator's together
 /// (they share the machine), so the test asserts a search that ends by itself with a bracket,
-/// not a number; the figures measured with the release binary (`bench/kratos-capacity.sh`) are in
+/// not a number (as fine as the shared machine lets the generator make it); the figures measured with the release binary (`bench/kratos-capacity.sh`) are in
 /// docs/load.md. About 20 s on SQLite, 30 s on PostgreSQL (its start included).
 fn capacity_of(kratos: &support::kratos::Kratos, what: &str) {
     let run = {
@@ -278,13 +278,28 @@ fn capacity_of(kratos: &support::kratos::Kratos, what: &str) {
         .collect();
     eprintln!("Kratos on {what}: capacity {found}/s; {}", line.join(", "));
     assert!(found >= 25.0, "{what}: {found}/s\n{}", run.context());
+    // Kratos and the generator share the machine: near the knee the generator can be late
+    // itself, and the search then keeps the bracket it had (exit 0, `generator_limited`).
     assert!(
-        matches!(c["stopped_by"].as_str(), Some("precision" | "max_rate")),
+        matches!(
+            c["stopped_by"].as_str(),
+            Some("precision" | "max_rate" | "generator_limited")
+        ),
         "{c:#}"
     );
-    if c["stopped_by"] == "precision" {
+    if c["stopped_by"] != "max_rate" {
         let failing = c["failing_rate"].as_f64().expect("a failing rate");
-        assert!(failing > found && failing <= found * 1.05 + 1e-6, "{c:#}");
+        assert!(failing > found, "{c:#}");
+        if c["stopped_by"] == "precision" {
+            assert!(failing <= found * 1.05 + 1e-6, "{c:#}");
+        } else {
+            assert!(
+                run.stdout
+                    .contains("the load generator could not start a rate in between"),
+                "the coarser bracket is explained: {}",
+                run.stdout
+            );
+        }
         // What broke there is one of the rules, or drops at the in-flight cap.
         let rules = c["failing_rules"].to_string();
         assert!(

@@ -414,8 +414,9 @@ impl Client {
         self.insecure
     }
 
-    /// An exchange made outside [`Client::send`] (a [`super::burst`] writes its requests by
-    /// hand), with this client's secrets, and recorded like the others (`--har`).
+    /// The exchange of `request`, with this client's redactor, recorded for `--har`: every
+    /// exchange is made here, those of [`Client::send`] and those of a [`super::burst`], which
+    /// writes its requests by hand.
     pub fn exchange_of(
         &self,
         request: Request,
@@ -547,21 +548,7 @@ impl Client {
                 partial_body: Bytes::new(),
             }),
         };
-        let ex = Exchange {
-            request,
-            sent_at,
-            received_at: Utc::now(),
-            elapsed: start.elapsed(),
-            outcome,
-            no_answer_alone: false,
-            redactor: self.redactor.clone(),
-        };
-        if let Some(recorder) = &self.recorder {
-            if let Ok(mut list) = recorder.lock() {
-                list.push(ex.clone());
-            }
-        }
-        ex
+        self.exchange_of(request, sent_at, start.elapsed(), outcome)
     }
 
     async fn exchange(&self, request: &Request) -> Result<Response, Transport> {

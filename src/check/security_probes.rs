@@ -281,9 +281,6 @@ pub async fn native_context(ctx: &Ctx, context: Context) -> Outcome<NativeContex
 // ---------------------------------------------------------------------------------------------
 // Brute force.
 
-/// Kratos's default `selfservice.methods.code.config.max_submissions`.
-pub const MAX_CODE_SUBMISSIONS: usize = 5;
-
 /// Wrong codes submitted to one flow until it stops taking them.
 #[derive(Debug)]
 pub struct BruteForce {
@@ -333,7 +330,8 @@ pub async fn brute_force(ctx: &Ctx) -> Outcome<BruteForce> {
             ));
         }
         let mut guesses = Vec::new();
-        for n in 0..=MAX_CODE_SUBMISSIONS {
+        let max = ctx.cfg.max_submissions;
+        for n in 0..=max {
             let ex = send(
                 ctx,
                 submit(
@@ -342,11 +340,7 @@ pub async fn brute_force(ctx: &Ctx) -> Outcome<BruteForce> {
                     &id,
                     &json!({"method": "code", "code": WRONG_CODE}),
                 ),
-                if n < MAX_CODE_SUBMISSIONS {
-                    &[200]
-                } else {
-                    REDIRECT
-                },
+                if n < max { &[200] } else { REDIRECT },
             )
             .await;
             let judged = judged_on(&ex, &id);

@@ -220,6 +220,22 @@ impl CheckRun {
         assert_eq!(self.code, Some(0), "{}", self.context());
     }
 
+    /// No check skipped but the opt-in expiry checks (`--expiry-wait` against a short lifespan):
+    /// given credentials, a code source and `--known-email`, everything else runs.
+    pub fn assert_nothing_skipped_but_expiry(&self) {
+        let skipped: Vec<String> = self
+            .ids_with("skipped")
+            .into_iter()
+            .filter(|id| !id.starts_with("expiry."))
+            .collect();
+        assert!(
+            skipped.is_empty(),
+            "skipped: {}\n{}",
+            skipped.join(", "),
+            self.context()
+        );
+    }
+
     /// Each id in `ids` has status `passed`.
     pub fn assert_passed(&self, ids: &[&str]) {
         let bad: Vec<String> = ids

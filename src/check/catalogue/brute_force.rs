@@ -6,7 +6,7 @@
 use crate::check::judge::scenario;
 use crate::check::model::{Check, Judged, Needs, Operation, Phase, Verdict};
 use crate::check::probes::Ctx;
-use crate::check::security_probes::{brute_force, judged_on, redirect_flow, MAX_CODE_SUBMISSIONS};
+use crate::check::security_probes::{brute_force, judged_on, redirect_flow};
 use crate::report::{Effect, Level, RuleSource};
 
 /// The checks of this file.
@@ -14,7 +14,7 @@ pub const CHECKS: &[Check] = &[Check {
     id: "brute_force.limit",
     title: "Code guesses stop after Kratos's limit",
     operation: Operation::Update,
-    rule: "after 5 wrong codes on one flow (Kratos's default max_submissions), the 6th submission is not judged on that flow: Kratos answers 303 to a new flow (§5.4 B); a deployment that keeps answering the same flow keeps taking guesses",
+    rule: "after --max-submissions wrong codes on one flow (5: Kratos's default selfservice.methods.code.config.max_submissions), the next submission is not judged on that flow: Kratos answers 303 to a new flow (§5.4 B); a deployment that keeps answering the same flow keeps taking guesses",
     source: RuleSource::ObservedKratos,
     level: Level::Required,
     effects: &[Effect::CreatesFlows, Effect::SendsMail],
@@ -35,8 +35,9 @@ fn limit(ctx: &Ctx) -> Judged<'_> {
         let n = s.guesses.len();
         if judged_on(last, &s.flow) {
             return Ok(Verdict::fail(format!(
-                "the flow took {n} wrong codes and judged every one of them (the {n}th answered {} on the same flow); Kratos stops after {MAX_CODE_SUBMISSIONS}",
-                last.describe()
+                "the flow took {n} wrong codes and judged every one of them (the {n}th answered {} on the same flow); the limit is --max-submissions {}",
+                last.describe(),
+                ctx.cfg.max_submissions
             ))
             .with(last.evidence()));
         }

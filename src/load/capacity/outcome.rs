@@ -277,8 +277,75 @@ pub fn render(summary: &LoadSummary, quiet: bool) -> String {
             c.failing_rules.join("; ")
         );
     }
+    if let (Some(r), Some(f), "generator_limited") = (c.rate, c.failing_rate, c.stopped_by.as_str())
+    {
+        let _ = writeln!(
+            out,
+            "  note: the capacity lies between {}/s and {}/s ({:.0}% apart, not the {}% asked): the load generator could not start a rate in between on time, twice (its own CPU); run it on a machine with more CPU to spare for a finer figure",
+            show_rate(r),
+            show_rate(f),
+            (f - r) / r * 100.0,
+            show_rate(c.precision_pct)
+        );
+    }
     for reason in &summary.failed_because {
         let _ = writeln!(out, "  - {reason}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(min_rate: Option<f64>) -> CapacityPlan {
+        CapacityPlan {
+            slo: vec!["p99<100ms".to_owned()],
+            precision_pct: 5.0,
+            min_rate,
+            start_rate: 100.0,
+            max_rate: 10_000.0,
+            step: std::time::Duration::from_secs(2),
+            report_dir: "out".into(),
+        }
+    }
+
+    fn at(index: usize, rate: f64, passed: bool, late: bool) -> CapacityStep {
+        let mut s = failed_step(
+            index,
+            rate,
+            "threshold p99<100ms failed".to_owned(),
+            String::new(),
+        );
+        if passed {
+            s.verdict = "passed".to_owned();
+            s.failed_because.clear();
+        }
+        s.generator_limited = late;
+        s
+    }
+
+    /// 400 passed and 800 failed on the target's account; 566 was the generator's, twice: the
+    /// capacity stands at 400 with 800 above it, and only a late step is not counted as failing.
+    #[test]
+    fn a_late_generator_inside_a_bracket_keeps_the_bracket() {
+        let steps = vec![
+            at(1, 100.0, true, false),
+            at(2, 200.0, true, false),
+            at(3, 400.0, true, false),
+            at(4, 800.0, false, false),
+            at(5, 566.0, false, true),
+            at(6, 566.0, false, true),
+        ];
+        let ending = Ending::Stopped(Stopped::GeneratorLimited);
+        let (outcome, c, why) = judge(&plan(None), 200, steps.clone(), &ending);
+        assert_eq!(outcome, Outcome::Passed);
+        assert_eq!((c.rate, c.failing_rate), (Some(400.0), Some(800.0)));
+        assert_eq!(c.stopped_by, "generator_limited");
+        assert!(why.is_empty(), "{why:?}");
+        // A --min-rate inside the bracket's passing side still gates.
+        let (outcome, _, why) = judge(&plan(Some(500.0)), 200, steps, &ending);
+        assert_eq!(outcome, Outcome::Failed);
+        assert!(why[0].contains("below --min-rate"), "{why:?}");
+    }
 }

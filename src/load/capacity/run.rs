@@ -5,7 +5,7 @@
 //! the reports of the steps that ran).
 
 use super::outcome::{self, Ending};
-use super::search::{CapacityPlan, Next, Search};
+use super::search::{CapacityPlan, Next, Search, Stopped};
 use crate::exit::Outcome;
 use crate::load::arrivals::{show_rate, Schedule, Share};
 use crate::load::error::LoadError;
@@ -175,6 +175,11 @@ async fn search(
                     // The generator was late, not the target: once more, then give up rather
                     // than blame the target.
                     if retried.take().is_some() {
+                        // A passing and a failing rate the target itself was judged at already
+                        // bracket the capacity: it stands, only less precise than asked.
+                        if search.capacity().is_some() && search.failing().is_some() {
+                            break Ending::Stopped(Stopped::GeneratorLimited);
+                        }
                         let e = LoadError::GeneratorLimited {
                             rate: show_rate(rate),
                             lag_ms,

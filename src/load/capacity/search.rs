@@ -43,6 +43,9 @@ pub enum Stopped {
     MaxRate,
     /// [`MAX_STEPS`] steps ran (a target whose verdicts change from one step to the next).
     Steps,
+    /// The load generator could not start a rate between the bracket's ends on time, twice:
+    /// the capacity stands with the precision the bracket has.
+    GeneratorLimited,
 }
 
 impl Stopped {
@@ -53,6 +56,7 @@ impl Stopped {
             Stopped::FirstStepFailed => "first_step_failed",
             Stopped::MaxRate => "max_rate",
             Stopped::Steps => "max_steps",
+            Stopped::GeneratorLimited => "generator_limited",
         }
     }
 }
