@@ -6,16 +6,12 @@ use super::courier::STATUSES;
 use super::error::{KratosError, MSG_NOT_FOUND};
 use super::state::{parse_id, App};
 use super::{http, reply};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use std::sync::Arc;
 
 /// `GET /admin/courier/messages?recipient=&status=&page_size=`.
-pub(crate) async fn list(
-    State(app): State<Arc<App>>,
-    req: Request,
-) -> Result<Response, KratosError> {
+pub(crate) fn list(app: &App, req: &Request) -> Result<Response, KratosError> {
     let query = req.uri().query();
     let page_size = match http::query_param(query, "page_size") {
         None => 250,
@@ -44,10 +40,7 @@ pub(crate) async fn list(
 }
 
 /// `GET /admin/courier/messages/{id}`.
-pub(crate) async fn one(
-    State(app): State<Arc<App>>,
-    req: Request,
-) -> Result<Response, KratosError> {
+pub(crate) fn one(app: &App, req: &Request) -> Result<Response, KratosError> {
     let id = req.uri().path().rsplit('/').next();
     match parse_id(id).and_then(|id| app.courier.render_one(id)) {
         Some(body) => Ok(reply::json(StatusCode::OK, body)),

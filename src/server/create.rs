@@ -3,14 +3,29 @@
 
 use super::error::KratosError;
 use super::http::{self, ReturnToError};
-use super::state::{new_id, now_ns, App, ReqCtx};
+use super::render::NewFlowBody;
+use super::state::{new_id, now_ns, App, ReqCtx, Resolved};
 use super::store::{Flow, FlowType};
 use super::{csrf, render, reply};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
-use std::sync::Arc;
+
+/// What flow creation renders once per server.
+pub(crate) struct NewFlows {
+    /// The body of a new API flow created without a query string (what a load test creates),
+    /// with its id and timestamps to fill in; `None` if it could not be cut (then [`render::flow`]
+    /// renders each one).
+    api: Option<NewFlowBody>,
+}
+
+impl NewFlows {
+    pub(crate) fn new(cfg: &Resolved) -> NewFlows {
+        NewFlows {
+            api: NewFlowBody::new(cfg, FlowType::Api),
+        }
+    }
+}
 
 /// Longest query string a created flow keeps (`request_url`); longer ones get a 414 so that
 /// `--max-flows` really bounds memory.
@@ -55,12 +70,13 @@ fn new_flow(app: &App, ctx: &ReqCtx, req: &Request, flow_type: FlowType, now: i6
 }
 
 /// `GET /self-service/recovery/api`.
-pub(crate) async fn api(
-    State(app): State<Arc<App>>,
-    Extension(ctx): Extension<Arc<ReqCtx>>,
-    req: Request,
+pub(crate) fn api(
+    app: &App,
+    new_flows: &NewFlows,
+    ctx: &ReqCtx,
+    req: &Request,
 ) -> Result<Response, KratosError> {
-    if app.has_session(req.headers()) {
+    if app.signed_in(ctx, req.headers()) {
         return Err(KratosError::session_already_available());
     }
     if !app.cfg.recovery_enabled {
@@ -70,30 +86,29 @@ pub(crate) async fn api(
     if query.is_some_and(|q| q.len() > MAX_STORED_QUERY) {
         return Err(uri_too_long());
     }
-    if let Some(e) = return_to_error(&app, query) {
+    if let Some(e) = return_to_error(app, query) {
         return Err(e);
     }
     let now = now_ns();
     let id = new_id();
-    let flow = new_flow(&app, &ctx, &req, FlowType::Api, now);
-    let body = render::flow(&app.cfg, id, &flow, None);
+    let flow = new_flow(app, ctx, req, FlowType::Api, now);
+    let body = match &new_flows.api {
+        Some(body) if flow.extra().is_none() => body.render(id, now),
+        _ => render::flow(&app.cfg, id, &flow, None).into_bytes(),
+    };
     app.store.insert(id, flow, now);
     Ok(reply::json(StatusCode::OK, body))
 }
 
 /// `GET /self-service/recovery/browser`.
-pub(crate) async fn browser(
-    State(app): State<Arc<App>>,
-    Extension(ctx): Extension<Arc<ReqCtx>>,
-    req: Request,
-) -> Result<Response, KratosError> {
+pub(crate) fn browser(app: &App, ctx: &ReqCtx, req: &Request) -> Result<Response, KratosError> {
     let query = req.uri().query().filter(|q| !q.is_empty());
-    if app.has_session(req.headers()) {
+    if app.signed_in(ctx, req.headers()) {
         if ctx.json_request {
             return Err(KratosError::session_already_available());
         }
         let to = match http::query_param(query, "return_to").filter(|v| !v.is_empty()) {
-            Some(rt) if return_to_error(&app, query).is_none() => rt,
+            Some(rt) if return_to_error(app, query).is_none() => rt,
             _ => app.cfg.default_return.to_string(),
         };
         return Ok(reply::redirect(StatusCode::FOUND, &to, ctx.get));
@@ -104,13 +119,13 @@ pub(crate) async fn browser(
     if query.is_some_and(|q| q.len() > MAX_STORED_QUERY) {
         return Err(uri_too_long());
     }
-    if let Some(e) = return_to_error(&app, query) {
+    if let Some(e) = return_to_error(app, query) {
         return Err(e.forwarded());
     }
-    let (token, cookie) = ctx.csrf_token(&app);
+    let (token, cookie) = ctx.csrf_token(app);
     let now = now_ns();
     let id = new_id();
-    let mut flow = new_flow(&app, &ctx, &req, FlowType::Browser, now);
+    let mut flow = new_flow(app, ctx, req, FlowType::Browser, now);
     flow.extra_mut().csrf = Some(csrf::mask(&token).into());
     let resp = if ctx.accepts_json {
         reply::json(StatusCode::OK, render::flow(&app.cfg, id, &flow, None))

@@ -1,11 +1,10 @@
 //! The one error type of the reference server: herodot's `errorGeneric` envelope (§1.3) and its
 //! enhanced variants, as an axum [`IntoResponse`], and their bodies in herodot's field order.
 //!
-//! A handler returns `Err(KratosError)`; the response it turns into carries the error itself, and
-//! [`super::layer`]'s Kratos layer, which knows the request, renders it once: JSON (with the
-//! `request` id of `X-Request-ID`), or — for errors that go through Kratos's self-service error
-//! manager (`selfservice/errorx/manager.go`, §1.5) — a 303 to the error UI when the request is
-//! neither JSON nor accepts JSON.
+//! A handler returns `Err(KratosError)`, and [`super::layer`]'s Kratos layer, which knows the
+//! request, renders it once: JSON (with the `request` id of `X-Request-ID`), or — for errors that
+//! go through Kratos's self-service error manager (`selfservice/errorx/manager.go`, §1.5) — a 303
+//! to the error UI when the request is neither JSON nor accepts JSON.
 
 use super::json;
 use axum::body::Body;
@@ -147,11 +146,14 @@ impl KratosError {
 }
 
 impl IntoResponse for KratosError {
-    /// An empty answer carrying the error; the Kratos layer renders it with the request known.
-    fn into_response(self) -> Response {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::from_u16(self.0.code).unwrap_or(StatusCode::BAD_REQUEST);
-        r.extensions_mut().insert(self);
+    /// The JSON envelope, as answered to a request without `X-Request-ID` (the Kratos layer
+    /// renders handlers' errors with the request known).
+    fn into_response(mut self) -> Response {
+        let cookie = self.take_cookie();
+        let mut r = self.render(None);
+        if let Some(c) = cookie {
+            r.headers_mut().append(header::SET_COOKIE, c);
+        }
         r
     }
 }

@@ -5,18 +5,12 @@ use super::error::KratosError;
 use super::state::{minutes_x100, now_ns, parse_id, App, ReqCtx};
 use super::store::FlowType;
 use super::{http, json, render, reply};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
-use std::sync::Arc;
 
 /// `GET /self-service/recovery/flows?id=`.
-pub(crate) async fn get_flow(
-    State(app): State<Arc<App>>,
-    Extension(ctx): Extension<Arc<ReqCtx>>,
-    req: Request,
-) -> Result<Response, KratosError> {
+pub(crate) fn get_flow(app: &App, ctx: &ReqCtx, req: &Request) -> Result<Response, KratosError> {
     if !app.cfg.recovery_enabled {
         return Err(KratosError::recovery_disabled());
     }

@@ -2,24 +2,35 @@
 //! cookies, query parameters, `return_to` validation against the allow-list, and the update body
 //! (JSON or form, merged over the query).
 
-use axum::http::{header, HeaderMap};
+use axum::http::header::AsHeaderName;
+use axum::http::{header, HeaderMap, HeaderName};
+
+// The request headers Kratos reads that `http` has no constant for. Looked up by a parsed name:
+// a `&str` name is parsed again on every lookup.
+pub(crate) const X_CSRF_TOKEN: HeaderName = HeaderName::from_static("x-csrf-token");
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const X_SESSION_TOKEN: HeaderName = HeaderName::from_static("x-session-token");
+pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Go's `gddo/httputil.NegotiateContentType`: the offer the `Accept` header prefers, or
-/// `default` when nothing matches (also when the header is absent).
+/// `default` when nothing matches (also when the header is absent). Media ranges compare without
+/// regard to case, as the parser lowercases them.
 pub(crate) fn negotiate<'a>(headers: &HeaderMap, offers: &[&'a str], default: &'a str) -> &'a str {
     let mut best = default;
     let mut best_q = -1.0f32;
     let mut best_wild = 3u8;
-    let specs: Vec<(String, f32)> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(parse_accept_spec)
-        .collect();
+    // Read again for each offer rather than collected: a request has one short `Accept`.
+    let specs = || {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_accept_spec)
+    };
     for &offer in offers {
-        for (value, q) in &specs {
-            let q = *q;
+        for (value, q) in specs() {
             if q == 0.0 || q < best_q {
                 continue;
             }
@@ -31,14 +42,16 @@ pub(crate) fn negotiate<'a>(headers: &HeaderMap, offers: &[&'a str], default: &'
                 }
             } else if let Some(prefix) = value.strip_suffix('*') {
                 if prefix.ends_with('/')
-                    && offer.starts_with(prefix)
+                    && offer
+                        .get(..prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
                     && (q > best_q || best_wild > 1)
                 {
                     best_q = q;
                     best_wild = 1;
                     best = offer;
                 }
-            } else if value == offer && (q > best_q || best_wild > 0) {
+            } else if value.eq_ignore_ascii_case(offer) && (q > best_q || best_wild > 0) {
                 best_q = q;
                 best_wild = 0;
                 best = offer;
@@ -48,9 +61,9 @@ pub(crate) fn negotiate<'a>(headers: &HeaderMap, offers: &[&'a str], default: &'
     best
 }
 
-fn parse_accept_spec(part: &str) -> Option<(String, f32)> {
+fn parse_accept_spec(part: &str) -> Option<(&str, f32)> {
     let mut pieces = part.split(';');
-    let value = pieces.next()?.trim().to_ascii_lowercase();
+    let value = pieces.next()?.trim();
     if value.is_empty() || !value.contains('/') {
         return None;
     }
@@ -132,7 +145,7 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// A request header as text (absent or not visible ASCII: `None`).
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -437,6 +450,10 @@ mod tests {
         assert!(is_json_request(&accept("text/html;q=0.5,application/json")));
         assert!(accepts_json(&accept("application/json")));
         assert!(!accepts_json(&accept("*/*")));
+        // Media ranges are case-insensitive.
+        assert!(accepts_json(&accept("Application/JSON")));
+        assert!(is_json_request(&accept("TEXT/*;q=0.5, application/Json")));
+        assert!(!is_json_request(&accept("Text/HTML, application/json")));
         let mut h = HeaderMap::new();
         h.insert(
             header::CONTENT_TYPE,

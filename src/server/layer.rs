@@ -1,36 +1,43 @@
-//! The Kratos layer every answer passes through: what Kratos's middleware stack does around its
-//! handlers (`cmd/daemon/serve.go`): nosurf's anti-CSRF cookie and its 403 for unsafe methods on
-//! the paths it guards, `Vary: Cookie`, `Cache-Control` on GET answers
-//! (`httprouterx.NoCacheNegroni`), and the rendering of [`KratosError`]s (JSON or the error
-//! manager's 303); and `Connection: close` for an answer given without reading the request body,
-//! as Go's `net/http` says it. Behaviour follows `docs/kratos-behaviour.md` §1–5 and what the
-//! real Kratos answers (docs/server.md).
+//! The Kratos layer every answer passes through, as one tower service in front of the routes:
+//! what Kratos's middleware stack does around its handlers (`cmd/daemon/serve.go`): nosurf's
+//! anti-CSRF cookie and its 403 for unsafe methods on the paths it guards, `Vary: Cookie`,
+//! `Cache-Control` on GET answers (`httprouterx.NoCacheNegroni`), and the rendering of
+//! [`KratosError`]s (JSON or the error manager's 303); and `Connection: close` for an answer given
+//! without reading the request body, as Go's `net/http` says it. Behaviour follows
+//! `docs/kratos-behaviour.md` §1–5 and what the real Kratos answers (docs/server.md).
+//!
+//! One service rather than a stack of middleware: the request's context is read once and handed
+//! to the handler by reference, and the routes that do not read the body (all but the update)
+//! answer without a boxed future.
 
 use super::error::KratosError;
 use super::http;
+use super::routes::{Route, Routes};
 use super::state::{App, ReqCtx, Resolved};
-use super::{csrf, reply};
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method as HttpMethod, StatusCode};
-use axum::middleware::Next;
+use super::{csrf, reply, update};
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use axum::Router;
+use futures::future::{BoxFuture, Either, Ready};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 const NO_CACHE: HeaderValue =
     HeaderValue::from_static("private, no-cache, no-store, must-revalidate");
 const VARY_COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
-/// `routes` inside the Kratos layer. Around the whole router, not each route: nosurf answers
-/// before any route is matched, and a route's method router would add its own `Allow` to that
-/// answer.
-pub(crate) fn around(app: Arc<App>, routes: Router) -> Router {
-    let service = tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(close_if_body_unread))
-        .layer(axum::middleware::from_fn_with_state(app, kratos_layer))
-        .service(routes);
-    Router::new().fallback_service(service)
+/// The reference server as a tower service: the Kratos layer around [`Routes`].
+#[derive(Clone)]
+pub(crate) struct Kratos(Arc<Routes>);
+
+impl Kratos {
+    pub(crate) fn new(app: Arc<App>) -> Kratos {
+        Kratos(Arc::new(Routes::new(app)))
+    }
 }
 
 /// Paths nosurf does not guard (Kratos's `IgnorePath`s for recovery, `handler.go:65-66`) and
@@ -43,129 +50,188 @@ fn csrf_exempt(cfg: &Resolved, path: &str) -> bool {
     ) || rest.starts_with("/admin/")
 }
 
-/// The Kratos middleware stack around every route (see the module docs).
-async fn kratos_layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let cfg = &app.cfg;
-    let method = req.method().clone();
-    let headers = req.headers();
-    let exempt = csrf_exempt(cfg, req.uri().path());
-    let ctx = Arc::new(ReqCtx::new(cfg, &method, headers, !exempt));
-    let safe = matches!(
-        method,
-        HttpMethod::GET | HttpMethod::HEAD | HttpMethod::OPTIONS | HttpMethod::TRACE
-    );
-    let mut resp = if !exempt && !safe && !nosurf_header_ok(&ctx, headers) {
-        // nosurf refuses unsafe methods on the paths it guards before any route is matched.
-        let miss = if headers.contains_key("x-csrf-token") {
-            csrf::Miss::Mismatch
-        } else {
-            csrf::Miss::NoToken
-        };
-        csrf::violation(headers, &cfg.csrf_cookie_name, miss).render(ctx.request_id())
-    } else {
-        req.extensions_mut().insert(Arc::clone(&ctx));
-        let resp = next.run(req).await;
-        finish_error(cfg, &ctx, resp)
-    };
-    let h = resp.headers_mut();
-    // nosurf wraps every public route and adds this to every answer (§1.4).
-    h.insert(header::VARY, VARY_COOKIE);
-    if method == HttpMethod::GET {
-        h.insert(header::CACHE_CONTROL, NO_CACHE);
-    }
-    if let Some(token) = ctx.fresh_csrf() {
-        let prefix = format!("{}=", cfg.csrf_cookie_name);
-        let already = h
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
-        if !already {
-            if let Some(c) = csrf::cookie_header(&cfg.csrf_cookie_name, token) {
-                h.append(header::SET_COOKIE, c);
-            }
-        }
-    }
-    resp
-}
-
 /// nosurf accepts an unsafe method whose `X-CSRF-Token` header is the cookie's token, masked
 /// (the unmasked cookie value there is a mismatch, as the real Kratos answers).
 fn nosurf_header_ok(ctx: &ReqCtx, headers: &HeaderMap) -> bool {
     match (
         ctx.csrf_cookie.as_deref(),
-        http::header_str(headers, "x-csrf-token"),
+        http::header_str(headers, &http::X_CSRF_TOKEN),
     ) {
         (Some(cookie), Some(sent)) => sent.trim().len() > 64 && csrf::matches(sent.trim(), cookie),
         _ => false,
     }
 }
 
-/// Renders a [`KratosError`] a handler returned: the error manager's 303 to the error UI for a
-/// request that is neither JSON nor accepts JSON (§1.5), else the JSON envelope.
-fn finish_error(cfg: &Resolved, ctx: &ReqCtx, mut resp: Response) -> Response {
-    let Some(mut err) = resp.extensions_mut().remove::<KratosError>() else {
-        return resp;
-    };
-    let cookie = err.take_cookie();
-    let out = if err.is_forwarded() && !ctx.json_request && !ctx.accepts_json {
-        reply::redirect(StatusCode::SEE_OTHER, &cfg.error_ui_url(), ctx.get)
-    } else {
-        err.render(ctx.request_id())
-    };
-    let mut out = reply::with_cookie(out, cookie);
-    // Cookies a handler set besides the error (none today) survive the re-rendering.
-    for c in resp.headers().get_all(header::SET_COOKIE) {
-        out.headers_mut().append(header::SET_COOKIE, c.clone());
-    }
-    out
+/// What the layer remembers of a request to finish its answer.
+struct Finish {
+    method: Method,
+    ctx: ReqCtx,
 }
 
-/// Marks the answer `Connection: close` when the handler answered without reading the whole
-/// request body (a bad flow id, an unknown route, a wrong method, a body over `--max-body`).
-///
-/// hyper cannot reuse such a connection (the rest of the body would be read as the next
-/// request), so it drops it after the answer; without the header a keep-alive client (a load
-/// tool, `http.client`) sends its next request into the closed socket and fails it. Go's
-/// `net/http`, which Kratos uses, says `Connection: close` in the same case.
-async fn close_if_body_unread(req: Request, next: Next) -> Response {
-    use axum::body::HttpBody;
-    // GET, HEAD and empty bodies: nothing to track, the hot path stays untouched.
-    if req.body().is_end_stream() {
-        return next.run(req).await;
+impl Finish {
+    /// A handler's answer (`Ok`, or its error rendered), finished by [`Finish::answer`].
+    fn route(
+        &self,
+        cfg: &Resolved,
+        answer: Result<Response, KratosError>,
+        body_read: bool,
+    ) -> Response {
+        let resp = match answer {
+            Ok(mut resp) => {
+                self.content_length(&mut resp);
+                resp
+            }
+            Err(err) => self.render_error(cfg, err),
+        };
+        self.answer(cfg, resp, body_read)
     }
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let req = req.map(|inner| {
-        Body::new(TrackedBody {
-            inner,
-            done: Arc::clone(&done),
-        })
-    });
-    let mut response = next.run(req).await;
-    if !done.load(std::sync::atomic::Ordering::Acquire) {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+
+    /// `resp` with the headers every answer carries. `body_read`: the request body was read to
+    /// its end.
+    fn answer(&self, cfg: &Resolved, mut resp: Response, body_read: bool) -> Response {
+        let h = resp.headers_mut();
+        // nosurf wraps every public route and adds this to every answer (§1.4).
+        h.insert(header::VARY, VARY_COOKIE);
+        if self.method == Method::GET {
+            h.insert(header::CACHE_CONTROL, NO_CACHE);
+        }
+        if let Some(token) = self.ctx.fresh_csrf() {
+            let name = cfg.csrf_cookie_name.as_bytes();
+            let already = h.get_all(header::SET_COOKIE).iter().any(|v| {
+                v.as_bytes()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(b"="))
+            });
+            if !already {
+                if let Some(c) = csrf::cookie_header(&cfg.csrf_cookie_name, token) {
+                    h.append(header::SET_COOKIE, c);
+                }
+            }
+        }
+        if !body_read {
+            // hyper cannot reuse the connection (the rest of the body would be read as the next
+            // request), so it drops it after the answer; without the header a keep-alive client (a
+            // load tool, `http.client`) sends its next request into the closed socket and fails
+            // it. Go's `net/http`, which Kratos uses, says `Connection: close` in the same case.
+            h.insert(header::CONNECTION, CLOSE);
+        }
+        self.content_length(&mut resp);
+        if self.method == Method::HEAD {
+            *resp.body_mut() = Body::empty();
+        }
+        resp
     }
-    response
+
+    /// A HEAD answer's `Content-Length`, from the body it is about to lose. hyper writes the
+    /// others' from the body itself, straight into the head it sends.
+    fn content_length(&self, resp: &mut Response) {
+        if self.method != Method::HEAD || resp.headers().contains_key(header::CONTENT_LENGTH) {
+            return;
+        }
+        if let Some(n) = resp.body().size_hint().exact() {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
+    }
+
+    /// Renders a [`KratosError`]: the error manager's 303 to the error UI for a request that is
+    /// neither JSON nor accepts JSON (§1.5), else the JSON envelope.
+    fn render_error(&self, cfg: &Resolved, mut err: KratosError) -> Response {
+        let ctx = &self.ctx;
+        let cookie = err.take_cookie();
+        let out = if err.is_forwarded() && !ctx.json_request && !ctx.accepts_json {
+            reply::redirect(StatusCode::SEE_OTHER, &cfg.error_ui_url(), ctx.get)
+        } else {
+            err.render(ctx.request_id())
+        };
+        reply::with_cookie(out, cookie)
+    }
+}
+
+impl tower::Service<Request> for Kratos {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<
+        Ready<Result<Response, Infallible>>,
+        BoxFuture<'static, Result<Response, Infallible>>,
+    >;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let routes = &self.0;
+        let cfg = &routes.app().cfg;
+        let headers = req.headers();
+        let exempt = csrf_exempt(cfg, req.uri().path());
+        let finish = Finish {
+            method: req.method().clone(),
+            ctx: ReqCtx::new(cfg, req.method(), headers, !exempt),
+        };
+        // GET, HEAD and empty bodies: nothing to read.
+        let empty = req.body().is_end_stream();
+        let safe = matches!(
+            finish.method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        );
+        let ready = |answer| Either::Left(futures::future::ready(Ok(answer)));
+        if !exempt && !safe && !nosurf_header_ok(&finish.ctx, headers) {
+            // nosurf refuses unsafe methods on the paths it guards before any route is matched.
+            let miss = if headers.contains_key(&http::X_CSRF_TOKEN) {
+                csrf::Miss::Mismatch
+            } else {
+                csrf::Miss::NoToken
+            };
+            let err = csrf::violation(headers, &cfg.csrf_cookie_name, miss);
+            let answer = finish.answer(cfg, err.render(finish.ctx.request_id()), empty);
+            return ready(answer);
+        }
+        let route = match routes.find(&finish.method, req.uri().path()) {
+            Ok(route) => route,
+            Err(none) => return ready(finish.route(cfg, Ok(none.answer()), empty)),
+        };
+        match route {
+            Route::Head(route) => {
+                let answer = routes.answer(route, &finish.ctx, &req);
+                ready(finish.route(cfg, answer, empty))
+            }
+            Route::Update => {
+                let routes = Arc::clone(routes);
+                let read = Arc::new(AtomicBool::new(empty));
+                let req = if empty {
+                    req
+                } else {
+                    let read = Arc::clone(&read);
+                    req.map(|inner| Body::new(TrackedBody { inner, read }))
+                };
+                Either::Right(Box::pin(async move {
+                    let app = routes.app();
+                    let answer = update::update(app, &finish.ctx, req).await;
+                    Ok(finish.route(&app.cfg, answer, read.load(Ordering::Acquire)))
+                }))
+            }
+        }
+    }
 }
 
 /// A request body that records whether it was read to its end.
 struct TrackedBody {
     inner: Body,
-    done: Arc<std::sync::atomic::AtomicBool>,
+    read: Arc<AtomicBool>,
 }
 
-impl axum::body::HttpBody for TrackedBody {
+impl HttpBody for TrackedBody {
     type Data = bytes::Bytes;
     type Error = axum::Error;
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
-            self.done.store(true, std::sync::atomic::Ordering::Release);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Release);
         }
         polled
     }

@@ -19,12 +19,13 @@
 //! | layer | files |
 //! |-------|-------|
 //! | the face | this file: [`spawn`], [`serve`], [`router`], [`RunningServer`] |
-//! | routing | `routes` (axum method routing, Go's 404 and 405), `layer` (the Kratos layer every answer passes through: nosurf, `Vary`, `Cache-Control`, error rendering, `Connection: close`) |
+//! | the service | `layer` (the Kratos layer every answer passes through: nosurf, `Vary`, `Cache-Control`, error rendering, `Connection: close`, as one tower service) |
+//! | routing | `routes` (the six paths matched exactly, Go's 404 and 405) |
 //! | route families | `create`, `get_flow`, `courier_admin`, `update`, and `machine` (the update state machine: code v1 and v2, link) |
 //! | bodies | `render` (the flow as Kratos writes it, and its message texts) |
 //! | shared state | `state` (`App`: the resolved configuration, store, courier and sessions; the per-request `ReqCtx`; ids and clocks) |
 //! | answers | `csrf` (nosurf's tokens and 403s), `error` (the one [`KratosError`] type and its envelope), `courier` (outbox and sessions), `reply` (flow answers, redirects, Go's plain-text errors) |
-//! | ground | `config` ([`ServerConfig`], [`ServerError`]), `store` (compact sharded flow store), `json` (escaping, timestamps), `http` (negotiation, cookies, `return_to`, body decoding) |
+//! | ground | `config` ([`ServerConfig`], [`ServerError`]), `store` (compact sharded flow store), `json` (escaping, timestamps, UUID text), `http` (negotiation, cookies, `return_to`, body decoding) |
 //!
 //! [`KratosError`]: error::KratosError
 
@@ -49,6 +50,8 @@ mod update;
 pub use config::{default_identities, RecoveryMethod, ServerConfig, ServerError};
 
 use crate::exit::Outcome;
+use axum::ServiceExt as _;
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +125,8 @@ impl Drop for RunningServer {
 /// `ui.action` and `request_url`). For in-process tests with `tower::ServiceExt::oneshot`.
 pub fn router(config: &ServerConfig, origin: &str) -> Result<axum::Router, ServerError> {
     let config = with_token(config.clone());
-    Ok(routes::router(Arc::new(state::App::new(&config, origin)?)))
+    let app = Arc::new(state::App::new(&config, origin)?);
+    Ok(axum::Router::new().fallback_service(layer::Kratos::new(app)))
 }
 
 fn with_token(mut config: ServerConfig) -> ServerConfig {
@@ -137,15 +141,25 @@ fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
+/// Rewrites the application router (test support: fault injection).
+type Wrap = Box<dyn FnOnce(axum::Router) -> axum::Router + Send>;
+
 /// Starts a server in this process.
 pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
-    spawn_with(config, |r| r).await
+    spawn_inner(config, None).await
 }
 
 /// Starts a server whose router is first passed through `wrap` (test support: fault injection).
 pub async fn spawn_with(
     config: ServerConfig,
-    wrap: impl FnOnce(axum::Router) -> axum::Router,
+    wrap: impl FnOnce(axum::Router) -> axum::Router + Send + 'static,
+) -> Result<RunningServer, ServerError> {
+    spawn_inner(config, Some(Box::new(wrap))).await
+}
+
+async fn spawn_inner(
+    config: ServerConfig,
+    wrap: Option<Wrap>,
 ) -> Result<RunningServer, ServerError> {
     // An in-process server shares its process with the clients that talk to it (tests, the
     // embedded target of `check` and `load`); they need the process's TLS provider.
@@ -185,15 +199,28 @@ pub async fn spawn_with(
     let origin = format!("http://{host}");
     let app = Arc::new(state::App::new(&config, &origin)?);
     let base_url = app.cfg.base_url.clone();
-    let router = wrap(routes::router(app));
+    let service = layer::Kratos::new(app);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let stopped = async move {
+        let _ = stopped.await;
+    };
+    let task = match wrap {
+        // The service itself, not inside a router: a router adds its own routing, extensions and
+        // boxed future to every request.
+        None => tokio::spawn(
+            axum::serve(listener, service.into_make_service())
+                .with_graceful_shutdown(stopped)
+                .into_future(),
+        ),
+        Some(wrap) => tokio::spawn(
+            axum::serve(
+                listener,
+                wrap(axum::Router::new().fallback_service(service)),
+            )
+            .with_graceful_shutdown(stopped)
+            .into_future(),
+        ),
+    };
     Ok(RunningServer {
         base_url,
         session_token: config.session_tokens[0].clone(),

@@ -98,8 +98,9 @@ fn push_request_url(out: &mut String, cfg: &Resolved, f: &Flow) {
 /// `transient_payload` an update answer echoes (JSON text), `None` elsewhere.
 pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow, transient: Option<&str>) -> String {
     let mut out = String::with_capacity(1800);
+    let id_text = json::UuidText::new(id);
     out.push_str("{\"id\":\"");
-    json::push_uuid(&mut out, id);
+    out.push_str(id_text.as_str());
     out.push_str(match f.flow_type {
         FlowType::Api => "\",\"type\":\"api\",\"expires_at\":\"",
         FlowType::Browser => "\",\"type\":\"browser\",\"expires_at\":\"",
@@ -123,7 +124,7 @@ pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow, transient: Option<&str>) 
     });
     out.push_str("\",\"ui\":{\"action\":\"");
     out.push_str(&cfg.action_prefix_json);
-    json::push_uuid(&mut out, id);
+    out.push_str(id_text.as_str());
     out.push_str("\",\"method\":\"POST\",\"nodes\":[");
     nodes(&mut out, f);
     out.push(']');
@@ -154,6 +155,89 @@ pub(crate) fn flow(cfg: &Resolved, id: u128, f: &Flow, transient: Option<&str>) 
     }
     out.push_str("}\n");
     out
+}
+
+/// The body [`flow`] renders for a new flow without extras, cut where the flow's id (twice) and
+/// its two timestamps go: rendered once per server, then filled in per flow, byte for byte what
+/// [`flow`] renders for it.
+pub(crate) struct NewFlowBody {
+    /// The text before the id, between the id and `expires_at`, between the timestamps, between
+    /// `issued_at` and the id in `ui.action`, and after it (UTF-8, cut at ASCII holes).
+    parts: [Box<[u8]>; 5],
+    lifespan_ns: i64,
+}
+
+impl NewFlowBody {
+    /// The body of `Flow::new(flow_type, …)` under `cfg`; `None` when its rendering does not show
+    /// the id, the timestamps and the id in that order (a change to [`flow`] that this cut does
+    /// not know: every flow is then rendered whole).
+    pub(crate) fn new(cfg: &Resolved, flow_type: FlowType) -> Option<NewFlowBody> {
+        let cut = |id: u128, issued_ns: i64| -> Option<NewFlowBody> {
+            let sample = flow(
+                cfg,
+                id,
+                &Flow::new(flow_type, cfg.method, cfg.v2, issued_ns),
+                None,
+            );
+            let id = json::UuidText::new(id);
+            let expires = json::Timestamp::new(issued_ns.saturating_add(cfg.lifespan_ns));
+            let issued = json::Timestamp::new(issued_ns);
+            let holes = [id.as_str(), expires.as_str(), issued.as_str(), id.as_str()];
+            let mut parts: [Box<[u8]>; 5] = Default::default();
+            let mut rest = sample.as_str();
+            for (part, hole) in parts.iter_mut().zip(holes) {
+                let (before, after) = rest.split_once(hole)?;
+                *part = before.as_bytes().into();
+                rest = after;
+            }
+            if rest.contains(id.as_str()) {
+                return None;
+            }
+            parts[4] = rest.as_bytes().into();
+            Some(NewFlowBody {
+                parts,
+                lifespan_ns: cfg.lifespan_ns,
+            })
+        };
+        // Cut at one id and time, and prove the cut on another.
+        let body = cut(u128::MAX, 1)?;
+        let (id, issued_ns) = (
+            0x0123_4567_89ab_4def_8123_4567_89ab_cdef,
+            1_785_319_200_500_000_001,
+        );
+        let whole = flow(
+            cfg,
+            id,
+            &Flow::new(flow_type, cfg.method, cfg.v2, issued_ns),
+            None,
+        );
+        (body.render(id, issued_ns) == whole.as_bytes()).then_some(body)
+    }
+
+    /// The body of the new flow `id` created at `issued_ns` (UTF-8: ASCII spliced into UTF-8
+    /// cut at ASCII; bytes, so that nothing checks it again on the way out).
+    pub(crate) fn render(&self, id: u128, issued_ns: i64) -> Vec<u8> {
+        let id = json::UuidText::new(id);
+        let expires = json::Timestamp::new(issued_ns.saturating_add(self.lifespan_ns));
+        let issued = json::Timestamp::new(issued_ns);
+        let p = &self.parts;
+        let fill = [
+            id.as_bytes(),
+            expires.as_bytes(),
+            issued.as_bytes(),
+            id.as_bytes(),
+        ];
+        let len =
+            p.iter().map(|s| s.len()).sum::<usize>() + fill.iter().map(|s| s.len()).sum::<usize>();
+        // Exactly sized: the body becomes the answer's `Bytes` without a copy or a spare allocation.
+        let mut out = Vec::with_capacity(len);
+        for (part, hole) in p.iter().zip(fill) {
+            out.extend_from_slice(part);
+            out.extend_from_slice(hole);
+        }
+        out.extend_from_slice(&p[4]);
+        out
+    }
 }
 
 fn node_open(out: &mut String, group: &str) {
@@ -486,6 +570,49 @@ mod tests {
         let want = "D5Av37uWnYadJ0kXJIr3w9Z+AJLVnNQ60HmcPcUYC6U=";
         assert_eq!(address_choice_value("v2@example.org"), want);
         assert_eq!(address_choice_value("V2@Example.org"), want);
+    }
+
+    #[test]
+    fn a_new_flow_body_is_what_flow_renders() {
+        let configs = [
+            ServerConfig::default(),
+            ServerConfig {
+                method: crate::server::RecoveryMethod::Link,
+                base_path: "/auth".into(),
+                lifespan: std::time::Duration::from_millis(1500),
+                ..Default::default()
+            },
+            ServerConfig {
+                choose_recovery_address: true,
+                ..Default::default()
+            },
+        ];
+        for config in configs {
+            let config = ServerConfig {
+                session_tokens: vec!["t".into()],
+                ..config
+            };
+            let app = App::new(&config, "http://h:1").expect("app");
+            for ty in [FlowType::Api, FlowType::Browser] {
+                let body = NewFlowBody::new(&app.cfg, ty).expect("the body can be cut");
+                for (id, ns) in [
+                    (1u128, 0i64),
+                    (u128::MAX, 1),
+                    (0xdead_beef, 1_785_319_200_123_456_789),
+                    (7, 1_785_319_200_000_000_000),
+                ] {
+                    let whole = flow(
+                        &app.cfg,
+                        id,
+                        &Flow::new(ty, app.cfg.method, app.cfg.v2, ns),
+                        None,
+                    );
+                    let filled = body.render(id, ns);
+                    assert_eq!(String::from_utf8_lossy(&filled), whole);
+                    assert_eq!(filled.capacity(), filled.len());
+                }
+            }
+        }
     }
 
     #[test]

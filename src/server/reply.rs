@@ -11,8 +11,8 @@ const HTML_UTF8: HeaderValue = HeaderValue::from_static("text/html; charset=utf-
 const TEXT_UTF8: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 
 /// herodot's success writer: `application/json; charset=utf-8`.
-pub(crate) fn json(status: StatusCode, body: String) -> Response {
-    let mut r = Response::new(Body::from(body));
+pub(crate) fn json(status: StatusCode, body: impl Into<bytes::Bytes>) -> Response {
+    let mut r = Response::new(Body::from(body.into()));
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, JSON_UTF8);
     r

@@ -7,7 +7,7 @@ use super::courier::{Courier, Sessions};
 use super::http::{self, AllowedUrl, Glob};
 use super::store::{Method, Store};
 use super::{csrf, json};
-use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod};
+use axum::http::{header, HeaderMap, HeaderValue, Method as HttpMethod};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The configuration with every derived string computed once.
@@ -200,9 +200,15 @@ impl App {
         })
     }
 
+    /// Whether the request is signed in ([`App::has_session`]); asks the sessions only when it
+    /// carries a credential at all.
+    pub(crate) fn signed_in(&self, ctx: &ReqCtx, h: &HeaderMap) -> bool {
+        ctx.credentials && self.has_session(h)
+    }
+
     /// §2.1: `X-Session-Token` wins when non-empty, then the session cookie, then Bearer.
     pub(crate) fn has_session(&self, h: &HeaderMap) -> bool {
-        if let Some(v) = h.get("x-session-token") {
+        if let Some(v) = h.get(&http::X_SESSION_TOKEN) {
             if !v.is_empty() {
                 return v.to_str().is_ok_and(|t| self.sessions.is_valid(t.trim()));
             }
@@ -212,7 +218,7 @@ impl App {
                 return true;
             }
         }
-        if let Some(a) = http::header_str(h, "authorization") {
+        if let Some(a) = http::header_str(h, header::AUTHORIZATION) {
             if a.get(..7)
                 .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
             {
@@ -244,6 +250,50 @@ pub(crate) struct ReqCtx {
     /// `scheme://host` of the request (`X-Forwarded-Proto`/`-Host`, `Host`) when it differs from
     /// the server's own origin; `request_url` is built from it (Kratos `x.RequestURL`).
     pub(crate) origin: Option<Box<str>>,
+    /// The request carries `X-Session-Token`, `Cookie` or `Authorization`: it may be signed in.
+    credentials: bool,
+}
+
+/// The request headers the Kratos layer reads, found in one pass over the headers the request
+/// has (a handful) rather than one lookup for each name it might have: the first value of each,
+/// as `HeaderMap::get` gives it, and whether a header that may repeat is there at all.
+#[derive(Default)]
+struct Seen<'a> {
+    host: Option<&'a HeaderValue>,
+    forwarded_host: Option<&'a HeaderValue>,
+    forwarded_proto: Option<&'a HeaderValue>,
+    request_id: Option<&'a HeaderValue>,
+    cookie: bool,
+    accept: bool,
+    content_type: bool,
+    credentials: bool,
+}
+
+impl<'a> Seen<'a> {
+    fn new(headers: &'a HeaderMap) -> Seen<'a> {
+        let mut seen = Seen::default();
+        for (name, value) in headers {
+            if name == header::HOST {
+                seen.host.get_or_insert(value);
+            } else if name == header::COOKIE {
+                seen.cookie = true;
+                seen.credentials = true;
+            } else if name == header::ACCEPT {
+                seen.accept = true;
+            } else if name == header::CONTENT_TYPE {
+                seen.content_type = true;
+            } else if name == header::AUTHORIZATION || name == http::X_SESSION_TOKEN {
+                seen.credentials = true;
+            } else if name == http::X_FORWARDED_HOST {
+                seen.forwarded_host.get_or_insert(value);
+            } else if name == http::X_FORWARDED_PROTO {
+                seen.forwarded_proto.get_or_insert(value);
+            } else if name == http::X_REQUEST_ID {
+                seen.request_id.get_or_insert(value);
+            }
+        }
+        seen
+    }
 }
 
 impl ReqCtx {
@@ -255,18 +305,30 @@ impl ReqCtx {
         headers: &HeaderMap,
         guarded: bool,
     ) -> ReqCtx {
-        let csrf_cookie: Option<Box<str>> = http::cookie(headers, &cfg.csrf_cookie_name)
+        let seen = Seen::new(headers);
+        let csrf_cookie: Option<Box<str>> = seen
+            .cookie
+            .then(|| http::cookie(headers, &cfg.csrf_cookie_name))
+            .flatten()
             .filter(|v| csrf::is_token(v))
             .map(Into::into);
         let fresh_csrf = (guarded && csrf_cookie.is_none()).then(|| csrf::new_token().into());
         ReqCtx {
             get: method == HttpMethod::GET || method == HttpMethod::HEAD,
-            json_request: http::is_json_request(headers),
-            accepts_json: http::accepts_json(headers),
-            request_id: http::header_str(headers, "x-request-id").map(Into::into),
+            // Without `Accept` the negotiation gives its default (HTML); without either header
+            // neither is JSON.
+            json_request: (seen.accept || seen.content_type) && http::is_json_request(headers),
+            accepts_json: seen.accept && http::accepts_json(headers),
+            request_id: text(seen.request_id).map(Into::into),
             csrf_cookie,
             fresh_csrf,
-            origin: request_origin(cfg, headers),
+            origin: request_origin(
+                cfg,
+                text(seen.host),
+                text(seen.forwarded_host),
+                text(seen.forwarded_proto),
+            ),
+            credentials: seen.credentials,
         }
     }
 
@@ -300,29 +362,37 @@ impl ReqCtx {
     }
 }
 
-/// Kratos `x.RequestURL`: `X-Forwarded-Host` over `Host`, `X-Forwarded-Proto` over the scheme.
-fn request_origin(cfg: &Resolved, h: &HeaderMap) -> Option<Box<str>> {
-    let first = |name: &str| {
-        http::header_str(h, name)
-            .and_then(|v| v.split(',').next())
+/// A header's value as text (not visible ASCII: `None`).
+fn text(v: Option<&HeaderValue>) -> Option<&str> {
+    v.and_then(|v| v.to_str().ok())
+}
+
+/// Kratos `x.RequestURL`: `X-Forwarded-Host` over `Host`, `X-Forwarded-Proto` over the scheme
+/// (the first values of those headers).
+fn request_origin(
+    cfg: &Resolved,
+    host: Option<&str>,
+    forwarded_host: Option<&str>,
+    forwarded_proto: Option<&str>,
+) -> Option<Box<str>> {
+    fn first(v: Option<&str>) -> Option<&str> {
+        v.and_then(|v| v.split(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-    };
-    let host = first("x-forwarded-host").or_else(|| http::header_str(h, "host"))?;
-    let scheme = first("x-forwarded-proto").unwrap_or("http");
-    // Only what can be part of a URL's authority; anything else keeps the configured origin.
-    if !host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-._~:[]%".contains(c))
-        || !scheme.chars().all(|c| c.is_ascii_alphabetic())
-    {
-        return None;
     }
+    let host = first(forwarded_host).or(host)?;
+    let scheme = first(forwarded_proto).unwrap_or("http");
+    // The server's own origin (most requests): nothing to keep, nothing to check.
     let own = cfg
         .origin
         .strip_prefix(scheme)
         .and_then(|r| r.strip_prefix("://"));
     if own == Some(host) {
+        return None;
+    }
+    // Only what can be part of a URL's authority; anything else keeps the configured origin.
+    let authority = |b: u8| b.is_ascii_alphanumeric() || b"-._~:[]%".contains(&b);
+    if !host.bytes().all(authority) || !scheme.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
     }
     Some(format!("{scheme}://{host}").into())

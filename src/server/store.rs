@@ -1,18 +1,20 @@
-//! The flow store: compact typed flows in a sharded map, each shard with its own
-//! insertion-order queue so that eviction (oldest first) and purging of long-expired flows are
-//! O(1) per insert.
+//! The flow store: compact typed flows in a sharded store, each shard an insertion-ordered ring
+//! of flows with a small index from id to position, so that eviction (oldest first) and purging
+//! of long-expired flows are O(1) per insert.
 //!
 //! Memory: a [`Flow`] is 32 bytes (everything that only some flows need sits behind one
-//! `Option<Box<Extra>>`), an entry with its 16-byte id key is 48 bytes, plus 16 bytes of queue.
-//! Ids are random UUIDs, so a trivial hasher (fold the two halves) is enough and much cheaper
-//! than SipHash.
+//! `Option<Box<Extra>>`); a slot of the ring is the flow with its 16-byte id, 48 bytes, and the
+//! index holds a 4-byte sequence number and hashbrown's 1-byte tag per flow. About 61 MiB for a
+//! million flows, against 120 MiB for the `HashMap<u128, Flow>` plus a queue of ids that this
+//! replaced; and only the index is touched at random: the ring is written and evicted in order.
+//! Ids are random UUIDs, so folding the two halves is hash enough.
 //!
 //! Eviction is oldest-first per shard. With more than one shard (large `max_flows`), shards hold
 //! equal slices of the bound, and since ids are uniformly random the evicted flow is among the
 //! globally oldest; with a small bound there is one shard and eviction is exactly oldest-first.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use hashbrown::HashTable;
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
 /// `api` or `browser`.
@@ -226,31 +228,112 @@ impl Flow {
     }
 }
 
-/// Folds a random 128-bit id into a 64-bit hash.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used for u128 keys; a simple FNV-style fold keeps it correct for anything else.
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.0 = ((v >> 64) as u64) ^ (v as u64);
-    }
+/// Folds a random 128-bit id into the 64-bit hash of the index.
+fn hash(id: u128) -> u64 {
+    ((id >> 64) as u64) ^ (id as u64)
 }
 
-type IdMap = HashMap<u128, Flow, BuildHasherDefault<IdHasher>>;
-
+/// One shard: its flows in insertion order, and where each id sits.
+///
+/// Evicting the oldest flow does not touch the index: its entry goes stale (its sequence number
+/// falls behind the ring's front) and is swept out, with every other stale entry, when the index
+/// is full, by rebuilding the index from the ring. An eviction is then a step along the ring, not
+/// a random access into the index; the rebuild reads the ring in order, at most once per
+/// `cap / 2` evictions.
 struct Shard {
-    map: IdMap,
-    order: VecDeque<u128>,
+    /// Oldest first; the flow with sequence number `s` is at `s - front_seq` (wrapping).
+    ring: VecDeque<(u128, Flow)>,
+    /// Sequence number of `ring[0]`.
+    front_seq: u32,
+    /// The sequence number of every flow in `ring`, found by its id's [`hash`], and of evicted
+    /// flows until the next sweep.
+    index: HashTable<u32>,
     cap: usize,
+}
+
+impl Shard {
+    fn new(cap: usize) -> Shard {
+        Shard {
+            ring: VecDeque::new(),
+            front_seq: 0,
+            index: HashTable::new(),
+            cap,
+        }
+    }
+
+    /// Where in `ring` the flow with sequence number `seq` is, if it is still there. The ring
+    /// holds fewer than 2^31 flows and stale entries are swept out long before the sequence
+    /// numbers come round again (whenever the index is full), so wrapping arithmetic is exact.
+    fn pos(ring: &VecDeque<(u128, Flow)>, front_seq: u32, seq: u32) -> Option<usize> {
+        let pos = seq.wrapping_sub(front_seq) as usize;
+        (pos < ring.len()).then_some(pos)
+    }
+
+    fn find(&self, id: u128) -> Option<usize> {
+        let (ring, front) = (&self.ring, self.front_seq);
+        let at = |seq: u32| Self::pos(ring, front, seq);
+        self.index
+            .find(hash(id), |&seq| at(seq).is_some_and(|p| ring[p].0 == id))
+            .and_then(|&seq| at(seq))
+    }
+
+    /// Forgets the oldest flow (its index entry goes stale).
+    fn pop_front(&mut self) {
+        if self.ring.pop_front().is_some() {
+            self.front_seq = self.front_seq.wrapping_add(1);
+        }
+    }
+
+    /// Appends a flow whose id is not stored yet.
+    fn push(&mut self, id: u128, flow: Flow) {
+        let Shard {
+            ring,
+            front_seq,
+            index,
+            cap,
+        } = self;
+        let (front, cap) = (*front_seq, *cap);
+        if ring.len() == ring.capacity() {
+            // Grow by doubling, but to exactly `cap` at the end: a full ring then writes each
+            // new flow into the slot its oldest flow just left, a line the eviction has just
+            // read, rather than into a second line far from it.
+            let want = (ring.capacity() * 2).max(16).min(cap.max(1));
+            ring.reserve_exact(want.saturating_sub(ring.len()));
+        }
+        let rehash = |&seq: &u32| Self::pos(ring, front, seq).map_or(0, |p| hash(ring[p].0));
+        if index.len() == index.capacity() && index.len() > ring.len() {
+            // Full, partly of evicted flows' entries: rebuild it from the ring, at the same size
+            // or with room for half as many again, so that the next rebuild is at least
+            // `ring.len() / 2` inserts away. (Sweeping in place would leave hashbrown's
+            // tombstones, which only a table twice the size rehashes away.) Every flow in the
+            // ring is live, so `rehash` never sees a stale entry, and the new table has room
+            // for all of them: it does not grow.
+            let room = index.capacity().max(ring.len() + ring.len() / 2);
+            let mut fresh = HashTable::with_capacity(room);
+            for (i, (id, _)) in ring.iter().enumerate() {
+                fresh.insert_unique(hash(*id), front.wrapping_add(i as u32), rehash);
+            }
+            *index = fresh;
+        }
+        // The ring holds at most `cap` < 2^31 flows (see `Store::new`).
+        let seq = front.wrapping_add(ring.len() as u32);
+        // The index grows here only when it is full of live entries (one with stale entries was
+        // rebuilt above): `rehash` reads their slots; the new flow's comes after, so its hash
+        // is the one given here.
+        let new_hash = hash(id);
+        index.insert_unique(
+            new_hash,
+            seq,
+            |&s| {
+                if s == seq {
+                    new_hash
+                } else {
+                    rehash(&s)
+                }
+            },
+        );
+        ring.push_back((id, flow));
+    }
 }
 
 /// The sharded store.
@@ -270,7 +353,8 @@ pub(crate) struct FlowGuard<'a> {
 
 impl FlowGuard<'_> {
     pub(crate) fn flow(&mut self) -> Option<&mut Flow> {
-        self.guard.map.get_mut(&self.id)
+        let pos = self.guard.find(self.id)?;
+        Some(&mut self.guard.ring[pos].1)
     }
 }
 
@@ -286,12 +370,9 @@ impl Store {
         let rem = max_flows % count;
         let shards = (0..count)
             .map(|i| {
-                let cap = (base + usize::from(i < rem)).max(1);
-                Mutex::new(Shard {
-                    map: IdMap::default(),
-                    order: VecDeque::new(),
-                    cap,
-                })
+                // A shard's sequence numbers are u32: keep it well below 2^32 flows.
+                let cap = (base + usize::from(i < rem)).clamp(1, 1 << 31);
+                Mutex::new(Shard::new(cap))
             })
             .collect();
         Store {
@@ -315,33 +396,22 @@ impl Store {
     pub(crate) fn insert(&self, id: u128, flow: Flow, now_ns: i64) {
         let retain = self.retain_ns;
         let mut shard = self.shard(id);
-        let shard = &mut *shard;
+        if let Some(pos) = shard.find(id) {
+            // Ids are random: never in practice, but a stored id keeps its place.
+            shard.ring[pos].1 = flow;
+            return;
+        }
         // Purge a few long-expired flows from the front: amortised O(1), keeps RSS flat.
         for _ in 0..4 {
-            let Some(&front) = shard.order.front() else {
-                break;
-            };
-            let old = match shard.map.get(&front) {
-                Some(f) => now_ns.saturating_sub(f.issued_ns) > retain,
-                None => true,
-            };
-            if !old {
-                break;
-            }
-            shard.order.pop_front();
-            shard.map.remove(&front);
-        }
-        while shard.map.len() >= shard.cap {
-            match shard.order.pop_front() {
-                Some(front) => {
-                    shard.map.remove(&front);
-                }
-                None => break,
+            match shard.ring.front() {
+                Some((_, f)) if now_ns.saturating_sub(f.issued_ns) > retain => shard.pop_front(),
+                _ => break,
             }
         }
-        if shard.map.insert(id, flow).is_none() {
-            shard.order.push_back(id);
+        while shard.ring.len() >= shard.cap {
+            shard.pop_front();
         }
+        shard.push(id, flow);
     }
 
     /// Locks the shard of `id` for reading or updating that flow.
@@ -357,8 +427,8 @@ impl Store {
     pub(crate) fn len(&self) -> usize {
         (0..self.shards.len())
             .map(|i| match self.shards[i].lock() {
-                Ok(g) => g.map.len(),
-                Err(p) => p.into_inner().map.len(),
+                Ok(g) => g.ring.len(),
+                Err(p) => p.into_inner().ring.len(),
             })
             .sum()
     }
@@ -371,7 +441,7 @@ mod tests {
 
     #[test]
     fn flow_is_compact() {
-        // With the 16-byte-aligned u128 key, a map entry is 48 bytes.
+        // With the 16-byte-aligned u128 id, a slot of the ring is 48 bytes.
         assert!(
             std::mem::size_of::<Flow>() <= 32,
             "{}",
@@ -392,6 +462,47 @@ mod tests {
         for id in 3..=5 {
             assert!(store.get(id).flow().is_some(), "flow {id} kept");
         }
+    }
+
+    #[test]
+    fn finds_each_flow_by_id_as_the_ring_turns() {
+        let store = Store::new(100, Duration::from_secs(3600));
+        // Start the sequence numbers just below their wrap.
+        store.shards[0].lock().expect("shard").front_seq = u32::MAX - 50;
+        for id in 1..=1000u128 {
+            store.insert(
+                id,
+                Flow::new(FlowType::Api, Method::Code, false, id as i64),
+                0,
+            );
+        }
+        assert_eq!(store.len(), 100);
+        {
+            // Evicted flows' entries are swept out: the index stays a small multiple of the bound.
+            let shard = store.shards[0].lock().expect("shard");
+            // The ring is exactly the bound: a new flow takes the slot the oldest left.
+            assert_eq!(shard.ring.capacity(), 100);
+            assert!(shard.index.capacity() <= 224, "{}", shard.index.capacity());
+            assert!(shard.index.len() >= 100);
+        }
+        for id in 1..=900u128 {
+            assert!(store.get(id).flow().is_none(), "flow {id} evicted");
+        }
+        for id in 901..=1000u128 {
+            let mut guard = store.get(id);
+            let flow = guard.flow().expect("kept");
+            assert_eq!(flow.issued_ns, id as i64, "flow {id} is its own");
+        }
+        // Storing an id again replaces its flow where it stands.
+        store.insert(950, Flow::new(FlowType::Browser, Method::Code, false, 7), 0);
+        assert_eq!(store.len(), 100);
+        assert_eq!(
+            store.get(950).flow().map(|f| f.flow_type),
+            Some(FlowType::Browser)
+        );
+        store.insert(1001, Flow::new(FlowType::Api, Method::Code, false, 1001), 0);
+        assert!(store.get(901).flow().is_none(), "the oldest goes first");
+        assert!(store.get(950).flow().is_some());
     }
 
     #[test]

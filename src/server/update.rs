@@ -7,12 +7,10 @@ use super::machine::{decide, Next, Submit};
 use super::state::{new_id, now_ns, parse_id, App, ReqCtx};
 use super::store::{Flow, FlowType, Msg};
 use super::{csrf, http, json, render, reply};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::Extension;
 use http_body_util::BodyExt;
-use std::sync::Arc;
 
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -53,11 +51,7 @@ async fn read_body(
 }
 
 /// The handler.
-pub(crate) async fn update(
-    State(app): State<Arc<App>>,
-    Extension(ctx): Extension<Arc<ReqCtx>>,
-    req: Request,
-) -> Result<Response, KratosError> {
+pub(crate) async fn update(app: &App, ctx: &ReqCtx, req: Request) -> Result<Response, KratosError> {
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -72,7 +66,7 @@ pub(crate) async fn update(
     let (parts, body) = if ctx.get {
         (req.into_parts().0, bytes::Bytes::new())
     } else {
-        read_body(&app, req).await?
+        read_body(app, req).await?
     };
     let headers = &parts.headers;
     let now = now_ns();
@@ -93,12 +87,12 @@ pub(crate) async fn update(
             body: &body,
             now,
         };
-        decide(&app, &ctx, id, flow, &submit)
+        decide(app, ctx, id, flow, &submit)
     };
     let request_url = ctx
         .request_url(&path_and_query)
         .unwrap_or_else(|| format!("{}{path_and_query}", app.cfg.origin));
-    act(&app, &ctx, next, headers, id, now, request_url)
+    act(app, ctx, next, headers, id, now, request_url)
 }
 
 /// Creates the replacement flow of a retry or expiry and stores it; the `Set-Cookie` for a
