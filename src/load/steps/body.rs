@@ -22,7 +22,7 @@ pub(super) fn flow_id_of(bytes: &[u8]) -> Option<Option<String>> {
     }
 }
 
-/// Checks a body (its bytes) against the expectation: the fast path of the embedded schemas
+/// Checks a body (its bytes) against the expectation: the fast path of the loaded schemas
 /// when it decides the body is valid, else the full validator, which also explains a rejection.
 /// Returns the body's `id`, if any.
 pub fn check_bytes(
