@@ -26,6 +26,16 @@ impl Schemas {
     pub fn load(source: &SchemaSource) -> Result<Self, SchemaError> {
         let roots = Component::ALL.map(Component::name);
         let (resources, style) = source.read(&roots)?;
+        Self::compile(source, &resources, style)
+    }
+
+    /// Compiles both validators from the documents `source` was read into: the one place the
+    /// full validator and the fast path's rules are built, from the same `resources`.
+    fn compile(
+        source: &SchemaSource,
+        resources: &[Resource],
+        style: LocationStyle,
+    ) -> Result<Self, SchemaError> {
         let source_name = source.to_string();
         let registry = Registry::new()
             .draft(Draft::Draft202012)
@@ -44,7 +54,7 @@ impl Schemas {
         let at = |location: &str| options.build(&serde_json::json!({ "$ref": location }));
         let mut validators = Vec::with_capacity(Component::ALL.len());
         for component in Component::ALL {
-            let resource = component_resource(source, &resources, component)?;
+            let resource = component_resource(source, resources, component)?;
             let validator = at(&resource.uri).map_err(|e| SchemaError::Compile {
                 source_name: source_name.clone(),
                 component: component.name(),
@@ -52,7 +62,7 @@ impl Schemas {
             })?;
             validators.push(validator);
         }
-        let rules = Rules::compile(&resources, &|location: &str| {
+        let rules = Rules::compile(resources, &|location: &str| {
             at(location).map_err(|e| format!("{location}: {e}"))
         });
         for component in Component::ALL {
@@ -145,6 +155,7 @@ fn component_resource<'r>(
 
 #[cfg(test)]
 mod tests {
+    use super::fast::Fast;
     use super::*;
     use serde_json::json;
 
@@ -152,6 +163,66 @@ mod tests {
     fn schemas_are_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Schemas>();
+    }
+
+    /// One source for both validators. The embedded `recoveryFlowState.json` gets one more
+    /// `enum` value, in memory and nowhere else; compiled from the edited documents, the full
+    /// validator and the fast path (the pass and the memo) both accept a flow in the new state,
+    /// and both still reject a state in neither list, while the unedited set rejects both.
+    #[test]
+    fn an_enum_value_added_to_the_embedded_state_schema_changes_both_validators() {
+        const NEW: &str = "recovery_paused";
+        const UNKNOWN: &str = "recovery_pause";
+        let roots = Component::ALL.map(Component::name);
+        let (mut resources, style) = SchemaSource::Embedded.read(&roots).unwrap();
+        let states = &mut resources
+            .iter_mut()
+            .find(|r| r.file == "recoveryFlowState.json")
+            .expect("the embedded state schema")
+            .contents["enum"];
+        assert!(!states.as_array().unwrap().contains(&json!(NEW)));
+        states.as_array_mut().unwrap().push(json!(NEW));
+        let edited = Schemas::compile(&SchemaSource::Embedded, &resources, style).unwrap();
+        let embedded = Schemas::embedded().unwrap();
+
+        let flow = |state: &str| {
+            json!({
+                "id": "7f0a1c2e-8e0b-4d6a-9a43-3a8f0e6b2c11", "type": "api",
+                "expires_at": "2026-01-01T00:00:00Z", "issued_at": "2026-01-01T00:00:00Z",
+                "request_url": "http://x", "state": state,
+                "ui": {"action": "http://x", "method": "POST", "nodes": []}
+            })
+        };
+        let flow_c = Component::RecoveryFlow;
+        for (schemas, accepts_new) in [(&embedded, false), (&edited, true)] {
+            assert!(schemas.fast_rules().covers(flow_c));
+            for (state, valid) in [
+                ("choose_method", true),
+                (NEW, accepts_new),
+                (UNKNOWN, false),
+            ] {
+                let body = flow(state);
+                let bytes = serde_json::to_vec(&body).unwrap();
+                let name = format!("state {state}, new value in the schema: {accepts_new}");
+                assert_eq!(schemas.is_valid(flow_c, &body), valid, "full: {name}");
+                for (path, verdict) in [
+                    ("pass", schemas.fast_rules().check(flow_c, &bytes)),
+                    ("memo", schemas.fast(flow_c, &bytes)),
+                ] {
+                    match verdict {
+                        Some(Fast::Valid(facts)) if valid => {
+                            assert_eq!(facts.state.as_deref(), Some(state), "{path}: {name}")
+                        }
+                        Some(Fast::Invalid) if !valid => {}
+                        other => panic!("{path}: {name}: {other:?}"),
+                    }
+                }
+                if !valid {
+                    let violations = schemas.validate(flow_c, &body).unwrap_err();
+                    assert_eq!(violations[0].pointer, "/state", "{name}");
+                }
+            }
+        }
     }
 
     #[test]
