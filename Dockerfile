@@ -1,5 +1,5 @@
 # recovery-harness in a small runtime image, for the Kubernetes Jobs in deploy/kubernetes/.
-#   docker build -t recovery-harness:0.2.0 .
+#   docker build -t recovery-harness:0.3.0 .
 # Stage 1 builds the release binary; stage 2 is distroless (glibc, CA certificates, no shell),
 # running as the non-root user 65532, which the Jobs' securityContext expects.
 

@@ -1,4 +1,5 @@
-//! The fast path ([`recovery_harness::schema::fast`]) gives jsonschema's verdict: on every fixture
+//! The fast path ([`recovery_harness::schema::fast`], rules compiled from the schema files) gives
+//! jsonschema's verdict: on every fixture
 //! as Kratos sent it, on generated format strings, on every UI node variant and continue_with
 //! action, and on generated bodies, valid and mutated. (`schema_mutations` and `schema_proptest`
 //! hold it to the same on their mutations.) A disagreement fails the build.
@@ -6,7 +7,7 @@
 mod schema_support;
 
 use proptest::prelude::*;
-use recovery_harness::schema::fast::{self, Fast, Memo};
+use recovery_harness::schema::fast::{Fast, Memo};
 use recovery_harness::schema::{Component, Schemas};
 use schema_support::{embedded, fast_disagreement, fixture, manifest_dir, FIXTURES};
 use serde_json::{json, Map, Value};
@@ -17,10 +18,99 @@ fn ours() -> &'static Schemas {
     SCHEMAS.get_or_init(embedded)
 }
 
+/// The pass alone (no memo), by the rules compiled from the embedded schemas.
+fn pass(component: Component, bytes: &[u8]) -> Fast<'_> {
+    ours()
+        .fast_rules()
+        .check(component, bytes)
+        .expect("the embedded schemas have a fast path for every component")
+}
+
+fn memo() -> Memo {
+    Memo::new(ours().fast_rules().clone())
+}
+
+/// A copy of `schemas/` edited to use what the engine hands to jsonschema or tries one by one:
+/// `not`, `patternProperties`, `maxProperties` (whole schema objects judged by jsonschema on a
+/// DOM of the value), an `anyOf` no property tells apart, `multipleOf` and `minLength` (judged
+/// by jsonschema on the scalar), an `allOf` merged into the flow, a `oneOf` written as `anyOf`.
+fn edited() -> &'static Schemas {
+    static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for entry in std::fs::read_dir(manifest_dir().join("schemas")).expect("schemas/") {
+            let path = entry.expect("entry").path();
+            let mut value: Value = match std::fs::read_to_string(&path) {
+                Ok(text) if path.extension().is_some_and(|e| e == "json") => {
+                    serde_json::from_str(&text).expect("JSON")
+                }
+                _ => continue,
+            };
+            let file = path.file_name().and_then(|n| n.to_str()).expect("name");
+            match file {
+                "uiText.json" => value["not"] = json!({"required": ["forbidden"]}),
+                "genericError.json" => {
+                    value["properties"]["code"]["multipleOf"] = json!(1);
+                    value["properties"]["details"]["patternProperties"] =
+                        json!({"^x-": {"type": "string"}});
+                }
+                "uiNodeMeta.json" => {
+                    value["anyOf"] = json!([{"required": ["label"]}, {"maxProperties": 0}]);
+                }
+                "recoveryFlow.json" => {
+                    value["allOf"] = json!([{"properties": {"active": {"minLength": 1}}}]);
+                }
+                "continueWith.json" => {
+                    let one_of = value["oneOf"].take();
+                    value["anyOf"] = one_of;
+                    value.as_object_mut().expect("object").remove("oneOf");
+                }
+                _ => {}
+            }
+            std::fs::write(dir.path().join(file), value.to_string()).expect("write");
+        }
+        Schemas::load(&recovery_harness::schema::SchemaSource::Dir(
+            dir.path().to_owned(),
+        ))
+        .expect("the edited schemas load")
+    })
+}
+
+/// The fast path's verdict is jsonschema's, for the embedded schemas and for the edited copy.
 fn agree(component: Component, body: &Value) -> Result<(), TestCaseError> {
-    let d = fast_disagreement(ours(), component, body);
-    prop_assert!(d.is_none(), "{}", d.unwrap_or_default());
+    for schemas in [ours(), edited()] {
+        let d = fast_disagreement(schemas, component, body);
+        prop_assert!(d.is_none(), "{}", d.unwrap_or_default());
+    }
     Ok(())
+}
+
+#[test]
+fn an_edited_set_is_covered_and_differs_where_its_files_do() {
+    for component in Component::ALL {
+        assert!(edited().fast_rules().covers(component), "{component}");
+    }
+    let mut flow = fixture("flow-create-api.json");
+    let check = |flow: &Value| {
+        let bytes = serde_json::to_vec(flow).expect("JSON");
+        let verdict = edited().fast(Component::RecoveryFlow, &bytes);
+        assert_eq!(
+            fast_disagreement(edited(), Component::RecoveryFlow, flow),
+            None
+        );
+        matches!(verdict, Some(Fast::Valid(_)))
+    };
+    assert!(check(&flow));
+    flow["active"] = json!("");
+    assert!(!check(&flow), "allOf: minLength");
+    flow["active"] = json!("code");
+    flow["ui"]["nodes"][1]["meta"]["extra"] = json!(1);
+    assert!(check(&flow), "anyOf: the label is there");
+    flow["ui"]["nodes"][0]["meta"]["extra"] = json!(1);
+    assert!(!check(&flow), "anyOf: no label, and not empty");
+    let mut flow = fixture("flow-create-api.json");
+    flow["ui"]["nodes"][1]["meta"]["label"]["forbidden"] = json!(true);
+    assert!(!check(&flow), "not");
 }
 
 #[test]
@@ -53,6 +143,13 @@ fn not_json_and_repeated_keys_are_left_to_the_full_validator() {
         b"{\"error\":{\"message\":\"m\"}} trailing",
         b"{\"error\":{\"message\":\"m\",\"message\":\"n\"}}",
         b"\xff",
+        // Not UTF-8 where the schemas allow anything: still not JSON.
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"a\":\"\xff\"}}}",
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"\xff\":1}}}",
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"a\":[\"\xc3\"]}}}",
+        b"{\"error\":{\"message\":\"m\"},\"x\":\"\xed\xa0\x80\"}",
+        // A lone surrogate escape.
+        b"{\"error\":{\"message\":\"m\",\"details\":{\"a\":\"\\ud800\"}}}",
     ] {
         assert_eq!(
             ours().fast(Component::ErrorGeneric, body),
@@ -65,9 +162,13 @@ fn not_json_and_repeated_keys_are_left_to_the_full_validator() {
         manifest_dir().join("schemas"),
     ))
     .expect("schemas/");
-    assert!(
-        other.fast(Component::ErrorGeneric, b"{}").is_none(),
-        "--schemas has no fast path"
+    // `--schemas` gets the rules compiled from its own files: the same verdicts.
+    for component in Component::ALL {
+        assert!(other.fast_rules().covers(component), "{component}");
+    }
+    assert_eq!(
+        other.fast(Component::ErrorGeneric, b"{}"),
+        Some(Fast::Invalid)
     );
 }
 
@@ -408,12 +509,12 @@ fn string_leaves(body: &Value) -> Vec<String> {
 #[test]
 fn the_memo_decides_the_bodies_of_a_load_run() {
     // Not vacuous: a created flow with another id is decided by the template of the first.
-    let memo = Memo::default();
+    let memo = memo();
     let first = fixture("flow-create-api.json");
     let bytes = serde_json::to_vec(&first).expect("JSON");
     assert!(matches!(
         memo.check(Component::RecoveryFlow, &bytes),
-        Fast::Valid(_)
+        Some(Fast::Valid(_))
     ));
     let mut next = first.clone();
     next["id"] = json!("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
@@ -426,10 +527,7 @@ fn the_memo_decides_the_bodies_of_a_load_run() {
         facts.id.as_deref(),
         Some("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
     );
-    assert_eq!(
-        Fast::Valid(facts),
-        fast::check(Component::RecoveryFlow, &bytes)
-    );
+    assert_eq!(Fast::Valid(facts), pass(Component::RecoveryFlow, &bytes));
 }
 
 proptest! {
@@ -451,9 +549,9 @@ proptest! {
         ],
     ) {
         let (component, body) = which.get(bodies());
-        let memo = Memo::default();
+        let memo = memo();
         let learned = serde_json::to_vec(body).expect("JSON");
-        prop_assert!(matches!(memo.check(*component, &learned), Fast::Valid(_)));
+        prop_assert!(matches!(memo.check(*component, &learned), Some(Fast::Valid(_))));
         let leaves = string_leaves(body);
         if leaves.is_empty() {
             return Ok(());
@@ -462,11 +560,11 @@ proptest! {
         let target: &String = at.get(&leaves);
         *changed.pointer_mut(target).expect("leaf") = json!(s);
         let bytes = serde_json::to_vec(&changed).expect("JSON");
-        let pass = fast::check(*component, &bytes);
+        let pass = pass(*component, &bytes);
         if let Some(facts) = memo.remembered(*component, &bytes) {
             prop_assert_eq!(Fast::Valid(facts), pass.clone());
         }
-        prop_assert_eq!(memo.check(*component, &bytes), pass);
+        prop_assert_eq!(memo.check(*component, &bytes), Some(pass));
         agree(*component, &changed)?;
     }
 
@@ -480,17 +578,17 @@ proptest! {
         bytes in prop::collection::vec(prop_oneof![any::<u8>(), Just(b'"'), Just(b'\\'), Just(b'a'), Just(b'0'), Just(b'-')], 0..6),
     ) {
         let (component, body) = which.get(bodies());
-        let memo = Memo::default();
+        let memo = memo();
         let learned = serde_json::to_vec(body).expect("JSON");
-        prop_assert!(matches!(memo.check(*component, &learned), Fast::Valid(_)));
+        prop_assert!(matches!(memo.check(*component, &learned), Some(Fast::Valid(_))));
         let i = at.index(learned.len() + 1);
         let mut spliced = learned[..i].to_vec();
         spliced.extend_from_slice(&bytes);
         spliced.extend_from_slice(&learned[(i + cut).min(learned.len())..]);
-        let pass = fast::check(*component, &spliced);
+        let pass = pass(*component, &spliced);
         if let Some(facts) = memo.remembered(*component, &spliced) {
             prop_assert_eq!(Fast::Valid(facts), pass.clone());
         }
-        prop_assert_eq!(memo.check(*component, &spliced), pass);
+        prop_assert_eq!(memo.check(*component, &spliced), Some(pass));
     }
 }

@@ -197,8 +197,10 @@ proptest! {
         }
         check(ours(), component, &body)?;
         check(theirs(), component, &body)?;
-        let disagreement = schema_support::fast_disagreement(ours(), component, &body);
-        prop_assert!(disagreement.is_none(), "{}", disagreement.unwrap_or_default());
+        for schemas in [ours(), theirs()] {
+            let disagreement = schema_support::fast_disagreement(schemas, component, &body);
+            prop_assert!(disagreement.is_none(), "{}", disagreement.unwrap_or_default());
+        }
     }
 
     #[test]
@@ -206,6 +208,10 @@ proptest! {
         for component in Component::ALL {
             check(ours(), component, &value)?;
             check(theirs(), component, &value)?;
+            for schemas in [ours(), theirs()] {
+                let disagreement = schema_support::fast_disagreement(schemas, component, &value);
+                prop_assert!(disagreement.is_none(), "{}", disagreement.unwrap_or_default());
+            }
         }
     }
 }

@@ -4,8 +4,11 @@
 mod schema_support;
 
 use recovery_harness::cli::common::SchemaArgs;
+use recovery_harness::load::scenario::Expect;
+use recovery_harness::load::steps::check_bytes;
+use recovery_harness::schema::fast::Fast;
 use recovery_harness::schema::{Component, SchemaError, SchemaSource, Schemas};
-use schema_support::{fixture, manifest_dir, official_spec_path, FIXTURES};
+use schema_support::{fast_disagreement, fixture, manifest_dir, official_spec_path, FIXTURES};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -70,6 +73,77 @@ fn an_edited_schema_directory_is_what_validates() {
     assert_eq!(violations[0].pointer, "/state");
 }
 
+/// One schema edit, both validators: a state added to the enum of `recoveryFlowState.json`
+/// (nothing else changed, no code) is accepted by the full validator, by the fast path compiled
+/// from the same files, and so by the load runner's body check; the two validators agree on
+/// every fixture with each state, old and new.
+#[test]
+fn an_enum_value_added_to_a_schema_is_accepted_by_both_validators() {
+    const NEW: &str = "recovery_paused";
+    let dir = schemas_copy();
+    let mut flow = fixture("flow-create-api.json");
+    flow["state"] = json!(NEW);
+    let bytes = serde_json::to_vec(&flow).unwrap();
+    let expect = Expect {
+        status: 200,
+        schema: Some(Component::RecoveryFlow),
+        state: Some(NEW.to_owned()),
+        error_id: None,
+    };
+
+    let before = Schemas::load(&SchemaSource::Dir(dir.path().to_owned())).unwrap();
+    assert!(!before.is_valid(Component::RecoveryFlow, &flow));
+    assert_eq!(
+        before.fast(Component::RecoveryFlow, &bytes),
+        Some(Fast::Invalid)
+    );
+    let refused = check_bytes(&before, Component::RecoveryFlow, &expect, &bytes).unwrap_err();
+    assert!(refused.contains("/state"), "{refused}");
+
+    edit(dir.path(), "recoveryFlowState.json", |v| {
+        v["enum"].as_array_mut().unwrap().push(json!(NEW))
+    });
+    let after = Schemas::load(&SchemaSource::Dir(dir.path().to_owned())).unwrap();
+    assert!(after.is_valid(Component::RecoveryFlow, &flow));
+    assert!(after.fast_rules().covers(Component::RecoveryFlow));
+    match after.fast_rules().check(Component::RecoveryFlow, &bytes) {
+        Some(Fast::Valid(facts)) => assert_eq!(facts.state.as_deref(), Some(NEW)),
+        other => panic!("the fast pass: {other:?}"),
+    }
+    match after.fast(Component::RecoveryFlow, &bytes) {
+        Some(Fast::Valid(facts)) => assert_eq!(facts.state.as_deref(), Some(NEW)),
+        other => panic!("the memo: {other:?}"),
+    }
+    assert!(check_bytes(&after, Component::RecoveryFlow, &expect, &bytes).is_ok());
+
+    let states: Vec<Value> = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(dir.path().join("recoveryFlowState.json")).unwrap(),
+    )
+    .unwrap()["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for (name, component) in FIXTURES
+        .iter()
+        .filter(|(_, c)| *c == Component::RecoveryFlow)
+    {
+        for state in states
+            .iter()
+            .chain([&json!("recovery_pause"), &json!(null)])
+        {
+            let mut body = fixture(name);
+            body["state"] = state.clone();
+            for schemas in [&before, &after] {
+                assert_eq!(
+                    fast_disagreement(schemas, *component, &body),
+                    None,
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn a_directory_may_hold_extra_files_that_schemas_refer_to() {
     let dir = schemas_copy();
@@ -85,7 +159,15 @@ fn a_directory_may_hold_extra_files_that_schemas_refer_to() {
     let mut flow = fixture("flow-create-api.json");
     flow["code_hint"] = json!("123456");
     assert!(schemas.is_valid(Component::RecoveryFlow, &flow));
+    let fast = |flow: &Value| {
+        schemas
+            .fast(Component::RecoveryFlow, &serde_json::to_vec(flow).unwrap())
+            .map(|f| matches!(f, Fast::Valid(_)))
+    };
+    // The fast path follows the extra file too (its pattern judged by jsonschema's own regex).
+    assert_eq!(fast(&flow), Some(true));
     flow["code_hint"] = json!("12x");
+    assert_eq!(fast(&flow), Some(false));
     let violations = schemas
         .validate(Component::RecoveryFlow, &flow)
         .unwrap_err();
@@ -199,6 +281,22 @@ fn official_documents_load_and_accept_the_flows() {
             schemas.is_valid(Component::ErrorGeneric, &plain_error),
             "{label}"
         );
+        // The fast path compiled from the document gives its verdicts, accepted or not (its
+        // errata reject some fixtures).
+        for component in Component::ALL {
+            assert!(
+                schemas.fast_rules().covers(component),
+                "{label}: {component}: {:?}",
+                schemas.fast_rules().why_not(component)
+            );
+        }
+        for (name, component) in FIXTURES {
+            assert_eq!(
+                fast_disagreement(&schemas, *component, &fixture(name)),
+                None,
+                "{label}: {name}"
+            );
+        }
     }
 }
 

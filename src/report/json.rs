@@ -14,7 +14,7 @@
 //! {
 //!   "format_version": 1,
 //!   "tool": "recovery-harness",
-//!   "tool_version": "0.2.0",
+//!   "tool_version": "0.3.0",
 //!   "target": "https://id.example.com/auth",
 //!   "embedded_target": false,
 //!   "insecure": false,

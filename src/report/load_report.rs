@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// A whole load run, as the HTML report shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadReport {
-    /// `recovery-harness` version that produced it (`0.2.0`).
+    /// `recovery-harness` version that produced it (`0.3.0`).
     pub tool_version: String,
     /// What was loaded.
     pub target: LoadTarget,

@@ -1,7 +1,7 @@
 //! The terminal view of a conformance run: what a person (or a CI log) reads.
 //!
 //! ```text
-//! recovery-harness 0.2.0 · target https://id.example.com/auth
+//! recovery-harness 0.3.0 · target https://id.example.com/auth
 //! note: fuzzing seed 42
 //!
 //! createNativeRecoveryFlow

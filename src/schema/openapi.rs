@@ -1,5 +1,5 @@
 //! `--spec FILE`: turns an OpenAPI 3 document's `components/schemas` into a schema set laid out like
-//! `schemas/` (one resource `<name>.json` per component), so the same [`super::Component`]s compile
+//! `schemas/` (one resource `<name>.json` per component), so the same [`super::component::Component`]s compile
 //! from it.
 //!
 //! Translation, OpenAPI 3.0 Schema Object → JSON Schema 2020-12:
@@ -15,7 +15,8 @@
 //! documents are already 2020-12, so only their references are rewritten. Formats JSON Schema does
 //! not define (`int64`, `uuid4`, ...) are ignored by the validator.
 
-use super::{Resource, SchemaError};
+use super::error::SchemaError;
+use super::resource::Resource;
 use serde_json::{Map, Value};
 use std::path::Path;
 

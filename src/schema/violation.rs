@@ -7,17 +7,56 @@
 //! An alternative list that no discriminator narrows is reported as one violation, unless a sibling
 //! violation on the same object already explains it (the discriminator is missing or unknown).
 
-use super::{LocationStyle, Violation, BASE_URI};
+use super::resource::BASE_URI;
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::ValidationError;
 use serde_json::Value;
+
+/// One way an instance breaks a schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer of the offending value in the instance (`/ui/nodes/1/attributes/type`);
+    /// the empty string is the whole instance (RFC 6901).
+    pub pointer: String,
+    /// The rule broken, as the schema keyword and its location
+    /// (`enum at recoveryFlowState.json#/enum`, or `#/components/schemas/...` for `--spec`).
+    pub rule: String,
+    /// The offending value, JSON-encoded and cut to a readable length.
+    pub value: String,
+    /// A human sentence.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "(root)"
+        } else {
+            &self.pointer
+        };
+        write!(
+            f,
+            "{} (at {}: {}, value {})",
+            self.message, pointer, self.rule, self.value
+        )
+    }
+}
+
+/// How schema locations are shown in [`Violation::rule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LocationStyle {
+    /// `recoveryFlow.json#/properties/state`: the files of `schemas/` (embedded or a directory).
+    Files,
+    /// `#/components/schemas/recoveryFlow/properties/state`: an OpenAPI document.
+    OpenApi,
+}
 
 /// Longest JSON rendering of an offending value kept in a [`Violation`], in characters.
 const MAX_VALUE_CHARS: usize = 120;
 
 /// Violations gathered from one validation, before unexplained alternative lists are pruned.
 #[derive(Default)]
-pub(super) struct Collector {
+pub(crate) struct Collector {
     violations: Vec<Violation>,
     /// Indices of `oneOf`/`anyOf` failures that no discriminator narrowed.
     unexplained: Vec<usize>,
@@ -25,7 +64,7 @@ pub(super) struct Collector {
 
 impl Collector {
     /// Adds the violations `error` stands for.
-    pub(super) fn add(&mut self, error: &ValidationError<'_>, style: LocationStyle) {
+    pub(crate) fn add(&mut self, error: &ValidationError<'_>, style: LocationStyle) {
         let branches = match error.kind() {
             ValidationErrorKind::OneOfNotValid { context }
             | ValidationErrorKind::AnyOf { context } => Some(context),
@@ -61,7 +100,7 @@ impl Collector {
 
     /// The violations, without alternative lists that a sibling violation already explains: when
     /// `node_type` is missing, "required" says why no variant matched.
-    pub(super) fn finish(self) -> Vec<Violation> {
+    pub(crate) fn finish(self) -> Vec<Violation> {
         let Collector {
             violations,
             unexplained,
@@ -162,7 +201,7 @@ fn display_location(uri: &str, style: LocationStyle) -> String {
 }
 
 /// The value as compact JSON, cut at [`MAX_VALUE_CHARS`] characters (on a char boundary).
-pub(super) fn truncate_value(value: &Value) -> String {
+pub(crate) fn truncate_value(value: &Value) -> String {
     let json = value.to_string();
     match json.char_indices().nth(MAX_VALUE_CHARS) {
         Some((cut, _)) => format!("{}…", &json[..cut]),

@@ -116,14 +116,14 @@ fn split(pointer: &str) -> (&str, String) {
 
 /// The fast path's verdict on `body` (serialized) must be jsonschema's: the equivalence the load
 /// runner relies on. A serialized `Value` has no repeated key and is JSON, so the fast path must
-/// decide. Returns the message of a disagreement.
+/// decide. Returns the message of a disagreement. `schemas` must cover `component`.
 pub fn fast_disagreement(schemas: &Schemas, component: Component, body: &Value) -> Option<String> {
     use recovery_harness::schema::fast::Fast;
     let bytes = serde_json::to_vec(body).expect("a Value serializes");
     let slow = schemas.is_valid(component, body);
     let fast = schemas
         .fast(component, &bytes)
-        .expect("the embedded schemas have a fast path");
+        .unwrap_or_else(|| panic!("no fast path for {component}"));
     match (&fast, slow) {
         (Fast::Valid(_), true) | (Fast::Invalid, false) => None,
         _ => Some(format!(

@@ -44,7 +44,7 @@ pub(super) fn check_bytes_for(
 ) -> Result<Option<String>, String> {
     if let Some(Fast::Valid(facts)) = schemas.fast(component, bytes) {
         let error_id = facts.error.as_ref().and_then(|e| e.id.as_deref());
-        expected_values(expect, facts.state, error_id)?;
+        expected_values(expect, facts.state.as_deref(), error_id)?;
         return Ok(facts
             .id
             .filter(|_| want_id)
