@@ -9,9 +9,13 @@
 #   bench/race.sh                                                             # embedded only, 10 runs
 #   RECOVERY_HARNESS_KRATOS_BIN=$PWD/../shared/kratos/kratos bench/race.sh    # + Kratos master on PostgreSQL
 #   KRATOS=kratos-v26.2.0 RECOVERY_HARNESS_KRATOS_BIN=... bench/race.sh       # + the release beside it
+#   DB=sqlite ...       # Kratos on a SQLite file instead (writes serialized: the race cannot show)
+#   SUITE=all PULL_WAIT=1s ...   # the verdicts instead of timings: the whole suite once with a session
+#                       # token and cookie, then again with --strict; summary, exit code, failed checks
+#                       # and trials with a double success of each (docs/check.md's matrix)
 #   RUNS=5 PULL_WAIT=1s ...   # Kratos's courier.worker.pull_wait (default here 100ms; Kratos's own: 1s)
 #
-# PostgreSQL comes from Debian's package (/usr/lib/postgresql/<major>/bin, or POSTGRES_BIN); as
+# Kratos's mail goes to a Mailpit (mailpit on PATH). PostgreSQL comes from Debian's package (/usr/lib/postgresql/<major>/bin, or POSTGRES_BIN); as
 # root, initdb and the server run as the `postgres` user. Every process the script starts is
 # stopped by its PID when it ends.
 set -euo pipefail
@@ -55,7 +59,27 @@ measure() {
     echo "$label, $runs runs: min $(echo "$sorted" | head -1) ms, median $(echo "$sorted" | sed -n "$(((runs + 1) / 2))p") ms, max $(echo "$sorted" | tail -1) ms (wall, per run); trials with a double success per run: ${doubles[*]}"
 }
 
-measure "check --only race, embedded reference server"
+# The whole suite without and with --strict against the server: per run its summary line, exit
+# code, the checks that failed or warned, and the race's double successes (SUITE=all).
+verdicts() {
+    local label=$1
+    shift
+    local reports=$dir/reports out code strict
+    for strict in "" --strict; do
+        code=0
+        out=$("$bin" check --quiet --report-dir "$reports" "$@" $strict 2>&1) || code=$?
+        [ "$code" -le 1 ] || { echo "$label: exit $code" >&2; echo "$out" >&2; exit 1; }
+        echo "$label${strict:+ $strict}: $(echo "$out" | grep -E '^[0-9]+ passed' | tail -1), exit $code"
+        echo "$out" | grep -E '^  (FAIL|WARN|ERR[A-Z]*) ' | sed 's/^  /    /' || true
+        tr -d '\n' <"$reports/conformance.json" | grep -o '[0-9]* of [0-9]* trials had two or more successes' | sed 's/^/    /' || true
+    done
+}
+
+if [ "${SUITE:-race}" = all ]; then
+    verdicts "check, embedded reference server"
+else
+    measure "check --only race, embedded reference server"
+fi
 
 kratos_home=${RECOVERY_HARNESS_KRATOS_BIN:-}
 [ -n "$kratos_home" ] || exit 0
@@ -73,22 +97,24 @@ free_port() {
     done
 }
 
-pg_bin=${POSTGRES_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-[ -x "$pg_bin/initdb" ] || { echo "no PostgreSQL (apt-get install postgresql, or POSTGRES_BIN)" >&2; exit 1; }
-as_pg=()
-server_as_pg=()
-if [ "$(id -u)" = 0 ]; then
-    chown postgres "$dir"
-    as_pg=(runuser -u postgres --)
-    server_as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+if [ "${DB:-postgres}" != sqlite ]; then
+    pg_bin=${POSTGRES_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+    [ -x "$pg_bin/initdb" ] || { echo "no PostgreSQL (apt-get install postgresql, or POSTGRES_BIN)" >&2; exit 1; }
+    as_pg=()
+    server_as_pg=()
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir"
+        as_pg=(runuser -u postgres --)
+        server_as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    fi
+    "${as_pg[@]}" "$pg_bin/initdb" -D "$dir/pg" -A trust -U bench --no-sync -E UTF8 --locale C >"$dir/initdb.log"
+    pg_port=$(free_port)
+    "${server_as_pg[@]}" "$pg_bin/postgres" -D "$dir/pg" -p "$pg_port" -k "$dir" -c listen_addresses=127.0.0.1 \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$dir/postgres.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 300); do "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U bench -d postgres -qc 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
+    "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U bench -d postgres -qc 'create database kratos' >/dev/null
 fi
-"${as_pg[@]}" "$pg_bin/initdb" -D "$dir/pg" -A trust -U bench --no-sync -E UTF8 --locale C >"$dir/initdb.log"
-pg_port=$(free_port)
-"${server_as_pg[@]}" "$pg_bin/postgres" -D "$dir/pg" -p "$pg_port" -k "$dir" -c listen_addresses=127.0.0.1 \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$dir/postgres.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U bench -d postgres -qc 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
-"$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U bench -d postgres -qc 'create database kratos' >/dev/null
 
 smtp=$(free_port)
 web=$(free_port)
@@ -102,8 +128,12 @@ cp "$kratos_home/identity.schema.json" "$dir/"
 public=$(free_port)
 admin=$(free_port)
 while [ "$admin" = "$public" ]; do admin=$(free_port); done
-export DSN="postgres://bench@127.0.0.1:$pg_port/kratos?sslmode=disable&max_conns=20" \
-    SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
+if [ "${DB:-postgres}" = sqlite ]; then
+    export DSN="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc"
+else
+    export DSN="postgres://bench@127.0.0.1:$pg_port/kratos?sslmode=disable&max_conns=20"
+fi
+export SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
     SERVE_PUBLIC_BASE_URL=http://127.0.0.1:$public/ SERVE_ADMIN_BASE_URL=http://127.0.0.1:$admin/ \
     IDENTITY_SCHEMAS="[{\"id\":\"default\",\"url\":\"file://$dir/identity.schema.json\"}]" \
     COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:$smtp/?disable_starttls=true" \
@@ -120,5 +150,30 @@ curl -sf -H 'Content-Type: application/json' -H 'Accept: application/json' \
     -d '{"method":"password","traits":{"email":"bench-race@example.org"},"password":"recovery-harness-Zq7v!long-enough-passphrase"}' \
     "$base/self-service/registration?flow=$flow" >/dev/null
 
-measure "check --only race, Kratos $("$kratos" version 2>/dev/null | grep -i '^version' | sed 's/^[Vv]ersion:[[:space:]]*//' || basename "$kratos") on PostgreSQL, codes from the courier" \
-    --target "$base" --courier-url "http://127.0.0.1:$admin" --known-email bench-race@example.org
+version=$("$kratos" version 2>/dev/null | grep -i '^version' | sed 's/^[Vv]ersion:[[:space:]]*//' || basename "$kratos")
+backend=PostgreSQL
+[ "${DB:-postgres}" != sqlite ] || backend=SQLite
+if [ "${SUITE:-race}" != all ]; then
+    measure "check --only race, Kratos $version on $backend, codes from the courier" \
+        --target "$base" --courier-url "http://127.0.0.1:$admin" --known-email bench-race@example.org
+    exit 0
+fi
+
+# A session token (native registration) and a session cookie (browser registration: the flow's
+# csrf_token and its cookie sent back) for the signed-in checks.
+register() { # register ADDR [COOKIE_JAR] -> the registration's answer
+    local jar=${2:-} kind=api flow csrf=
+    [ -z "$jar" ] || kind=browser
+    flow=$(curl -sf ${jar:+-c "$jar" -b "$jar"} -H 'Accept: application/json' "$base/self-service/registration/$kind")
+    [ -z "$jar" ] || csrf=$(echo "$flow" | grep -o '"name":"csrf_token","type":"hidden","value":"[^"]*"' | cut -d'"' -f12)
+    curl -sf ${jar:+-c "$jar" -b "$jar"} -H 'Content-Type: application/json' -H 'Accept: application/json' \
+        -d "{\"method\":\"password\",\"csrf_token\":\"$csrf\",\"traits\":{\"email\":\"$1\"},\"password\":\"recovery-harness-Zq7v!long-enough-passphrase\"}" \
+        "$base/self-service/registration?flow=$(echo "$flow" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)"
+}
+token=$(register bench-token@example.org | grep -o '"session_token":"[^"]*"' | cut -d'"' -f4)
+register bench-cookie@example.org "$dir/jar" >/dev/null
+cookie=$(awk '$6 == "ory_kratos_session" { print $7 }' "$dir/jar")
+[ -n "$token" ] && [ -n "$cookie" ] || { echo "no session token or cookie from Kratos's registration" >&2; exit 1; }
+verdicts "check, Kratos $version on $backend, codes from the courier" \
+    --target "$base" --session-token "$token" --session-cookie "ory_kratos_session=$cookie" \
+    --courier-url "http://127.0.0.1:$admin" --known-email bench-race@example.org
