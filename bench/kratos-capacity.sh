@@ -22,20 +22,8 @@ start_rate=${START:-100}
 in_flight=${MAX_IN_FLIGHT:-500}
 profile=${PROFILE:-release}
 command -v oha >/dev/null || { echo "oha is not installed: cargo install oha" >&2; exit 2; }
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --profile "$profile" --quiet --bin recovery-harness
-if [ "$profile" = dev ]; then out=debug; else out=$profile; fi
-bin=${CARGO_TARGET_DIR:-target}/$out/recovery-harness
-
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-}
+. bench/lib.sh
+build_harness "$profile"
 
 dir=$(mktemp -d)
 chmod 755 "$dir"

@@ -18,20 +18,8 @@ runs=${RUNS:-10}
 kratos=${RECOVERY_HARNESS_KRATOS_BIN:?set RECOVERY_HARNESS_KRATOS_BIN to the kratos binary}
 home=$(cd "$(dirname "$kratos")" && pwd)
 profile=${PROFILE:-release}
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --profile "$profile" --quiet --bin recovery-harness
-if [ "$profile" = dev ]; then out=debug; else out=$profile; fi
-bin=${CARGO_TARGET_DIR:-target}/$out/recovery-harness
-
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-}
+. bench/lib.sh
+build_harness "$profile"
 
 source=${CODES:-}
 case "$source" in "" | courier | mailpit) ;; *) echo "CODES is courier or mailpit, not '$source'" >&2; exit 2 ;; esac

@@ -21,8 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-10}
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --quiet --bin recovery-harness
-bin=${CARGO_TARGET_DIR:-target}/release/recovery-harness
+. bench/lib.sh
+build_harness release
 
 dir=$(mktemp -d)
 pids=()
@@ -85,17 +85,6 @@ kratos_home=${RECOVERY_HARNESS_KRATOS_BIN:-}
 [ -n "$kratos_home" ] || exit 0
 kratos_home=$(cd "$(dirname "$kratos_home")" && pwd)
 kratos="$kratos_home/${KRATOS:-$(basename "$RECOVERY_HARNESS_KRATOS_BIN")}"
-
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-}
 
 if [ "${DB:-postgres}" != sqlite ]; then
     pg_bin=${POSTGRES_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
