@@ -42,8 +42,14 @@ pub(super) fn run<'de>(
         facts: Facts::default(),
         record,
         spans: Vec::new(),
+        kept: Vec::new(),
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check of the whole body, ahead: cheaper than serde's check of each string read
+    // from a slice. A body that is not UTF-8 is not JSON, which the full validator says.
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return (Fast::Undecided, Vec::new());
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
     let result = Seed {
         pass: &mut pass,
         node: entry,
@@ -84,6 +90,10 @@ struct Pass<'p, 'de> {
     facts: Facts<'de>,
     record: bool,
     spans: Vec<Recorded>,
+    /// The values the [`Union`]s being read keep until their discriminator: (key, or `None` for
+    /// a key no alternative names; the value). A stack shared by nested unions, each reading
+    /// its own entries from where it started, so a body allocates it once.
+    kept: Vec<(Option<usize>, &'de RawValue)>,
 }
 
 impl<'p, 'de> Pass<'p, 'de> {
@@ -102,6 +112,9 @@ impl<'p, 'de> Pass<'p, 'de> {
         node: NodeId,
         mode: Mode,
     ) -> Result<bool, E> {
+        if let Some(met) = self.plain_scalar(raw.get(), node, mode) {
+            return Ok(met);
+        }
         let mut de = serde_json::Deserializer::from_str(raw.get());
         let result = Seed {
             pass: self,
@@ -120,6 +133,58 @@ impl<'p, 'de> Pass<'p, 'de> {
                 }
             }
         }
+    }
+
+    /// Whether a value kept raw meets `node` when it is a plain scalar (a string without
+    /// escapes, `true`, `false`, `null`) and `node` a [`Check`]: the very verdict, facts and
+    /// recorded spans [`CheckV`] would give, without reading the value a second time. Most of
+    /// what a [`Union`] keeps is such (the attributes before a UI node's `node_type`). `None`:
+    /// read it again.
+    fn plain_scalar(&mut self, text: &'de str, node: NodeId, mode: Mode) -> Option<bool> {
+        let program = self.program;
+        let (check, node, slot) = match program.node(node) {
+            Node::Check(check) => (check, node, None),
+            Node::Capture { slot, inner } => match program.node(*inner) {
+                Node::Check(check) => (check, *inner, Some(*slot)),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let value = match text {
+            "true" => Scalar::Bool(true),
+            "false" => Scalar::Bool(false),
+            "null" => Scalar::Null,
+            // Raw text has no surrounding whitespace; without a backslash, the content between
+            // the quotes is the string itself.
+            _ => match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(content) if !content.contains('\\') => Scalar::String(content),
+                _ => return None,
+            },
+        };
+        if !program.scalar_ok(check, &value) {
+            return Some(false);
+        }
+        if let Scalar::String(v) = value {
+            self.read_string(v, check, node, mode, slot);
+        }
+        Some(true)
+    }
+
+    /// Records and captures a string of the body that met `check` (the rule `node`).
+    fn read_string(
+        &mut self,
+        v: &'de str,
+        check: &Check,
+        node: NodeId,
+        mode: Mode,
+        slot: Option<Slot>,
+    ) {
+        // A fact is recorded even when it is an enum member: the memo returns it from the body.
+        let free = check.values.is_none() || slot.is_some();
+        if self.record && mode == Mode::Committed && free {
+            self.spans.push((v.as_ptr() as usize, v.len(), node));
+        }
+        self.capture(slot, mode, || Captured::Str(Cow::Borrowed(v)));
     }
 
     /// Reads the next value of `map` against `node`.
@@ -166,16 +231,30 @@ impl<'p, 'de> Pass<'p, 'de> {
 
     fn union<A: MapAccess<'de>>(
         &mut self,
-        mut map: A,
+        map: A,
         union: &'p Union,
         index: &'p KeyIndex,
         mode: Mode,
     ) -> Result<(), A::Error> {
+        let start = self.kept.len();
+        let result = self.union_from(map, union, index, mode, start);
+        // Also after a failure: a trial that fails leaves nothing to the union around it.
+        self.kept.truncate(start);
+        result
+    }
+
+    /// [`Pass::union`], keeping values in `self.kept` above `start`.
+    fn union_from<A: MapAccess<'de>>(
+        &mut self,
+        mut map: A,
+        union: &'p Union,
+        index: &'p KeyIndex,
+        mode: Mode,
+        start: usize,
+    ) -> Result<(), A::Error> {
         let mut variant: Option<&'p Variant> = None;
         let mut seen = 0u128;
-        // Values read before the discriminator, whose rule depends on it: (key, or `None` for
-        // a key no alternative names).
-        let mut kept: Vec<(Option<usize>, &'de RawValue)> = Vec::new();
+        // Values read before the discriminator, whose rule depends on it, go to `self.kept`.
         while let Some(key) = map.next_key_seed(Key(&union.keys, index))? {
             if let Some(i) = key {
                 seen = mark(seen, i)?;
@@ -196,7 +275,10 @@ impl<'p, 'de> Pass<'p, 'de> {
             };
             match rule {
                 Some(node) => self.value(&mut map, node, mode)?,
-                None => kept.push((key, map.next_value::<&'de RawValue>()?)),
+                None => {
+                    let raw = map.next_value::<&'de RawValue>()?;
+                    self.kept.push((key, raw));
+                }
             }
         }
         // Every alternative requires the discriminator.
@@ -204,7 +286,10 @@ impl<'p, 'de> Pass<'p, 'de> {
         if seen & variant.required != variant.required {
             return Err(invalid());
         }
-        for (key, raw) in kept {
+        // Nested unions push above `end` and truncate back to it.
+        let end = self.kept.len();
+        for at in start..end {
+            let (key, raw) = self.kept[at];
             let node = key.map_or(variant.additional, |i| variant.rules[i]);
             self.raw(raw, node, mode)?;
         }
@@ -391,13 +476,8 @@ impl<'de> Visitor<'de> for CheckV<'_, '_, 'de> {
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
         self.scalar(&Scalar::String(v))?;
-        let pass = self.pass;
-        // A fact is recorded even when it is an enum member: the memo returns it from the body.
-        let free = self.check.values.is_none() || self.slot.is_some();
-        if pass.record && self.mode == Mode::Committed && free {
-            pass.spans.push((v.as_ptr() as usize, v.len(), self.node));
-        }
-        pass.capture(self.slot, self.mode, || Captured::Str(Cow::Borrowed(v)));
+        self.pass
+            .read_string(v, self.check, self.node, self.mode, self.slot);
         Ok(())
     }
 
