@@ -14,7 +14,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kratos=${RECOVERY_HARNESS_KRATOS_BIN:?set RECOVERY_HARNESS_KRATOS_BIN to the kratos binary}
-home=$(cd "$(dirname "$kratos")" && pwd)
 db=${DB:-sqlite}
 slo=${SLO:-p99<100ms}
 step=${STEP:-10s}
@@ -35,7 +34,6 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
-cp "$home/identity.schema.json" "$dir/"
 case "$db" in
 sqlite) dsn="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc" ;;
 postgres)
@@ -53,22 +51,10 @@ postgres)
     ;;
 *) echo "DB is sqlite or postgres, not '$db'" >&2; exit 2 ;;
 esac
-public=$(free_port)
-admin=$(free_port)
-while [ "$admin" = "$public" ]; do admin=$(free_port); done
-export DSN="$dsn" SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
-    SERVE_PUBLIC_BASE_URL=http://127.0.0.1:$public/ SERVE_ADMIN_BASE_URL=http://127.0.0.1:$admin/ \
-    IDENTITY_SCHEMAS="[{\"id\":\"default\",\"url\":\"file://$dir/identity.schema.json\"}]" \
-    COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:9/?disable_starttls=true"
-"$kratos" migrate sql -e --yes -c "$home/kratos.yml" >"$dir/migrate.log" 2>&1
-"$kratos" serve -c "$home/kratos.yml" --dev --sqa-opt-out >"$dir/kratos.log" 2>&1 &
-pid=$!
-base=http://127.0.0.1:$public
-for _ in $(seq 300); do
-    curl -sf "$base/health/ready" >/dev/null && break
-    sleep 0.1
-done
-curl -sf "$base/health/ready" >/dev/null || { echo "Kratos did not start:" >&2; tail "$dir/kratos.log" >&2; exit 1; }
+export DSN="$dsn" COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:9/?disable_starttls=true"
+start_kratos "$kratos" "$dir"
+pid=$kratos_pid
+wait_kratos "$dir"
 
 echo "recovery-harness load capacity --target $base --slo '$slo' --start-rate $start_rate --step-duration $step --max-in-flight $in_flight ($profile build, Kratos on $db)"
 code=0

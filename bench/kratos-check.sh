@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-10}
 kratos=${RECOVERY_HARNESS_KRATOS_BIN:?set RECOVERY_HARNESS_KRATOS_BIN to the kratos binary}
-home=$(cd "$(dirname "$kratos")" && pwd)
 profile=${PROFILE:-release}
 . bench/lib.sh
 build_harness "$profile"
@@ -32,10 +31,6 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
-cp "$home/identity.schema.json" "$dir/"
-public=$(free_port)
-admin=$(free_port)
-while [ "$admin" = "$public" ]; do admin=$(free_port); done
 smtp_uri="smtp://127.0.0.1:9/?disable_starttls=true"
 if [ "$source" = mailpit ]; then
     smtp=$(free_port)
@@ -47,20 +42,10 @@ if [ "$source" = mailpit ]; then
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$web/readyz" >/dev/null && break; sleep 0.1; done
     smtp_uri="smtp://127.0.0.1:$smtp/?disable_starttls=true"
 fi
-export DSN="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc" \
-    SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
-    SERVE_PUBLIC_BASE_URL=http://127.0.0.1:$public/ SERVE_ADMIN_BASE_URL=http://127.0.0.1:$admin/ \
-    IDENTITY_SCHEMAS="[{\"id\":\"default\",\"url\":\"file://$dir/identity.schema.json\"}]" \
-    COURIER_SMTP_CONNECTION_URI="$smtp_uri"
-"$kratos" migrate sql -e --yes -c "$home/kratos.yml" >"$dir/migrate.log" 2>&1
-"$kratos" serve -c "$home/kratos.yml" --dev --watch-courier --sqa-opt-out >"$dir/kratos.log" 2>&1 &
-pid=$!
-base=http://127.0.0.1:$public
-for _ in $(seq 300); do
-    curl -sf "$base/health/ready" >/dev/null && break
-    sleep 0.1
-done
-curl -sf "$base/health/ready" >/dev/null || { echo "Kratos did not start:" >&2; tail "$dir/kratos.log" >&2; exit 1; }
+export DSN="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc" COURIER_SMTP_CONNECTION_URI="$smtp_uri"
+start_kratos "$kratos" "$dir" --watch-courier
+pid=$kratos_pid
+wait_kratos "$dir"
 
 password='recovery-harness-Zq7v!long-enough-passphrase'
 flow=$(curl -sf "$base/self-service/registration/api" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
@@ -79,7 +64,7 @@ cookie=$(curl -sf -b "$jar" -c "$jar" -o /dev/null -D - -H 'Content-Type: applic
 reports=$dir/reports
 extra=()
 case "$source" in
-courier) extra=(--courier-url "http://127.0.0.1:$admin" --known-email bench-native@example.org) ;;
+courier) extra=(--courier-url "$admin_base" --known-email bench-native@example.org) ;;
 mailpit) extra=(--mailpit-url "http://127.0.0.1:$web" --known-email bench-native@example.org) ;;
 esac
 run() { RECOVERY_HARNESS_SESSION_TOKEN=$token "$bin" check --quiet --target "$base" --session-cookie "$cookie" --report-dir "$reports" "${extra[@]}" >/dev/null; }

@@ -113,27 +113,17 @@ mailpit --smtp "127.0.0.1:$smtp" --listen "127.0.0.1:$web" --database "$dir/mail
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$web/readyz" >/dev/null && break; sleep 0.1; done
 
-cp "$kratos_home/identity.schema.json" "$dir/"
-public=$(free_port)
-admin=$(free_port)
-while [ "$admin" = "$public" ]; do admin=$(free_port); done
 if [ "${DB:-postgres}" = sqlite ]; then
     export DSN="sqlite://$dir/db.sqlite?_fk=true&_journal=WAL&mode=rwc"
 else
     export DSN="postgres://bench@127.0.0.1:$pg_port/kratos?sslmode=disable&max_conns=20"
 fi
-export SERVE_PUBLIC_PORT=$public SERVE_ADMIN_PORT=$admin \
-    SERVE_PUBLIC_BASE_URL=http://127.0.0.1:$public/ SERVE_ADMIN_BASE_URL=http://127.0.0.1:$admin/ \
-    IDENTITY_SCHEMAS="[{\"id\":\"default\",\"url\":\"file://$dir/identity.schema.json\"}]" \
-    COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:$smtp/?disable_starttls=true" \
+export COURIER_SMTP_CONNECTION_URI="smtp://127.0.0.1:$smtp/?disable_starttls=true" \
     COURIER_WORKER_PULL_WAIT=${PULL_WAIT:-100ms} \
     HASHERS_ALGORITHM=bcrypt HASHERS_BCRYPT_COST=4 SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED=false
-"$kratos" migrate sql -e --yes -c "$kratos_home/kratos.yml" >"$dir/migrate.log" 2>&1
-"$kratos" serve -c "$kratos_home/kratos.yml" --dev --watch-courier --sqa-opt-out >"$dir/kratos.log" 2>&1 &
-pids=("$!" "${pids[@]}")
-base=http://127.0.0.1:$public
-for _ in $(seq 300); do curl -sf "$base/health/ready" >/dev/null && break; sleep 0.1; done
-curl -sf "$base/health/ready" >/dev/null || { echo "Kratos did not start:" >&2; tail "$dir/kratos.log" >&2; exit 1; }
+start_kratos "$kratos" "$dir" --watch-courier
+pids=("$kratos_pid" "${pids[@]}")
+wait_kratos "$dir"
 flow=$(curl -sf "$base/self-service/registration/api" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
 curl -sf -H 'Content-Type: application/json' -H 'Accept: application/json' \
     -d '{"method":"password","traits":{"email":"bench-race@example.org"},"password":"recovery-harness-Zq7v!long-enough-passphrase"}' \
@@ -144,7 +134,7 @@ backend=PostgreSQL
 [ "${DB:-postgres}" != sqlite ] || backend=SQLite
 if [ "${SUITE:-race}" != all ]; then
     measure "check --only race, Kratos $version on $backend, codes from the courier" \
-        --target "$base" --courier-url "http://127.0.0.1:$admin" --known-email bench-race@example.org
+        --target "$base" --courier-url "$admin_base" --known-email bench-race@example.org
     exit 0
 fi
 
@@ -165,4 +155,4 @@ cookie=$(awk '$6 == "ory_kratos_session" { print $7 }' "$dir/jar")
 [ -n "$token" ] && [ -n "$cookie" ] || { echo "no session token or cookie from Kratos's registration" >&2; exit 1; }
 verdicts "check, Kratos $version on $backend, codes from the courier" \
     --target "$base" --session-token "$token" --session-cookie "ory_kratos_session=$cookie" \
-    --courier-url "http://127.0.0.1:$admin" --known-email bench-race@example.org
+    --courier-url "$admin_base" --known-email bench-race@example.org
