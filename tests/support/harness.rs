@@ -266,25 +266,16 @@ pub struct LoadRun {
 
 /// `recovery-harness load --report-dir <temp> --quiet ARGS...`, waited for.
 pub fn load(args: &[&str]) -> LoadRun {
-    let f = run("load", &["--quiet"], args, "load-summary.json");
-    LoadRun {
-        code: f.code,
-        stdout: f.stdout,
-        stderr: f.stderr,
-        summary: f.report,
-        elapsed: f.elapsed,
-        dir: f.dir,
-    }
+    load_path(&["load"], args)
 }
 
 /// `recovery-harness load capacity --report-dir <temp> --quiet ARGS...`, waited for.
 pub fn load_capacity(args: &[&str]) -> LoadRun {
-    let f = run_path(
-        &["load", "capacity"],
-        &["--quiet"],
-        args,
-        "load-summary.json",
-    );
+    load_path(&["load", "capacity"], args)
+}
+
+fn load_path(subcommand: &[&str], args: &[&str]) -> LoadRun {
+    let f = run_path(subcommand, &["--quiet"], args, "load-summary.json");
     LoadRun {
         code: f.code,
         stdout: f.stdout,
