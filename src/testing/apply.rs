@@ -78,6 +78,30 @@ pub(super) async fn buffered(req: Request) -> (Request, Bytes) {
     (Request::from_parts(parts, Body::from(bytes.clone())), bytes)
 }
 
+/// An answer's head and its whole body (the test servers' answers are small: 16 MiB bounds them).
+pub(super) async fn read_answer(resp: Response) -> (axum::http::response::Parts, Bytes) {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    (parts, bytes)
+}
+
+/// The answer with its JSON body rewritten by `f`; a body that is not JSON passes unchanged.
+async fn rewrite_json(resp: Response, f: impl FnOnce(&mut Value)) -> Response {
+    let (parts, bytes) = read_answer(resp).await;
+    let out = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(mut v) => {
+            f(&mut v);
+            Bytes::from(v.to_string())
+        }
+        Err(_) => bytes,
+    };
+    let mut resp = Response::from_parts(parts, Body::from(out));
+    resp.headers_mut().remove("content-length");
+    resp
+}
+
 pub(super) type FaultState = (Fault, Memory, std::sync::atomic::AtomicUsize);
 
 /// Decrements the busy count when a request's work ends, however it ends.
@@ -236,46 +260,18 @@ pub(super) async fn apply(
         return resp;
     }
     match fault.action {
-        Action::Json(f) => {
-            let (parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
-            let out = match serde_json::from_slice::<Value>(&bytes) {
-                Ok(mut v) => {
-                    f(&mut v, &info, memory);
-                    Bytes::from(v.to_string())
-                }
-                Err(_) => bytes,
-            };
-            let mut resp = Response::from_parts(parts, Body::from(out));
-            resp.headers_mut().remove("content-length");
-            resp
-        }
+        Action::Json(f) => rewrite_json(resp, |v| f(v, &info, memory)).await,
         Action::AliasIds => {
-            let (parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
-            let out = match serde_json::from_slice::<Value>(&bytes) {
-                Ok(mut v) => {
-                    if let Some(id) = id_of(&v).filter(|id| is_uuid(Some(id))) {
-                        let alias = format!("flow-{}", id.replace('-', ""));
-                        replace_everywhere(&mut v, &id, &alias);
-                    }
-                    Bytes::from(v.to_string())
+            rewrite_json(resp, |v| {
+                if let Some(id) = id_of(v).filter(|id| is_uuid(Some(id))) {
+                    let alias = format!("flow-{}", id.replace('-', ""));
+                    replace_everywhere(v, &id, &alias);
                 }
-                Err(_) => bytes,
-            };
-            let mut resp = Response::from_parts(parts, Body::from(out));
-            resp.headers_mut().remove("content-length");
-            resp
+            })
+            .await
         }
         Action::JsonStatus(f) => {
-            let (mut parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
+            let (mut parts, bytes) = read_answer(resp).await;
             // A body that is not JSON (a redirect's) reaches the rewrite as `null`.
             let mut v = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
             let status = f(&mut v, &info, memory, parts.status.as_u16());
@@ -329,10 +325,7 @@ pub(super) async fn apply(
             resp
         }
         Action::Truncate => {
-            let (mut parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
+            let (mut parts, bytes) = read_answer(resp).await;
             let half = bytes.slice(..bytes.len() / 2);
             parts
                 .headers

@@ -2,7 +2,7 @@
 //! exchange, or stalling under concurrency.
 
 use crate::server::{RunningServer, ServerConfig, ServerError};
-use crate::testing::apply::{apply, buffered, info_of};
+use crate::testing::apply::{apply, buffered, info_of, read_answer};
 use crate::testing::model::{Action, Fault, Match, Memory, RequestInfo, Route};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -110,10 +110,7 @@ pub async fn spawn_recording(
 async fn record(State(log): State<Received>, req: Request, next: Next) -> Response {
     let (req, bytes) = buffered(req).await;
     let request = info_of(&req, &bytes);
-    let (parts, body) = next.run(req).await.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20)
-        .await
-        .unwrap_or_default();
+    let (parts, bytes) = read_answer(next.run(req).await).await;
     if let Ok(mut log) = log.lock() {
         log.push(Seen {
             request,

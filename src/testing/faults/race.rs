@@ -6,6 +6,7 @@
 //! lost update, which a request sent alone never sees. Keyed on what a request is (a code
 //! submission to a flow), never on the harness's probe header.
 
+use crate::testing::apply::read_answer;
 use crate::testing::model::{Action, Fault, Match, Memory, RequestInfo, Route};
 use crate::testing::rewrite::code_submit;
 use axum::body::Body;
@@ -94,10 +95,7 @@ fn racy_code_use<'a>(
         let code = info.field("code").unwrap_or_default();
         let unused = read(memory, &key).is_none();
         tokio::time::sleep(WINDOW).await;
-        let (parts, body) = next.run(req).await.into_parts();
-        let bytes = axum::body::to_bytes(body, 16 << 20)
-            .await
-            .unwrap_or_default();
+        let (parts, bytes) = read_answer(next.run(req).await).await;
         if is_success(parts.status, &bytes) {
             write(
                 memory,
